@@ -1,0 +1,175 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Tensors
+
+/// What the writer needs to know before any data: the header entry of one tensor.
+public struct TensorSpec: Equatable, Sendable {
+    public let name: String
+    public let dtype: DType
+    public let shape: [Int]
+    public init(name: String, dtype: DType, shape: [Int]) { self.name = name; self.dtype = dtype; self.shape = shape }
+    public var byteCount: Int { shape.reduce(1, *) * dtype.byteSize }
+}
+
+/// Streaming, atomic safetensors writer. The header is computed from specs; tensors are then
+/// produced and written one at a time, so memory holds one tensor, never the whole model.
+/// Output goes to a temporary file that is fsynced and renamed over `path`.
+public enum SafetensorsWriter {
+    /// Writes `specs` (sorted by name) to `path`; `produce` is called once per spec in that order.
+    /// `inputs` are files being read; writing over one of them is refused.
+    public static func write(to path: String, specs: [TensorSpec], metadata: [String: String] = [:],
+                             inputs: [String] = [], produce: (TensorSpec) throws -> Tensor) throws {
+        try refuseOverwrite(path, inputs: inputs)
+        let ordered = specs.sorted { $0.name < $1.name }
+        let header = headerBytes(ordered, metadata: metadata)
+        let temporary = path + ".tmp-\(getpid())"
+        let file = try OutputFile(path: temporary)
+        do {
+            var length = UInt64(header.count).littleEndian
+            try withUnsafeBytes(of: &length) { try file.write($0) }
+            try header.withUnsafeBytes { try file.write($0) }
+            for spec in ordered {
+                let tensor = try produce(spec)
+                guard tensor.shape == spec.shape, tensor.dtype == spec.dtype else {
+                    throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' was produced as \(tensor.dtype) \(tensor.shape), header says \(spec.dtype) \(spec.shape)")
+                }
+                try file.write(tensor.bytes)
+            }
+            try file.finish()
+            guard rename(temporary, path) == 0 else {
+                throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            file.abandon()
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Writes in-memory tensors.
+    public static func write(to path: String, tensors: [String: Tensor], metadata: [String: String] = [:],
+                             inputs: [String] = []) throws {
+        let specs = tensors.map { TensorSpec(name: $0.key, dtype: $0.value.dtype, shape: $0.value.shape) }
+        try write(to: path, specs: specs, metadata: metadata, inputs: inputs) { tensors[$0.name]! }
+    }
+
+    /// The JSON header (sorted keys, `__metadata__` first), space-padded to a multiple of 8 bytes.
+    public static func headerBytes(_ ordered: [TensorSpec], metadata: [String: String]) -> [UInt8] {
+        var parts: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            parts.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+        }
+        var offset = 0
+        for spec in ordered {
+            let end = offset + spec.byteCount
+            let shape = spec.shape.map(String.init).joined(separator: ",")
+            parts.append("\(jsonString(spec.name)):{\"dtype\":\"\(spec.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        var bytes = Array("{\(parts.joined(separator: ","))}".utf8)
+        while bytes.count % 8 != 0 { bytes.append(0x20) }
+        return bytes
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += unicodeEscape(scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func unicodeEscape(_ value: UInt32) -> String {
+        let hex = String(value, radix: 16)
+        return "\\u" + String(repeating: "0", count: Swift.max(0, 4 - hex.count)) + hex
+    }
+
+    static func refuseOverwrite(_ path: String, inputs: [String]) throws {
+        var target = stat()
+        guard stat(path, &target) == 0 else { return }   // does not exist yet
+        for input in inputs {
+            var other = stat()
+            if stat(input, &other) == 0, other.st_dev == target.st_dev, other.st_ino == target.st_ino {
+                throw CheckpointError.wouldOverwriteInput(path: path)
+            }
+        }
+    }
+}
+
+
+/// A buffered file writer that reports errors (disk full, permissions) with the path.
+final class OutputFile {
+    let path: String
+    private var fd: Int32
+    private var buffer: UnsafeMutableRawPointer
+    private var used = 0
+    private let capacity = 8 << 20
+
+    init(path: String) throws {
+        self.path = path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        fd = descriptor
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+    }
+
+    deinit {
+        buffer.deallocate()
+        if fd >= 0 { close(fd) }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var source = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        if remaining >= capacity {   // large tensors go straight from the map to the file
+            try flush()
+            try writeAll(source, remaining)
+            return
+        }
+        while remaining > 0 {
+            let n = min(remaining, capacity - used)
+            (buffer + used).copyMemory(from: source, byteCount: n)
+            used += n; source += n; remaining -= n
+            if used == capacity { try flush() }
+        }
+    }
+
+    func flush() throws {
+        if used > 0 { try writeAll(UnsafeRawPointer(buffer), used); used = 0 }
+    }
+
+    private func writeAll(_ pointer: UnsafeRawPointer, _ count: Int) throws {
+        var p = pointer, left = count
+        while left > 0 {
+            let n = Glibc.write(fd, p, min(left, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            p += n; left -= n
+        }
+    }
+
+    func finish() throws {
+        try flush()
+        guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        guard close(fd) == 0 else { fd = -1; throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        fd = -1
+    }
+
+    func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+}

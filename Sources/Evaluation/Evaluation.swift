@@ -1,0 +1,1 @@
+// Evaluation module. See DESIGN.md §3.

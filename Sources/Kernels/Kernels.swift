@@ -1,0 +1,1 @@
+// Kernels module. See DESIGN.md §3.

@@ -1,0 +1,1 @@
+// Models module. See DESIGN.md §3.

@@ -1,0 +1,1 @@
+// Passes module. See DESIGN.md §3.

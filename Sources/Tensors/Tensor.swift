@@ -1,0 +1,61 @@
+/// A stored tensor: dtype, shape (row-major) and raw little-endian bytes.
+/// Models compute in Float32: use `floats()` to convert, `Tensor(floats:shape:dtype:)` to store.
+public struct Tensor: @unchecked Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    public let storage: TensorStorage
+
+    public init(dtype: DType, shape: [Int], storage: TensorStorage) {
+        precondition(storage.byteCount == shape.reduce(1, *) * dtype.byteSize,
+                     "Tensor: \(storage.byteCount) bytes do not hold \(shape) of \(dtype)")
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// Copies raw little-endian bytes into a new tensor.
+    public init(dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer) {
+        let storage = TensorStorage(zeroedByteCount: bytes.count)
+        if bytes.count > 0 { storage.mutableBytes.copyMemory(from: bytes) }
+        self.init(dtype: dtype, shape: shape, storage: storage)
+    }
+
+    /// Stores Float32 values as `dtype` (rounding to nearest even for F16/BF16, saturating for integers).
+    public init(floats: [Float], shape: [Int], dtype: DType = .F32) {
+        precondition(floats.count == shape.reduce(1, *), "Tensor: \(floats.count) values for shape \(shape)")
+        let storage = TensorStorage(zeroedByteCount: floats.count * dtype.byteSize)
+        floats.withUnsafeBufferPointer { src in
+            DTypeConversion.store(src, as: dtype, into: storage.mutableBytes)
+        }
+        self.init(dtype: dtype, shape: shape, storage: storage)
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+    public var byteCount: Int { storage.byteCount }
+    public var bytes: UnsafeRawBufferPointer { storage.bytes }
+
+    /// The values converted to Float32 (a copy).
+    public func floats() -> [Float] {
+        [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
+            DTypeConversion.load(storage.bytes, as: dtype, into: buffer)
+            count = elementCount
+        }
+    }
+
+    /// Converts values into a caller-provided buffer of `elementCount` floats.
+    public func loadFloats(into buffer: UnsafeMutableBufferPointer<Float>) {
+        precondition(buffer.count == elementCount)
+        DTypeConversion.load(storage.bytes, as: dtype, into: buffer)
+    }
+
+    /// The same bytes viewed with another shape of equal element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        Tensor(dtype: dtype, shape: newShape, storage: storage)
+    }
+
+    /// Values converted to another stored type.
+    public func converted(to target: DType) -> Tensor {
+        if target == dtype { return self }
+        return Tensor(floats: floats(), shape: shape, dtype: target)
+    }
+}

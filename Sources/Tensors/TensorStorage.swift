@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Raw bytes of one tensor: either owned memory or a view into a memory-mapped file.
+/// A view keeps its owner (the mapping) alive; owned memory is freed on deinit.
+public final class TensorStorage: @unchecked Sendable {
+    public let pointer: UnsafeRawPointer
+    public let byteCount: Int
+    private let owner: AnyObject?
+    private let owned: Bool
+
+    /// Allocates `byteCount` zeroed bytes, 64-byte aligned.
+    public init(zeroedByteCount byteCount: Int) {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+        self.pointer = UnsafeRawPointer(raw)
+        self.byteCount = byteCount
+        self.owner = nil
+        self.owned = true
+    }
+
+    /// A view of `byteCount` bytes at `pointer`, kept valid by `owner`.
+    public init(viewing pointer: UnsafeRawPointer, byteCount: Int, owner: AnyObject) {
+        self.pointer = pointer
+        self.byteCount = byteCount
+        self.owner = owner
+        self.owned = false
+    }
+
+    deinit {
+        if owned { UnsafeMutableRawPointer(mutating: pointer).deallocate() }
+    }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: byteCount) }
+
+    /// Mutable access; only valid for owned storage.
+    public var mutableBytes: UnsafeMutableRawBufferPointer {
+        precondition(owned, "TensorStorage: a memory-mapped view is read-only")
+        return UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: pointer), count: byteCount)
+    }
+}

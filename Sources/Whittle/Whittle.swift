@@ -1,0 +1,11 @@
+// The Whittle library: one import for every module (DESIGN.md §3).
+@_exported import Tensors
+@_exported import Checkpoints
+@_exported import Kernels
+@_exported import Tokenizers
+@_exported import Models
+@_exported import Training
+@_exported import Evaluation
+@_exported import Passes
+@_exported import Reports
+@_exported import Recipes

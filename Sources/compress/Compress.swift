@@ -1,0 +1,12 @@
+import ArgumentParser
+import Foundation
+import Whittle
+
+@main
+struct Compress: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Compress transformer checkpoints with a JSON recipe and report what it cost.",
+        subcommands: [Inspect.self]
+    )
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+import Foundation
+
+/// Runs `body`; any error becomes one line on stderr and exit code 1 (never a stack trace).
+func exitOnUserError(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as ExitCode { throw error } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
