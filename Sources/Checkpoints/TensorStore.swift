@@ -1,0 +1,22 @@
+import Tensors
+
+/// Anything models load from and writers write: named tensors plus `config.json`.
+/// `Checkpoint` (read-only, memory-mapped) and `EditableCheckpoint` (what passes change) conform.
+public protocol TensorStore: AnyObject {
+    var config: [String: Any] { get }
+    /// Tensor names in a stable order.
+    var names: [String] { get }
+    func spec(_ name: String) -> TensorSpec?
+    func tensor(_ name: String) throws -> Tensor
+}
+
+extension TensorStore {
+    public func contains(_ name: String) -> Bool { spec(name) != nil }
+    public func floats(_ name: String) throws -> [Float] { try tensor(name).floats() }
+}
+
+extension Checkpoint: TensorStore {
+    public func spec(_ name: String) -> TensorSpec? {
+        info(name).map { TensorSpec(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
+    }
+}

@@ -1,1 +1,0 @@
-// Evaluation module. See DESIGN.md §3.

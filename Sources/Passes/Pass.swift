@@ -1,0 +1,74 @@
+import Checkpoints
+import Evaluation
+
+/// What a pass needs from the pipeline besides the model.
+public struct PassNeeds: OptionSet, Sendable, Codable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let calibration = PassNeeds(rawValue: 1)
+    public static let teacher = PassNeeds(rawValue: 2)
+    public static let training = PassNeeds(rawValue: 4)
+}
+
+/// A compression pass (DESIGN.md §3): a Codable struct whose stored properties are its recipe keys,
+/// validated before any work, with one `apply` that changes the model and returns a report.
+/// Passes never print and never touch files; progress goes through the context.
+public protocol Pass: Codable, Sendable {
+    /// The recipe's `"pass"` value, e.g. `"nf4"`.
+    static var kind: String { get }
+    var needs: PassNeeds { get }
+    /// Checks parameter values; errors name `path` (e.g. `passes[1]`) and the key.
+    func validate(path: String) throws
+    func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport
+}
+
+extension Pass {
+    public var needs: PassNeeds { [] }
+    public var kind: String { Self.kind }
+}
+
+/// Data and services a pass may use.
+public struct PassContext {
+    /// Calibration examples (already tokenized), when the pass needs them.
+    public var calibration: [Example]
+    /// Training examples, when the pass trains.
+    public var training: [Example]
+    /// The unmodified input model, for passes that distil from a teacher.
+    public var teacher: TensorStore?
+    public var progress: Progress
+    public var seed: UInt64
+
+    public init(calibration: [Example] = [], training: [Example] = [], teacher: TensorStore? = nil,
+                progress: Progress = .silent, seed: UInt64 = 0) {
+        self.calibration = calibration
+        self.training = training
+        self.teacher = teacher
+        self.progress = progress
+        self.seed = seed
+    }
+}
+
+/// Progress of a long step: `update(done, total)` is called as work completes.
+public struct Progress: Sendable {
+    public let start: @Sendable (_ label: String, _ total: Int) -> Void
+    public let update: @Sendable (_ done: Int) -> Void
+    public let finish: @Sendable () -> Void
+
+    public init(start: @escaping @Sendable (String, Int) -> Void,
+                update: @escaping @Sendable (Int) -> Void,
+                finish: @escaping @Sendable () -> Void) {
+        self.start = start
+        self.update = update
+        self.finish = finish
+    }
+
+    public static let silent = Progress(start: { _, _ in }, update: { _ in }, finish: {})
+}
+
+/// Errors in pass parameters or preconditions, naming the recipe path.
+public struct PassError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let message: String
+    public init(_ path: String, _ message: String) { self.path = path; self.message = message }
+    public var description: String { "\(path): \(message)" }
+}

@@ -1,1 +1,0 @@
-// Passes module. See DESIGN.md §3.
