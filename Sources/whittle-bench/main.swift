@@ -1,5 +1,14 @@
-// Bench executable: each suite prints ratios against a ceiling measured in the same run.
+// Bench executable: `whittle-bench [suite …]`. Each suite lives in its own file and prints
+// ratios against a ceiling measured in the same run (sgemm GFLOP/s, memcpy bandwidth) or a peer.
 import Foundation
 import Whittle
 
-print("whittle-bench: suites are added by each area (see BENCHMARKS.md)")
+let suites: [(name: String, run: () throws -> Void)] = [
+    ("ceilings", runCeilingsBench),
+]
+
+let requested = Array(CommandLine.arguments.dropFirst())
+for suite in suites where requested.isEmpty || requested.contains(suite.name) {
+    print("== \(suite.name)")
+    do { try suite.run() } catch { print("suite \(suite.name) failed: \(error)") }
+}
