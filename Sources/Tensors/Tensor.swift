@@ -23,7 +23,7 @@ public struct Tensor: @unchecked Sendable {
     /// Stores Float32 values as `dtype` (rounding to nearest even for F16/BF16, saturating for integers).
     public init(floats: [Float], shape: [Int], dtype: DType = .F32) {
         precondition(floats.count == shape.reduce(1, *), "Tensor: \(floats.count) values for shape \(shape)")
-        let storage = TensorStorage(zeroedByteCount: floats.count * dtype.byteSize)
+        let storage = TensorStorage(uninitializedByteCount: floats.count * dtype.byteSize)
         floats.withUnsafeBufferPointer { src in
             DTypeConversion.store(src, as: dtype, into: storage.mutableBytes)
         }
@@ -56,6 +56,13 @@ public struct Tensor: @unchecked Sendable {
     /// Values converted to another stored type.
     public func converted(to target: DType) -> Tensor {
         if target == dtype { return self }
-        return Tensor(floats: floats(), shape: shape, dtype: target)
+        let storage = TensorStorage(uninitializedByteCount: elementCount * target.byteSize)
+        DTypeConversion.convert(bytes, from: dtype, into: storage.mutableBytes, to: target)
+        return Tensor(dtype: target, shape: shape, storage: storage)
+    }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int], dtype: DType = .F32) -> Tensor {
+        Tensor(dtype: dtype, shape: shape, storage: TensorStorage(zeroedByteCount: shape.reduce(1, *) * dtype.byteSize))
     }
 }
