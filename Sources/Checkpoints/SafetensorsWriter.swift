@@ -45,7 +45,7 @@ public enum SafetensorsWriter {
                 guard tensor.shape == spec.shape, tensor.dtype == spec.dtype else {
                     throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' was produced as \(tensor.dtype) \(tensor.shape), header says \(spec.dtype) \(spec.shape)")
                 }
-                try file.write(tensor.bytes)
+                try tensor.withUnsafeBytes { try file.write($0) }
                 written(spec)
             }
             try file.finish()

@@ -125,13 +125,14 @@ public enum DTypeConversion {
         x.isNaN ? 0 : min(max(x.rounded(.toNearestOrEven), lo), hi)
     }
 
-    /// IEEE binary16 → binary32, exact (subnormals via a float subtraction; F. Giesen, "half_to_float").
+    /// IEEE binary16 → binary32, exact; signalling NaNs become quiet (subnormals via a float subtraction; F. Giesen, "half_to_float").
     @inline(__always)
     public static func float16ToFloat(_ h: UInt16) -> Float {
         let magnitude = UInt32(h & 0x7FFF) << 13
         let exponent = magnitude & 0x0F80_0000
         let normal = magnitude &+ (112 << 23)                                      // rebias 15 → 127
-        let special = normal &+ (112 << 23)                                        // inf / NaN: exponent 255
+        let quiet: UInt32 = magnitude & 0x007F_FFFF != 0 ? 0x0040_0000 : 0         // a NaN comes out quiet (as F16C, torch)
+        let special = (normal &+ (112 << 23)) | quiet                              // inf / NaN: exponent 255
         let subnormal = (Float(bitPattern: magnitude &+ (113 << 23)) - Float(bitPattern: 113 << 23)).bitPattern
         let bits = exponent == 0x0F80_0000 ? special : (exponent == 0 ? subnormal : normal)
         return Float(bitPattern: bits | UInt32(h & 0x8000) << 16)

@@ -32,7 +32,19 @@ public struct Tensor: @unchecked Sendable {
 
     public var elementCount: Int { shape.reduce(1, *) }
     public var byteCount: Int { storage.byteCount }
+    /// The raw bytes; valid only while this tensor (its storage) is alive — prefer `withUnsafeBytes`.
     public var bytes: UnsafeRawBufferPointer { storage.bytes }
+
+    /// Runs `body` on the raw bytes, keeping the storage alive meanwhile.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(storage.bytes) }
+    }
+
+    /// The stored elements reinterpreted as `T` (e.g. `UInt16` for F16/BF16 bit patterns), copied.
+    public func elements<T>(as type: T.Type) -> [T] {
+        precondition(byteCount % MemoryLayout<T>.stride == 0, "Tensor.elements: \(byteCount) bytes are not a whole number of \(T.self)")
+        return withUnsafeBytes { Array($0.bindMemory(to: T.self)) }
+    }
 
     /// The values converted to Float32 (a copy).
     public func floats() -> [Float] {
