@@ -40,8 +40,9 @@ func runCheckpointsBench() throws {
         let (wall, cpu) = try bestOf(2) { try input.copyWeights(to: out, convertingFloatsTo: target) }
         try? FileManager.default.removeItem(atPath: out)
         let rate = Double(input.byteCount) / wall / 1e9
-        print(String(format: "%@ into %@: %.2f GB/s of input = %.2f× memcpy (wall %.2f s, CPU %.2f s)",
-                     label, inMemory ? "page cache" : "disk+fsync", rate, rate / memcpy, wall, cpu))
+        let cpuRate = Double(input.byteCount) / cpu / 1e9
+        print(String(format: "%@ into %@: %.2f GB/s of input = %.2f× memcpy (wall %.2f s; CPU %.2f s → %.2f GB/s per CPU-second = %.2f×)",
+                     label, inMemory ? "page cache" : "disk+fsync", rate, rate / memcpy, wall, cpu, cpuRate, cpuRate / memcpy))
     }
     // Models convert whole tensors to [Float] first: the same job with a materialised f32 array per tensor.
     let input = try Checkpoint(path: bf16)
