@@ -79,3 +79,19 @@ public struct PassError: Error, CustomStringConvertible, Equatable {
     public init(_ path: String, _ message: String) { self.path = path; self.message = message }
     public var description: String { "\(path): \(message)" }
 }
+
+/// What `--dry-run` shows for one pass: which tensors it changes and the expected output size.
+public struct PassPlan: Sendable, Equatable {
+    public var touchedTensors: [String]
+    /// Bytes of the touched tensors after the pass (nil when unknown before running).
+    public var outputBytes: Int?
+    public var notes: [String]
+    public init(touchedTensors: [String] = [], outputBytes: Int? = nil, notes: [String] = []) {
+        self.touchedTensors = touchedTensors; self.outputBytes = outputBytes; self.notes = notes
+    }
+}
+
+/// Passes that can say what they will do before doing it conform (used by `--dry-run`).
+public protocol PlannablePass: Pass {
+    func plan(for model: TensorStore) throws -> PassPlan
+}
