@@ -30,10 +30,14 @@ public struct Recipe {
     /// Reads and validates a recipe file; relative paths become relative to its folder.
     public static func load(path: String) throws -> Recipe {
         guard let data = FileManager.default.contents(atPath: path) else { throw RecipeError.fileNotFound(path: path) }
-        var recipe = try parse(data, source: path)
-        recipe.resolvePaths(relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        try recipe.validate()
-        return recipe
+        do {
+            var recipe = try parse(data, source: path)
+            recipe.resolvePaths(relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            try recipe.validate()
+            return recipe
+        } catch let error as RecipeError {
+            throw RecipeError.inFile(path: path, error: error)
+        }
     }
 
     /// Parses recipe JSON (syntax errors carry line and column of `source`).
@@ -48,7 +52,7 @@ public struct Recipe {
             throw RecipeError.invalid(jsonPath: "version", message: "required: the recipe format version (\(currentVersion))")
         }
         guard version == Double(currentVersion) else {
-            throw RecipeError.invalid(jsonPath: "version", message: "unsupported version \(version) (this build reads version \(currentVersion))")
+            throw RecipeError.invalid(jsonPath: "version", message: "unsupported version \(version == version.rounded() ? String(Int(version)) : String(version)) (this build reads version \(currentVersion))")
         }
         guard let model = root["model"]?.string, !model.isEmpty else {
             throw RecipeError.invalid(jsonPath: "model", message: "required: path of the input checkpoint folder")

@@ -1,5 +1,5 @@
 /// Recipe and pipeline errors: each names the file or JSON path and what was expected.
-public enum RecipeError: Error, CustomStringConvertible, Equatable {
+public indirect enum RecipeError: Error, CustomStringConvertible, Equatable {
     case fileNotFound(path: String)
     case invalidJSON(path: String, line: Int, column: Int, reason: String)
     /// `jsonPath: message`, e.g. `passes[1].block_size: must be a power of two …`.
@@ -10,6 +10,8 @@ public enum RecipeError: Error, CustomStringConvertible, Equatable {
     case outputInsideInput(output: String, input: String)
     case unsupportedModel(path: String, reason: String)
     case writeFailed(path: String, reason: String)
+    /// An error in a recipe file: the file name, then the error.
+    case inFile(path: String, error: RecipeError)
 
     public var description: String {
         switch self {
@@ -23,6 +25,9 @@ public enum RecipeError: Error, CustomStringConvertible, Equatable {
         case let .outputInsideInput(o, i): return "\(o): output must not be inside the input model folder \(i)"
         case let .unsupportedModel(p, r): return "\(p): \(r)"
         case let .writeFailed(p, r): return "\(p): \(r)"
+        case let .inFile(p, e):
+            if case .invalidJSON = e { return e.description }
+            return "\(p): \(e)"
         }
     }
 }
