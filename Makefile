@@ -1,7 +1,7 @@
 # Whittle — the two commands that matter: `make demo` and `make test`.
 SWIFT      ?= swift
 RELEASE    := -c release
-TESTFLAGS  := -c release -Xswiftc -enable-testing
+TESTFLAGS  := -c release -Xswiftc -enable-testing --disable-swift-testing
 APT_PKGS   := libopenblas-dev zlib1g-dev pkg-config
 BIN        := .build/release
 
