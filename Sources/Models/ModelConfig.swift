@@ -63,6 +63,8 @@ public struct RopeConfig: Sendable, Equatable {
     public var scaling: RopeScaling
     public var dim: Int
 
+    public init(theta: Float, scaling: RopeScaling, dim: Int) { self.theta = theta; self.scaling = scaling; self.dim = dim }
+
     public func inverseFrequencies(seqLen: Int) -> [Float] {
         rotaryInverseFrequencies(dim: dim, theta: theta, scaling: scaling, seqLen: seqLen)
     }

@@ -17,7 +17,12 @@ struct WeightReader {
         let found = try shape(name)
         let ok = found.count == expected.count && zip(found, expected).allSatisfy { $1 == nil || $0 == $1 }
         guard ok else { throw ModelError.tensorShape(name: name, expected: expected.map { $0 ?? -1 }, found: found) }
-        return try store.tensor(name).floats()
+        let values = try store.tensor(name).floats()
+        // Drop the mapped pages once converted, so f32 copies are the only resident weights.
+        if let checkpoint = store as? Checkpoint, let file = checkpoint.file(of: name), let info = checkpoint.info(name) {
+            file.release(info)
+        }
+        return values
     }
 
     func optional(_ name: String, _ expected: [Int?]) throws -> [Float]? {
