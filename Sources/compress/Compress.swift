@@ -7,7 +7,12 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
         abstract: "Compress transformer checkpoints with a JSON recipe and report what it cost.",
-        subcommands: [Run.self, Validate.self, Inspect.self],
+        subcommands: [
+            Run.self,
+            Validate.self,
+            Inspect.self,
+            Logits.self,
+        ],
         defaultSubcommand: Run.self
     )
 }
