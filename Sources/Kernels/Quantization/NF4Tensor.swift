@@ -90,11 +90,36 @@ public struct NF4Tensor: Sendable {
                          absmax: doubleQuant ? .double(DoubleQuantizedAbsmax(absmax: absmax)) : .plain(absmax))
     }
 
+    /// Quantizes a stored tensor without a full Float32 copy: F32 data is read in place (e.g. from a
+    /// memory map); other dtypes are converted in chunks of whole blocks.
     public static func quantize(_ tensor: Tensor, blockSize: Int = 64, doubleQuant: Bool = true) -> NF4Tensor {
-        let values = tensor.floats()
-        return values.withUnsafeBufferPointer {
-            quantize($0, shape: tensor.shape, originalDType: tensor.dtype, blockSize: blockSize, doubleQuant: doubleQuant)
+        precondition(NF4.validBlockSizes.contains(blockSize), "NF4Tensor.quantize: invalid block size \(blockSize)")
+        let n = tensor.elementCount
+        let original: DType = [.F16, .BF16].contains(tensor.dtype) ? tensor.dtype : .F32
+        let bytes = tensor.bytes
+        if tensor.dtype == .F32, n > 0, Int(bitPattern: bytes.baseAddress!) % MemoryLayout<Float>.alignment == 0 {
+            return quantize(bytes.bindMemory(to: Float.self), shape: tensor.shape, originalDType: original,
+                            blockSize: blockSize, doubleQuant: doubleQuant)
         }
+        var packed = [UInt8](repeating: 0, count: (n + 1) / 2)
+        var absmax = [Float](repeating: 0, count: (n + blockSize - 1) / blockSize)
+        let chunk = max(blockSize, (1 << 20) / blockSize * blockSize)
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(chunk, max(n, 1)))
+        defer { buffer.deallocate() }
+        let size = tensor.dtype.byteSize
+        packed.withUnsafeMutableBufferPointer { p in
+            absmax.withUnsafeMutableBufferPointer { a in
+                for start in stride(from: 0, to: n, by: chunk) {
+                    let count = min(chunk, n - start)
+                    let part = UnsafeRawBufferPointer(rebasing: bytes[(start * size)..<((start + count) * size)])
+                    DTypeConversion.load(part, as: tensor.dtype, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
+                    nf4QuantizeParallel(packed: p.baseAddress! + start / 2, absmax: a.baseAddress! + start / blockSize,
+                                        input: buffer.baseAddress!, count: count, blockSize: blockSize)
+                }
+            }
+        }
+        return NF4Tensor(shape: tensor.shape, originalDType: original, blockSize: blockSize, packed: packed,
+                         absmax: doubleQuant ? .double(DoubleQuantizedAbsmax(absmax: absmax)) : .plain(absmax))
     }
 
     /// The per-block absmax as Float32 (undoing double quantization).
