@@ -144,8 +144,13 @@ public struct Recipe {
         model = resolve(model)
         output = output.map(resolve)
         teacher = teacher.map(resolve)
-        calibration = calibration.map { $0.resolvingPath(against: folder) }
-        training = training.map { $0.resolvingPath(against: folder) }
-        for i in evaluation.indices { evaluation[i].source = evaluation[i].source.resolvingPath(against: folder) }
+        func resolveSource(_ source: DataSource) -> DataSource {
+            var copy = source
+            copy.data = resolve(source.data)
+            return copy
+        }
+        calibration = calibration.map(resolveSource)
+        training = training.map(resolveSource)
+        for i in evaluation.indices { evaluation[i].source = resolveSource(evaluation[i].source) }
     }
 }
