@@ -6,6 +6,7 @@ import Whittle
 let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
     ("tokenizers", runTokenizersBench),
+    ("models", runModelsBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
