@@ -14,7 +14,7 @@ struct PipelineData {
         config = try ModelConfig.from(json: input.config)
         let fm = FileManager.default
         let hasTokenizer = ["tokenizer.json", "vocab.txt"].contains { fm.fileExists(atPath: modelFolder + "/" + $0) }
-        encoder = hasTokenizer ? try Tokenizer.load(folder: modelFolder) : nil
+        encoder = hasTokenizer ? try Tokenizer.forEvaluation(folder: modelFolder) : nil
         labels = LabelSet(config: input.config)
     }
 

@@ -31,6 +31,7 @@ func formatNumber(_ v: Double) -> String {
     if v == 0 { return "0" }
     if !v.isFinite { return "\(v)" }
     let a = abs(v)
+    if v == v.rounded() && a < 1e6 { return formatCount(v) }
     if a >= 1e6 || a < 1e-3 { return String(format: "%.3e", v) }
     let decimals = max(0, 3 - Int(floor(log10(a))))
     return String(format: "%.\(decimals)f", v)

@@ -1,7 +1,8 @@
 extension Chart {
     /// The chart drawn at `scale`× the SVG layout and encoded as PNG (for the Markdown report).
-    public func png(width: Double = 720, height: Double = 300, scale: Int = 2) -> [UInt8] {
-        let L = ChartLayout(chart: self, width: width, height: height)
+    public func png(width: Double = 720, scale: Int = 2) -> [UInt8] {
+        let L = ChartLayout(chart: self, width: width)
+        let height = L.height
         let k = Double(scale)
         var c = Canvas(width: Int(width * k), height: Int(height * k))
         let ink = RGB(hex: "#333333"), grey = RGB(hex: "#555555"), grid = RGB(hex: "#e3e3e3")
@@ -16,7 +17,7 @@ extension Chart {
         c.text(yLabel, x: 6 * k, y: (L.top + L.plotHeight / 2) * k + Canvas.textWidth(yLabel, scale: scale) / 2, scale: scale, grey, vertical: true)
         let n = max(labels.count, 1)
         let slot = L.plotWidth / Double(n)
-        let rotated = labels.count > 8 || (labels.map(\.count).max() ?? 0) > 12
+        let rotated = L.rotated
         switch kind {
         case .bar:
             let barWidth = slot * 0.8 / Double(series.count)
@@ -40,7 +41,7 @@ extension Chart {
             }
         }
         c.line(L.left * k, (L.top + L.plotHeight) * k, (L.width - L.right) * k, (L.top + L.plotHeight) * k, RGB(hex: "#888888"))
-        for i in stride(from: 0, to: labels.count, by: L.labelStep(n, rotated: rotated)) {
+        for i in stride(from: 0, to: labels.count, by: rotated ? L.labelStep(n) : 1) {
             let x = (L.left + slot * (Double(i) + 0.5)) * k, y = (L.top + L.plotHeight + 6) * k
             if rotated {
                 // Reads bottom to top, its end at the axis.
@@ -50,7 +51,7 @@ extension Chart {
                 c.text(labels[i], x: x - Canvas.textWidth(labels[i], scale: scale) / 2, y: y + 2 * k, scale: scale, grey)
             }
         }
-        if !xLabel.isEmpty && !rotated {
+        if !xLabel.isEmpty {
             c.text(xLabel, x: (L.left + L.plotWidth / 2) * k - Canvas.textWidth(xLabel, scale: scale) / 2, y: (height - 14) * k, scale: scale, grey)
         }
         if series.count > 1 {

@@ -3,24 +3,36 @@ import Foundation
 /// Two colours that stay distinct for colour-blind readers and in greyscale (original, compressed).
 let chartColors = ["#4C72B0", "#DD8452", "#55A868", "#C44E52"]
 
-/// Layout shared by the SVG and PNG renderers, in pixels.
+/// Layout shared by the SVG and PNG renderers, in pixels. The plot area has a fixed height; the left
+/// margin fits the widest tick label and the bottom margin the x labels, which turn vertical when they
+/// do not fit side by side.
 struct ChartLayout {
     let width: Double, height: Double
-    let left = 70.0, right = 16.0, top = 40.0
-    let bottom: Double
-    init(chart: Chart, width: Double = 720, height: Double = 300) {
-        self.width = width; self.height = height
+    let left: Double, right = 16.0, top = 40.0, bottom: Double
+    let plotHeight: Double
+    let rotated: Bool
+    /// Characters are about 6.5 px wide at 12 px (and exactly 6 in the 5×7 font).
+    static let charWidth = 6.5
+
+    init(chart: Chart, width: Double = 720, plotHeight: Double = 220) {
+        self.width = width; self.plotHeight = plotHeight
+        let ticks = chart.yTicks()
+        let tickChars = ticks.map { tickText($0, unit: chart.unit).count }.max() ?? 1
+        left = 28 + Double(tickChars) * Self.charWidth + 8
+        let slot = (width - left - right) / Double(max(chart.labels.count, 1))
         let longest = chart.labels.map(\.count).max() ?? 0
-        bottom = (chart.labels.count > 8 || longest > 12) ? 30 + min(Double(longest), 28) * 5.5 : 48
+        rotated = Double(longest) * Self.charWidth + 6 > slot
+        let xLabelSpace = chart.xLabel.isEmpty ? 0.0 : 18
+        bottom = (rotated ? 16 + Double(min(longest, 28)) * 6.0 : 24) + xLabelSpace + 6
+        height = top + plotHeight + bottom
     }
     var plotWidth: Double { width - left - right }
-    var plotHeight: Double { height - top - bottom }
     func y(_ v: Double, _ ticks: [Double]) -> Double {
         let lo = ticks.first!, hi = ticks.last!
         return top + plotHeight * (1 - (v - lo) / (hi - lo == 0 ? 1 : hi - lo))
     }
-    /// Label indices to print so that labels do not overlap.
-    func labelStep(_ n: Int, rotated: Bool) -> Int { max(1, Int(ceil(Double(n) * (rotated ? 12 : 60) / plotWidth))) }
+    /// Every k-th label is printed so that labels do not overlap.
+    func labelStep(_ n: Int) -> Int { max(1, Int(ceil(Double(n) * 14 / plotWidth))) }
 }
 
 func xmlEscape(_ s: String) -> String {
@@ -30,8 +42,9 @@ func xmlEscape(_ s: String) -> String {
 
 extension Chart {
     /// An inline SVG (no external resources) with title, axes, ticks, legend and a tooltip per point.
-    public func svg(width: Double = 720, height: Double = 300) -> String {
-        let L = ChartLayout(chart: self, width: width, height: height)
+    public func svg(width: Double = 720) -> String {
+        let L = ChartLayout(chart: self, width: width)
+        let height = L.height
         let ticks = yTicks()
         var s = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 \(Int(width)) \(Int(height))' role='img' aria-label='\(xmlEscape(title))' font-family='system-ui, sans-serif' font-size='12'>"
         s += "<text x='\(L.left)' y='20' font-size='14' font-weight='600'>\(xmlEscape(title))</text>"
@@ -43,8 +56,8 @@ extension Chart {
         s += "<text transform='translate(14 \(f(L.top + L.plotHeight / 2))) rotate(-90)' text-anchor='middle' fill='#555'>\(xmlEscape(yLabel))</text>"
         let n = max(labels.count, 1)
         let slot = L.plotWidth / Double(n)
-        let rotated = labels.count > 8 || (labels.map(\.count).max() ?? 0) > 12
-        let step = L.labelStep(n, rotated: rotated)
+        let rotated = L.rotated
+        let step = rotated ? L.labelStep(n) : 1
         switch kind {
         case .bar:
             let barWidth = slot * 0.8 / Double(series.count)
@@ -70,7 +83,7 @@ extension Chart {
         for i in stride(from: 0, to: labels.count, by: step) {
             let x = L.left + slot * (Double(i) + 0.5), y = L.top + L.plotHeight + 14
             if rotated {
-                s += "<text transform='translate(\(f(x + 3)) \(f(y - 4))) rotate(45)' fill='#555' font-size='11'>\(xmlEscape(labels[i]))</text>"
+                s += "<text transform='translate(\(f(x + 4)) \(f(y - 8))) rotate(-90)' text-anchor='end' fill='#555' font-size='11'>\(xmlEscape(String(labels[i].suffix(28))))</text>"
             } else {
                 s += "<text x='\(f(x))' y='\(f(y))' text-anchor='middle' fill='#555'>\(xmlEscape(labels[i]))</text>"
             }
