@@ -45,7 +45,7 @@ public enum SafetensorsWriter {
                 guard tensor.shape == spec.shape, tensor.dtype == spec.dtype else {
                     throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' was produced as \(tensor.dtype) \(tensor.shape), header says \(spec.dtype) \(spec.shape)")
                 }
-                try tensor.withUnsafeBytes { try file.write($0) }
+                try writeReleasingSource(tensor, to: file)
                 written(spec)
             }
             try file.finish()
@@ -57,6 +57,21 @@ public enum SafetensorsWriter {
             file.abandon()
             unlink(temporary)
             throw error
+        }
+    }
+
+    /// Writes a tensor in slices; when it is a view of a memory-mapped file each written slice's
+    /// pages are released, so copying a huge tensor never holds more than a slice resident.
+    static func writeReleasingSource(_ tensor: Tensor, to file: OutputFile) throws {
+        let slice = 32 << 20
+        try tensor.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = min(slice, raw.count - offset)
+                try file.write(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)]))
+                tensor.storage.releasePages(offset: offset, count: n)
+                offset += n
+            }
         }
     }
 
