@@ -150,7 +150,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// no special tokens; decoding turns invalid byte runs into U+FFFD.
     public static func bytes() -> Tokenizer {
         Tokenizer(normalizer: nil, preTokenizer: nil, model: ByteModel(), postProcessor: nil,
-                  decoder: DecoderSequence(steps: [ByteFallbackDecoder(), FuseDecoder()]),
+                  decoder: ByteModel.LossyDecoder(),
                   addedTokens: [], truncation: nil, padding: nil)
     }
 
@@ -320,5 +320,12 @@ final class ByteModel: TokenModel {
     func idToToken(_ id: Int) -> String? { id >= 0 && id < 256 ? byteTokenName(UInt8(id)) : nil }
     func tokenize(_ piece: [Unicode.Scalar], cache: WordCache, into ids: inout [Int]) {
         for c in piece { for b in String(c).utf8 { ids.append(Int(b)) } }
+    }
+
+    /// `<0xXX>` tokens to bytes, decoded as UTF-8 with U+FFFD for each maximal invalid subsequence.
+    struct LossyDecoder: Decoder {
+        func decodeChain(_ tokens: [String]) -> [String] {
+            [String(decoding: tokens.compactMap(byteTokenValue), as: UTF8.self)]
+        }
     }
 }

@@ -7,6 +7,6 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
         abstract: "Compress transformer checkpoints with a JSON recipe and report what it cost.",
-        subcommands: [Inspect.self]
+        subcommands: [Inspect.self, Tokenize.self]
     )
 }

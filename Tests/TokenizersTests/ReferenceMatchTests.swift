@@ -58,4 +58,8 @@ final class ReferenceMatchTests: XCTestCase {
     func testUnigramMetaspaceMatches() throws {
         try ReferenceFixture("unigram").check(try trained("unigram"))
     }
+
+    func testUnigramWithByteFallbackMatches() throws {
+        try ReferenceFixture("unigram-bytes").check(try trained("unigram-bytes"))
+    }
 }

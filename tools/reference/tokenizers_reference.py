@@ -145,6 +145,14 @@ def train_unigram(text):
     return tok
 
 
+def with_unigram_byte_fallback(tok):
+    """The Unigram model with 256 <0xXX> tokens appended and byte_fallback on (unknown spans → bytes)."""
+    d = json.loads(tok.to_str())
+    d["model"]["vocab"] += [[t, -100.0] for t in BYTE_TOKENS]
+    d["model"]["byte_fallback"] = True
+    return Tokenizer.from_str(json.dumps(d))
+
+
 def reference(name, tok, lines, source, subset=None):
     """`encode` of each line (as `Tokenizer.encode`, the file's own truncation/padding applied), its
     `decode` (null when it equals the line: a round trip), and pair / padded-batch encodings."""
@@ -201,6 +209,7 @@ def main():
     trained = {"llama2-bpe": llama2, "llama2-legacy": llama2_legacy, "llama3-bpe": train_llama3(text),
                "roberta-bpe": train_roberta(text), "misc-wordpiece": train_misc_wordpiece(text),
                "unigram": train_unigram(text)}
+    trained["unigram-bytes"] = with_unigram_byte_fallback(trained["unigram"])
     # Variants of already-covered models get a smaller subset of lines (fixture size budget).
     e0 = sources["edge_cases"][0]
     subset = list(range(0, 200)) + list(range(800, 1000)) + list(range(1700, 1800)) + list(range(e0, len(lines)))
