@@ -62,4 +62,12 @@ final class ReferenceMatchTests: XCTestCase {
     func testUnigramWithByteFallbackMatches() throws {
         try ReferenceFixture("unigram-bytes").check(try trained("unigram-bytes"))
     }
+
+    func testClassicBPEWithPrefixSuffixSplitBehavioursAndTemplateMatches() throws {
+        try ReferenceFixture("classic-bpe").check(try trained("classic-bpe"))
+    }
+
+    func testMetaspaceSplitCharDelimiterInvertedSplitAndProcessorSequenceMatch() throws {
+        try ReferenceFixture("metaspace-variants").check(try trained("metaspace-variants"))
+    }
 }

@@ -135,3 +135,18 @@ final class TokenizerBehaviourTests: XCTestCase {
         }
     }
 }
+
+final class SpecialTokenIdTests: XCTestCase {
+    func testSpecialTokenIdsFollowTheVocabulary() throws {
+        let roberta = try Tokenizer(jsonFile: Fixtures.path("tokenizers/roberta-bpe.tokenizer.json"))
+        XCTAssertEqual([roberta.clsTokenId, roberta.sepTokenId, roberta.bosTokenId, roberta.eosTokenId, roberta.padTokenId, roberta.unkTokenId],
+                       [0, 2, 0, 2, 1, 3])
+        let llama3 = try Tokenizer(jsonFile: Fixtures.path("tokenizers/llama3-bpe.tokenizer.json"))
+        XCTAssertEqual([llama3.bosTokenId, llama3.eosTokenId], [llama3.tokenToId("<|begin_of_text|>"), llama3.tokenToId("<|end_of_text|>")])
+        XCTAssertNotNil(llama3.bosTokenId)
+        XCTAssertNil(llama3.padTokenId)
+        let llama2 = try Tokenizer(jsonFile: Fixtures.path("tokenizers/llama2-bpe.tokenizer.json"))
+        XCTAssertEqual([llama2.unkTokenId, llama2.bosTokenId, llama2.eosTokenId], [0, 1, 2])
+        XCTAssertEqual(llama2.idToToken(3 + 0x41), "<0x41>")
+    }
+}
