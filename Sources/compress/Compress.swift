@@ -13,6 +13,7 @@ struct Compress: ParsableCommand {
             Inspect.self,
             Logits.self,
             Eval.self,
+            Tokenize.self,
         ],
         defaultSubcommand: Run.self
     )
