@@ -6,16 +6,17 @@ import Whittle
 
 /// The benchmark model's shape (hidden 1024, 8 layers, seq 512, batch 4).
 struct BenchLlamaShape {
-    var hidden = 1024, layers = 8, heads = 8, kvHeads = 8, intermediate = 2816, vocab = 32000
+    var hidden = 1024, layers = 8, heads = 8, kvHeads = 8, intermediate = 2816, vocab = 49152   // SmolLM2's vocabulary, so llama.cpp's converter accepts its tokenizer
     var batch = 4, seqLen = 512
     var headDim: Int { hidden / heads }
 
-    /// FLOPs of one forward as computed (full T×T attention matmuls, all logits).
-    var forwardFLOPs: Double {
+    /// FLOPs of one forward as computed (full T×T attention matmuls), with logits for every
+    /// position (`allLogits`) or only the last of each sequence (what llama-bench's prompt pass computes).
+    func forwardFLOPs(allLogits: Bool = true) -> Double {
         let n = Double(batch * seqLen), c = Double(hidden), hd = Double(headDim)
         let linear = 2 * n * c * (c + 2 * Double(kvHeads) * hd + c + 3 * Double(intermediate))
         let attention = 2 * 2 * Double(batch * heads) * Double(seqLen * seqLen) * hd
-        return Double(layers) * (linear + attention) + 2 * n * c * Double(vocab)
+        return Double(layers) * (linear + attention) + 2 * (allLogits ? n : Double(batch)) * c * Double(vocab)
     }
 
     var config: [String: Any] {
@@ -150,14 +151,59 @@ func runModelsBench() throws {
         _ = try model.forward(input)
         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     }
-    let gflops = shape.forwardFLOPs / best / 1e9
+    let gflops = shape.forwardFLOPs() / best / 1e9
     print(String(format: "llama forward (hidden %d, %d layers, batch %d × seq %d, vocab %d): %.0f tokens/s, %.1f GFLOP/s = %.2f × sgemm ceiling (%.1f GFLOP/s)",
                  shape.hidden, shape.layers, shape.batch, shape.seqLen, shape.vocab, Double(n) / best, gflops, gflops / ceiling, ceiling))
     if let torch = torchForwardSeconds(shape, threads: kernelThreads) {
         print(String(format: "pytorch eager fp32 (%d threads): %.0f tokens/s, %.1f GFLOP/s; whittle / pytorch speed = %.2f",
-                     kernelThreads, Double(n) / torch, shape.forwardFLOPs / torch / 1e9, torch / best))
+                     kernelThreads, Double(n) / torch, shape.forwardFLOPs() / torch / 1e9, torch / best))
     } else {
         print("pytorch: skipped (set WHITTLE_PYTHON to a python with torch + transformers)")
     }
-    print("llama.cpp: not measured (see BENCHMARKS.md)")
+    if let llama = llamaCppTokensPerSecond(folder: folder, threads: kernelThreads) {
+        var one = shape; one.batch = 1
+        let tokens = Double(n) / best
+        print(String(format: "llama.cpp llama-bench pp%d F16 (%d threads): %.0f tokens/s, %.1f GFLOP/s (logits for the last token only); whittle / llama.cpp tokens/s = %.2f",
+                     shape.seqLen, kernelThreads, llama, llama * one.forwardFLOPs(allLogits: false) / Double(shape.seqLen) / 1e9, tokens / llama))
+    } else {
+        print("llama.cpp: skipped (set WHITTLE_LLAMA_CPP to a llama.cpp source folder built by tools/setup_llamacpp.sh)")
+    }
+}
+
+/// Converts the checkpoint with llama.cpp's `convert_hf_to_gguf.py` (F16) and runs
+/// `llama-bench -p 512 -n 0 -t threads`; returns prompt tokens/s, nil when not set up.
+func llamaCppTokensPerSecond(folder: String, threads: Int) -> Double? {
+    let env = ProcessInfo.processInfo.environment
+    guard let root = env["WHITTLE_LLAMA_CPP"] else { return nil }
+    let python = env["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let tokenizer = repo.deletingLastPathComponent().appendingPathComponent("shared/tokenizers/smollm2-tokenizer.json").path
+    guard FileManager.default.fileExists(atPath: tokenizer) else { return nil }
+    try? FileManager.default.removeItem(atPath: folder + "/tokenizer.json")
+    guard (try? FileManager.default.copyItem(atPath: tokenizer, toPath: folder + "/tokenizer.json")) != nil else { return nil }
+    let gguf = folder + "/model-f16.gguf"
+    var pythonPath = root + "/gguf-py"
+    if let extra = env["WHITTLE_LLAMA_PYTHONPATH"] { pythonPath += ":" + extra }
+    guard run(python, [root + "/convert_hf_to_gguf.py", folder, "--outtype", "f16", "--outfile", gguf],
+              environment: ["PYTHONPATH": pythonPath]) != nil,
+          let output = run(root + "/build/bin/llama-bench", ["-m", gguf, "-p", "512", "-n", "0", "-t", "\(threads)", "-r", "3", "-o", "json"]),
+          let rows = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]],
+          let tokensPerSecond = rows.first?["avg_ts"] as? Double else { return nil }
+    try? FileManager.default.removeItem(atPath: gguf)
+    return tokensPerSecond
+}
+
+/// Runs a program; its standard output, or nil when it fails.
+func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
 }
