@@ -72,7 +72,7 @@ public struct NF4Quantization: Pass, Equatable {
             context.progress.update(k + 1)
         }
         context.progress.finish()
-        let skipped = selector.skippedModules(in: model)
+        let skipped = selector.skippedModules(in: model).filter { !QuantizationTargets.isEmbedding($0) }
         model.config["quantization_config"] = NF4Layout.quantizationConfig(
             doubleQuant: doubleQuant, computeDType: computeDType, skipModules: skipped)
         let errors = changes.compactMap(\.relativeError)
