@@ -5,6 +5,7 @@ import Whittle
 
 let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
+    ("quantization", runQuantizationBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -86,6 +86,7 @@ public struct Int8Quantization: Pass, Equatable {
             for (part, t) in Int8Layout.tensors(weight: name, q: q, scale: scale, scaleDType: scaleDType, shape: spec.shape) {
                 model.setLazy(TensorSpec(name: part, dtype: t.dtype, shape: t.shape)) { try produce(part) }
             }
+            releasePages(of: spec.name, in: model)
             context.progress.update(k + 1)
         }
         context.progress.finish()

@@ -69,6 +69,7 @@ public struct NF4Quantization: Pass, Equatable {
                                  bitsPerWeight: q.bitsPerWeight, relativeError: error))
             quantizedBits += q.bitsPerWeight * Double(q.count); quantizedCount += q.count
             try register(spec, quantized: q, in: model, cache: cache)
+            releasePages(of: spec.name, in: model)
             context.progress.update(k + 1)
         }
         context.progress.finish()
