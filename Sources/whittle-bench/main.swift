@@ -8,6 +8,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("tokenizers", runTokenizersBench),
     ("models", runModelsBench),
     ("checkpoints", runCheckpointsBench),
+    ("quantization", runQuantizationBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
