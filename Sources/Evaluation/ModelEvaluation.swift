@@ -30,6 +30,9 @@ extension TransformerModel {
         guard config.isCausalLM else {
             throw EvaluationError.invalidArgument(message: "perplexity needs a causal language model (this is a \(config.architecture))")
         }
+        guard seqLen <= config.maxPositions else {
+            throw EvaluationError.invalidArgument(message: "seq_len \(seqLen) exceeds the model's \(config.maxPositions) positions (max_position_embeddings)")
+        }
         return try Evaluation.perplexity(of: stream, seqLen: seqLen, stride: stride, vocab: config.vocabSize, file: file,
                                          logits: sequenceLogits)
     }

@@ -55,7 +55,7 @@ struct Eval: ParsableCommand {
                 }
                 source.format = f
             }
-            try source.validate(path: "arguments")
+            try source.validate(path: "")
             guard FileManager.default.fileExists(atPath: data) else { throw EvaluationError.fileNotFound(path: data) }
             let loaded = try EvaluationModel(path: model)
             let chosen: Metric
