@@ -32,3 +32,18 @@ public struct EvaluationModel {
         try Evaluation.evaluate(spec, model: model, encoder: tokenizer, labels: labels)
     }
 }
+
+extension EvaluationModel {
+    /// KL(original ‖ this) of next-token distributions over non-overlapping `seq_len` windows of the data.
+    public func klDivergence(from original: EvaluationModel, source: DataSource) throws -> MetricResult {
+        guard model.config.isCausalLM, original.model.config.isCausalLM else {
+            throw EvaluationError.invalidArgument(message: "kl_divergence compares next-token distributions of two causal language models")
+        }
+        guard model.config.vocabSize == original.model.config.vocabSize else {
+            throw EvaluationError.invalidArgument(message: "kl_divergence: vocabularies differ (\(original.model.config.vocabSize) vs \(model.config.vocabSize))")
+        }
+        let stream = try source.tokenStream(encoder: tokenizer ?? original.tokenizer)
+        return try Evaluation.klDivergence(original: original.model, compressed: model, stream: stream,
+                                           seqLen: source.seqLen ?? min(512, model.config.maxPositions), file: source.data)
+    }
+}

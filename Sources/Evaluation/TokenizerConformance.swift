@@ -1,6 +1,6 @@
 import Tokenizers
 
-extension Tokenizer: TextEncoding {
+extension Tokenizer: TextDecoding {
     public func encodeIDs(_ text: String, addSpecialTokens: Bool) throws -> [Int32] {
         encode(text, addSpecialTokens: addSpecialTokens).map(Int32.init)
     }
@@ -9,6 +9,9 @@ extension Tokenizer: TextEncoding {
         let e = encodePair(first, second)
         return (e.ids.map(Int32.init), e.typeIds.map(Int32.init))
     }
+
+    public func decodeIDs(_ ids: [Int32]) -> String { decode(ids.map(Int.init)) }
+    public var endOfSequenceID: Int32? { eosTokenId.map(Int32.init) }
 
     /// The model folder's tokenizer set up as transformers' `tokenizer(text)` call uses it: no truncation and
     /// no padding (tokenizer.json may configure both; transformers ignores them unless asked).

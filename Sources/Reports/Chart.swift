@@ -46,7 +46,10 @@ func niceStep(_ raw: Double) -> Double {
 
 /// Short tick text (k/M/G for large values; bytes in KB/MB).
 func tickText(_ v: Double, unit: String) -> String {
-    if unit == "bytes" { return formatByteCount(v) }
+    if unit == "bytes" {   // "500 KB", "1.5 MB": ticks are round numbers
+        let parts = formatByteCount(v).split(separator: " ")
+        return trimZeros(String(parts[0])) + " " + parts[1]
+    }
     let a = abs(v)
     if a >= 1e9 { return trimZeros(String(format: "%.1f", v / 1e9)) + "G" }
     if a >= 1e6 { return trimZeros(String(format: "%.1f", v / 1e6)) + "M" }

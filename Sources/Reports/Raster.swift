@@ -1,3 +1,5 @@
+import Foundation
+
 /// A tiny RGB canvas: rectangles, thick lines and 5×7 bitmap text; enough for bar and line charts.
 struct Canvas {
     let width: Int, height: Int
@@ -34,7 +36,7 @@ struct Canvas {
     /// Text in the 5×7 font at `scale`, left-top at (x, y); `vertical` reads bottom to top.
     mutating func text(_ s: String, x: Double, y: Double, scale: Int, _ c: RGB, vertical: Bool = false) {
         var pen = 0
-        for ch in s.uppercased() {
+        for ch in s.folding(options: [.diacriticInsensitive], locale: nil).uppercased() {   // Ŵ prints as W
             let rows = Font5x7.glyph(ch)
             for (ry, bits) in rows.enumerated() {
                 for rx in 0..<5 where bits & (0x10 >> rx) != 0 {

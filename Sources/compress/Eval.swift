@@ -12,7 +12,7 @@ struct Eval: ParsableCommand {
     @Option(help: "A data file: .txt, .txt.gz, .jsonl, .json, .tsv, .csv, or .tokens (space-separated token ids).")
     var data: String
 
-    @Option(help: "perplexity, accuracy, f1, mcc, pearson, spearman or latency (default: perplexity for a language model, accuracy for a classifier).")
+    @Option(help: "perplexity, accuracy, f1, mcc, pearson, spearman, exact_match, kl_divergence or latency (default: perplexity for a language model, accuracy for a classifier).")
     var metric: String?
 
     @Option(help: "Data format when the extension does not say: text, jsonl, json, tsv, csv, token_ids.")
@@ -39,6 +39,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Use only the first N examples (rows, records or token lines).")
     var maxExamples: Int?
 
+    @Option(help: "The original model, for --metric kl_divergence (KL of the original's next-token distribution from this model's).")
+    var original: String?
+
     @Flag(help: "Print one JSON object on the last line (metric, value, count, model, data).")
     var json = false
 
@@ -52,7 +55,7 @@ struct Eval: ParsableCommand {
                 }
                 source.format = f
             }
-            try source.validate(path: "arguments")
+            try source.validate(path: "")
             guard FileManager.default.fileExists(atPath: data) else { throw EvaluationError.fileNotFound(path: data) }
             let loaded = try EvaluationModel(path: model)
             let chosen: Metric
@@ -65,7 +68,13 @@ struct Eval: ParsableCommand {
                 chosen = loaded.defaultMetric
             }
             let start = Date()
-            let result = try loaded.evaluate(EvaluationSpec(metric: chosen, source: source))
+            let result: MetricResult
+            if chosen == .klDivergence {
+                guard let original else { throw EvaluationError.invalidArgument(message: "--metric kl_divergence needs --original DIR") }
+                result = try loaded.klDivergence(from: try EvaluationModel(path: original), source: source)
+            } else {
+                result = try loaded.evaluate(EvaluationSpec(metric: chosen, source: source))
+            }
             let seconds = Date().timeIntervalSince(start)
             if json {
                 var object: [String: Any] = ["metric": result.metric, "value": result.value, "count": result.count,
@@ -75,7 +84,7 @@ struct Eval: ParsableCommand {
                 let line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: line, as: UTF8.self))
             } else {
-                let unit = result.metric == "perplexity" || result.metric.hasPrefix("latency") ? "tokens" : "examples"
+                let unit = ["perplexity", "kl_divergence", "latency_ms_per_token"].contains(result.metric) ? "tokens" : "examples"
                 print("\(result.metric): \(String(format: "%.6g", result.value)) over \(result.count) \(unit) (\(String(format: "%.1f", seconds)) s)")
             }
         }

@@ -107,6 +107,15 @@ final class DataReaderTests: XCTestCase {
         }
     }
 
+    func testWindowArgumentsOutOfRangeThrowInsteadOfTrapping() {
+        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 2, stride: 3, vocab: 4, file: "f", logits: { _ in [] })) {
+            XCTAssertEqual("\($0)", "stride must be from 1 to seq_len 2 (got 3)")
+        }
+        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 1, vocab: 4, file: "f", logits: { _ in [] })) {
+            XCTAssertEqual("\($0)", "seq_len must be at least 2 (got 1)")
+        }
+    }
+
     func testBadTokenIDIsNamedWithItsLine() throws {
         let file = NSTemporaryDirectory() + "bad-\(UUID().uuidString).tokens"
         try "1 2 3\n4 x 5\n".write(toFile: file, atomically: true, encoding: .utf8)

@@ -14,6 +14,16 @@ final class ReportTests: XCTestCase {
         XCTAssertNil(kl.relativeChange); XCTAssertEqual(kl.delta, 0.1)
     }
 
+    func testSizeIsMeasuredFromRealCheckpoints() throws {
+        let model = Fixtures.path("models/stories260K")
+        let size = try SizeComparison.measure(original: model, compressed: model + "/model.safetensors")
+        XCTAssertEqual(size.originalBytes, size.compressedBytes)
+        XCTAssertEqual(size.originalParameters, size.compressedParameters)
+        XCTAssertGreaterThan(size.originalParameters, 250_000); XCTAssertLessThan(size.originalParameters, 300_000)
+        XCTAssertEqual(size.originalDeflatedBytes, size.compressedDeflatedBytes)
+        XCTAssertEqual(size.ratio, 1)
+    }
+
     func testTerminalTableIsAlignedWithUnits() {
         let text = sampleReport().comparisonTable()
         let lines = text.split(separator: "\n").map(String.init)
