@@ -22,6 +22,14 @@ public final class TensorStorage: @unchecked Sendable {
         self.owned = true
     }
 
+    /// Allocates `byteCount` bytes, 64-byte aligned, for a caller that fills every byte before reading.
+    public init(uninitializedByteCount byteCount: Int) {
+        self.pointer = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64))
+        self.byteCount = byteCount
+        self.owner = nil
+        self.owned = true
+    }
+
     /// A view of `byteCount` bytes at `pointer`, kept valid by `owner`.
     public init(viewing pointer: UnsafeRawPointer, byteCount: Int, owner: AnyObject) {
         self.pointer = pointer

@@ -5,6 +5,8 @@ import Whittle
 
 let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
+    ("tokenizers", runTokenizersBench),
+    ("models", runModelsBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -84,7 +84,7 @@ final class DataReaderTests: XCTestCase {
         let threeWay = LabelSet(names: ["entailment", "neutral", "contradiction"])
         XCTAssertThrowsError(try DataSource(data: Fixtures.path("data/svamp-test-head.jsonl"))
             .labeledExamples(encoder: WordLengthEncoder(), labels: threeWay)) {
-            XCTAssertEqual("\($0)", "\(Fixtures.path("data/svamp-test-head.jsonl")): row 2: label '( 10.0 * 45.0 )' does not match the model's labels (0=entailment, 1=neutral, 2=contradiction)")
+            XCTAssertEqual("\($0)", "\(Fixtures.path("data/svamp-test-head.jsonl")): row 1: label '( 10.0 * 45.0 )' does not match the model's labels (0=entailment, 1=neutral, 2=contradiction)")
         }
         let oneLabel = LabelSet(names: ["only"])
         XCTAssertThrowsError(try DataSource(data: sst2TSV).labeledExamples(encoder: WordLengthEncoder(), labels: oneLabel)) {
