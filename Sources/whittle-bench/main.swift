@@ -7,6 +7,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
     ("tokenizers", runTokenizersBench),
     ("models", runModelsBench),
+    ("training", runTrainingBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
