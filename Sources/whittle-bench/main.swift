@@ -9,6 +9,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("models", runModelsBench),
     ("checkpoints", runCheckpointsBench),
     ("quantization", runQuantizationBench),
+    ("training", runTrainingBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
