@@ -8,7 +8,7 @@ extension TransformerLayer {
         precondition(x.count == n * c, "TransformerLayer.forward: \(x.count) values for [\(n), \(c)]")
 
         // Attention sublayer.
-        if !opts.skip.contains(SublayerID(layer: index, kind: .attention)) {
+        if heads > 0, !opts.skip.contains(SublayerID(layer: index, kind: .attention)) {
             var a = try attention(x, state: &state)
             if placement == .pre {
                 addInPlace(&x, a)
@@ -22,7 +22,7 @@ extension TransformerLayer {
         }
 
         // MLP sublayer.
-        if !opts.skip.contains(SublayerID(layer: index, kind: .mlp)) {
+        if ffnWidth > 0, !opts.skip.contains(SublayerID(layer: index, kind: .mlp)) {
             var f = try mlp(x, state: &state)
             if placement == .pre {
                 addInPlace(&x, f)

@@ -4,6 +4,7 @@ import Foundation
 /// Adding a pass: write the type, then add it here.
 public enum PassRegistry {
     public static let passes: [any Pass.Type] = [
+        FinerCut.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }
