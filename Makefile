@@ -1,11 +1,11 @@
 # Whittle — the two commands that matter: `make demo` and `make test`.
 SWIFT      ?= swift
 RELEASE    := -c release
-TESTFLAGS  := -c release -Xswiftc -enable-testing
+TESTFLAGS  := -c release -Xswiftc -enable-testing --disable-swift-testing
 APT_PKGS   := libopenblas-dev zlib1g-dev pkg-config
 BIN        := .build/release
 
-.PHONY: setup build demo test bench fuzz clean reference
+.PHONY: setup build demo test bench fuzz clean reference report-screenshot
 
 # Installs the C libraries (OpenBLAS, zlib) with apt-get when they are missing.
 setup:
@@ -46,3 +46,10 @@ fuzz:
 
 clean:
 	rm -rf .build
+
+# Writes the sample report (ReportsTests) to .build/report-sample and screenshots report.html in headless Chromium.
+report-screenshot: setup
+	WHITTLE_REPORT_OUT=$(CURDIR)/.build/report-sample $(SWIFT) test --filter ReportsTests.ReportTests/testWriterWritesJSONMarkdownHTMLAndCharts
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,3800 \
+		--screenshot=$(CURDIR)/.build/report-sample/screenshot.png file://$(CURDIR)/.build/report-sample/report.html
+	@echo "screenshot: .build/report-sample/screenshot.png"

@@ -5,7 +5,12 @@ import Whittle
 
 let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
+    ("tokenizers", runTokenizersBench),
+    ("models", runModelsBench),
     ("checkpoints", runCheckpointsBench),
+    ("quantization", runQuantizationBench),
+    ("training", runTrainingBench),
+    ("pruning", runPruningBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -1,0 +1,79 @@
+import Foundation
+
+/// One forward window of the sliding-window perplexity: tokens `begin..<end` go in, and the tokens at
+/// absolute positions `firstTarget..<end` are scored (each predicted from the position before it).
+public struct PerplexityWindow: Equatable, Sendable {
+    public var begin: Int
+    public var end: Int
+    public var firstTarget: Int
+    public var predicted: Int { end - firstTarget }
+}
+
+/// The windows transformers' perplexity recipe uses ("Perplexity of fixed-length models"): windows of
+/// `seqLen` tokens starting every `stride` tokens, each scoring only the tokens the previous window did not
+/// reach (`labels[:, :-trg_len] = -100`), the last window cut at the end of the stream.
+/// With `stride == seqLen` the windows do not overlap and each predicts its `seqLen − 1` next tokens.
+public func perplexityWindows(tokenCount n: Int, seqLen: Int, stride: Int) -> [PerplexityWindow] {
+    precondition(seqLen >= 2 && stride >= 1 && stride <= seqLen)
+    var windows: [PerplexityWindow] = []
+    var previousEnd = 0
+    var begin = 0
+    while begin < n {
+        let end = min(begin + seqLen, n)
+        let firstTarget = max(begin + 1, previousEnd)   // position `begin` has no prediction inside its window
+        if firstTarget < end { windows.append(PerplexityWindow(begin: begin, end: end, firstTarget: firstTarget)) }
+        previousEnd = end
+        if end == n { break }
+        begin += stride
+    }
+    return windows
+}
+
+/// Sum of −log softmax(logits[t−1])[ids[t]] over t in `firstTarget..<ids.count` (positions relative to the
+/// window). `logits` is `[T, V]` row-major for the T = ids.count window tokens. Accumulates in Double.
+public func windowNLL(logits: [Float], vocab: Int, ids: [Int32], firstTarget: Int) -> Double {
+    precondition(logits.count == ids.count * vocab && firstTarget >= 1)
+    var total = 0.0
+    for t in firstTarget..<ids.count {
+        total -= logSoftmax(logits, row: t - 1, vocab: vocab, at: Int(ids[t]))
+    }
+    return total
+}
+
+/// log softmax of one row of `[*, V]` logits, at index `k` (max-subtracted, Double accumulation).
+func logSoftmax(_ logits: [Float], row: Int, vocab: Int, at k: Int) -> Double {
+    let base = row * vocab
+    var m = -Float.infinity
+    for j in 0..<vocab { m = max(m, logits[base + j]) }
+    var sum = 0.0
+    for j in 0..<vocab { sum += exp(Double(logits[base + j] - m)) }
+    return Double(logits[base + k] - m) - log(sum)
+}
+
+/// Mean negative log-likelihood over `count` predicted tokens, and its exponential.
+public struct PerplexityResult: Codable, Equatable, Sendable {
+    public var nllSum: Double
+    public var count: Int
+    public var windows: Int
+    public var perplexity: Double { exp(nllSum / Double(count)) }
+    public var meanNLL: Double { nllSum / Double(count) }
+}
+
+/// Perplexity of a token stream. `logits(ids)` runs the model on one window and returns `[T, V]` logits.
+/// Throws when the stream is shorter than one window of `seqLen` tokens.
+public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, vocab: Int, file: String,
+                       logits: ([Int32]) throws -> [Float]) throws -> PerplexityResult {
+    guard seqLen >= 2 else { throw EvaluationError.invalidArgument(message: "seq_len must be at least 2 (got \(seqLen))") }
+    if let stride, !(1...seqLen).contains(stride) {
+        throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
+    }
+    guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
+    var result = PerplexityResult(nllSum: 0, count: 0, windows: 0)
+    for w in perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen) {
+        let ids = Array(stream[w.begin..<w.end])
+        result.nllSum += windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin)
+        result.count += w.predicted
+        result.windows += 1
+    }
+    return result
+}

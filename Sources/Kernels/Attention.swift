@@ -1,0 +1,104 @@
+import Foundation
+
+/// How attention probabilities are formed.
+public enum AttentionVariant: Equatable, Sendable {
+    case standard
+    /// Clipped softmax `clip((ζ−γ)·softmax + γ, 0, 1)` (ALGORITHMS.md §3.1).
+    case clippedSoftmax(gamma: Float, zeta: Float)
+}
+
+/// Masks shared by the attention kernels.
+public struct AttentionMask {
+    /// Queries only see keys at or before their own position.
+    public var causal: Bool
+    /// `[B,T]`: 1 for real tokens, 0 for padding keys (masked out). nil: every key is real.
+    public var keyPadding: UnsafePointer<Float>?
+    public init(causal: Bool, keyPadding: UnsafePointer<Float>? = nil) {
+        self.causal = causal
+        self.keyPadding = keyPadding
+    }
+    @inline(__always) func allowed(b: Int, t: Int, i: Int, j: Int) -> Bool {
+        if causal && j > i { return false }
+        if let keyPadding, keyPadding[b * t + j] == 0 { return false }
+        return true
+    }
+}
+
+/// Multi-head scaled dot-product attention with grouped-query heads.
+///
+/// Shapes: `q[N, NH·HD]`, `k`, `v` `[N, NKV·HD]` with N = B·T (token-major, heads packed per row);
+/// `out[N, NH·HD]`. Query head h reads key/value head `h / (NH/NKV)`. Scores are `scale·q·kᵀ`; masked
+/// entries are excluded; a row with no visible key gets zero probabilities (and zero output).
+/// `headMask[NH]` multiplies each head's probabilities (transformers `head_mask`).
+/// `probs[B, NH, T, T]`, when given, receives the final probabilities (what backward needs);
+/// otherwise a `[T,T]` scratch is used.
+public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
+                             q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                             mask: AttentionMask, headMask: UnsafePointer<Float>?, variant: AttentionVariant,
+                             batch b: Int, seqLen t: Int, heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float) {
+    precondition(nkv > 0 && nh % nkv == 0, "attentionForward: \(nh) query heads not a multiple of \(nkv) kv heads")
+    let group = nh / nkv
+    let qStride = nh * hd, kvStride = nkv * hd
+    let scratch: UnsafeMutablePointer<Float>? = probs == nil ? .allocate(capacity: t * t) : nil
+    defer { scratch?.deallocate() }
+    for bi in 0..<b {
+        for h in 0..<nh {
+            let p = probs.map { $0 + ((bi * nh + h) * t * t) } ?? scratch!
+            let qb = q + bi * t * qStride + h * hd
+            let kb = k + bi * t * kvStride + (h / group) * hd
+            let vb = v + bi * t * kvStride + (h / group) * hd
+            sgemm(transA: false, transB: true, m: t, n: t, k: hd, alpha: scale, qb, lda: qStride, kb, ldb: kvStride, p, ldc: t)
+            let causal = mask.causal, pad = mask.keyPadding.map { $0 + bi * t }
+            parallelRanges(t, costPerItem: t) { start, end in
+                for i in start..<end {
+                    let row = p + i * t
+                    let visible = causal ? i + 1 : t
+                    if let pad { for j in 0..<visible where pad[j] == 0 { row[j] = -.infinity } }
+                    softmaxRow(row, row, visible)
+                    for j in visible..<t { row[j] = 0 }
+                }
+            }
+            if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(p, count: t * t, gamma: gamma, zeta: zeta) }
+            if let headMask, headMask[h] != 1 {
+                let s = headMask[h]
+                for i in 0..<(t * t) { p[i] *= s }
+            }
+            sgemm(transA: false, transB: false, m: t, n: hd, k: t, p, lda: t, vb, ldb: kvStride,
+                  out + bi * t * qStride + h * hd, ldc: qStride)
+        }
+    }
+}
+
+/// Naive twin of `attentionForward` (Double accumulation, no BLAS).
+public func attentionForwardNaive(_ out: UnsafeMutablePointer<Float>,
+                                  q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                  mask: AttentionMask, headMask: UnsafePointer<Float>?, variant: AttentionVariant,
+                                  batch b: Int, seqLen t: Int, heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float) {
+    let group = nh / nkv
+    for bi in 0..<b {
+        for h in 0..<nh {
+            let kh = h / group
+            for i in 0..<t {
+                var scores = [Double](repeating: -.infinity, count: t)
+                for j in 0..<t where mask.allowed(b: bi, t: t, i: i, j: j) {
+                    var s: Double = 0
+                    for d in 0..<hd { s += Double(q[(bi * t + i) * nh * hd + h * hd + d]) * Double(k[(bi * t + j) * nkv * hd + kh * hd + d]) }
+                    scores[j] = s * Double(scale)
+                }
+                let m = scores.max()!
+                var p = scores.map { m == -.infinity ? 0 : exp($0 - m) }
+                let sum = p.reduce(0, +)
+                if sum > 0 { p = p.map { $0 / sum } }
+                if case let .clippedSoftmax(gamma, zeta) = variant {
+                    p = p.map { min(max(Double(zeta - gamma) * $0 + Double(gamma), 0), 1) }
+                }
+                let hm = Double(headMask?[h] ?? 1)
+                for d in 0..<hd {
+                    var s: Double = 0
+                    for j in 0..<t { s += p[j] * hm * Double(v[(bi * t + j) * nkv * hd + kh * hd + d]) }
+                    out[(bi * t + i) * nh * hd + h * hd + d] = Float(s)
+                }
+            }
+        }
+    }
+}

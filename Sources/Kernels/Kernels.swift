@@ -1,1 +1,0 @@
-// Kernels module. See DESIGN.md §3.

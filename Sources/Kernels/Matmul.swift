@@ -1,0 +1,71 @@
+import COpenBLAS
+
+/// Row-major single-precision GEMM through OpenBLAS:
+/// `c[M,N] = alpha · op(a) · op(b) + beta · c`, op = transpose when the flag is set.
+/// `lda`, `ldb`, `ldc` are row strides of the stored matrices (so sub-blocks of wider rows work).
+public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                  alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+                  _ b: UnsafePointer<Float>, ldb: Int,
+                  beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {   // BLAS leaves c untouched only when beta = 1; define the empty product as 0.
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// The obviously correct twin of `sgemm` (test oracle).
+public func sgemmNaive(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                       alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+                       _ b: UnsafePointer<Float>, ldb: Int,
+                       beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var s: Double = 0
+            for p in 0..<k {
+                let av = transA ? a[p * lda + i] : a[i * lda + p]
+                let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
+                s += Double(av) * Double(bv)
+            }
+            c[i * ldc + j] = alpha * Float(s) + (beta == 0 ? 0 : beta * c[i * ldc + j])
+        }
+    }
+}
+
+/// Batched strided GEMM: for each `i in 0..<batch`, `sgemm` on `a + i·strideA`, `b + i·strideB`, `c + i·strideC`.
+public func sgemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         _ a: UnsafePointer<Float>, lda: Int, strideA: Int,
+                         _ b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+                         beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+    for i in 0..<batch {
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a + i * strideA, lda: lda,
+              b + i * strideB, ldb: ldb, beta: beta, c + i * strideC, ldc: ldc)
+    }
+}
+
+/// Linear layer (PyTorch `nn.Linear`): `out[N,OC] = inp[N,C] · weight[OC,C]ᵀ + bias[OC]`.
+public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                          _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                          rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+    if let bias {
+        for r in 0..<n { (out + r * oc).update(from: bias, count: oc) }
+        sgemm(transA: false, transB: true, m: n, n: oc, k: c, inp, lda: c, weight, ldb: c, beta: 1, out, ldc: oc)
+    } else {
+        sgemm(transA: false, transB: true, m: n, n: oc, k: c, inp, lda: c, weight, ldb: c, out, ldc: oc)
+    }
+}
+
+/// Naive twin of `matmulForward` (test oracle).
+public func matmulForwardNaive(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                               _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                               rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+    for r in 0..<n {
+        for o in 0..<oc {
+            var s: Double = bias.map { Double($0[o]) } ?? 0
+            for i in 0..<c { s += Double(inp[r * c + i]) * Double(weight[o * c + i]) }
+            out[r * oc + o] = Float(s)
+        }
+    }
+}

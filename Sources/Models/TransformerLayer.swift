@@ -1,0 +1,40 @@
+import Kernels
+
+/// One transformer block's weights. Shapes may be physically pruned: `heads` and `ffnWidth` are
+/// read from the weight shapes, so layers of one model can differ.
+///
+/// Pre-norm (Llama, GPT-2):  `x += o(attn(norm1(x)))`, `x += down(act(gate(norm2 x))·up(norm2 x))`.
+/// Post-norm (BERT):         `x = norm1(x + o(attn(x)))`, `x = norm2(x + fc2(act(fc1(x))))`.
+public final class TransformerLayer {
+    public let index: Int
+    /// Number of query heads and key/value heads in this layer (after any pruning).
+    public var heads: Int
+    public var kvHeads: Int
+    public let headDim: Int
+    public var q: any LinearLayer
+    public var k: any LinearLayer
+    public var v: any LinearLayer
+    public var o: any LinearLayer
+    /// SwiGLU gate (`gate_proj`); nil for a plain two-linear MLP.
+    public var gate: (any LinearLayer)?
+    /// `up_proj` / `fc1` / `c_fc` / `intermediate.dense`.
+    public var up: any LinearLayer
+    /// `down_proj` / `fc2` / `mlp.c_proj` / `output.dense`.
+    public var down: any LinearLayer
+    /// Pre-norm: before attention / before MLP. Post-norm: after the attention / MLP residual add.
+    public var norm1: Norm
+    public var norm2: Norm
+    public let placement: NormPlacement
+
+    public init(index: Int, heads: Int, kvHeads: Int, headDim: Int, q: any LinearLayer, k: any LinearLayer, v: any LinearLayer,
+                o: any LinearLayer, gate: (any LinearLayer)?, up: any LinearLayer, down: any LinearLayer,
+                norm1: Norm, norm2: Norm, placement: NormPlacement) {
+        self.index = index; self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
+        self.q = q; self.k = k; self.v = v; self.o = o; self.gate = gate; self.up = up; self.down = down
+        self.norm1 = norm1; self.norm2 = norm2; self.placement = placement
+    }
+
+    /// FFN intermediate width of this layer.
+    public var ffnWidth: Int { up.outFeatures }
+    public var hidden: Int { o.outFeatures }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// A JSON value. Decoded with JSONDecoder, which (unlike JSONSerialization on Linux) keeps a leading
+/// U+FEFF inside strings.
+indirect enum JSONValue: Decodable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: Swift.Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+}
+
+/// A JSON value that remembers where it came from, so every shape error names its JSON path
+/// (`model.merges[3]`) and the file.
+struct JSONNode {
+    let value: JSONValue
+    let path: String
+    let file: String
+
+    static func parse(data: Data, file: String) throws -> JSONNode {
+        do {
+            return JSONNode(value: try JSONDecoder().decode(JSONValue.self, from: data), path: "", file: file)
+        } catch {
+            throw TokenizerError.malformedJSON(file: file, path: "", problem: "not valid JSON (\(error))")
+        }
+    }
+
+    func fail(_ problem: String) -> TokenizerError { .malformedJSON(file: file, path: path, problem: problem) }
+
+    private func childPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    /// The member `key`, or nil when absent or null.
+    subscript(key: String) -> JSONNode? {
+        guard case .object(let dict) = value, let v = dict[key] else { return nil }
+        if case .null = v { return nil }
+        return JSONNode(value: v, path: childPath(key), file: file)
+    }
+
+    func required(_ key: String) throws -> JSONNode {
+        guard case .object = value else { throw fail("expected an object, found \(kind)") }
+        guard let node = self[key] else { throw JSONNode(value: .null, path: childPath(key), file: file).fail("missing") }
+        return node
+    }
+
+    var stringValue: String? { if case .string(let s) = value { return s }; return nil }
+
+    func string() throws -> String {
+        guard case .string(let s) = value else { throw fail("expected a string, found \(kind)") }
+        return s
+    }
+
+    func int() throws -> Int {
+        guard case .number(let n) = value, n == n.rounded(), abs(n) < 1e15 else { throw fail("expected an integer, found \(kind)") }
+        return Int(n)
+    }
+
+    func double() throws -> Double {
+        guard case .number(let n) = value else { throw fail("expected a number, found \(kind)") }
+        return n
+    }
+
+    func bool() throws -> Bool {
+        guard case .bool(let b) = value else { throw fail("expected true or false, found \(kind)") }
+        return b
+    }
+
+    func array() throws -> [JSONNode] {
+        guard case .array(let a) = value else { throw fail("expected an array, found \(kind)") }
+        return a.enumerated().map { JSONNode(value: $0.element, path: "\(path)[\($0.offset)]", file: file) }
+    }
+
+    func object() throws -> [(key: String, node: JSONNode)] {
+        guard case .object(let d) = value else { throw fail("expected an object, found \(kind)") }
+        return d.map { (key: $0.key, node: JSONNode(value: $0.value, path: childPath($0.key), file: file)) }
+    }
+
+    /// Optional typed members with defaults.
+    func string(_ key: String, default d: String) throws -> String { try self[key]?.string() ?? d }
+    func bool(_ key: String, default d: Bool) throws -> Bool { try self[key]?.bool() ?? d }
+    func int(_ key: String, default d: Int) throws -> Int { try self[key]?.int() ?? d }
+    func optionalString(_ key: String) throws -> String? { try self[key]?.string() }
+
+    /// The component's `type` field.
+    func type() throws -> String { try required("type").string() }
+
+    var kind: String {
+        switch value {
+        case .null: return "null"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        }
+    }
+}

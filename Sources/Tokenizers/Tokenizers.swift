@@ -1,1 +1,0 @@
-// Tokenizers module. See DESIGN.md §3.

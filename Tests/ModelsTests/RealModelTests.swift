@@ -1,0 +1,22 @@
+import Checkpoints
+import Models
+import TestSupport
+import XCTest
+
+/// The real models in ../shared against transformers' logits on fixed inputs.
+final class RealModelTests: XCTestCase {
+    func check(model name: String, atol: Float) throws {
+        guard let path = Fixtures.shared("models/\(name)") else { throw XCTSkip("../shared/models/\(name) absent") }
+        let reference = try ReferenceCase.open(Fixtures.path("models-reference/\(name).safetensors"))
+        let model = try TransformerModel.load(path: path)
+        let out = try model.forward(try ReferenceCase.input(reference))
+        let want = try reference.tensor("output")
+        XCTAssertEqual(out.shape, want.shape)
+        assertClose(out.logits, want.floats(), atol: atol)
+    }
+
+    func testStories260KLogitsMatchTransformers() throws { try check(model: "stories260K", atol: 1e-4) }
+
+    /// F16 weights converted per tensor to f32, like transformers loading with dtype=float32.
+    func testMiniLMSST2ClassifierLogitsMatchTransformers() throws { try check(model: "minilm-l6-sst2", atol: 1e-4) }
+}
