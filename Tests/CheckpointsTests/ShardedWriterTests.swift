@@ -83,3 +83,21 @@ final class ShardedWriterTests: XCTestCase {
 }
 
 func TemporaryFolderContents(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+final class ShardIndexTests: XCTestCase {
+    func testIndexListingATensorTwiceIsRejected() throws {
+        let folder = TemporaryFolder()
+        let index = folder.file("model.safetensors.index.json")
+        try Data(#"{"metadata":{"total_size":8},"weight_map":{"a":"x.safetensors","a":"y.safetensors"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: index))
+        XCTAssertThrowsError(try ShardIndex(path: index)) {
+            XCTAssertEqual($0 as? CheckpointError, .invalidIndex(path: index, reason: "key 'a' appears twice in weight_map"))
+        }
+        for bad in ["", ".", "..", "sub/x.safetensors"] {
+            try Data(#"{"weight_map":{"a":"\#(bad)"}}"#.utf8).write(to: URL(fileURLWithPath: index))
+            XCTAssertThrowsError(try ShardIndex(path: index), bad) {
+                XCTAssertEqual($0 as? CheckpointError, .invalidIndex(path: index, reason: "shard '\(bad)' must be a file name in the same folder"))
+            }
+        }
+    }
+}
