@@ -41,6 +41,17 @@ def f32(x):
     return float(np.format_float_positional(np.float32(x), unique=True, trim="-"))
 
 
+def compact_json(value, indent=0):
+    """Indented JSON with lists of scalars kept on one line."""
+    pad, inner = "  " * indent, "  " * (indent + 1)
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k)}: {compact_json(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(inner + compact_json(v, indent + 1) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 @torch.no_grad()
 def windowed_nll(model, ids):
     """Sum of NLL and count of predicted tokens over full non-overlapping windows of `ids`."""
@@ -118,7 +129,7 @@ def main():
                      "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
                      "safetensors": safetensors.__version__, "numpy": np.__version__},
     }
-    body = json.dumps(record, indent=2, ensure_ascii=False)
+    body = compact_json(record)
     logits_json = "[\n" + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]"
     body = body.replace('"__LOGITS__"', logits_json)
     with open(os.path.join(MODEL_DIR, "REFERENCE.json"), "w", encoding="utf-8") as f:
