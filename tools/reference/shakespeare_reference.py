@@ -60,12 +60,11 @@ def windowed_nll(model, ids):
     for b in range(0, n_windows, BATCH):
         rows = [ids[w * STRIDE:w * STRIDE + SEQ_LEN] for w in range(b, min(n_windows, b + BATCH))]
         x = torch.tensor(rows, dtype=torch.long)
-        logits = model(input_ids=x).logits.double()
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)
+        out = model(input_ids=x, labels=x)
+        logp = torch.log_softmax(out.logits.double()[:, :-1], dim=-1)
         nll = -logp.gather(-1, x[:, 1:, None]).squeeze(-1)          # [B, SEQ_LEN-1]
         # Cross-check against transformers' own shifted loss with labels = input_ids.
-        hf = model(input_ids=x, labels=x).loss.item()
-        assert abs(hf - nll.mean().item()) < 1e-4, (hf, nll.mean().item())
+        assert abs(out.loss.item() - nll.mean().item()) < 1e-4, (out.loss.item(), nll.mean().item())
         per_window += nll.mean(dim=1).tolist()
         total += nll.sum().item()
         count += nll.numel()
