@@ -3,9 +3,9 @@ import Tensors
 extension Checkpoint {
     /// Streams every tensor into `path`, optionally converting floating-point tensors to `dtype`
     /// (integer and bool tensors are copied as they are). With `maxShardBytes`, `path` is a folder
-    /// written by `ShardedWriter`; otherwise it is one `.safetensors` file. The source pages of
-    /// each tensor are released once it is written, so resident memory stays near one tensor
-    /// (plus its converted copy) however large the checkpoint.
+    /// written by `ShardedWriter`; otherwise it is one `.safetensors` file. Tensors stream through
+    /// `TensorSink` in slices whose source pages are released as they are written, so resident
+    /// memory stays near one slice (16 MB) however large the checkpoint or its tensors.
     public func copyWeights(to path: String, convertingFloatsTo dtype: DType? = nil, maxShardBytes: Int? = nil,
                             metadata: [String: String]? = nil) throws {
         precondition(dtype?.isWritableFromFloat ?? true, "copyWeights: \(dtype!) cannot be written")
@@ -19,16 +19,14 @@ extension Checkpoint {
         }
         let meta = metadata ?? files.first?.metadata ?? [:]
         let inputs = files.map(\.path)
-        let produce: (TensorSpec) throws -> Tensor = { spec in try self.tensor(spec.name).converted(to: spec.dtype) }
-        let written: (TensorSpec) -> Void = { spec in
-            if let file = self.file(of: spec.name), let info = file.info(spec.name) { file.release(info) }
+        let stream: (TensorSpec, TensorSink) throws -> Void = { spec, sink in
+            try sink.write(converting: try self.tensor(spec.name))
         }
         if let maxShardBytes {
             try ShardedWriter.write(folder: path, specs: specs, metadata: meta, maxShardBytes: maxShardBytes,
-                                    inputs: inputs, produce: produce, written: written)
+                                    inputs: inputs, stream: stream)
         } else {
-            try SafetensorsWriter.write(to: path, specs: specs, metadata: meta, inputs: inputs,
-                                        produce: produce, written: written)
+            try SafetensorsWriter.write(to: path, specs: specs, metadata: meta, inputs: inputs, stream: stream)
         }
     }
 }

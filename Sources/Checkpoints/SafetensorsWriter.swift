@@ -25,11 +25,20 @@ public enum SafetensorsWriter {
         try write(to: path, specs: specs, metadata: metadata, inputs: inputs, produce: produce, written: { _ in })
     }
 
-    /// As above; `written` runs after each tensor's bytes are handed to the file (a copy releases
-    /// the source pages there, keeping resident memory near one tensor).
+    /// As above; `written` runs after each tensor's bytes are handed to the file.
     public static func write(to path: String, specs: [TensorSpec], metadata: [String: String] = [:],
                              inputs: [String] = [], produce: (TensorSpec) throws -> Tensor,
                              written: (TensorSpec) -> Void) throws {
+        try write(to: path, specs: specs, metadata: metadata, inputs: inputs) { spec, sink in
+            try sink.write(try produce(spec))
+            written(spec)
+        }
+    }
+
+    /// The streaming core: `stream` is called once per spec (sorted by name) and hands the tensor's
+    /// bytes to `sink` in as many slices as it likes; they must add up to exactly `spec.byteCount`.
+    public static func write(to path: String, specs: [TensorSpec], metadata: [String: String] = [:],
+                             inputs: [String] = [], stream: (TensorSpec, TensorSink) throws -> Void) throws {
         try refuseOverwrite(path, inputs: inputs)
         try validate(specs, path: path)
         let ordered = specs.sorted { $0.name < $1.name }
@@ -41,12 +50,11 @@ public enum SafetensorsWriter {
             try withUnsafeBytes(of: &length) { try file.write($0) }
             try header.withUnsafeBytes { try file.write($0) }
             for spec in ordered {
-                let tensor = try produce(spec)
-                guard tensor.shape == spec.shape, tensor.dtype == spec.dtype else {
-                    throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' was produced as \(tensor.dtype) \(tensor.shape), header says \(spec.dtype) \(spec.shape)")
+                let sink = TensorSink(file: file, spec: spec, path: path)
+                try stream(spec, sink)
+                guard sink.written == spec.byteCount else {
+                    throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' got \(sink.written) of its \(spec.byteCount) bytes")
                 }
-                try writeReleasingSource(tensor, to: file)
-                written(spec)
             }
             try file.finish()
             guard rename(temporary, path) == 0 else {
@@ -57,21 +65,6 @@ public enum SafetensorsWriter {
             file.abandon()
             unlink(temporary)
             throw error
-        }
-    }
-
-    /// Writes a tensor in slices; when it is a view of a memory-mapped file each written slice's
-    /// pages are released, so copying a huge tensor never holds more than a slice resident.
-    static func writeReleasingSource(_ tensor: Tensor, to file: OutputFile) throws {
-        let slice = 32 << 20
-        try tensor.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = min(slice, raw.count - offset)
-                try file.write(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)]))
-                tensor.storage.releasePages(offset: offset, count: n)
-                offset += n
-            }
         }
     }
 

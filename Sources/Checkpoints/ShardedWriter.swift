@@ -39,6 +39,17 @@ public enum ShardedWriter {
     public static func write(folder: String, specs: [TensorSpec], metadata: [String: String] = [:],
                              maxShardBytes: Int, inputs: [String] = [],
                              produce: (TensorSpec) throws -> Tensor, written: (TensorSpec) -> Void = { _ in }) throws -> [String] {
+        try write(folder: folder, specs: specs, metadata: metadata, maxShardBytes: maxShardBytes, inputs: inputs) { spec, sink in
+            try sink.write(try produce(spec))
+            written(spec)
+        }
+    }
+
+    /// The streaming form (see `SafetensorsWriter.write(to:specs:metadata:inputs:stream:)`).
+    @discardableResult
+    public static func write(folder: String, specs: [TensorSpec], metadata: [String: String] = [:],
+                             maxShardBytes: Int, inputs: [String] = [],
+                             stream: (TensorSpec, TensorSink) throws -> Void) throws -> [String] {
         try SafetensorsWriter.validate(specs, path: folder)
         try makeFolder(folder)
         let shards = plan(specs, maxShardBytes: maxShardBytes)
@@ -49,8 +60,7 @@ public enum ShardedWriter {
         do {
             for (name, shard) in zip(names, shards) {
                 let partial = folder + "/." + name + ".partial-\(getpid())"
-                try SafetensorsWriter.write(to: partial, specs: shard, metadata: metadata, inputs: inputs,
-                                            produce: produce, written: written)
+                try SafetensorsWriter.write(to: partial, specs: shard, metadata: metadata, inputs: inputs, stream: stream)
                 partials.append(partial)
             }
         } catch {

@@ -125,36 +125,39 @@ public enum DTypeConversion {
         x.isNaN ? 0 : min(max(x.rounded(.toNearestOrEven), lo), hi)
     }
 
-    /// IEEE binary16 → binary32, exact; signalling NaNs become quiet (subnormals via a float subtraction; F. Giesen, "half_to_float").
+    /// IEEE binary16 → binary32, exact; signalling NaNs become quiet (subnormals via a float
+    /// subtraction; F. Giesen, "half_to_float"). All-UInt32 selects, so loops over it vectorise.
     @inline(__always)
-    public static func float16ToFloat(_ h: UInt16) -> Float {
-        let magnitude = UInt32(h & 0x7FFF) << 13
+    public static func float16ToFloat(_ half: UInt16) -> Float {
+        let h = UInt32(half)
+        let magnitude = (h & 0x7FFF) << 13
         let exponent = magnitude & 0x0F80_0000
         let normal = magnitude &+ (112 << 23)                                      // rebias 15 → 127
-        let quiet: UInt32 = magnitude & 0x007F_FFFF != 0 ? 0x0040_0000 : 0         // a NaN comes out quiet (as F16C, torch)
+        let quiet: UInt32 = (magnitude & 0x007F_FFFF) != 0 ? 0x0040_0000 : 0       // a NaN comes out quiet (as F16C, torch)
         let special = (normal &+ (112 << 23)) | quiet                              // inf / NaN: exponent 255
         let subnormal = (Float(bitPattern: magnitude &+ (113 << 23)) - Float(bitPattern: 113 << 23)).bitPattern
-        let bits = exponent == 0x0F80_0000 ? special : (exponent == 0 ? subnormal : normal)
-        return Float(bitPattern: bits | UInt32(h & 0x8000) << 16)
+        var bits = exponent == 0x0F80_0000 ? special : normal
+        bits = exponent == 0 ? subnormal : bits
+        return Float(bitPattern: bits | ((h & 0x8000) << 16))
     }
 
     /// binary32 → binary16, round to nearest even, overflow to ±inf; a NaN keeps its sign and top
-    /// payload bits and becomes quiet (as the F16C instruction and torch do). F. Giesen, "float_to_half_fast3_rtne".
+    /// payload bits and becomes quiet (as the F16C instruction and torch do).
+    /// F. Giesen, "float_to_half_fast3_rtne"; all-UInt32 selects so loops over it vectorise.
     @inline(__always)
     public static func floatToFloat16(_ f: Float) -> UInt16 {
         let bits = f.bitPattern
-        let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
+        let sign = (bits >> 16) & 0x8000
         let magnitude = bits & 0x7FFF_FFFF
         // subnormal or zero: let the FPU round by adding 0.5 (aligns the mantissa at bit 0)
-        let subnormal = UInt16(truncatingIfNeeded: (Float(bitPattern: magnitude) + 0.5).bitPattern &- 0x3F00_0000)
+        let subnormal = (Float(bitPattern: magnitude) + 0.5).bitPattern &- 0x3F00_0000
         // normal: rebias and round the 13 dropped bits to nearest even
         let odd = (magnitude >> 13) & 1
-        let normal = UInt16(truncatingIfNeeded: (magnitude &- (112 << 23) &+ 0xFFF &+ odd) >> 13)
-        let nan = 0x7E00 | UInt16(truncatingIfNeeded: (magnitude >> 13) & 0x3FF)
-        let result = magnitude > 0x7F80_0000 ? nan
-            : magnitude >= 0x4780_0000 ? 0x7C00                                     // ≥ 65536 (and inf): inf
-            : magnitude < 0x3880_0000 ? subnormal : normal                         // < 2^-14: subnormal
-        return result | sign
+        let normal = (magnitude &- (112 << 23) &+ 0xFFF &+ odd) >> 13
+        var result = magnitude < 0x3880_0000 ? subnormal : normal                  // < 2^-14: subnormal
+        result = magnitude >= 0x4780_0000 ? 0x7C00 : result                        // ≥ 65520 rounds to inf
+        result = magnitude > 0x7F80_0000 ? (0x7E00 | ((magnitude >> 13) & 0x3FF)) : result
+        return UInt16(truncatingIfNeeded: result | sign)
     }
 
     /// binary32 → bfloat16, round to nearest even (overflow rounds to ±inf). A NaN stays a NaN with

@@ -8,6 +8,8 @@ import Darwin
 /// they stay valid and are read back from the file when touched again.
 public protocol PageReleasing: AnyObject {
     func releasePages(_ start: UnsafeRawPointer, count: Int)
+    /// Maps the pages in with one call instead of one fault per few pages (a hint; may do nothing).
+    func prefetchPages(_ start: UnsafeRawPointer, count: Int)
 }
 
 /// Raw bytes of one tensor: either owned memory or a view into a memory-mapped file.
@@ -56,6 +58,13 @@ public final class TensorStorage: @unchecked Sendable {
         let n = count ?? byteCount - offset
         precondition(offset >= 0 && n >= 0 && offset + n <= byteCount, "TensorStorage.releasePages: range out of bounds")
         if !owned, n > 0, let owner = owner as? PageReleasing { owner.releasePages(pointer + offset, count: n) }
+    }
+
+    /// For a view of a memory-mapped file: asks for `offset..<offset+count` to be mapped in ahead of a read.
+    public func prefetchPages(offset: Int = 0, count: Int? = nil) {
+        let n = count ?? byteCount - offset
+        precondition(offset >= 0 && n >= 0 && offset + n <= byteCount, "TensorStorage.prefetchPages: range out of bounds")
+        if !owned, n > 0, let owner = owner as? PageReleasing { owner.prefetchPages(pointer + offset, count: n) }
     }
 
     /// Mutable access; only valid for owned storage.
