@@ -87,3 +87,22 @@ final class ReferenceMatchTests: XCTestCase {
         }
     }
 }
+
+/// Decoding with special tokens kept, against values printed by the `tokenizers` library 0.23.3
+/// (tokenizers whose training is deterministic; the fixtures cover the others).
+final class DecodeKeepingSpecialTokensTests: XCTestCase {
+    func testDecodeWithSpecialTokensMatchesTokenizersLibrary() throws {
+        let cases: [(String, String, [Int], String, String)] = [
+            ("llama2-bpe.tokenizer.json", "Hello world", [1, 464, 625, 365, 559, 1026], "<s> Hello world", "Hello world"),
+            ("llama3-bpe.tokenizer.json", "Hello world", [0, 41, 478, 80, 1114], "<|begin_of_text|>Hello world", "Hello world"),
+            ("roberta-bpe.tokenizer.json", "Hello <mask> world", [0, 469, 288, 82, 1000, 611, 337, 2], "<s> Hello<mask> world</s>", " Hello world"),
+            ("minilm/tokenizer.json", "Hello world", [101, 7592, 2088, 102], "[CLS] hello world [SEP]", "hello world"),
+        ]
+        for (file, text, ids, kept, skipped) in cases {
+            let tok = try Tokenizer(jsonFile: Fixtures.path("tokenizers/" + file))
+            XCTAssertEqual(tok.encode(text), ids, file)
+            XCTAssertEqual(tok.decode(ids, skipSpecialTokens: false), kept, file)
+            XCTAssertEqual(tok.decode(ids), skipped, file)
+        }
+    }
+}

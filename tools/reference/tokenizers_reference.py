@@ -202,6 +202,9 @@ def reference(name, tok, lines, source, subset=None):
     decoded = [tok.decode(x) for x in ids]
     decoded = [None if d == lines[i] else d for d, i in zip(decoded, indices)]
     plain = [tok.encode(lines[i], add_special_tokens=False).ids for i in indices[:300]]
+    # decode(ids, skip_special_tokens=False) for the first 100 lines and the edge cases.
+    kept_idx = [k for k, i in enumerate(indices) if k < 100 or i >= len(lines) - 91]
+    kept = {"positions": kept_idx, "text": [tok.decode(ids[k], skip_special_tokens=False) for k in kept_idx]}
     pair_idx = list(range(0, 400, 2))
     pairs = [tok.encode(lines[i], lines[i + 1]) for i in pair_idx]
     # A batch with truncation and padding (longest-first on pairs, batch-longest padding).
@@ -219,6 +222,7 @@ def reference(name, tok, lines, source, subset=None):
     out = {
         "meta": dict(META, tokenizer=source, lines="corpus.json"),
         "line_indices": indices, "ids": ids, "ids_no_special_first_300": plain, "decoded": decoded,
+        "decoded_keeping_special": kept,
         "pairs": {"first": pair_idx, "ids": [e.ids for e in pairs], "type_ids": [e.type_ids for e in pairs]},
         "padded_batch": {"max_length": 12, "pad_id": pad_id, "pairs_of": [[i, i + 100] for i in batch_idx],
                          "ids": [e.ids for e in batch], "type_ids": [e.type_ids for e in batch],
