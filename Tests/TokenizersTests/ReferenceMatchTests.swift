@@ -106,3 +106,27 @@ final class DecodeKeepingSpecialTokensTests: XCTestCase {
         }
     }
 }
+
+/// Evaluation-style input: 60,000 characters of WikiText-2 as one string (for the Llama-2-style
+/// tokenizer a single 60k-character piece, so the heap merge does the work).
+final class LongTextTests: XCTestCase {
+    func testLongJoinedTextMatchesTokenizersLibrary() throws {
+        struct LongText: Decodable { let text: String; let ids: [String: [Int]] }
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tokenizers/long_text.ids.json")))
+        let fixture = try JSONDecoder().decode(LongText.self, from: data)
+        var paths = ["minilm": Fixtures.path("tokenizers/minilm/tokenizer.json"),
+                     "llama2-bpe": Fixtures.path("tokenizers/llama2-bpe.tokenizer.json"),
+                     "llama3-bpe": Fixtures.path("tokenizers/llama3-bpe.tokenizer.json")]
+        if let smol = Fixtures.shared("tokenizers/smollm2-tokenizer.json") { paths["smollm2"] = smol }
+        for (name, path) in paths.sorted(by: { $0.key < $1.key }) {
+            let tok = try Tokenizer(jsonFile: path)
+            tok.truncation = nil
+            let want = try XCTUnwrap(fixture.ids[name], name)
+            let got = tok.encode(fixture.text)
+            XCTAssertEqual(got.count, want.count, name)
+            if let k = zip(got, want).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                XCTFail("\(name): first difference at token \(k): \(got[k]) vs \(want[k])")
+            }
+        }
+    }
+}

@@ -235,6 +235,23 @@ def reference(name, tok, lines, source, subset=None):
     print(name, len(indices), "lines", sum(map(len, ids)), "tokens")
 
 
+def long_text(lines, sources, tokenizers_by_name):
+    """Evaluation-style input: the non-empty WikiText-2 fixture lines joined with " " into one string,
+    encoded once (no truncation). Merged into long_text.ids.json."""
+    lo, hi = sources["wikitext2"]
+    text = " ".join(l for l in lines[lo:hi] if l.strip())[:60000]
+    path = os.path.join(OUT, "long_text.ids.json")
+    out = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {"meta": dict(META), "text": text, "ids": {}}
+    out["text"] = text
+    for name, file in tokenizers_by_name.items():
+        tok = Tokenizer.from_file(file)
+        tok.no_truncation(); tok.no_padding()
+        out["ids"][name] = tok.encode(text).ids
+        print("long text", name, len(text), "chars", len(out["ids"][name]), "tokens")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
+
+
 def main():
     lines, sources = corpus_lines()
     with open(os.path.join(OUT, "corpus.json"), "w", encoding="utf-8") as f:
@@ -257,6 +274,7 @@ def main():
     trained["unigram-bytes"] = with_unigram_byte_fallback(trained["unigram"])
     trained["classic-bpe"] = train_classic_bpe(text)
     trained["metaspace-variants"] = train_metaspace_variants(text)
+    long_text(lines, sources, {"minilm": os.path.join(OUT, "minilm/tokenizer.json"), "smollm2": smol})
     # Variants of already-covered models get a smaller subset of lines (fixture size budget).
     e0 = sources["edge_cases"][0]
     subset = list(range(0, 200)) + list(range(800, 1000)) + list(range(1700, 1800)) + list(range(e0, len(lines)))
@@ -265,6 +283,7 @@ def main():
         tok.save(path, pretty=False)
         full = name in ("llama2-bpe", "llama3-bpe")
         reference(name, Tokenizer.from_file(path), lines, name + ".tokenizer.json", None if full else subset)
+    long_text(lines, sources, {n: os.path.join(OUT, n + ".tokenizer.json") for n in ("llama2-bpe", "llama3-bpe")})
 
 
 if __name__ == "__main__":
