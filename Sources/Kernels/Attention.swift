@@ -48,12 +48,14 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMu
             let kb = k + bi * t * kvStride + (h / group) * hd
             let vb = v + bi * t * kvStride + (h / group) * hd
             sgemm(transA: false, transB: true, m: t, n: t, k: hd, alpha: scale, qb, lda: qStride, kb, ldb: kvStride, p, ldc: t)
-            let m = mask
+            let causal = mask.causal, pad = mask.keyPadding.map { $0 + bi * t }
             parallelRanges(t, costPerItem: t) { start, end in
                 for i in start..<end {
                     let row = p + i * t
-                    for j in 0..<t where !m.allowed(b: bi, t: t, i: i, j: j) { row[j] = -.infinity }
-                    softmaxRow(row, row, t)
+                    let visible = causal ? i + 1 : t
+                    if let pad { for j in 0..<visible where pad[j] == 0 { row[j] = -.infinity } }
+                    softmaxRow(row, row, visible)
+                    for j in visible..<t { row[j] = 0 }
                 }
             }
             if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(p, count: t * t, gamma: gamma, zeta: zeta) }

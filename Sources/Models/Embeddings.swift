@@ -10,6 +10,12 @@ public struct Embeddings {
     public let vocabSize: Int
     public let hidden: Int
 
+    public init(tokens: [Float], positions: [Float]?, tokenTypes: [Float]?, norm: Norm?, vocabSize: Int, hidden: Int) {
+        precondition(tokens.isEmpty || tokens.count == vocabSize * hidden, "Embeddings: token table is not [\(vocabSize), \(hidden)]")
+        self.tokens = tokens; self.positions = positions; self.tokenTypes = tokenTypes; self.norm = norm
+        self.vocabSize = vocabSize; self.hidden = hidden
+    }
+
     /// `out[B·T, C]` for the batch (positions 0..<T in every sequence).
     func forward(_ input: ModelInput) -> [Float] {
         let b = input.batchSize, t = input.seqLen, c = hidden, n = b * t
@@ -41,4 +47,9 @@ public struct ModelHead {
     public var pooler: (any LinearLayer)?
     /// Sequence classifier `[numLabels, C]`.
     public var classifier: (any LinearLayer)?
+
+    public init(finalNorm: Norm? = nil, lmHead: (any LinearLayer)? = nil, pooler: (any LinearLayer)? = nil,
+                classifier: (any LinearLayer)? = nil) {
+        self.finalNorm = finalNorm; self.lmHead = lmHead; self.pooler = pooler; self.classifier = classifier
+    }
 }

@@ -10,12 +10,18 @@ public struct PassNeeds: OptionSet, Sendable, Codable {
     public static let training = PassNeeds(rawValue: 4)
 }
 
+/// What a pass does, for whole-recipe order checks (pruning before quantization of the same tensors).
+public enum PassCategory: String, Codable, Sendable {
+    case pruning, quantization, training, architecture, other
+}
+
 /// A compression pass (DESIGN.md §3): a Codable struct whose stored properties are its recipe keys,
 /// validated before any work, with one `apply` that changes the model and returns a report.
 /// Passes never print and never touch files; progress goes through the context.
 public protocol Pass: Codable, Sendable {
     /// The recipe's `"pass"` value, e.g. `"nf4"`.
     static var kind: String { get }
+    static var category: PassCategory { get }
     var needs: PassNeeds { get }
     /// Checks parameter values; errors name `path` (e.g. `passes[1]`) and the key.
     func validate(path: String) throws
@@ -23,6 +29,7 @@ public protocol Pass: Codable, Sendable {
 }
 
 extension Pass {
+    public static var category: PassCategory { .other }
     public var needs: PassNeeds { [] }
     public var kind: String { Self.kind }
 }
@@ -35,11 +42,11 @@ public struct PassContext {
     public var training: [Example]
     /// The unmodified input model, for passes that distil from a teacher.
     public var teacher: TensorStore?
-    public var progress: Progress
+    public var progress: ProgressReporter
     public var seed: UInt64
 
     public init(calibration: [Example] = [], training: [Example] = [], teacher: TensorStore? = nil,
-                progress: Progress = .silent, seed: UInt64 = 0) {
+                progress: ProgressReporter = .silent, seed: UInt64 = 0) {
         self.calibration = calibration
         self.training = training
         self.teacher = teacher
@@ -49,7 +56,7 @@ public struct PassContext {
 }
 
 /// Progress of a long step: `update(done, total)` is called as work completes.
-public struct Progress: Sendable {
+public struct ProgressReporter: Sendable {
     public let start: @Sendable (_ label: String, _ total: Int) -> Void
     public let update: @Sendable (_ done: Int) -> Void
     public let finish: @Sendable () -> Void
@@ -62,7 +69,7 @@ public struct Progress: Sendable {
         self.finish = finish
     }
 
-    public static let silent = Progress(start: { _, _ in }, update: { _ in }, finish: {})
+    public static let silent = ProgressReporter(start: { _, _ in }, update: { _ in }, finish: {})
 }
 
 /// Errors in pass parameters or preconditions, naming the recipe path.
@@ -71,4 +78,20 @@ public struct PassError: Error, CustomStringConvertible, Equatable {
     public let message: String
     public init(_ path: String, _ message: String) { self.path = path; self.message = message }
     public var description: String { "\(path): \(message)" }
+}
+
+/// What `--dry-run` shows for one pass: which tensors it changes and the expected output size.
+public struct PassPlan: Sendable, Equatable {
+    public var touchedTensors: [String]
+    /// Bytes of the touched tensors after the pass (nil when unknown before running).
+    public var outputBytes: Int?
+    public var notes: [String]
+    public init(touchedTensors: [String] = [], outputBytes: Int? = nil, notes: [String] = []) {
+        self.touchedTensors = touchedTensors; self.outputBytes = outputBytes; self.notes = notes
+    }
+}
+
+/// Passes that can say what they will do before doing it conform (used by `--dry-run`).
+public protocol PlannablePass: Pass {
+    func plan(for model: TensorStore) throws -> PassPlan
 }

@@ -40,7 +40,9 @@ public final class Tokenizer: @unchecked Sendable {
     private let addedById: [Int: AddedToken]
     private let addedByContent: [String: Int]
 
-    /// Truncation and padding applied by `encode…` (as the `tokenizers` library does with the file's settings).
+    /// Truncation and padding applied by `encode…` (as the `tokenizers` library does with the file's
+    /// settings). Set them before sharing the tokenizer across threads; encoding itself is thread-safe
+    /// (`encode` serializes on one word cache; `encodeBatch` runs workers with their own caches).
     public var truncation: Truncation?
     public var padding: Padding?
 
@@ -150,7 +152,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// no special tokens; decoding turns invalid byte runs into U+FFFD.
     public static func bytes() -> Tokenizer {
         Tokenizer(normalizer: nil, preTokenizer: nil, model: ByteModel(), postProcessor: nil,
-                  decoder: DecoderSequence(steps: [ByteFallbackDecoder(), FuseDecoder()]),
+                  decoder: ByteModel.LossyDecoder(),
                   addedTokens: [], truncation: nil, padding: nil)
     }
 
@@ -201,10 +203,11 @@ public final class Tokenizer: @unchecked Sendable {
         let workers = max(1, min(threads, n))
         out.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
+            // Contiguous chunks: each worker's cache sees related lines, and writes don't interleave.
+            let chunk = (n + workers - 1) / workers
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 let cache = WordCache()
-                var i = w
-                while i < n { (base + i).pointee = one(i, cache); i += workers }
+                for i in (w * chunk)..<min(n, (w + 1) * chunk) { (base + i).pointee = one(i, cache) }
             }
         }
         padding?.apply(&out)
@@ -288,7 +291,7 @@ public final class Tokenizer: @unchecked Sendable {
         padTokenId = padding?.padId ?? first(["[PAD]", "<pad>", "<|pad|>", "<|finetune_right_pad_id|>"])
         clsTokenId = first(["[CLS]", "<s>", "<cls>"])
         sepTokenId = first(["[SEP]", "</s>", "<sep>"])
-        bosTokenId = first(["<s>", "<|begin_of_text|>", "<|startoftext|>", "<bos>", "<|im_start|>", "<|endoftext|>"])
+        bosTokenId = first(["<s>", "<|begin_of_text|>", "<|startoftext|>", "<bos>", "<|endoftext|>"])
         eosTokenId = first(["</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>", "<|im_end|>"])
         unkTokenId = first(["[UNK]", "<unk>", "<|unk|>"])
     }
@@ -320,5 +323,12 @@ final class ByteModel: TokenModel {
     func idToToken(_ id: Int) -> String? { id >= 0 && id < 256 ? byteTokenName(UInt8(id)) : nil }
     func tokenize(_ piece: [Unicode.Scalar], cache: WordCache, into ids: inout [Int]) {
         for c in piece { for b in String(c).utf8 { ids.append(Int(b)) } }
+    }
+
+    /// `<0xXX>` tokens to bytes, decoded as UTF-8 with U+FFFD for each maximal invalid subsequence.
+    struct LossyDecoder: Decoder {
+        func decodeChain(_ tokens: [String]) -> [String] {
+            [String(decoding: tokens.compactMap(byteTokenValue), as: UTF8.self)]
+        }
     }
 }

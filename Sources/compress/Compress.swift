@@ -7,6 +7,14 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
         abstract: "Compress transformer checkpoints with a JSON recipe and report what it cost.",
-        subcommands: [Inspect.self, Logits.self, Eval.self]
+        subcommands: [
+            Run.self,
+            Validate.self,
+            Inspect.self,
+            Logits.self,
+            Eval.self,
+            Tokenize.self,
+        ],
+        defaultSubcommand: Run.self
     )
 }

@@ -5,6 +5,11 @@ import Whittle
 
 let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
+    ("tokenizers", runTokenizersBench),
+    ("models", runModelsBench),
+    ("checkpoints", runCheckpointsBench),
+    ("quantization", runQuantizationBench),
+    ("training", runTrainingBench),
     ("evaluation", runEvaluationBench),
 ]
 

@@ -58,4 +58,32 @@ final class ReferenceMatchTests: XCTestCase {
     func testUnigramMetaspaceMatches() throws {
         try ReferenceFixture("unigram").check(try trained("unigram"))
     }
+
+    func testUnigramWithByteFallbackMatches() throws {
+        try ReferenceFixture("unigram-bytes").check(try trained("unigram-bytes"))
+    }
+
+    func testClassicBPEWithPrefixSuffixSplitBehavioursAndTemplateMatches() throws {
+        try ReferenceFixture("classic-bpe").check(try trained("classic-bpe"))
+    }
+
+    func testMetaspaceSplitCharDelimiterInvertedSplitAndProcessorSequenceMatch() throws {
+        try ReferenceFixture("metaspace-variants").check(try trained("metaspace-variants"))
+    }
+
+    /// Byte-level BPE without a normalizer is lossless: decode(encode(line)) == line for every line
+    /// that does not spell a special token (those are skipped when decoding).
+    func testByteLevelTokenizersRoundTripEveryLine() throws {
+        var tokenizers = [try trained("llama3-bpe")]
+        if let smol = Fixtures.shared("tokenizers/smollm2-tokenizer.json") { tokenizers.append(try Tokenizer(jsonFile: smol)) }
+        for tok in tokenizers {
+            let specials = tok.addedTokens.filter(\.special).map(\.content)
+            var checked = 0
+            for line in ReferenceFixture.corpus where !specials.contains(where: { line.contains($0) }) {
+                XCTAssertEqual(tok.decode(tok.encode(line)), line)
+                checked += 1
+            }
+            XCTAssertGreaterThan(checked, 2200)
+        }
+    }
 }

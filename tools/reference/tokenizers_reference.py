@@ -145,6 +145,55 @@ def train_unigram(text):
     return tok
 
 
+def train_classic_bpe(text):
+    """Component coverage: classic BPE with `##` continuation and `</w>` suffix, NFC + Strip + Replace,
+    WhitespaceSplit / Split (string, merged-with-previous) / Digits (contiguous) / Punctuation
+    (contiguous), BPEDecoder, a pair template with two special tokens, an rstrip added token."""
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Strip(left=True, right=True),
+                                           normalizers.Replace("''", '"')])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split("-", behavior="merged_with_previous"),
+        pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Punctuation(behavior="contiguous")])
+    tok.decoder = decoders.BPEDecoder(suffix="</w>")
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[EOS]"],
+                                  continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False)
+    tok.train_from_iterator(text, trainer)
+    tok.add_special_tokens([AddedToken("[SEP]", rstrip=True, special=True, normalized=False)])
+    tok.add_tokens([AddedToken("<br>", normalized=False)])
+    ids = {t: tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[EOS]")}
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP] [EOS]", pair="[CLS] $A [SEP] $B:1 [SEP]:1 [EOS]:1", special_tokens=list(ids.items()))
+    return tok
+
+
+def train_metaspace_variants(text):
+    """Component coverage: NFKD + lowercase, CharDelimiterSplit, Split regex with inversion,
+    Metaspace splitting with prepend_scheme never, ByteLevel + template post-processor sequence."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.CharDelimiterSplit(";"),
+        pre_tokenizers.Split(Regex(r"[a-z]+|[0-9]+"), behavior="removed", invert=True),
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=True)])
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="never", split=True)
+    trainer = trainers.BpeTrainer(vocab_size=900, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False)
+    tok.train_from_iterator(text, trainer)
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+                                      special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])])
+    return tok
+
+
+def with_unigram_byte_fallback(tok):
+    """The Unigram model with 256 <0xXX> tokens appended and byte_fallback on (unknown spans → bytes)."""
+    d = json.loads(tok.to_str())
+    d["model"]["vocab"] += [[t, -100.0] for t in BYTE_TOKENS]
+    d["model"]["byte_fallback"] = True
+    return Tokenizer.from_str(json.dumps(d))
+
+
 def reference(name, tok, lines, source, subset=None):
     """`encode` of each line (as `Tokenizer.encode`, the file's own truncation/padding applied), its
     `decode` (null when it equals the line: a round trip), and pair / padded-batch encodings."""
@@ -201,6 +250,9 @@ def main():
     trained = {"llama2-bpe": llama2, "llama2-legacy": llama2_legacy, "llama3-bpe": train_llama3(text),
                "roberta-bpe": train_roberta(text), "misc-wordpiece": train_misc_wordpiece(text),
                "unigram": train_unigram(text)}
+    trained["unigram-bytes"] = with_unigram_byte_fallback(trained["unigram"])
+    trained["classic-bpe"] = train_classic_bpe(text)
+    trained["metaspace-variants"] = train_metaspace_variants(text)
     # Variants of already-covered models get a smaller subset of lines (fixture size budget).
     e0 = sources["edge_cases"][0]
     subset = list(range(0, 200)) + list(range(800, 1000)) + list(range(1700, 1800)) + list(range(e0, len(lines)))

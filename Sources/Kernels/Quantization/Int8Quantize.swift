@@ -1,0 +1,41 @@
+/// Symmetric int8 quantization as compressed-tensors computes it (`calculate_qparams`,
+/// `_quantize` in `compressed_tensors/quantization`): for a row (a weight's output channel, or a
+/// token's activations)
+///   scale = max(|min(x, 0)|, max(x, 0)) / 127.5      (bit range 255 / 2; 0 → Float32 eps)
+///   q     = clamp(round_half_even(x / scale), −128, 127)
+/// and x̂ = q · scale. Shapes: x [rows, cols] row-major, q [rows, cols], scale [rows].
+
+/// The per-row scale, rounded through `scaleDType` rounding (F32: none) as it is stored.
+@inline(__always)
+public func int8SymmetricScale(absmax: Float) -> Float {
+    let s = absmax / 127.5
+    return s == 0 ? Float.ulpOfOne : s
+}
+
+@inline(__always)
+func int8Round(_ v: Float) -> Int8 {
+    Int8(min(max(v, -128), 127).rounded(.toNearestOrEven))
+}
+
+/// Quantizes each row with its own scale (per-channel weights, per-token activations).
+/// `roundScale` maps the Float32 scale to the value actually stored (e.g. through BF16).
+public func int8QuantizeRows(q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>,
+                             x: UnsafePointer<Float>, rows: Int, cols: Int,
+                             roundScale: (Float) -> Float = { $0 }) {
+    for r in 0..<rows {
+        let row = x + r * cols
+        let s = roundScale(int8SymmetricScale(absmax: absMax(row, cols)))
+        scale[r] = s
+        let out = q + r * cols
+        for c in 0..<cols { out[c] = int8Round(row[c] / s) }
+    }
+}
+
+/// x̂ = q · scale per row.
+public func int8DequantizeRows(output: UnsafeMutablePointer<Float>, q: UnsafePointer<Int8>,
+                               scale: UnsafePointer<Float>, rows: Int, cols: Int) {
+    for r in 0..<rows {
+        let s = scale[r]
+        for c in 0..<cols { output[r * cols + c] = Float(q[r * cols + c]) * s }
+    }
+}

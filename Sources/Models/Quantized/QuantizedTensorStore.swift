@@ -1,0 +1,95 @@
+import Foundation
+import Kernels
+import Tensors
+import Checkpoints
+
+/// A checkpoint written in one of the two quantized layouts, presented as the model it stands for:
+/// every quantized weight appears under its original name as F32 (dequantized), and the auxiliary
+/// tensors (absmax, quant maps, quant state, weight_scale) are hidden. The quantized forms stay
+/// available (`nf4Weight`, `int8Weight`) for kernels that compute on them directly.
+/// Recognised from `config.json` → `quantization_config.quant_method`: `bitsandbytes` (4-bit NF4) or
+/// `compressed-tensors` (format `int-quantized`). Any other store passes through unchanged.
+public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
+    public enum Layout: Equatable, Sendable { case none, nf4, int8 }
+
+    public let base: TensorStore
+    public let layout: Layout
+    public let quantizedWeights: Set<String>
+    private let hidden: Set<String>
+    public let names: [String]
+    public var config: [String: Any] { base.config }
+
+    public init(_ base: TensorStore) throws {
+        self.base = base
+        let qc = base.config["quantization_config"] as? [String: Any]
+        switch qc?["quant_method"] as? String {
+        case nil:
+            layout = .none
+        case "bitsandbytes":
+            guard (qc?["load_in_4bit"] as? Bool) == true, (qc?["bnb_4bit_quant_type"] as? String) == "nf4" else {
+                throw QuantizedCheckpointError.unsupportedQuantizationConfig(reason: "bitsandbytes checkpoints are read only as load_in_4bit with bnb_4bit_quant_type \"nf4\"")
+            }
+            layout = .nf4
+        case "compressed-tensors":
+            guard (qc?["format"] as? String) == "int-quantized" else {
+                throw QuantizedCheckpointError.unsupportedQuantizationConfig(reason: "compressed-tensors format '\(qc?["format"] ?? "none")' is not supported; expected \"int-quantized\"")
+            }
+            layout = .int8
+        case let other?:
+            throw QuantizedCheckpointError.unsupportedQuantizationConfig(reason: "quant_method '\(other)' is not supported; expected \"bitsandbytes\" or \"compressed-tensors\"")
+        }
+        var quantized = Set<String>(), hidden = Set<String>()
+        let all = Set(base.names)
+        for name in base.names {
+            switch layout {
+            case .nf4 where name.hasSuffix(NF4Layout.stateSuffix):
+                let weight = String(name.dropLast(NF4Layout.stateSuffix.count))
+                quantized.insert(weight)
+                hidden.insert(name)
+                for suffix in [".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map"] where all.contains(weight + suffix) {
+                    hidden.insert(weight + suffix)
+                }
+            case .int8 where name.hasSuffix(".weight_scale"):
+                let weight = String(name.dropLast("_scale".count))
+                if base.spec(weight)?.dtype == .I8 { quantized.insert(weight); hidden.insert(name) }
+            default:
+                break
+            }
+        }
+        self.quantizedWeights = quantized
+        self.hidden = hidden
+        self.names = base.names.filter { !hidden.contains($0) }
+    }
+
+    public func spec(_ name: String) -> TensorSpec? {
+        if hidden.contains(name) { return nil }
+        guard quantizedWeights.contains(name) else { return base.spec(name) }
+        switch layout {
+        case .nf4: return (try? nf4Weight(name)).map { TensorSpec(name: name, dtype: .F32, shape: $0.shape) }
+        case .int8: return base.spec(name).map { TensorSpec(name: name, dtype: .F32, shape: $0.shape) }
+        case .none: return base.spec(name)
+        }
+    }
+
+    public func tensor(_ name: String) throws -> Tensor {
+        if hidden.contains(name) { throw CheckpointError.tensorNotFound(path: "(quantized model)", name: name) }
+        guard quantizedWeights.contains(name) else { return try base.tensor(name) }
+        switch layout {
+        case .nf4:
+            let q = try nf4Weight(name)
+            return Tensor(floats: q.dequantized(), shape: q.shape)
+        case .int8:
+            let (q, scale, shape) = try int8Weight(name)
+            var out = [Float](repeating: 0, count: q.count)
+            int8DequantizeRows(output: &out, q: q, scale: scale, rows: shape[0], cols: shape[1])
+            return Tensor(floats: out, shape: shape)
+        case .none:
+            return try base.tensor(name)
+        }
+    }
+
+    public func nf4Weight(_ name: String) throws -> NF4Tensor { try NF4Layout.read(weight: name, from: base) }
+    public func int8Weight(_ name: String) throws -> (q: [Int8], scale: [Float], shape: [Int]) {
+        try Int8Layout.read(weight: name, from: base)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Checkpoints
+import Passes
+
+/// The plan `--dry-run` prints: the passes with their settings, the tensors each touches, the
+/// estimated output size and the memory the run needs — without running anything.
+public struct DryRun {
+    public let pipeline: Pipeline
+    public init(pipeline: Pipeline) { self.pipeline = pipeline }
+
+    public func text() throws -> String {
+        let recipe = pipeline.recipe
+        let input = try pipeline.loadInput()
+        var lines = ["model   \(recipe.model)  (\(input.parameterCount) parameters, \(formatBytes(input.byteCount)))",
+                     "output  \(pipeline.outputPath)"]
+        var outputBytes = input.byteCount
+        var largestTensor = input.names.compactMap { input.info($0)?.byteCount }.max() ?? 0
+        for (i, pass) in recipe.passes.enumerated() {
+            let settings = try JSONValue(encoding: pass)
+            lines.append("pass \(i + 1)  \(pass.kind)  \(String(decoding: try settings.data(), as: UTF8.self))")
+            if let plannable = pass as? any PlannablePass {
+                let plan = try plannable.plan(for: input)
+                let touchedBytes = plan.touchedTensors.compactMap { input.info($0)?.byteCount }.reduce(0, +)
+                lines.append("        touches \(plan.touchedTensors.count) tensors (\(formatBytes(touchedBytes)))")
+                if let after = plan.outputBytes { outputBytes += after - touchedBytes }
+                for note in plan.notes { lines.append("        \(note)") }
+                largestTensor = max(largestTensor, touchedBytes / max(plan.touchedTensors.count, 1))
+            } else {
+                lines.append("        tensors touched are known only after running (data-dependent)")
+            }
+            if pass.needs.contains(.calibration) { lines.append("        needs calibration data: \(recipe.calibration?.data ?? "-")") }
+            if pass.needs.contains(.training) { lines.append("        trains on: \(recipe.training?.data ?? "-")") }
+        }
+        for spec in recipe.evaluation { lines.append("eval    \(spec.displayName): \(spec.metric.rawValue) on \(spec.source.data)") }
+        lines.append("estimated output size  \(formatBytes(outputBytes)) (\(String(format: "%.1f", Double(outputBytes) / Double(max(input.byteCount, 1)) * 100)) % of input)")
+        lines.append("estimated peak memory  ≈ \(formatBytes(4 * largestTensor / 2 + 256 << 20)) for weight-only passes (one tensor in f32 + buffers); evaluation loads the model in f32: \(formatBytes(input.parameterCount * 4))")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension JSONValue {
+    init<T: Encodable>(encoding value: T) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+}

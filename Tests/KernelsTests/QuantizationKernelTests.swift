@@ -1,0 +1,182 @@
+import XCTest
+import Kernels
+import TestSupport
+
+/// Seeded normal samples (SplitMix64 + Box–Muller) for kernel tests.
+struct SeededNormal {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func uniform() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+    mutating func next() -> Float {
+        let u = max(uniform(), 1e-300), v = uniform()
+        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
+    }
+    mutating func array(_ n: Int) -> [Float] { (0..<n).map { _ in next() } }
+}
+
+final class QuantizationKernelTests: XCTestCase {
+    func quantize(_ w: [Float], blockSize: Int) -> (packed: [UInt8], absmax: [Float]) {
+        var packed = [UInt8](repeating: 0, count: (w.count + 1) / 2)
+        var absmax = [Float](repeating: 0, count: (w.count + blockSize - 1) / blockSize)
+        nf4Quantize(packed: &packed, absmax: &absmax, input: w, count: w.count, blockSize: blockSize)
+        return (packed, absmax)
+    }
+
+    /// ALGORITHMS.md §5.3 worked example (one block of 8 shown there; any block ≥ 8 gives the same).
+    func testWorkedExampleCodesBytesAndDequant() {
+        let w: [Float] = [0.5, -1.0, 0.03, 0.04, 2.0, -0.3, 0.0, 1.2]
+        let x = w.map { $0 / 2 }
+        XCTAssertEqual(x.map { NF4.code($0) }, [10, 2, 7, 7, 15, 5, 7, 13])
+        let (packed, absmax) = quantize(w, blockSize: 32)
+        XCTAssertEqual(packed, [0xA2, 0x77, 0xF5, 0x7D])
+        XCTAssertEqual(absmax, [2.0])
+        var out = [Float](repeating: 0, count: 8)
+        nf4Dequantize(output: &out, packed: packed, absmax: absmax, count: 8, blockSize: 32)
+        assertClose(out, [0.4922246, -1.0501461, 0, 0, 2.0, -0.3695469, 0, 1.125234], atol: 1e-6)
+    }
+
+    func testMidpointsAreTheSpecTable() {
+        let spec: [Float] = [-0.8480964, -0.6106329, -0.4599953, -0.3396794, -0.2346074, -0.1379117, -0.0455250,
+                             0.0397901, 0.1202553, 0.2035213, 0.2920138, 0.3893125, 0.5016634, 0.6427869, 0.8614784]
+        assertClose(NF4.midpoints, spec, atol: 1e-7)
+    }
+
+    func testTieGoesToTheLowerCode() {
+        for (k, m) in NF4.midpoints.enumerated() {
+            XCTAssertEqual(NF4.code(m), UInt8(k), "exactly on midpoint \(k)")
+            XCTAssertEqual(NF4.code(m.nextUp), UInt8(k + 1))
+        }
+    }
+
+    func testFastQuantizeEqualsNaiveTwin() {
+        var rng = SeededNormal(seed: 3)
+        for (n, bs) in [(1, 32), (63, 64), (64, 64), (1001, 64), (4097, 128), (9000, 4096), (333, 32)] {
+            var w = rng.array(n)
+            if n > 100 { for i in 0..<64 { w[i] = 0 } }       // an all-zero block
+            let fast = quantize(w, blockSize: bs)
+            var packed = [UInt8](repeating: 0, count: (n + 1) / 2)
+            var absmax = [Float](repeating: 0, count: (n + bs - 1) / bs)
+            nf4QuantizeNaive(packed: &packed, absmax: &absmax, input: w, count: n, blockSize: bs)
+            XCTAssertEqual(fast.packed, packed, "n \(n) block \(bs)")
+            XCTAssertEqual(fast.absmax, absmax, "n \(n) block \(bs)")
+        }
+    }
+
+    func testParallelQuantizeEqualsSerial() {
+        var rng = SeededNormal(seed: 4)
+        let w = rng.array(1 << 20 | 37)
+        let serial = quantize(w, blockSize: 64)
+        var packed = [UInt8](repeating: 0, count: (w.count + 1) / 2)
+        var absmax = [Float](repeating: 0, count: (w.count + 63) / 64)
+        nf4QuantizeParallel(packed: &packed, absmax: &absmax, input: w, count: w.count, blockSize: 64)
+        XCTAssertEqual(packed, serial.packed)
+        XCTAssertEqual(absmax, serial.absmax)
+    }
+
+    func testDynamic8MatchesItsConstruction() {
+        XCTAssertEqual(Dynamic8.values.count, 256)
+        let built = Dynamic8.construct()
+        XCTAssertEqual(built.count, 256)
+        for (a, b) in zip(Dynamic8.values, built) { XCTAssertEqual(Double(a), b, accuracy: 2e-7 * max(abs(b), 1e-6)) }
+        XCTAssertEqual(Dynamic8.values.first, -0.99296874)
+        XCTAssertEqual(Dynamic8.values.last, 1.0)
+    }
+
+    func testDoubleQuantRoundTripErrorAndBitsPerWeight() {
+        var rng = SeededNormal(seed: 5)
+        let w = rng.array(64 * 1024)
+        let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [1024, 64], blockSize: 64, doubleQuant: true) }
+        guard case let .double(dq) = q.absmax else { return XCTFail("expected double quantization") }
+        let plain = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [1024, 64], blockSize: 64, doubleQuant: false) }
+        let exact = plain.blockAbsmax(), approx = dq.dequantized()
+        for b in exact.indices {
+            // DYNAMIC8's widest gap is 0.0140625 (linear part); half of it times the nested absmax bounds the error.
+            XCTAssertLessThanOrEqual(abs(approx[b] - exact[b]), 0.0071 * dq.nestedAbsmax[b / 256] + 1e-6, "block \(b)")
+        }
+        XCTAssertEqual(plain.bitsPerWeight, 4.5, accuracy: 1e-9)
+        let expected: Double = 4 + 8.0 / 64 + 32.0 / (64 * 256) + 32.0 / 65536   // codes, DQ codes, nested absmax, offset
+        XCTAssertEqual(q.bitsPerWeight, expected, accuracy: 1e-9)
+    }
+
+    /// QLoRA's claim at the unit level: on N(0,1) blocks of 64, NF4 has lower MSE than int4 absmax.
+    func testNF4BeatsInt4AbsmaxOnNormalData() {
+        var rng = SeededNormal(seed: 6)
+        let w = rng.array(64 * 4096)
+        let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [w.count], blockSize: 64, doubleQuant: false) }
+        let nf4 = q.dequantized()
+        var int4 = [Float](repeating: 0, count: w.count)
+        for b in 0..<(w.count / 64) {
+            let block = w[(b * 64)..<(b * 64 + 64)]
+            let scale = block.map(abs).max()! / 7
+            for i in block.indices { int4[i] = (w[i] / scale).rounded(.toNearestOrEven) * scale }
+        }
+        let mse = { (a: [Float]) -> Double in
+            var total = 0.0
+            for i in a.indices { let d = Double(a[i] - w[i]); total += d * d }
+            return total / Double(a.count)
+        }
+        let nf4MSE = mse(nf4), int4MSE = mse(int4)
+        XCTAssertLessThan(nf4MSE, int4MSE * 0.9, "NF4 \(nf4MSE) vs int4 \(int4MSE)")
+    }
+
+    func testInt8RowsFollowTheCompressedTensorsFormula() {
+        let x: [Float] = [0.5, -1.0, 0.25, 2.55,   0, 0, 0, 0,   -3, 1, 1.5, 0.0117647]
+        var q = [Int8](repeating: 0, count: 12), s = [Float](repeating: 0, count: 3)
+        int8QuantizeRows(q: &q, scale: &s, x: x, rows: 3, cols: 4)
+        XCTAssertEqual(s[0], 2.55 / 127.5)
+        XCTAssertEqual(s[1], Float.ulpOfOne, "an all-zero row gets eps, not 0")
+        XCTAssertEqual(s[2], 3 / 127.5)
+        XCTAssertEqual(Array(q[0..<4]), [25, -50, 12, 127], "round half even; 2.55/s = 127.5 clamps to 127")
+        XCTAssertEqual(Array(q[8..<12]), [-128, 42, 64, 0])
+    }
+
+    func testInt8MatmulEqualsNaiveAndW8A8IsCloseToFloat() {
+        var rng = SeededNormal(seed: 7)
+        let (M, N, K) = (5, 37, 100)
+        let a = (0..<(M * K)).map { _ in Int8(truncatingIfNeeded: Int(rng.uniform() * 256) - 128) }
+        let b = (0..<(N * K)).map { _ in Int8(truncatingIfNeeded: Int(rng.uniform() * 256) - 128) }
+        var fast = [Int32](repeating: 0, count: M * N), naive = fast
+        int8Matmul(out: &fast, a: a, b: b, m: M, n: N, k: K)
+        int8MatmulNaive(out: &naive, a: a, b: b, m: M, n: N, k: K)
+        XCTAssertEqual(fast, naive)
+
+        let x = rng.array(M * K), w = rng.array(N * K)
+        var wq = [Int8](repeating: 0, count: N * K), ws = [Float](repeating: 0, count: N)
+        int8QuantizeRows(q: &wq, scale: &ws, x: w, rows: N, cols: K)
+        var y = [Float](repeating: 0, count: M * N)
+        w8a8LinearForward(y: &y, x: x, weight: wq, weightScale: ws, bias: nil, m: M, n: N, k: K)
+        // Oracle: the same product on dequantized operands (x̂ per token, ŵ per channel) in Double.
+        var xq = [Int8](repeating: 0, count: M * K), xs = [Float](repeating: 0, count: M)
+        int8QuantizeRows(q: &xq, scale: &xs, x: x, rows: M, cols: K)
+        var expected = [Float](repeating: 0, count: M * N)
+        for i in 0..<M {
+            for j in 0..<N {
+                var acc = 0.0
+                for p in 0..<K { acc += Double(xq[i * K + p]) * Double(wq[j * K + p]) }
+                expected[i * N + j] = Float(acc * Double(xs[i]) * Double(ws[j]))
+            }
+        }
+        assertClose(y, expected, atol: 1e-5, rtol: 1e-6)
+    }
+
+    func testNF4LinearTilesEqualNaive() {
+        var rng = SeededNormal(seed: 8)
+        let (M, N, K) = (3, 300, 96)     // row length not a multiple of the block: blocks straddle rows
+        let w = rng.array(N * K), x = rng.array(M * K), bias = rng.array(N)
+        let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [N, K], blockSize: 64) }
+        let matrix = NF4Matrix(q)
+        var fast = [Float](repeating: 0, count: M * N), naive = fast
+        nf4LinearForward(y: &fast, x: x, weight: matrix, bias: bias, m: M, tileRows: 64)
+        nf4LinearNaive(y: &naive, x: x, weight: matrix, bias: bias, m: M)
+        assertClose(fast, naive, atol: 1e-4, rtol: 1e-5)
+        var rows = [Float](repeating: 0, count: N * K)
+        matrix.dequantizeRows(0, N, into: &rows)
+        XCTAssertEqual(rows, q.dequantized())
+    }
+}
