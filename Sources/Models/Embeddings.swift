@@ -17,7 +17,7 @@ public struct Embeddings {
     }
 
     /// `out[B·T, C]` for the batch (positions 0..<T in every sequence).
-    func forward(_ input: ModelInput) -> [Float] {
+    public func forward(_ input: ModelInput) -> [Float] {
         let b = input.batchSize, t = input.seqLen, c = hidden, n = b * t
         var out = [Float](repeating: 0, count: n * c)
         let ids = input.tokens.joined().map { Int32($0) }

@@ -10,7 +10,7 @@ extension TransformerLayer {
             let x = xb.baseAddress!
             let ws = state.workspace
             // Attention sublayer.
-            if !state.options.skip.contains(SublayerID(layer: index, kind: .attention)) {
+            if heads > 0, !state.options.skip.contains(SublayerID(layer: index, kind: .attention)) {
                 let a = attention(x, state: &state)
                 residual(x, a, norm: norm1, rows: n)
             } else if placement == .post {
@@ -19,7 +19,7 @@ extension TransformerLayer {
                 norm1.forward(x, copy, rows: n)
             }
             // MLP sublayer.
-            if !state.options.skip.contains(SublayerID(layer: index, kind: .mlp)) {
+            if ffnWidth > 0, !state.options.skip.contains(SublayerID(layer: index, kind: .mlp)) {
                 let f = try mlp(x, state: &state)
                 residual(x, f, norm: norm2, rows: n)
             } else if placement == .post {
@@ -49,7 +49,7 @@ extension TransformerLayer {
         if let masks = options.neuronMask, index >= masks.count || masks[index].count != ffnWidth {
             throw ModelError.invalidInput(reason: "neuronMask[\(index)] must have \(ffnWidth) entries (FFN width of layer \(index))")
         }
-        guard kvHeads > 0, heads % kvHeads == 0 else {
+        guard heads == 0 || (kvHeads > 0 && heads % kvHeads == 0) else {
             throw ModelError.unsupportedOption(option: "layer \(index) heads", reason: "\(heads) query heads are not a multiple of \(kvHeads) kv heads")
         }
     }

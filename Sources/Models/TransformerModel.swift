@@ -37,6 +37,9 @@ public final class TransformerModel {
     public var embeddings: Embeddings
     public var layers: [TransformerLayer]
     public var head: ModelHead
+    /// Sublayers a pruned checkpoint records as removed (`config.json` `whittle.skipped_sublayers`,
+    /// written by the pruning passes); every forward skips them in addition to `options.skip`.
+    public var skippedSublayers: Set<SublayerID> = []
 
     public init(config: ModelConfig, embeddings: Embeddings, layers: [TransformerLayer], head: ModelHead) {
         self.config = config; self.embeddings = embeddings; self.layers = layers; self.head = head
@@ -48,7 +51,9 @@ public final class TransformerModel {
         let weights = try FamilyWeights(config: config, store: store)
         let embeddings = try weights.embeddings()
         let layers = try (0..<config.numLayers).map { try weights.layer($0) }
-        return TransformerModel(config: config, embeddings: embeddings, layers: layers, head: try weights.head(embeddings: embeddings))
+        let model = TransformerModel(config: config, embeddings: embeddings, layers: layers, head: try weights.head(embeddings: embeddings))
+        model.skippedSublayers = try PrunedSublayers.read(from: store.config)
+        return model
     }
 
     /// Loads a checkpoint folder (config.json + safetensors).
@@ -58,6 +63,8 @@ public final class TransformerModel {
 
     /// Runs the model on a batch. See `ForwardOptions` for hooks and `ForwardOutput` for shapes.
     public func forward(_ input: ModelInput, options: ForwardOptions = ForwardOptions()) throws -> ForwardOutput {
+        var options = options
+        options.skip.formUnion(skippedSublayers)
         var state = try ForwardState(config: config, input: input, options: options)
         var x = embeddings.forward(input)
         for layer in layers { try layer.forward(&x, state: &state) }
@@ -71,7 +78,7 @@ public final class TransformerModel {
 
 extension ModelHead {
     /// Applies the head to the last hidden state `x[B·T, C]`.
-    func finish(_ x: [Float], state: ForwardState, config: ModelConfig, computeHead: Bool) throws -> ForwardOutput {
+    public func finish(_ x: [Float], state: ForwardState, config: ModelConfig, computeHead: Bool) throws -> ForwardOutput {
         let b = state.batch, t = state.seqLen, n = b * t, c = config.hidden
         guard computeHead else {
             return ForwardOutput(logits: x, shape: [b, t, c], captures: state.captures, lastHidden: x)

@@ -6,6 +6,7 @@ public enum PassRegistry {
     public static let passes: [any Pass.Type] = [
         NF4Quantization.self,
         FineTunePass.self,
+        FinerCut.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }

@@ -1,17 +1,5 @@
+import Tensors
 import Models
-
-/// SplitMix64: a small seeded generator, so shuffles are identical on every platform.
-public struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Seeded mini-batches over any items (e.g. `Evaluation.Example`s): epoch `e` is a shuffle with
 /// seed `seed + e`, cut into `batchSize` pieces (the last, shorter one kept unless `dropLast`).

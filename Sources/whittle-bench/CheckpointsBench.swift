@@ -69,10 +69,10 @@ func runCheckpointsBench() throws {
 /// Child process: copies SOURCE to DEST and prints its peak RSS (VmHWM) before and after.
 private func copyChild(_ job: String) throws {
     let parts = job.split(separator: " ").map(String.init)
-    let before = peakRSS()
+    let before = Double(peakRSSBytes() ?? 0)
     let source = try Checkpoint(path: parts[1])
     let s = try timed { try source.copyWeights(to: parts[2], convertingFloatsTo: parts[0] == "bf16" ? .BF16 : nil) }
-    let after = peakRSS()
+    let after = Double(peakRSSBytes() ?? 0)
     print(String(format: "peak RSS %.0f MB (process baseline %.0f MB, so +%.0f MB for the copy), %.2f GB/s",
                  after / 1e6, before / 1e6, (after - before) / 1e6, Double(source.byteCount) / s / 1e9))
 }
@@ -89,16 +89,6 @@ private func runChild(job: String) throws -> String {
     process.waitUntilExit()
     let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("peak RSS") }
     return lines.last.map(String.init) ?? "child failed (status \(process.terminationStatus))"
-}
-
-/// Peak resident set size in bytes (VmHWM from /proc/self/status).
-private func peakRSS() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kB = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
-        return kB * 1024
-    }
-    return .nan
 }
 
 /// Writes `tensors` tensors of `elements` values each (plus `extra` named sizes) with a cheap

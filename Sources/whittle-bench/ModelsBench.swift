@@ -84,16 +84,6 @@ func sgemmCeiling(rows m: Int, shapes: [(n: Int, k: Int)]) -> Double {
     return best
 }
 
-/// Peak resident set (VmHWM) in MB; `resetPeakRSS` restarts it (Linux `clear_refs` 5).
-func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return .nan }
-    return Double(line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? .nan) / 1024
-}
-
-func resetPeakRSS() {
-    if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") { h.write(Data("5".utf8)); try? h.close() }
-}
 
 /// Runs tools/bench_models_torch.py (PyTorch CPU eager, same shape and threads); nil when unavailable.
 func torchForwardSeconds(_ shape: BenchLlamaShape, threads: Int) -> Double? {

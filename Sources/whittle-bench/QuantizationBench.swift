@@ -41,14 +41,7 @@ func makeBenchCheckpoint(at folder: String) throws -> (bytes: Int, largest: Int)
     return (bytes, largest)
 }
 
-/// Peak resident set (VmHWM) in bytes; `resetPeakRSS` starts a new high-water mark (Linux).
-func peakRSS() -> Int {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
-    return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
-}
 
-func resetPeakRSS() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let t0 = DispatchTime.now().uptimeNanoseconds
@@ -66,13 +59,13 @@ func runQuantizationBench() throws {
 
     // 1. Streaming pass + write, with a fresh RSS high-water mark.
     resetPeakRSS()
-    let rssBefore = peakRSS()
+    let rssBefore = (peakRSSBytes() ?? 0)
     let model = EditableCheckpoint(source: try Checkpoint(path: folder))
     var report: PassReport?
     let applySeconds = try seconds { report = try NF4Quantization().apply(to: model, context: PassContext()) }
     try? FileManager.default.removeItem(atPath: output)
     let writeSeconds = try seconds { try CheckpointFolderWriter.write(model, to: output, inputs: [folder + "/model.safetensors"]) }
-    let peak = peakRSS()
+    let peak = (peakRSSBytes() ?? 0)
     let quantizedBytes = Double(report!.metrics["quantized_parameters"]! * 4)
 
     // 2. The kernel alone on one in-memory tensor (no I/O).

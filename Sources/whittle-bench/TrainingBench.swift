@@ -59,7 +59,7 @@ func runTrainingBench() throws {
     }
     let peak = peakRSSMegabytes()
     // Model FLOPs of a step: forward + backward (2× forward), the usual 3× convention.
-    let flops = 3 * shape.forwardFLOPs
+    let flops = 3 * shape.forwardFLOPs()
     let gflops = flops / best / 1e9
     print(String(format: "training step (llama hidden %d, %d layers, batch %d × seq %d, vocab %d, AdamW): %.0f tokens/s, %.1f GFLOP/s = %.2f × sgemm ceiling (%.1f GFLOP/s); losses %@",
                  shape.hidden, shape.layers, shape.batch, shape.seqLen, shape.vocab, Double(n) / best, gflops, gflops / ceiling, ceiling,

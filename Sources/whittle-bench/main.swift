@@ -10,6 +10,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("checkpoints", runCheckpointsBench),
     ("quantization", runQuantizationBench),
     ("training", runTrainingBench),
+    ("pruning", runPruningBench),
     ("evaluation", runEvaluationBench),
 ]
 

@@ -1,0 +1,124 @@
+import Foundation
+import Whittle
+
+// Pruning suite: FinerCut vs whole-block removal (perplexity at 10/25/40 % of sublayers), OPTIN vs
+// magnitude / random at matched counts (SST-2 accuracy), and the sliced layout's measured speedup
+// against its MAC reduction. Models: `WHITTLE_SHAKESPEARE` (default fixtures/models/shakespeare-llama),
+// ../shared/models/stories260K and minilm-l6-sst2. `whittle-bench pruning [finercut|optin]`.
+
+struct TokenizerEncoding: TextEncoding {
+    let tokenizer: Tokenizer
+    func encodeIDs(_ text: String, addSpecialTokens: Bool) throws -> [Int32] {
+        tokenizer.encode(text, addSpecialTokens: addSpecialTokens).map(Int32.init)
+    }
+    func encodePairIDs(_ first: String, _ second: String) throws -> (ids: [Int32], typeIDs: [Int32]) {
+        let e = tokenizer.encodePair(first, second)
+        return (e.ids.map(Int32.init), e.typeIds.map(Int32.init))
+    }
+}
+
+func benchRoot() -> String {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}
+
+func sharedPath(_ relative: String) -> String {
+    let root = ProcessInfo.processInfo.environment["WHITTLE_SHARED"] ?? (URL(fileURLWithPath: benchRoot()).deletingLastPathComponent().path + "/shared")
+    return root + "/" + relative
+}
+
+/// `count` sequences of `length` ids sampled (temperature 1, seeded) from a causal LM, from BOS.
+func sampleSequences(_ model: TransformerModel, count: Int, length: Int, bos: Int32, seed: UInt64) throws -> [[Int32]] {
+    var rng = SeededGenerator(seed: seed)
+    return try (0..<count).map { _ in
+        var ids: [Int32] = [bos]
+        while ids.count < length {
+            let logits = try model.sequenceLogits(ids)
+            let v = model.config.vocabSize, last = Array(logits[(logits.count - v)...])
+            let m = last.max()!
+            let p = last.map { exp(Double($0 - m)) }
+            var u = Double(rng.next() >> 11) / Double(1 << 53) * p.reduce(0, +)
+            var pick = v - 1
+            for (j, pj) in p.enumerated() { u -= pj; if u <= 0 { pick = j; break } }
+            ids.append(Int32(pick))
+        }
+        return ids
+    }
+}
+
+func runPruningBench() throws {
+    let args = CommandLine.arguments
+    let only = ["finercut", "optin", "speed"].filter { args.contains($0) }
+    if only.isEmpty || only.contains("finercut") { try finerCutBench() }
+    if only.isEmpty || only.contains("optin") { try optinBench() }
+}
+
+// MARK: FinerCut
+
+struct LMBenchCase {
+    var name: String
+    var model: String
+    var calibration: [Example]
+    var evalStream: [Int32]
+    var seqLen: Int
+}
+
+func finerCutCases() throws -> [LMBenchCase] {
+    var cases: [LMBenchCase] = []
+    let shakes = ProcessInfo.processInfo.environment["WHITTLE_SHAKESPEARE"] ?? benchRoot() + "/fixtures/models/shakespeare-llama"
+    let shakesData = ProcessInfo.processInfo.environment["WHITTLE_SHAKESPEARE_DATA"] ?? benchRoot() + "/fixtures/data"
+    if FileManager.default.fileExists(atPath: shakes + "/config.json") {
+        let enc = TokenizerEncoding(tokenizer: try Tokenizer.load(folder: shakes))
+        let train = DataSource(data: shakesData + "/shakespeare-train.txt", samples: 16, seqLen: 128, seed: 0)
+        let valid = DataSource(data: shakesData + "/shakespeare-valid.txt")
+        cases.append(LMBenchCase(name: "shakespeare-llama", model: shakes,
+                                 calibration: try train.calibrationExamples(encoder: enc),
+                                 evalStream: try valid.tokenStream(encoder: enc), seqLen: 256))
+    } else {
+        print("shakespeare-llama absent at \(shakes) (set WHITTLE_SHAKESPEARE)")
+    }
+    let stories = sharedPath("models/stories260K")
+    if FileManager.default.fileExists(atPath: stories + "/config.json") {
+        // No tokenizer ships with stories260K: calibrate and evaluate on sequences sampled from the
+        // model itself (seeded), disjoint seeds for calibration and evaluation.
+        let m = try TransformerModel.load(path: stories)
+        let calib = try sampleSequences(m, count: 10, length: 128, bos: 1, seed: 1).map { Example(ids: $0) }
+        let eval = try sampleSequences(m, count: 8, length: 256, bos: 1, seed: 2).flatMap { $0 }
+        cases.append(LMBenchCase(name: "stories260K", model: stories, calibration: calib, evalStream: eval, seqLen: 256))
+    }
+    return cases
+}
+
+func finerCutBench() throws {
+    for c in try finerCutCases() {
+        let network = try TransformerModel.load(path: c.model)
+        let layers = network.config.numLayers
+        let input = ModelInput(tokens: c.calibration.map { $0.ids.map(Int.init) })
+        func ppl(_ removed: Set<SublayerID>) throws -> Double {
+            network.skippedSublayers = removed
+            defer { network.skippedSublayers = [] }
+            return try network.perplexity(of: c.evalStream, seqLen: c.seqLen, file: c.name).perplexity
+        }
+        let t0 = Date()
+        let order = try FinerCut(removeCount: 0).removalOrder(network, input: input, count: 0)
+        let seconds = Date().timeIntervalSince(t0)
+        let block = try FinerCut(removeCount: 0, baseline: .block).removalOrder(network, input: input, count: 0)
+        let label: (RemovalStep) -> String = { "L\($0.sublayer.layer).\($0.sublayer.kind == .attention ? "attn" : "mlp")" }
+        print("finercut \(c.name): \(2 * layers) sublayers, order computed in \(String(format: "%.1f", seconds)) s")
+        print("  order: " + order.map { label($0) + String(format: "(%.2e)", $0.divergence) }.joined(separator: " "))
+        print("  block order: " + block.map(label).joined(separator: " "))
+        let base = try ppl([])
+        print(String(format: "  unpruned perplexity %.3f", base))
+        print("  | removed | count | FinerCut ppl | block ppl | FinerCut/unpruned | block/unpruned | FinerCut attn removed |")
+        for ratio in [0.10, 0.25, 0.40] {
+            let k = max(1, Int((ratio * Double(2 * layers)).rounded()))
+            let fc = Set(order.prefix(k).map(\.sublayer)), bl = Set(block.prefix(k).map(\.sublayer))
+            let (pf, pb) = (try ppl(fc), try ppl(bl))
+            print(String(format: "  | %.0f %% | %d | %.3f | %.3f | %.3f | %.3f | %d |", ratio * 100, k, pf, pb, pf / base, pb / base,
+                         fc.filter { $0.kind == .attention }.count))
+        }
+    }
+}
+
+func optinBench() throws {}
