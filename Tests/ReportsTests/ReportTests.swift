@@ -24,6 +24,15 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(size.ratio, 1)
     }
 
+    func testNF4CheckpointKeepsItsParameterCount() throws {
+        // A bitsandbytes NF4 export of stories260K (written by `compress --recipe recipes/nf4.json`), when present.
+        let nf4 = Fixtures.path("eval/stories260K-nf4")
+        guard FileManager.default.fileExists(atPath: nf4) else { throw XCTSkip("fixtures/eval/stories260K-nf4 absent") }
+        let size = try SizeComparison.measure(original: Fixtures.path("models/stories260K"), compressed: nf4, deflate: false)
+        XCTAssertEqual(size.compressedParameters, size.originalParameters)
+        XCTAssertLessThan(Double(size.compressedBytes), 0.35 * Double(size.originalBytes))
+    }
+
     func testTerminalTableIsAlignedWithUnits() {
         let text = sampleReport().comparisonTable()
         let lines = text.split(separator: "\n").map(String.init)
