@@ -63,6 +63,9 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(charts.map(\.kind), [.bar, .bar, .bar, .line, .bar])
         XCTAssertEqual(charts[4].labels.count, 15); XCTAssertEqual(charts[4].series.map(\.name), ["original", "compressed"])
         XCTAssertEqual(charts[0].yTicks().first, 0)
+        XCTAssertEqual(shortLabel("model.layers.3.self_attn.k_proj.weight"), "L3.self_attn.k_proj")
+        XCTAssertEqual(shortLabel("model.layers.12.mlp.down_proj_extra_long.weight"), "…down_proj_extra_long")
+        XCTAssertEqual(shortLabel("on disk"), "on disk")
         XCTAssertEqual(niceStep(0.23), 0.5); XCTAssertEqual(niceStep(1.0), 1); XCTAssertEqual(niceStep(170), 200)
     }
 
