@@ -117,6 +117,14 @@ final class DataReaderTests: XCTestCase {
         }
     }
 
+    func testSpreadsheetCSVWithByteOrderMarkKeepsItsHeader() throws {
+        let file = NSTemporaryDirectory() + "bom-\(UUID().uuidString).csv"
+        try Data([0xEF, 0xBB, 0xBF] + Array("sentence,label\n\"good, really\",1\n".utf8)).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let examples = try DataSource(data: file).labeledExamples(encoder: WordLengthEncoder(), labels: LabelSet(names: ["neg", "pos"]))
+        XCTAssertEqual(examples, [Example(ids: [101, 5, 6, 102], tokenTypes: [0, 0, 0, 0], label: 1)])
+    }
+
     func testBadTokenIDIsNamedWithItsLine() throws {
         let file = NSTemporaryDirectory() + "bad-\(UUID().uuidString).tokens"
         try "1 2 3\n4 x 5\n".write(toFile: file, atomically: true, encoding: .utf8)
