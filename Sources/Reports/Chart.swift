@@ -59,6 +59,20 @@ func tickText(_ v: Double, unit: String) -> String {
     return trimZeros(String(format: a < 1 ? "%.3f" : "%.2f", v))
 }
 
+/// A tensor or module name short enough for an axis: common wrappers ("model.", ".weight") dropped,
+/// "layers.3." written "L3.", and a long rest cut at a dot boundary from the left ("…mlp.down_proj").
+func shortLabel(_ name: String, limit: Int = 24) -> String {
+    var s = name
+    for prefix in ["model.", "transformer.", "bert.encoder.", "encoder."] where s.hasPrefix(prefix) { s.removeFirst(prefix.count) }
+    if s.hasSuffix(".weight") { s.removeLast(7) }
+    s = s.replacingOccurrences(of: "layers.", with: "L").replacingOccurrences(of: "layer.", with: "L")
+    guard s.count > limit else { return s }
+    var parts = s.split(separator: ".").map(String.init)
+    while parts.count > 1 && parts.joined(separator: ".").count > limit - 1 { parts.removeFirst() }
+    let rest = parts.joined(separator: ".")
+    return "…" + (rest.count > limit - 1 ? String(rest.suffix(limit - 1)) : rest)
+}
+
 func trimZeros(_ s: String) -> String {
     guard s.contains(".") else { return s }
     var t = s
