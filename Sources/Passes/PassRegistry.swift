@@ -5,6 +5,7 @@ import Foundation
 public enum PassRegistry {
     public static let passes: [any Pass.Type] = [
         FinerCut.self,
+        Optin.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }
