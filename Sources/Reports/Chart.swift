@@ -55,7 +55,7 @@ func tickText(_ v: Double, unit: String) -> String {
     if a >= 1e6 { return trimZeros(String(format: "%.1f", v / 1e6)) + "M" }
     if a >= 1e4 { return trimZeros(String(format: "%.1f", v / 1e3)) + "k" }
     if a == 0 { return "0" }
-    if a < 0.01 { return String(format: "%.0e", v) }
+    if a < 0.01 { return String(format: "%.1e", v).replacingOccurrences(of: ".0e", with: "e") }  // 2.5e-04, 3e-04
     return trimZeros(String(format: a < 1 ? "%.3f" : "%.2f", v))
 }
 
