@@ -2,7 +2,8 @@
 """Peer measurement for `whittle-bench tokenizers`: encode throughput of the Hugging Face `tokenizers`
 library on the Tiny Shakespeare lines, for one tokenizer file and thread count.
 
-usage: tokenizers_bench.py TOKENIZER_JSON TEXT_FILE THREADS
+usage: tokenizers_bench.py TOKENIZER_JSON TEXT_FILE THREADS [joined]
+With `joined`, the whole file is encoded once as one string (the evaluation's form) instead of per line.
 Prints one JSON object: {"tokens": …, "bytes": …, "seconds": best of 5, "threads": …, "tokenizers": version}.
 THREADS=1 runs with TOKENIZERS_PARALLELISM=false; otherwise RAYON_NUM_THREADS=THREADS.
 """
@@ -12,6 +13,7 @@ import sys
 import time
 
 path, text_file, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+joined = len(sys.argv) > 4 and sys.argv[4] == "joined"
 if threads == 1:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 else:
@@ -29,7 +31,7 @@ best = float("inf")
 count = 0
 for _ in range(5):
     t0 = time.perf_counter()
-    encs = tok.encode_batch(lines)
+    encs = [tok.encode("\n".join(lines))] if joined else tok.encode_batch(lines)
     best = min(best, time.perf_counter() - t0)
     count = sum(len(e.ids) for e in encs)
 print(json.dumps({"tokens": count, "bytes": sum(len(l.encode()) + 1 for l in lines), "seconds": best,

@@ -7,6 +7,7 @@ public enum PassRegistry {
         NF4Quantization.self,
         FineTunePass.self,
         FinerCut.self,
+        Optin.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }

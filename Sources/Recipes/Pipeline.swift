@@ -98,9 +98,11 @@ public struct Pipeline {
         let comparisons = zip(recipe.evaluation, zip(before, after)).map { spec, pair in
             MetricComparison(name: spec.displayName, original: pair.0, compressed: pair.1, higherIsBetter: spec.metric.higherIsBetter)
         }
-        let written = try Checkpoint(path: outputFolder)
+        // Logical parameters: quantized tensors count their original elements, not their packed bytes.
+        let written = try QuantizedTensorStore(try Checkpoint(path: outputFolder))
+        let writtenParameters = written.names.compactMap { written.spec($0) }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         let size = SizeComparison(originalBytes: try onDiskBytes(recipe.model), compressedBytes: try onDiskBytes(outputFolder),
-                                  originalParameters: input.parameterCount, compressedParameters: written.parameterCount)
+                                  originalParameters: input.parameterCount, compressedParameters: writtenParameters)
         let provenance = Provenance(inputFingerprint: fingerprint, model: recipe.model,
                                     recipe: String(decoding: try recipeJSON.data(pretty: true), as: UTF8.self))
         let title = "\(URL(fileURLWithPath: recipe.model).lastPathComponent): \(recipe.passes.map(\.kind).joined(separator: " → "))"

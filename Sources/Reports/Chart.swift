@@ -55,8 +55,22 @@ func tickText(_ v: Double, unit: String) -> String {
     if a >= 1e6 { return trimZeros(String(format: "%.1f", v / 1e6)) + "M" }
     if a >= 1e4 { return trimZeros(String(format: "%.1f", v / 1e3)) + "k" }
     if a == 0 { return "0" }
-    if a < 0.01 { return String(format: "%.0e", v) }
+    if a < 0.01 { return String(format: "%.1e", v).replacingOccurrences(of: ".0e", with: "e") }  // 2.5e-04, 3e-04
     return trimZeros(String(format: a < 1 ? "%.3f" : "%.2f", v))
+}
+
+/// A tensor or module name short enough for an axis: common wrappers ("model.", ".weight") dropped,
+/// "layers.3." written "L3.", and a long rest cut at a dot boundary from the left ("…mlp.down_proj").
+func shortLabel(_ name: String, limit: Int = 24) -> String {
+    var s = name
+    for prefix in ["model.", "transformer.", "bert.encoder.", "encoder."] where s.hasPrefix(prefix) { s.removeFirst(prefix.count) }
+    if s.hasSuffix(".weight") { s.removeLast(7) }
+    s = s.replacingOccurrences(of: "layers.", with: "L").replacingOccurrences(of: "layer.", with: "L")
+    guard s.count > limit else { return s }
+    var parts = s.split(separator: ".").map(String.init)
+    while parts.count > 1 && parts.joined(separator: ".").count > limit - 1 { parts.removeFirst() }
+    let rest = parts.joined(separator: ".")
+    return "…" + (rest.count > limit - 1 ? String(rest.suffix(limit - 1)) : rest)
 }
 
 func trimZeros(_ s: String) -> String {

@@ -23,11 +23,14 @@ extension Report {
             facts += pass.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(formatNumber($0.value))" }
             if !facts.isEmpty { md += facts.joined(separator: " · ") + "\n\n" }
             if !pass.tensors.isEmpty {
+                let folded = pass.tensors.count > 12   // long lists fold (GitHub renders <details> in Markdown)
+                if folded { md += "<details><summary>\(pass.tensors.count) tensors changed</summary>\n\n" }
                 md += markdownTable(header: ["tensor", "before", "after", "bits/weight", "sparsity", "rel. error"], align: ["l", "l", "l", "r", "r", "r"],
                                     rows: pass.tensors.map { t in
                     [t.name, t.before, t.after, t.bitsPerWeight.map { String(format: "%.2f", $0) } ?? "—",
                      t.sparsity.map { String(format: "%.1f%%", $0 * 100) } ?? "—", t.relativeError.map(formatNumber) ?? "—"]
                 })
+                if folded { md += "\n</details>\n" }
             }
             for chart in charts where chart.id.hasPrefix("pass\(p + 1)-") { md += "\n![\(chart.title)](\(chartFolder)/\(chart.id).png)\n" }
             for note in pass.notes { md += "\n> \(note)\n" }

@@ -45,10 +45,11 @@ extension Chart {
             let x = (L.left + slot * (Double(i) + 0.5)) * k, y = (L.top + L.plotHeight + 6) * k
             if rotated {
                 // Reads bottom to top, its end at the axis.
-                let label = String(labels[i].suffix(28))
+                let label = shortLabel(labels[i])
                 c.text(label, x: x - 3.5 * k, y: y + Canvas.textWidth(label, scale: scale), scale: scale, grey, vertical: true)
             } else {
-                c.text(labels[i], x: x - Canvas.textWidth(labels[i], scale: scale) / 2, y: y + 2 * k, scale: scale, grey)
+                let label = shortLabel(labels[i])
+                c.text(label, x: x - Canvas.textWidth(label, scale: scale) / 2, y: y + 2 * k, scale: scale, grey)
             }
         }
         if !xLabel.isEmpty {

@@ -20,10 +20,10 @@ struct ChartLayout {
         let tickChars = ticks.map { tickText($0, unit: chart.unit).count }.max() ?? 1
         left = 28 + Double(tickChars) * Self.charWidth + 8
         let slot = (width - left - right) / Double(max(chart.labels.count, 1))
-        let longest = chart.labels.map(\.count).max() ?? 0
+        let longest = chart.labels.map { shortLabel($0).count }.max() ?? 0
         rotated = Double(longest) * Self.charWidth + 6 > slot
         let xLabelSpace = chart.xLabel.isEmpty ? 0.0 : 18
-        bottom = (rotated ? 16 + Double(min(longest, 28)) * 6.0 : 24) + xLabelSpace + 6
+        bottom = (rotated ? 16 + Double(longest) * 6.0 : 24) + xLabelSpace + 6
         height = top + plotHeight + bottom
     }
     var plotWidth: Double { width - left - right }
@@ -83,9 +83,9 @@ extension Chart {
         for i in stride(from: 0, to: labels.count, by: step) {
             let x = L.left + slot * (Double(i) + 0.5), y = L.top + L.plotHeight + 14
             if rotated {
-                s += "<text transform='translate(\(f(x + 4)) \(f(y - 8))) rotate(-90)' text-anchor='end' fill='#555' font-size='11'>\(xmlEscape(String(labels[i].suffix(28))))</text>"
+                s += "<text transform='translate(\(f(x + 4)) \(f(y - 8))) rotate(-90)' text-anchor='end' fill='#555' font-size='11'>\(xmlEscape(shortLabel(labels[i])))<title>\(xmlEscape(labels[i]))</title></text>"
             } else {
-                s += "<text x='\(f(x))' y='\(f(y))' text-anchor='middle' fill='#555'>\(xmlEscape(labels[i]))</text>"
+                s += "<text x='\(f(x))' y='\(f(y))' text-anchor='middle' fill='#555'>\(xmlEscape(shortLabel(labels[i])))</text>"
             }
         }
         if !xLabel.isEmpty {

@@ -2,7 +2,7 @@
 //
 // Public API (stable for other modules):
 //   Tokenizer.load(folder:)                  tokenizer.json, else vocab.txt (BERT WordPiece)
-//   Tokenizer(jsonFile:) / Tokenizer(jsonData:source:)
+//   Tokenizer(jsonFile:) / Tokenizer(jsonData:source:) / Tokenizer.bert(vocabFile:lowercase:)
 //   Tokenizer.bytes()                        built-in 256-symbol byte tokenizer (id = UTF-8 byte)
 //   encode(_:addSpecialTokens:) -> [Int]     like `tokenizers.Tokenizer.encode(text).ids`
 //   encoding(_:pair:addSpecialTokens:) -> Encoding   ids, typeIds, attentionMask, specialTokensMask
@@ -12,7 +12,19 @@
 //   decode(_:skipSpecialTokens:) -> String   like `tokenizers.Tokenizer.decode(ids)`
 //   vocabularySize, tokenToId(_:), idToToken(_:), addedTokens
 //   padTokenId, clsTokenId, sepTokenId, bosTokenId, eosTokenId, unkTokenId
-//   truncation: Truncation?, padding: Padding?   (initialised from tokenizer.json; settable)
+//   truncation: Truncation?, padding: Padding?   (initialised from tokenizer.json; settable —
+//                                            minilm's file truncates at 128, as `tokenizers` does)
+//   LineTokenization.lines(of:) / .render(…)  what `compress tokenize` prints
+//   Errors: TokenizerError (unsupportedComponent, malformedJSON with the JSON path, invalidUTF8, …)
+//
+// Components: normalizers BertNormalizer, Lowercase, NFC/NFD/NFKC/NFKD, StripAccents, Strip, Replace,
+// Prepend, Sequence; pre-tokenizers ByteLevel (GPT-2 split), Split (GPT-2 / Llama-3 / Qwen2 patterns
+// by hand-written scanners, others via NSRegularExpression), Metaspace, BertPreTokenizer, Whitespace,
+// WhitespaceSplit, Digits, Punctuation, CharDelimiterSplit, Sequence; models BPE (byte_fallback,
+// ignore_merges, prefix/suffix), WordPiece, WordLevel, Unigram; post-processors TemplateProcessing,
+// BertProcessing, RobertaProcessing, ByteLevel, Sequence; decoders ByteLevel, WordPiece, Metaspace,
+// ByteFallback, Fuse, Strip, Replace, BPEDecoder, Sequence. Not supported (typed error): Precompiled
+// normalizer, UnicodeScripts pre-tokenizer, CTC decoder, BPE dropout.
 //
 // Pipeline (tokenizers `TokenizerImpl::encode_single_sequence`): split off added tokens that are
 // not normalized → normalize the rest → split off normalized added tokens → pre-tokenize →
@@ -33,7 +45,7 @@ public final class Tokenizer: @unchecked Sendable {
     let preTokenizer: PreTokenizer?
     let model: TokenModel
     let postProcessor: PostProcessor?
-    let decoder: Decoder?
+    let decoder: TokenDecoder?
     public let addedTokens: [AddedToken]
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
@@ -57,7 +69,7 @@ public final class Tokenizer: @unchecked Sendable {
     private let cacheLock = NSLock()
 
     init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: TokenModel, postProcessor: PostProcessor?,
-         decoder: Decoder?, addedTokens: [AddedToken], truncation: Truncation?, padding: Padding?) {
+         decoder: TokenDecoder?, addedTokens: [AddedToken], truncation: Truncation?, padding: Padding?) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.model = model
@@ -312,23 +324,6 @@ public final class Tokenizer: @unchecked Sendable {
             if let i = id("bos_token") { bosTokenId = i }
             if let i = id("eos_token") { eosTokenId = i }
             if let i = id("unk_token") { unkTokenId = i }
-        }
-    }
-}
-
-/// The 256-symbol byte model behind `Tokenizer.bytes()`.
-final class ByteModel: TokenModel {
-    var vocabularySize: Int { 256 }
-    func tokenToId(_ token: String) -> Int? { byteTokenValue(token).map(Int.init) }
-    func idToToken(_ id: Int) -> String? { id >= 0 && id < 256 ? byteTokenName(UInt8(id)) : nil }
-    func tokenize(_ piece: [Unicode.Scalar], cache: WordCache, into ids: inout [Int]) {
-        for c in piece { for b in String(c).utf8 { ids.append(Int(b)) } }
-    }
-
-    /// `<0xXX>` tokens to bytes, decoded as UTF-8 with U+FFFD for each maximal invalid subsequence.
-    struct LossyDecoder: Decoder {
-        func decodeChain(_ tokens: [String]) -> [String] {
-            [String(decoding: tokens.compactMap(byteTokenValue), as: UTF8.self)]
         }
     }
 }

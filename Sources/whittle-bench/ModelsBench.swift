@@ -10,12 +10,12 @@ struct BenchLlamaShape {
     var batch = 4, seqLen = 512
     var headDim: Int { hidden / heads }
 
-    /// FLOPs of one forward as computed (full T×T attention matmuls), with logits for every
+    /// Useful FLOPs of one forward (causal attention counts the visible T(T+1)/2 scores), with logits for every
     /// position (`allLogits`) or only the last of each sequence (what llama-bench's prompt pass computes).
     func forwardFLOPs(allLogits: Bool = true) -> Double {
         let n = Double(batch * seqLen), c = Double(hidden), hd = Double(headDim)
         let linear = 2 * n * c * (c + 2 * Double(kvHeads) * hd + c + 3 * Double(intermediate))
-        let attention = 2 * 2 * Double(batch * heads) * Double(seqLen * seqLen) * hd
+        let attention = 2 * 2 * Double(batch * heads) * Double(seqLen * (seqLen + 1) / 2) * hd
         return Double(layers) * (linear + attention) + 2 * (allLogits ? n : Double(batch)) * c * Double(vocab)
     }
 

@@ -48,6 +48,7 @@ func sampleSequences(_ model: TransformerModel, count: Int, length: Int, bos: In
 }
 
 func runPruningBench() throws {
+    setvbuf(stdout, nil, _IOLBF, 0)
     let args = CommandLine.arguments
     let only = ["finercut", "optin", "speed"].filter { args.contains($0) }
     if only.isEmpty || only.contains("finercut") { try finerCutBench() }
@@ -121,4 +122,91 @@ func finerCutBench() throws {
     }
 }
 
-func optinBench() throws {}
+// MARK: OPTIN
+
+func timeIt(_ body: () throws -> Void) rethrows -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+func optinBench() throws {
+    let folder = sharedPath("models/minilm-l6-sst2")
+    guard FileManager.default.fileExists(atPath: folder + "/config.json") else { print("minilm-l6-sst2 absent"); return }
+    let env = ProcessInfo.processInfo.environment
+    let calibrationCount = Int(env["OPTIN_CALIBRATION"] ?? "16")!
+    let evalCount = Int(env["OPTIN_EVAL"] ?? "872")!
+    let enc = TokenizerEncoding(tokenizer: try Tokenizer.load(folder: folder))
+    let checkpoint = try Checkpoint(path: folder)
+    let labels = LabelSet(config: checkpoint.config)
+    var train = try DataSource(data: sharedPath("data/sst2/train.tsv"), maxExamples: 4000).labeledExamples(encoder: enc, labels: labels)
+    var rng = SeededGenerator(seed: 0)
+    train.shuffle(using: &rng)
+    let calibration = Array(train.prefix(calibrationCount))
+    let dev = Array(try DataSource(data: sharedPath("data/sst2/dev.tsv")).labeledExamples(encoder: enc, labels: labels).prefix(evalCount))
+    let gold = dev.map { $0.label! }
+    let network = try TransformerModel.load(from: checkpoint)
+    func accuracyOf(_ m: TransformerModel) throws -> Double { Evaluation.accuracy(predictions: try m.predictions(dev), labels: gold) }
+    let base = try accuracyOf(network)
+    print(String(format: "optin minilm-l6-sst2: unpruned dev accuracy %.4f (%d examples), calibration %d SST-2 train sentences", base, dev.count, calibration.count))
+
+    let pass = Optin(excludePadding: env["OPTIN_PADDED"] == nil)
+    let reporter = ProgressReporter(start: { label, total in FileHandle.standardError.write("\(label): \(total)\n".data(using: .utf8)!) },
+                                    update: { done in if done % 1024 < 32 { FileHandle.standardError.write("  \(done)\n".data(using: .utf8)!) } },
+                                    finish: {})
+    var scores: OptinScores? = nil
+    let seconds = try timeIt { scores = try pass.scores(network, calibration: calibration, progress: reporter, seed: 0) }
+    print(String(format: "  scored %d units in %.1f s (%d calibration tokens, exclude_padding %@)", scores!.units.count, seconds,
+                 calibration.reduce(0) { $0 + $1.ids.count }, pass.excludePadding ? "on" : "off"))
+    if let path = env["OPTIN_SCORES_OUT"] { try JSONEncoder().encode(scores!).write(to: URL(fileURLWithPath: path)) }
+
+    func evaluate(_ plan: PruningPlan, layout: PrunedLayout = .sliced) throws -> (Double, TransformerModel) {
+        let store = EditableCheckpoint(source: checkpoint)
+        try plan.write(into: store, layout: layout)
+        let pruned = try TransformerModel.load(from: store)
+        return (try accuracyOf(pruned), pruned)
+    }
+    let sst2MeanLength = 25.16   // ALGORITHMS.md §1.3 (SST-2 dev average length)
+    print("  | flops_ratio | method | heads kept | neurons kept | MAC reduction | dev accuracy | accuracy / unpruned |")
+    var slicedModels: [(Double, TransformerModel, Double)] = []
+    for ratio in [0.6, 0.5] {
+        var variants: [(String, Optin)] = []
+        let rows = pass.excludePadding ? "real-token rows" : "padded rows (reference)"
+        var v = Optin(flopsRatio: ratio); variants.append(("OPTIN, \(rows)", v))
+        v = Optin(flopsRatio: ratio, perLayerNormalization: true); variants.append(("OPTIN, \(rows), per-layer normalisation", v))
+        v = Optin(flopsRatio: ratio); v.indexWeights = true; variants.append(("OPTIN, \(rows), index_weights quirk", v))
+        var best: (Double, PruningPlan)? = nil
+        var matched: (Int, Int)? = nil
+        for (name, o) in variants {
+            let (plan, _) = try o.plan(network, scores: scores, macSeqLen: sst2MeanLength)
+            let mac = OptinMACModel(hidden: network.config.hidden, headDim: network.config.headDim, seqLen: sst2MeanLength)
+            let reduction = 1 - mac.macs(heads: plan.keptHeadCount, neurons: plan.keptNeuronCount) / mac.macs(heads: 72, neurons: 6 * 1536)
+            let (acc, pruned) = try evaluate(plan)
+            if matched == nil { matched = (plan.keptHeadCount, plan.keptNeuronCount) }
+            if best == nil || acc > best!.0 { best = (acc, plan) }
+            if variants.first!.0 == name { slicedModels.append((ratio, pruned, reduction)) }
+            print(String(format: "  | %.1f | %@ | %d | %d | %.3f | %.4f | %.3f |", ratio, name, plan.keptHeadCount, plan.keptNeuronCount, reduction, acc, acc / base))
+        }
+        for (name, ranking, seeds) in [("magnitude at matched counts", Optin.Ranking.magnitude, [UInt64(0)]),
+                                       ("random at matched counts", Optin.Ranking.random, [UInt64(1), 2, 3])] {
+            var accs: [Double] = []
+            for seed in seeds {
+                var o = Optin(flopsRatio: ratio, ranking: ranking)
+                o.matchHeads = matched!.0; o.matchNeurons = matched!.1
+                let (plan, _) = try o.plan(network, scores: nil, macSeqLen: sst2MeanLength, seed: seed)
+                accs.append(try evaluate(plan).0)
+            }
+            let mean = accs.reduce(0, +) / Double(accs.count)
+            print(String(format: "  | %.1f | %@ | %d | %d | same | %.4f | %.3f |", ratio, name + (seeds.count > 1 ? " (mean of \(seeds.count) seeds: " + accs.map { String(format: "%.4f", $0) }.joined(separator: ", ") + ")" : ""),
+                         matched!.0, matched!.1, mean, mean / base))
+        }
+    }
+    // Measured speedup of the sliced layout on the dev sentences vs the MAC reduction.
+    let sample = Array(dev.prefix(200))
+    let t0 = try (0..<3).map { _ in try timeIt { _ = try network.predictions(sample) } }.min()!
+    for (ratio, pruned, reduction) in slicedModels {
+        let t = try (0..<3).map { _ in try timeIt { _ = try pruned.predictions(sample) } }.min()!
+        print(String(format: "  sliced flops_ratio %.1f: MAC reduction %.3f (blocks), time ratio %.3f → speedup %.2fx (ideal on blocks %.2fx)",
+                     ratio, reduction, t / t0, t0 / t, 1 / (1 - reduction)))
+    }
+}

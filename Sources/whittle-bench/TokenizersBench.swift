@@ -38,16 +38,31 @@ func runTokenizersBench() throws {
             }
             print(line)
         }
+        // The evaluation's form: the whole corpus as one string, encoded once.
+        var best = Double.infinity
+        var count = 0
+        for _ in 0..<3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            count = tok.encode(text).count
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        var line = String(format: "%@, whole text as one string: %.2f M tokens/s", name, Double(count) / best / 1e6)
+        if let peer = pythonTokenizersSeconds(python: python, tokenizer: path, textFile: textFile, threads: 1, joined: true) {
+            line += String(format: "; tokenizers (Python) %.2f M tokens/s; ratio %.2f×%@", Double(peer.tokens) / peer.seconds / 1e6,
+                           peer.seconds / best, peer.tokens == count ? "" : " (token counts differ: \(peer.tokens) vs \(count))")
+        }
+        print(line)
     }
 }
 
 /// Runs tools/tokenizers_bench.py; nil when Python or the script is unavailable.
-private func pythonTokenizersSeconds(python: String, tokenizer: String, textFile: String, threads: Int) -> (tokens: Int, seconds: Double)? {
+private func pythonTokenizersSeconds(python: String, tokenizer: String, textFile: String, threads: Int,
+                                     joined: Bool = false) -> (tokens: Int, seconds: Double)? {
     let script = "tools/tokenizers_bench.py"
     guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: python)
-    p.arguments = [script, tokenizer, textFile, String(threads)]
+    p.arguments = [script, tokenizer, textFile, String(threads)] + (joined ? ["joined"] : [])
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice

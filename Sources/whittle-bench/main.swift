@@ -11,6 +11,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("quantization", runQuantizationBench),
     ("training", runTrainingBench),
     ("pruning", runPruningBench),
+    ("evaluation", runEvaluationBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

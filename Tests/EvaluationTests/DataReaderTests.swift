@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import TestSupport
 import XCTest
 @testable import Evaluation
@@ -114,6 +115,14 @@ final class DataReaderTests: XCTestCase {
         XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 1, vocab: 4, file: "f", logits: { _ in [] })) {
             XCTAssertEqual("\($0)", "seq_len must be at least 2 (got 1)")
         }
+    }
+
+    func testSpreadsheetCSVWithByteOrderMarkKeepsItsHeader() throws {
+        let file = NSTemporaryDirectory() + "bom-\(UUID().uuidString).csv"
+        try Data([0xEF, 0xBB, 0xBF] + Array("sentence,label\n\"good, really\",1\n".utf8)).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let examples = try DataSource(data: file).labeledExamples(encoder: WordLengthEncoder(), labels: LabelSet(names: ["neg", "pos"]))
+        XCTAssertEqual(examples, [Example(ids: [101, 5, 6, 102], tokenTypes: [0, 0, 0, 0], label: 1)])
     }
 
     func testBadTokenIDIsNamedWithItsLine() throws {

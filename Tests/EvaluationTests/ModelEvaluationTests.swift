@@ -15,7 +15,7 @@ final class ModelEvaluationTests: XCTestCase {
                                          stride: c["stride"] as? Int, file: source.data)
             let expected = c["perplexity"] as! Double
             XCTAssertEqual(r.count, c["count"] as! Int)
-            XCTAssertEqual(r.perplexity, expected, accuracy: 1e-3 * expected, "seq_len \(c["seq_len"]!) stride \(c["stride"]!)")
+            XCTAssertEqual(r.perplexity, expected, accuracy: 1e-5 * expected, "seq_len \(c["seq_len"]!) stride \(c["stride"]!)")
         }
     }
 

@@ -24,6 +24,15 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(size.ratio, 1)
     }
 
+    func testNF4CheckpointKeepsItsParameterCount() throws {
+        // A bitsandbytes NF4 export of stories260K (written by `compress --recipe recipes/nf4.json`), when present.
+        let nf4 = Fixtures.path("eval/stories260K-nf4")
+        guard FileManager.default.fileExists(atPath: nf4) else { throw XCTSkip("fixtures/eval/stories260K-nf4 absent") }
+        let size = try SizeComparison.measure(original: Fixtures.path("models/stories260K"), compressed: nf4, deflate: false)
+        XCTAssertEqual(size.compressedParameters, size.originalParameters)
+        XCTAssertLessThan(Double(size.compressedBytes), 0.35 * Double(size.originalBytes))
+    }
+
     func testTerminalTableIsAlignedWithUnits() {
         let text = sampleReport().comparisonTable()
         let lines = text.split(separator: "\n").map(String.init)
@@ -54,6 +63,9 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(charts.map(\.kind), [.bar, .bar, .bar, .line, .bar])
         XCTAssertEqual(charts[4].labels.count, 15); XCTAssertEqual(charts[4].series.map(\.name), ["original", "compressed"])
         XCTAssertEqual(charts[0].yTicks().first, 0)
+        XCTAssertEqual(shortLabel("model.layers.3.self_attn.k_proj.weight"), "L3.self_attn.k_proj")
+        XCTAssertEqual(shortLabel("model.layers.12.mlp.down_proj_extra_long.weight"), "…down_proj_extra_long")
+        XCTAssertEqual(shortLabel("on disk"), "on disk")
         XCTAssertEqual(niceStep(0.23), 0.5); XCTAssertEqual(niceStep(1.0), 1); XCTAssertEqual(niceStep(170), 200)
     }
 

@@ -202,6 +202,9 @@ def reference(name, tok, lines, source, subset=None):
     decoded = [tok.decode(x) for x in ids]
     decoded = [None if d == lines[i] else d for d, i in zip(decoded, indices)]
     plain = [tok.encode(lines[i], add_special_tokens=False).ids for i in indices[:300]]
+    # decode(ids, skip_special_tokens=False) for the first 100 lines and the edge cases.
+    kept_idx = [k for k, i in enumerate(indices) if k < 100 or i >= len(lines) - 91]
+    kept = {"positions": kept_idx, "text": [tok.decode(ids[k], skip_special_tokens=False) for k in kept_idx]}
     pair_idx = list(range(0, 400, 2))
     pairs = [tok.encode(lines[i], lines[i + 1]) for i in pair_idx]
     # A batch with truncation and padding (longest-first on pairs, batch-longest padding).
@@ -219,6 +222,7 @@ def reference(name, tok, lines, source, subset=None):
     out = {
         "meta": dict(META, tokenizer=source, lines="corpus.json"),
         "line_indices": indices, "ids": ids, "ids_no_special_first_300": plain, "decoded": decoded,
+        "decoded_keeping_special": kept,
         "pairs": {"first": pair_idx, "ids": [e.ids for e in pairs], "type_ids": [e.type_ids for e in pairs]},
         "padded_batch": {"max_length": 12, "pad_id": pad_id, "pairs_of": [[i, i + 100] for i in batch_idx],
                          "ids": [e.ids for e in batch], "type_ids": [e.type_ids for e in batch],
@@ -229,6 +233,23 @@ def reference(name, tok, lines, source, subset=None):
     with open(os.path.join(OUT, name + ".ids.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
     print(name, len(indices), "lines", sum(map(len, ids)), "tokens")
+
+
+def long_text(lines, sources, tokenizers_by_name):
+    """Evaluation-style input: the non-empty WikiText-2 fixture lines joined with " " into one string,
+    encoded once (no truncation). Merged into long_text.ids.json."""
+    lo, hi = sources["wikitext2"]
+    text = " ".join(l for l in lines[lo:hi] if l.strip())[:60000]
+    path = os.path.join(OUT, "long_text.ids.json")
+    out = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {"meta": dict(META), "text": text, "ids": {}}
+    out["text"] = text
+    for name, file in tokenizers_by_name.items():
+        tok = Tokenizer.from_file(file)
+        tok.no_truncation(); tok.no_padding()
+        out["ids"][name] = tok.encode(text).ids
+        print("long text", name, len(text), "chars", len(out["ids"][name]), "tokens")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
 
 
 def main():
@@ -253,6 +274,7 @@ def main():
     trained["unigram-bytes"] = with_unigram_byte_fallback(trained["unigram"])
     trained["classic-bpe"] = train_classic_bpe(text)
     trained["metaspace-variants"] = train_metaspace_variants(text)
+    long_text(lines, sources, {"minilm": os.path.join(OUT, "minilm/tokenizer.json"), "smollm2": smol})
     # Variants of already-covered models get a smaller subset of lines (fixture size budget).
     e0 = sources["edge_cases"][0]
     subset = list(range(0, 200)) + list(range(800, 1000)) + list(range(1700, 1800)) + list(range(e0, len(lines)))
@@ -261,6 +283,7 @@ def main():
         tok.save(path, pretty=False)
         full = name in ("llama2-bpe", "llama3-bpe")
         reference(name, Tokenizer.from_file(path), lines, name + ".tokenizer.json", None if full else subset)
+    long_text(lines, sources, {n: os.path.join(OUT, n + ".tokenizer.json") for n in ("llama2-bpe", "llama3-bpe")})
 
 
 if __name__ == "__main__":

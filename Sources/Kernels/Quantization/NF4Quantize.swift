@@ -43,7 +43,7 @@ public func nf4Quantize(packed: UnsafeMutablePointer<UInt8>, absmax: UnsafeMutab
     let blocksPerRun = max(1, 2048 / blockSize)
     let capacity = blocksPerRun * blockSize
     let scaled = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
-    let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+    let codes = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)   // Int32: no mask narrowing per pass
     defer { scaled.deallocate(); codes.deallocate() }
     NF4.midpoints.withUnsafeBufferPointer { mids in
         var b = 0
@@ -64,7 +64,7 @@ public func nf4Quantize(packed: UnsafeMutablePointer<UInt8>, absmax: UnsafeMutab
                 for j in 0..<count { codes[j] &+= scaled[j] > mk ? 1 : 0 }
             }
             let out = packed + start / 2
-            for j in 0..<(count / 2) { out[j] = codes[2 * j] << 4 | codes[2 * j + 1] }
+            for j in 0..<(count / 2) { out[j] = UInt8(truncatingIfNeeded: codes[2 * j] << 4 | codes[2 * j + 1]) }
             b += runBlocks
         }
     }

@@ -127,7 +127,8 @@ public struct FinerCut: Pass, Equatable {
         }
     }
 
-    func calibrationInput(_ examples: [Example], config: ModelConfig) throws -> ModelInput {
+    /// One batch of the calibration examples: padded classification examples, or LM sequences cut to the shortest.
+    public func calibrationInput(_ examples: [Example], config: ModelConfig) throws -> ModelInput {
         guard !examples.isEmpty else { throw PassError(Self.kind, "needs calibration data (the recipe's `calibration` section)") }
         if config.isClassifier {
             return ModelInput(padding: examples.map { $0.ids.map(Int.init) },

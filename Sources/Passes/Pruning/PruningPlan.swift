@@ -1,3 +1,4 @@
+import Checkpoints
 import Models
 
 /// What a pruning pass removes: per-layer keep masks for query heads and FFN neurons, plus whole
@@ -34,5 +35,14 @@ public struct PruningPlan: Codable, Sendable, Equatable {
     public var forwardOptions: ForwardOptions {
         ForwardOptions(headMask: keepHeads.map { $0.map { $0 ? 1 : 0 } },
                        neuronMask: keepNeurons.map { $0.map { $0 ? 1 : 0 } }, skip: skipped)
+    }
+}
+
+extension PruningPlan {
+    /// Writes this plan into `model` (tensors + `config.json`), as the passes do; returns the tensor changes.
+    @discardableResult
+    public func write(into model: EditableCheckpoint, layout: PrunedLayout) throws -> [PassReport.TensorChange] {
+        let config = try ModelConfig.from(json: model.config)
+        return try PrunedCheckpointWriter(model: model, config: config).write(self, layout: layout)
     }
 }

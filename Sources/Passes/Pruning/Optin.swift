@@ -1,0 +1,221 @@
+import Foundation
+import Checkpoints
+import Evaluation
+import Models
+
+/// Pass `optin` (OPTIN, ALGORITHMS.md §1): one-shot structured pruning of attention heads and FFN
+/// neurons under a MAC budget (`flops_ratio` = the reference's `mac_constraint`), ranked by each
+/// unit's trajectory score (feature distillation on later layers + λ-balanced logit KL) with the
+/// global selection of `globalRankingLanguage`. No retraining.
+///
+/// `ranking: "magnitude" | "random"` are baselines that keep the *same number* of heads and neurons
+/// as OPTIN chose (`match_heads` / `match_neurons`, or computed by running OPTIN's selection).
+public struct Optin: Pass, Equatable {
+    public static let kind = "optin"
+    public static let category = PassCategory.pruning
+    public var needs: PassNeeds { [.calibration] }
+
+    public enum Ranking: String, Codable, Sendable, CaseIterable { case trajectory, magnitude, random }
+
+    public var flopsRatio: Double = 0.6
+    /// Average sequence length of the MAC model (the task's dev-set mean; default: the calibration mean).
+    public var macSeqLen: Double?
+    public var ranking: Ranking = .trajectory
+    public var matchHeads: Int?
+    public var matchNeurons: Int?
+    /// Feature distances on real tokens only (the reference includes padding rows).
+    public var excludePadding: Bool = false
+    /// Divide each unit's importance by the mean importance of its kind in its layer before the global ranking.
+    public var perLayerNormalization: Bool = false
+    /// Reference-code quirks (ALGORITHMS.md §1.2–1.3), all off by default.
+    public var indexWeights: Bool = false
+    public var unresetHeadMask: Bool = false
+    public var allowOverBudget: Bool = false
+    public var lambda: Double = 10
+    public var temperature: Double = 4
+    public var sampleRows: Int = 768
+    public var neuronBatch: Int = 32
+    public var layout: PrunedLayout = .zeroed
+    public var seed: UInt64?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case flopsRatio = "flops_ratio", macSeqLen = "mac_seq_len", ranking, matchHeads = "match_heads", matchNeurons = "match_neurons"
+        case excludePadding = "exclude_padding", perLayerNormalization = "per_layer_normalization"
+        case indexWeights = "index_weights", unresetHeadMask = "unreset_head_mask", allowOverBudget = "allow_over_budget"
+        case lambda, temperature, sampleRows = "sample_rows", neuronBatch = "neuron_batch", layout, seed
+    }
+
+    public init(flopsRatio: Double = 0.6, ranking: Ranking = .trajectory, excludePadding: Bool = false,
+                perLayerNormalization: Bool = false, layout: PrunedLayout = .zeroed) {
+        self.flopsRatio = flopsRatio; self.ranking = ranking; self.excludePadding = excludePadding
+        self.perLayerNormalization = perLayerNormalization; self.layout = layout
+    }
+
+    public init(from decoder: Decoder) throws {
+        try StrictKeys.reject(unknownIn: decoder, allowed: ["pass"] + CodingKeys.allKeys)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        flopsRatio = try c.decodeIfPresent(Double.self, forKey: .flopsRatio) ?? 0.6
+        macSeqLen = try c.decodeIfPresent(Double.self, forKey: .macSeqLen)
+        ranking = try c.decodeIfPresent(Ranking.self, forKey: .ranking) ?? .trajectory
+        matchHeads = try c.decodeIfPresent(Int.self, forKey: .matchHeads)
+        matchNeurons = try c.decodeIfPresent(Int.self, forKey: .matchNeurons)
+        excludePadding = try c.decodeIfPresent(Bool.self, forKey: .excludePadding) ?? false
+        perLayerNormalization = try c.decodeIfPresent(Bool.self, forKey: .perLayerNormalization) ?? false
+        indexWeights = try c.decodeIfPresent(Bool.self, forKey: .indexWeights) ?? false
+        unresetHeadMask = try c.decodeIfPresent(Bool.self, forKey: .unresetHeadMask) ?? false
+        allowOverBudget = try c.decodeIfPresent(Bool.self, forKey: .allowOverBudget) ?? false
+        lambda = try c.decodeIfPresent(Double.self, forKey: .lambda) ?? 10
+        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? 4
+        sampleRows = try c.decodeIfPresent(Int.self, forKey: .sampleRows) ?? 768
+        neuronBatch = try c.decodeIfPresent(Int.self, forKey: .neuronBatch) ?? 32
+        layout = try c.decodeIfPresent(PrunedLayout.self, forKey: .layout) ?? .zeroed
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+    }
+
+    public func validate(path: String) throws {
+        guard flopsRatio > 0 && flopsRatio <= 1 else { throw PassError("\(path).flops_ratio", "must be in (0, 1] (got \(flopsRatio))") }
+        if let s = macSeqLen, !(s > 0) { throw PassError("\(path).mac_seq_len", "must be positive (got \(s))") }
+        if let h = matchHeads, h < 1 { throw PassError("\(path).match_heads", "must be ≥ 1 (got \(h))") }
+        if let n = matchNeurons, n < 0 { throw PassError("\(path).match_neurons", "must be ≥ 0 (got \(n))") }
+        if (matchHeads != nil || matchNeurons != nil) && ranking == .trajectory {
+            throw PassError("\(path).match_heads", "match_heads / match_neurons apply to the magnitude and random baselines only")
+        }
+        guard lambda > 0 else { throw PassError("\(path).lambda", "must be positive (got \(lambda))") }
+        guard sampleRows > 0 else { throw PassError("\(path).sample_rows", "must be positive (got \(sampleRows))") }
+        guard neuronBatch > 0 else { throw PassError("\(path).neuron_batch", "must be positive (got \(neuronBatch))") }
+    }
+
+    // MARK: apply
+
+    public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
+        try validate(path: Self.kind)
+        let network = try TransformerModel.load(from: model)
+        guard network.config.task != .encoder else {
+            throw PassError(Self.kind, "needs a model with an output distribution (causal LM or classifier); \(network.config.architecture) has none")
+        }
+        let s = macSeqLen ?? Self.meanLength(context.calibration)
+        var scores: OptinScores? = nil
+        if ranking == .trajectory || matchHeads == nil || matchNeurons == nil {
+            scores = try self.scores(network, calibration: context.calibration, progress: context.progress, seed: seed ?? context.seed)
+        }
+        let (plan, selection) = try self.plan(network, scores: scores, macSeqLen: s, seed: seed ?? context.seed)
+        let changes = try PrunedCheckpointWriter(model: model, config: network.config).write(plan, layout: layout)
+        return report(network: network, plan: plan, selection: selection, macSeqLen: s, changes: changes)
+    }
+
+    static func meanLength(_ examples: [Example]) -> Double {
+        Double(examples.reduce(0) { $0 + $1.ids.count }) / Double(max(examples.count, 1))
+    }
+
+    /// Trajectory terms of every unit (the expensive part; independent of the budget and of the
+    /// options applied afterwards, so one scoring serves every `flops_ratio` and variant).
+    /// With `exclude_padding` every calibration example runs unpadded (feature rows = real tokens).
+    public func scores(_ network: TransformerModel, calibration: [Example], progress: ProgressReporter = .silent,
+                       seed: UInt64 = 0) throws -> OptinScores {
+        let segments: [ModelInput]
+        if excludePadding && network.config.isClassifier {
+            segments = calibration.map { e in
+                ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] })
+            }
+        } else {
+            segments = [try FinerCut().calibrationInput(calibration, config: network.config)]
+        }
+        let scorer = try TrajectoryScorer(model: network, segments: segments, sampleRows: sampleRows, temperature: temperature,
+                                          unresetHeadMask: unresetHeadMask, seed: seed)
+        let s = try scorer.score(neuronBatch: neuronBatch, progress: progress)
+        return OptinScores(units: s.units, terms: s.terms, excludePadding: excludePadding && network.config.isClassifier)
+    }
+
+    /// Importance of every unit after λ-balancing, the reference multipliers and the options.
+    public func importance(_ scores: OptinScores, network: TransformerModel) -> [PrunableUnit: Double] {
+        let terms = scores.terms
+        var out: [PrunableUnit: Double] = [:]
+        for kind in [PrunableUnit.Kind.head, .neuron] {
+            let idx = scores.units.indices.filter { scores.units[$0].kind == kind }
+            let balanced = balanceTrajectoryTerms(idx.map { terms[$0] }, lambda: lambda)
+            for (i, value) in zip(idx, balanced) {
+                let u = scores.units[i]
+                let width = kind == .head ? network.layers[u.layer].heads : network.layers[u.layer].ffnWidth
+                out[u] = value * trajectoryMultiplier(layer: u.layer, index: u.index, layers: network.layers.count, width: width,
+                                                      classWeight: kind == .head ? 0.5 : 1, indexWeights: indexWeights,
+                                                      indexTop: kind == .head ? 10 : 100)
+            }
+        }
+        return perLayerNormalization ? Self.normalizedPerLayer(out) : out
+    }
+
+    static func normalizedPerLayer(_ importance: [PrunableUnit: Double]) -> [PrunableUnit: Double] {
+        var sums: [String: (Double, Int)] = [:]
+        for (u, v) in importance { let key = "\(u.kind)\(u.layer)"; let s = sums[key] ?? (0, 0); sums[key] = (s.0 + v, s.1 + 1) }
+        return importance.mapValues { $0 } .reduce(into: [:]) { out, e in
+            let s = sums["\(e.key.kind)\(e.key.layer)"]!
+            let mean = s.0 / Double(s.1)
+            out[e.key] = mean > 0 ? e.value / mean : e.value
+        }
+    }
+
+    /// Global selection under the budget (trajectory) or top-K by the baseline ranking at OPTIN's counts.
+    public func plan(_ network: TransformerModel, scores: OptinScores?, macSeqLen s: Double, seed: UInt64 = 0) throws -> (PruningPlan, OptinSelection) {
+        let mac = OptinMACModel(hidden: network.config.hidden, headDim: network.config.headDim, seqLen: s)
+        let totalHeads = network.headCounts.reduce(0, +), totalNeurons = network.ffnWidths.reduce(0, +)
+        let capacity = flopsRatio * mac.macs(heads: totalHeads, neurons: totalNeurons)
+        func sorted(_ imp: [PrunableUnit: Double], _ kind: PrunableUnit.Kind) -> [(PrunableUnit, Double)] {
+            imp.filter { $0.key.kind == kind }.map { ($0.key, $0.value) }
+                .sorted { ($0.1, -$0.0.layer, -$0.0.index) > ($1.1, -$1.0.layer, -$1.0.index) }
+        }
+        var selection: OptinSelection
+        if let scores, ranking == .trajectory || matchHeads == nil || matchNeurons == nil {
+            let imp = importance(scores, network: network)
+            let h = sorted(imp, .head), n = sorted(imp, .neuron)
+            selection = optinGlobalSelection(headImportance: h.map(\.1), neuronImportance: n.map(\.1), macHead: mac.macHead,
+                                             macNeuron: mac.macNeuron, capacity: capacity, allowOverBudget: allowOverBudget)
+            if ranking == .trajectory {
+                return (Self.plan(network, heads: h.prefix(selection.keptHeads).map(\.0), neurons: n.prefix(selection.keptNeurons).map(\.0)), selection)
+            }
+        } else {
+            selection = OptinSelection(keptHeads: 0, keptNeurons: 0, importance: 0)
+        }
+        if let mh = matchHeads { selection.keptHeads = min(mh, totalHeads) }
+        if let mn = matchNeurons { selection.keptNeurons = min(mn, totalNeurons) }
+        let baseline = ranking == .magnitude ? UnitRanking.magnitude(network) : UnitRanking.random(network, seed: seed)
+        let h = sorted(baseline, .head), n = sorted(baseline, .neuron)
+        return (Self.plan(network, heads: h.prefix(selection.keptHeads).map(\.0), neurons: n.prefix(selection.keptNeurons).map(\.0)), selection)
+    }
+
+    static func plan(_ network: TransformerModel, heads: [PrunableUnit], neurons: [PrunableUnit]) -> PruningPlan {
+        var plan = PruningPlan(keepHeads: network.headCounts.map { [Bool](repeating: false, count: $0) },
+                               keepNeurons: network.ffnWidths.map { [Bool](repeating: false, count: $0) })
+        for u in heads { plan.keepHeads[u.layer][u.index] = true }
+        for u in neurons { plan.keepNeurons[u.layer][u.index] = true }
+        return plan
+    }
+
+    func report(network: TransformerModel, plan: PruningPlan, selection: OptinSelection, macSeqLen s: Double,
+                changes: [PassReport.TensorChange]) -> PassReport {
+        let mac = OptinMACModel(hidden: network.config.hidden, headDim: network.config.headDim, seqLen: s)
+        let base = mac.macs(heads: network.headCounts.reduce(0, +), neurons: network.ffnWidths.reduce(0, +))
+        let kept = mac.macs(heads: plan.keptHeadCount, neurons: plan.keptNeuronCount)
+        let layers = network.layers.indices
+        return PassReport(
+            kind: Self.kind,
+            summary: "OPTIN (\(ranking.rawValue)) at flops_ratio \(flopsRatio): kept \(plan.keptHeadCount) of \(network.headCounts.reduce(0, +)) heads and "
+                + "\(plan.keptNeuronCount) of \(network.ffnWidths.reduce(0, +)) FFN neurons; MACs −" + String(format: "%.1f%%", 100 * (1 - kept / base)),
+            metrics: ["kept_heads": Double(plan.keptHeadCount), "kept_neurons": Double(plan.keptNeuronCount),
+                      "mac_reduction": 1 - kept / base, "mac_seq_len": s, "selected_importance": selection.importance],
+            tensors: changes,
+            series: [.init(title: "Heads kept per layer", xLabel: "layer", yLabel: "heads", labels: layers.map { "L\($0)" },
+                           values: plan.keepHeads.map { Double($0.filter { $0 }.count) }),
+                     .init(title: "FFN neurons kept per layer", xLabel: "layer", yLabel: "neurons", labels: layers.map { "L\($0)" },
+                           values: plan.keepNeurons.map { Double($0.filter { $0 }.count) })],
+            notes: ["options: exclude_padding \(excludePadding), per_layer_normalization \(perLayerNormalization), index_weights \(indexWeights), "
+                    + "unreset_head_mask \(unresetHeadMask), allow_over_budget \(allowOverBudget); layout \(layout.rawValue)"])
+    }
+}
+
+/// Trajectory terms of every unit in canonical order (heads of layer 0…L−1, then neurons).
+public struct OptinScores: Sendable, Codable {
+    public var units: [PrunableUnit]
+    public var terms: [TrajectoryTerms]
+    /// Feature rows were real tokens only.
+    public var excludePadding: Bool
+}
