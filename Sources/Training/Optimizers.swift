@@ -87,11 +87,12 @@ public final class SGD: Optimizer {
         stepCount += 1
         for (i, p) in parameters.enumerated() where !p.grad.isEmpty {
             let wd: Float = p.decay ? weightDecay : 0
+            let first = buffers[i].isEmpty
+            if momentum != 0 && first { buffers[i] = zeros(p.count) }
             for j in 0..<p.count {
                 var g = p.grad[j] + wd * p.value[j]
                 if momentum != 0 {
-                    if buffers[i].isEmpty { buffers[i] = zeros(p.count); buffers[i][j] = 0 }
-                    buffers[i][j] = stepCount == 1 ? g : momentum * buffers[i][j] + g
+                    buffers[i][j] = first ? g : momentum * buffers[i][j] + g   // torch: the buffer starts as the first gradient
                     g = buffers[i][j]
                 }
                 p.value[j] -= lr * g

@@ -168,3 +168,34 @@ final class TrainerBehaviourTests: XCTestCase {
         assertClose(s.grad, numeric, atol: 1e-4, "KL gradient")
     }
 }
+
+final class OptimizerTests: XCTestCase {
+    /// torch.optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.5) on p=[1, -2] with grads [0.5, 1] then [1, 1]:
+    /// step 1 buf = g + wd·p = [1, 0] → p = [0.9, -2]; step 2 buf = 0.9·buf + g + wd·p = [0.9+1+0.45, 0+1-1] → p = [0.665, -2].
+    func testSGDMomentumMatchesTorchFormula() {
+        let p = Variable.parameter([1, -2], shape: [2, 1], name: "p")
+        let sgd = SGD(parameters: [p], momentum: 0.9, weightDecay: 0.5)
+        p.grad = [0.5, 1]; sgd.step(lr: 0.1)
+        assertClose(p.value, [0.9, -2], atol: 1e-6)
+        p.grad = [1, 1]; sgd.step(lr: 0.1)
+        assertClose(p.value, [0.665, -2], atol: 1e-6)
+    }
+
+    /// AdamW skips weight decay on parameters marked `decay: false` (norms, biases).
+    func testAdamWDecayOnlyOnMatrices() {
+        let w = Variable.parameter([1, 1], shape: [1, 2], name: "w"), b = Variable.parameter([1], shape: [1], name: "b")
+        XCTAssertTrue(w.decay); XCTAssertFalse(b.decay)
+        let adam = AdamW(parameters: [w, b], weightDecay: 0.5)
+        w.grad = [0, 0]; b.grad = [0]
+        adam.step(lr: 0.1)
+        assertClose(w.value, [0.95, 0.95], atol: 1e-7, "decayed")
+        assertClose(b.value, [1], atol: 0, "not decayed")
+    }
+
+    func testClipGradientNorm() {
+        let a = Variable.parameter([0, 0], shape: [2], name: "a")
+        a.grad = [3, 4]
+        XCTAssertEqual(clipGradientNorm([a], maxNorm: 1), 5)
+        assertClose(a.grad, [0.6, 0.8], atol: 1e-6)
+    }
+}
