@@ -5,7 +5,7 @@ TESTFLAGS  := -c release -Xswiftc -enable-testing --disable-swift-testing
 APT_PKGS   := libopenblas-dev zlib1g-dev pkg-config
 BIN        := .build/release
 
-.PHONY: setup build demo test bench fuzz clean reference
+.PHONY: setup build demo test bench fuzz clean reference report-screenshot
 
 # Installs the C libraries (OpenBLAS, zlib) with apt-get when they are missing.
 setup:
@@ -31,5 +31,25 @@ test: setup
 bench: setup
 	$(SWIFT) run $(RELEASE) whittle-bench
 
+# libFuzzer over SafetensorsHeader.parse (Fuzz/HeaderFuzzer.swift), built with swiftc -sanitize=fuzzer,address.
+# Seeds: the malformed corpus and the Python-written files; findings land in Fuzz/crashers/.
+FUZZ_DIR     := .build/fuzz
+FUZZ_SECONDS ?= 180
+FUZZ_FLAGS   := -O -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_DIR)
+fuzz:
+	@mkdir -p $(FUZZ_DIR)/corpus Fuzz/crashers
+	swiftc $(FUZZ_FLAGS) -module-name Tensors -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/Tensors.swiftmodule Sources/Tensors/*.swift -o $(FUZZ_DIR)/libTensors.a
+	swiftc $(FUZZ_FLAGS) -module-name Checkpoints -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/Checkpoints.swiftmodule Sources/Checkpoints/*.swift -o $(FUZZ_DIR)/libCheckpoints.a
+	swiftc $(FUZZ_FLAGS) Fuzz/HeaderFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lTensors -o $(FUZZ_DIR)/header-fuzzer
+	$(FUZZ_DIR)/header-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -dict=Fuzz/safetensors.dict \
+		-artifact_prefix=Fuzz/crashers/ $(FUZZ_DIR)/corpus fixtures/safetensors/malformed fixtures/safetensors/python_written
+
 clean:
 	rm -rf .build
+
+# Writes the sample report (ReportsTests) to .build/report-sample and screenshots report.html in headless Chromium.
+report-screenshot: setup
+	WHITTLE_REPORT_OUT=$(CURDIR)/.build/report-sample $(SWIFT) test --filter ReportsTests.ReportTests/testWriterWritesJSONMarkdownHTMLAndCharts
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,3800 \
+		--screenshot=$(CURDIR)/.build/report-sample/screenshot.png file://$(CURDIR)/.build/report-sample/report.html
+	@echo "screenshot: .build/report-sample/screenshot.png"

@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "PassesTests", dependencies: ["Passes", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "TestSupport"]),
-        .testTarget(name: "CompressTests", dependencies: ["Whittle", "TestSupport"]),
+        .testTarget(name: "CompressTests", dependencies: ["compress", "Whittle", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -80,49 +80,10 @@ public final class Checkpoint: @unchecked Sendable {
         let index = folder + "/model.safetensors.index.json"
         if FileManager.default.fileExists(atPath: single) { return [try SafetensorsFile(path: single)] }
         if FileManager.default.fileExists(atPath: index) { return try ShardIndex(path: index).open() }
+        if FileManager.default.fileExists(atPath: folder + "/pytorch_model.bin") {
+            throw CheckpointError.invalidConfig(path: folder + "/pytorch_model.bin",
+                                                reason: "PyTorch pickle weights are not supported; convert them to safetensors first")
+        }
         throw CheckpointError.noWeights(folder: folder)
-    }
-}
-
-/// `model.safetensors.index.json`: `{"metadata": {...}, "weight_map": {tensor: shard file}}`.
-public struct ShardIndex {
-    public let path: String
-    public let weightMap: [String: String]
-    public let metadata: [String: Any]
-
-    public init(path: String) throws {
-        self.path = path
-        guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError.fileNotFound(path: path) }
-        guard let object = try? JSONSerialization.jsonObject(with: data), let dict = object as? [String: Any] else {
-            throw CheckpointError.invalidIndex(path: path, reason: "not a JSON object")
-        }
-        guard let map = dict["weight_map"] as? [String: String] else {
-            throw CheckpointError.invalidIndex(path: path, reason: "weight_map must be an object of tensor name → shard file")
-        }
-        for shard in Set(map.values) where shard.contains("/") || shard == ".." {
-            throw CheckpointError.invalidIndex(path: path, reason: "shard '\(shard)' must be a file name in the same folder")
-        }
-        weightMap = map
-        metadata = dict["metadata"] as? [String: Any] ?? [:]
-    }
-
-    /// Opens every shard and checks each mapped tensor is in the shard named for it.
-    public func open() throws -> [SafetensorsFile] {
-        let folder = (path as NSString).deletingLastPathComponent
-        var files: [SafetensorsFile] = []
-        var byShard: [String: SafetensorsFile] = [:]
-        for shard in Set(weightMap.values).sorted() {
-            let shardPath = folder + "/" + shard
-            guard FileManager.default.fileExists(atPath: shardPath) else {
-                throw CheckpointError.shardMissing(index: path, shard: shard)
-            }
-            let file = try SafetensorsFile(path: shardPath)
-            byShard[shard] = file
-            files.append(file)
-        }
-        for (name, shard) in weightMap.sorted(by: { $0.key < $1.key }) where !byShard[shard]!.contains(name) {
-            throw CheckpointError.indexNamesMissingTensor(index: path, name: name, shard: shard)
-        }
-        return files
     }
 }

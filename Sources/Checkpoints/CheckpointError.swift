@@ -22,12 +22,23 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case invalidIndex(path: String, reason: String)
     case shardMissing(index: String, shard: String)
     case indexNamesMissingTensor(index: String, name: String, shard: String)
+    case indexOmitsTensor(index: String, name: String, shard: String)
     case noWeights(folder: String)
     case invalidConfig(path: String, reason: String)
     case wouldOverwriteInput(path: String)
     case writeFailed(path: String, reason: String)
 
+    /// One line: control characters in names and paths (possible in a hostile header) are escaped.
     public var description: String {
+        var line = ""
+        for scalar in message.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F { line += "\\u{\(String(scalar.value, radix: 16))}" }
+            else { line.unicodeScalars.append(scalar) }
+        }
+        return line
+    }
+
+    private var message: String {
         switch self {
         case let .fileNotFound(p): return "\(p): no such file or folder"
         case let .unreadable(p, r): return "\(p): cannot read (\(r))"
@@ -51,6 +62,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .invalidIndex(p, r): return "\(p): invalid shard index (\(r))"
         case let .shardMissing(i, s): return "\(i): names shard '\(s)', which does not exist"
         case let .indexNamesMissingTensor(i, n, s): return "\(i): maps '\(n)' to '\(s)', which has no such tensor"
+        case let .indexOmitsTensor(i, n, s): return "\(i): shard '\(s)' holds '\(n)', which the weight_map does not list"
         case let .noWeights(f): return "\(f): no model.safetensors or model.safetensors.index.json in this folder"
         case let .invalidConfig(p, r): return "\(p): \(r)"
         case let .wouldOverwriteInput(p): return "\(p): refusing to overwrite a file that is being read"

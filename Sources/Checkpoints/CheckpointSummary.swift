@@ -50,12 +50,26 @@ public struct CheckpointSummary: Codable, Equatable {
         var config: [String: String] = [:]
         for key in keys {
             guard let value = checkpoint.config[key] else { continue }
-            if let array = value as? [Any] { config[key] = array.map { "\($0)" }.joined(separator: ", ") }
-            else if let dict = value as? [String: Any], let data = try? JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys]) {
-                config[key] = String(decoding: data, as: UTF8.self)
-            } else { config[key] = "\(value)" }
+            config[key] = CheckpointSummary.configText(value)
         }
         self.config = config
+    }
+
+    /// A config value as JSON-like text: bools print as true/false (JSONSerialization gives NSNumber,
+    /// which would print as 1), arrays as comma lists, objects as sorted compact JSON.
+    static func configText(_ value: Any) -> String {
+        switch value {
+        case let flag as Bool where type(of: value) == Bool.self: return flag ? "true" : "false"
+        case is NSNull: return "null"
+        case let number as NSNumber:
+            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }   // CFBoolean
+            return "\(number)"
+        case let string as String: return string
+        case let array as [Any]: return array.map(configText).joined(separator: ", ")
+        case let dict as [String: Any]:
+            return "{" + dict.keys.sorted().map { "\($0): \(configText(dict[$0]!))" }.joined(separator: ", ") + "}"
+        default: return "\(value)"
+        }
     }
 
     /// A human-readable table.

@@ -20,13 +20,14 @@ public indirect enum HeaderJSON: Equatable {
     }
 
     public struct ParseError: Error { public let message: String; public let offset: Int }
-    public struct DuplicateKey: Error { public let key: String }
+    /// A key seen twice in one object; `parents` are the keys of the enclosing objects, outermost first.
+    public struct DuplicateKey: Error { public let key: String; public let parents: [String] }
 
     /// Parses UTF-8 bytes; throws `ParseError` (with byte offset) or `DuplicateKey`.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> HeaderJSON {
         var parser = Parser(bytes: bytes)
         parser.skipSpace()
-        let value = try parser.value(depth: 0)
+        let value = try parser.value(parents: [])
         parser.skipSpace()
         if parser.i != bytes.count { throw ParseError(message: "unexpected data after the JSON value", offset: parser.i) }
         return value
@@ -37,12 +38,15 @@ public indirect enum HeaderJSON: Equatable {
         var i = 0
 
         mutating func skipSpace() {
-            while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
+            while i < bytes.count {
+                switch bytes[i] { case 0x20, 0x09, 0x0A, 0x0D: i += 1; default: return }
+            }
         }
 
         func fail(_ message: String) -> ParseError { ParseError(message: message, offset: i) }
 
-        mutating func value(depth: Int) throws -> HeaderJSON {
+        mutating func value(parents: [String]) throws -> HeaderJSON {
+            let depth = parents.count
             guard depth < 64 else { throw fail("nesting deeper than 64 levels") }
             guard i < bytes.count else { throw fail("unexpected end of header") }
             switch bytes[i] {
@@ -55,11 +59,11 @@ public indirect enum HeaderJSON: Equatable {
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
                     let key = try string()
-                    if !seen.insert(key).inserted { throw DuplicateKey(key: key) }
+                    if !seen.insert(key).inserted { throw DuplicateKey(key: key, parents: parents) }
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                     i += 1; skipSpace()
-                    members.append((key, try value(depth: depth + 1)))
+                    members.append((key, try value(parents: parents + [key])))
                     skipSpace()
                     guard i < bytes.count else { throw fail("unterminated object") }
                     if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -72,7 +76,7 @@ public indirect enum HeaderJSON: Equatable {
                 if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
                 while true {
                     skipSpace()
-                    items.append(try value(depth: depth + 1))
+                    items.append(try value(parents: parents + ["[]"]))
                     skipSpace()
                     guard i < bytes.count else { throw fail("unterminated array") }
                     if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -96,14 +100,22 @@ public indirect enum HeaderJSON: Equatable {
             }
         }
 
+        /// RFC 8259 number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, kept as text.
         mutating func number() throws -> String {
             let start = i
-            if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
-            var digits = 0
-            while i < bytes.count, (0x30...0x39).contains(bytes[i]) || [0x2E, 0x65, 0x45, 0x2B, 0x2D].contains(bytes[i]) {
-                i += 1; digits += 1
+            func isDigit(_ k: Int) -> Bool { k < bytes.count && (0x30...0x39).contains(bytes[k]) }
+            func digits() throws {
+                guard isDigit(i) else { throw fail(i == start ? "unexpected character" : "malformed number") }
+                while isDigit(i) { i += 1 }
             }
-            guard digits > 0 else { throw fail("unexpected character") }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "0") { i += 1 } else { try digits() }
+            if i < bytes.count, bytes[i] == UInt8(ascii: ".") { i += 1; try digits() }
+            if i < bytes.count, bytes[i] | 0x20 == UInt8(ascii: "e") {
+                i += 1
+                if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+                try digits()
+            }
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         }
 
@@ -164,6 +176,29 @@ public indirect enum HeaderJSON: Equatable {
                 }
             }
             return v
+        }
+    }
+}
+
+extension HeaderJSON {
+    public static func parse(bytes: [UInt8]) throws -> HeaderJSON { try bytes.withUnsafeBytes { try parse($0) } }
+
+    /// The member `key` of an object (nil for other values or a missing key).
+    public subscript(key: String) -> HeaderJSON? {
+        guard case let .object(members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    /// The value as Foundation-style `Any`: `[String: Any]`, `[Any]`, `String`, `Int` (integral
+    /// numbers that fit) or `Double`, `Bool`, and `nil` for JSON null.
+    public var anyValue: Any? {
+        switch self {
+        case let .object(members): return Dictionary(members.map { ($0.0, $0.1.anyValue as Any) }, uniquingKeysWith: { a, _ in a })
+        case let .array(items): return items.map { $0.anyValue as Any }
+        case let .string(s): return s
+        case let .number(s): return Int(s) ?? Double(s)
+        case let .bool(b): return b
+        case .null: return nil
         }
     }
 }

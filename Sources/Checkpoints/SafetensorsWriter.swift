@@ -22,31 +22,79 @@ public enum SafetensorsWriter {
     /// `inputs` are files being read; writing over one of them is refused.
     public static func write(to path: String, specs: [TensorSpec], metadata: [String: String] = [:],
                              inputs: [String] = [], produce: (TensorSpec) throws -> Tensor) throws {
+        try write(to: path, specs: specs, metadata: metadata, inputs: inputs, produce: produce, written: { _ in })
+    }
+
+    /// As above; `written` runs after each tensor's bytes are handed to the file.
+    public static func write(to path: String, specs: [TensorSpec], metadata: [String: String] = [:],
+                             inputs: [String] = [], produce: (TensorSpec) throws -> Tensor,
+                             written: (TensorSpec) -> Void) throws {
+        try write(to: path, specs: specs, metadata: metadata, inputs: inputs) { spec, sink in
+            try sink.write(try produce(spec))
+            written(spec)
+        }
+    }
+
+    /// The streaming core: `stream` is called once per spec (sorted by name) and hands the tensor's
+    /// bytes to `sink` in as many slices as it likes; they must add up to exactly `spec.byteCount`.
+    public static func write(to path: String, specs: [TensorSpec], metadata: [String: String] = [:],
+                             inputs: [String] = [], stream: (TensorSpec, TensorSink) throws -> Void) throws {
         try refuseOverwrite(path, inputs: inputs)
+        try validate(specs, path: path)
         let ordered = specs.sorted { $0.name < $1.name }
         let header = headerBytes(ordered, metadata: metadata)
-        let temporary = path + ".tmp-\(getpid())"
+        let temporary = path + ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         let file = try OutputFile(path: temporary)
         do {
             var length = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &length) { try file.write($0) }
             try header.withUnsafeBytes { try file.write($0) }
             for spec in ordered {
-                let tensor = try produce(spec)
-                guard tensor.shape == spec.shape, tensor.dtype == spec.dtype else {
-                    throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' was produced as \(tensor.dtype) \(tensor.shape), header says \(spec.dtype) \(spec.shape)")
+                let sink = TensorSink(file: file, spec: spec, path: path)
+                try stream(spec, sink)
+                guard sink.written == spec.byteCount else {
+                    throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' got \(sink.written) of its \(spec.byteCount) bytes")
                 }
-                try file.write(tensor.bytes)
             }
             try file.finish()
             guard rename(temporary, path) == 0 else {
                 throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
+            syncDirectory(of: path)
         } catch {
             file.abandon()
             unlink(temporary)
             throw error
         }
+    }
+
+    /// Specs must have distinct names (not `__metadata__`) and valid shapes.
+    static func validate(_ specs: [TensorSpec], path: String) throws {
+        var seen = Set<String>()
+        for spec in specs {
+            guard spec.name != "__metadata__" else {
+                throw CheckpointError.writeFailed(path: path, reason: "'__metadata__' is reserved and cannot name a tensor")
+            }
+            guard seen.insert(spec.name).inserted else {
+                throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' is listed twice")
+            }
+            var count = spec.dtype.byteSize
+            for d in spec.shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow else {
+                    throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' has invalid shape \(spec.shape)")
+                }
+                count = product
+            }
+        }
+    }
+
+    /// fsync of the folder makes the rename itself durable (best effort: some file systems refuse).
+    static func syncDirectory(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let fd = open(folder, O_RDONLY | O_DIRECTORY)
+        if fd >= 0 { fsync(fd); close(fd) }
     }
 
     /// Writes in-memory tensors.
@@ -119,7 +167,7 @@ final class OutputFile {
 
     init(path: String) throws {
         self.path = path
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard descriptor >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         fd = descriptor
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)

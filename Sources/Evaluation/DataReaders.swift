@@ -100,11 +100,16 @@ func jsonScalarText(_ value: Any) -> String {
 }
 
 /// GLUE-style TSV: fields split on tabs, no quoting (as the GLUE files are written); a trailing CR is dropped.
+/// Splits UTF-8 bytes (tab and newline never occur inside a multi-byte sequence), which is far faster than
+/// splitting Characters.
 func parseTSV(_ text: String) -> [[String]] {
-    text.split(separator: "\n", omittingEmptySubsequences: true).compactMap { line in
-        let l = line.hasSuffix("\r") ? line.dropLast() : line
-        return l.isEmpty ? nil : l.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    var rows: [[String]] = []
+    for line in text.utf8.split(separator: 10, omittingEmptySubsequences: true) {
+        let l = line.last == 13 ? line.dropLast() : line[...]
+        if l.isEmpty { continue }
+        rows.append(l.split(separator: 9, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) })
     }
+    return rows
 }
 
 /// RFC 4180 CSV: commas, double-quoted fields with "" escapes and embedded newlines; blank lines skipped.

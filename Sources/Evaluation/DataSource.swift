@@ -96,11 +96,15 @@ public struct DataSource: Codable, Equatable, Sendable {
         try validate(path: path)
     }
 
-    /// Checks value ranges; errors name `path` and the key.
+    /// Checks value ranges; errors name `path` and the key. An empty `path` names command-line options
+    /// instead (`--seq-len`).
     public func validate(path: String) throws {
+        func name(_ key: CodingKeys) -> String {
+            path.isEmpty ? "--" + key.stringValue.replacingOccurrences(of: "_", with: "-") : "\(path).\(key.stringValue)"
+        }
         func positive(_ v: Int?, _ key: CodingKeys, minimum: Int = 1) throws {
             if let v, v < minimum {
-                throw EvaluationError.invalidSource(path: "\(path).\(key.stringValue)", message: "must be at least \(minimum) (got \(v))")
+                throw EvaluationError.invalidSource(path: name(key), message: "must be at least \(minimum) (got \(v))")
             }
         }
         try positive(samples, .samples)
@@ -109,7 +113,7 @@ public struct DataSource: Codable, Equatable, Sendable {
         try positive(stride, .stride)
         try positive(maxTokens, .maxTokens, minimum: 2)
         if let stride, let seqLen, stride > seqLen {
-            throw EvaluationError.invalidSource(path: "\(path).stride", message: "must not exceed seq_len \(seqLen) (got \(stride))")
+            throw EvaluationError.invalidSource(path: name(.stride), message: "must not exceed seq_len \(seqLen) (got \(stride))")
         }
     }
 

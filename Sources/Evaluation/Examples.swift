@@ -40,8 +40,10 @@ extension DataSource {
             throw EvaluationError.missingField(file: data, field: pair, available: columns)
         }
         var examples: [Example] = []
+        let format = try resolvedFormat()
+        let firstRow = format == .tsv || format == .csv ? 2 : 1   // tables: file line under the header; JSON: record number
         for (i, row) in rows.enumerated() {
-            let rowNumber = i + 2   // 1-based line number under the header
+            let rowNumber = i + firstRow
             guard let rawLabel = row[labelField] else {
                 throw EvaluationError.missingField(file: data, field: labelField, available: row.keys.sorted())
             }

@@ -13,7 +13,8 @@ func readText(_ path: String) throws -> String {
         }
         bytes = [UInt8](data)
     }
-    guard let text = String(validating: bytes, as: UTF8.self) else {
+    let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]   // a UTF-8 BOM (spreadsheet CSVs)
+    guard let text = String(validating: body, as: UTF8.self) else {
         throw EvaluationError.unreadable(path: path, reason: "not valid UTF-8 text")
     }
     return text

@@ -30,6 +30,9 @@ extension TransformerModel {
         guard config.isCausalLM else {
             throw EvaluationError.invalidArgument(message: "perplexity needs a causal language model (this is a \(config.architecture))")
         }
+        guard seqLen <= config.maxPositions else {
+            throw EvaluationError.invalidArgument(message: "seq_len \(seqLen) exceeds the model's \(config.maxPositions) positions (max_position_embeddings)")
+        }
         return try Evaluation.perplexity(of: stream, seqLen: seqLen, stride: stride, vocab: config.vocabSize, file: file,
                                          logits: sequenceLogits)
     }
@@ -117,16 +120,53 @@ public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: T
         let value = spec.metric == .pearson ? pearsonCorrelation(outputs, gold) : spearmanCorrelation(outputs, gold)
         return MetricResult(metric: spec.metric.rawValue, value: value, count: examples.count)
     case .latency:
-        let seqLen = source.seqLen ?? 128
-        let stream = try source.tokenStream(encoder: encoder)
-        guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: source.data, tokens: stream.count, seqLen: seqLen) }
-        let windows = perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: seqLen)
-        let ms = try millisecondsPerUnit {
-            for w in windows { _ = try model.forward(ModelInput(tokens: [stream[w.begin..<w.end].map(Int.init)])) }
-            return windows.reduce(0) { $0 + $1.end - $1.begin }
-        }
-        return MetricResult(metric: "latency_ms_per_token", value: ms, count: windows.reduce(0) { $0 + $1.end - $1.begin })
-    case .exactMatch, .klDivergence:
-        throw EvaluationError.invalidArgument(message: "\(spec.metric.rawValue) needs \(spec.metric == .exactMatch ? "a tokenizer decoder (generation)" : "two models"); use the library API")
+        return try measureLatency(source, model: model, encoder: encoder, labels: labels)
+    case .exactMatch:
+        guard let decoder = encoder as? TextDecoding else { throw EvaluationError.needsTokenizer(file: source.data, format: "exact_match") }
+        return try exactMatchOfGreedyAnswers(source, model: model, tokenizer: decoder)
+    case .klDivergence:
+        throw EvaluationError.invalidArgument(message: "kl_divergence compares two models: give the original model (compress eval --original DIR)")
     }
+}
+
+/// Exact match of greedily generated answers: each prompt (text field, special tokens as the tokenizer adds
+/// them) is continued greedily for at most `seq_len` (default 64) tokens or until the end token, decoded,
+/// and compared with the label field after whitespace normalisation.
+public func exactMatchOfGreedyAnswers(_ source: DataSource, model: TransformerModel, tokenizer: TextDecoding) throws -> MetricResult {
+    guard model.config.isCausalLM else {
+        throw EvaluationError.invalidArgument(message: "exact_match generates text and needs a causal language model (this is a \(model.config.architecture))")
+    }
+    let pairs = try source.textPairs()
+    if pairs.isEmpty { throw EvaluationError.noExamples(file: source.data) }
+    let vocab = model.config.vocabSize
+    let answers = try pairs.map { pair -> String in
+        let prompt = try tokenizer.encodeIDs(pair.prompt, addSpecialTokens: true)
+        let ids = try greedyGenerate(prompt: prompt, maxNewTokens: source.seqLen ?? 64, eos: tokenizer.endOfSequenceID) { ids in
+            Array(try model.sequenceLogits(ids).suffix(vocab))
+        }
+        return tokenizer.decodeIDs(ids)
+    }
+    return MetricResult(metric: Metric.exactMatch.rawValue, value: exactMatch(predictions: answers, references: pairs.map(\.answer)),
+                        count: pairs.count)
+}
+
+/// Milliseconds per token (language model: non-overlapping windows of `seq_len`, default 128) or per
+/// example (classifier: one example per forward).
+func measureLatency(_ source: DataSource, model: TransformerModel, encoder: TextEncoding?, labels: LabelSet?) throws -> MetricResult {
+    if model.config.isClassifier {
+        guard let encoder else { throw EvaluationError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
+        let examples = try source.labeledExamples(encoder: encoder, labels: labels)
+        let ms = try millisecondsPerUnit { _ = try model.predictions(examples); return examples.count }
+        return MetricResult(metric: "latency_ms_per_example", value: ms, count: examples.count)
+    }
+    let seqLen = source.seqLen ?? 128
+    let stream = try source.tokenStream(encoder: encoder)
+    guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: source.data, tokens: stream.count, seqLen: seqLen) }
+    let windows = perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: seqLen)
+    let tokens = windows.reduce(0) { $0 + $1.end - $1.begin }
+    let ms = try millisecondsPerUnit {
+        for w in windows { _ = try model.sequenceLogits(Array(stream[w.begin..<w.end])) }
+        return tokens
+    }
+    return MetricResult(metric: "latency_ms_per_token", value: ms, count: tokens)
 }

@@ -63,6 +63,10 @@ public struct PerplexityResult: Codable, Equatable, Sendable {
 /// Throws when the stream is shorter than one window of `seqLen` tokens.
 public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, vocab: Int, file: String,
                        logits: ([Int32]) throws -> [Float]) throws -> PerplexityResult {
+    guard seqLen >= 2 else { throw EvaluationError.invalidArgument(message: "seq_len must be at least 2 (got \(seqLen))") }
+    if let stride, !(1...seqLen).contains(stride) {
+        throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
+    }
     guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
     var result = PerplexityResult(nllSum: 0, count: 0, windows: 0)
     for w in perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen) {

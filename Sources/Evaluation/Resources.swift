@@ -1,3 +1,4 @@
+import Checkpoints
 import CZlib
 import Foundation
 
@@ -68,4 +69,26 @@ public func millisecondsPerUnit(_ body: () throws -> Int) rethrows -> Double {
     let units = try body()
     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     return units > 0 ? elapsed / Double(units) : 0
+}
+
+/// Parameters of the model as trained (not stored elements): a packed 4-bit bitsandbytes weight counts
+/// the elements of the shape in its `quant_state` JSON, and quantization side tensors (absmax, quant maps,
+/// scales, zero points, int8 row statistics) are not parameters.
+public func logicalParameterCount(_ checkpoint: Checkpoint) throws -> Int {
+    let sideSuffixes = [".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map", "_scale", "_zero_point", ".SCB", ".weight_format"]
+    var total = 0
+    for name in checkpoint.names {
+        if sideSuffixes.contains(where: name.hasSuffix) || name.contains(".quant_state.") { continue }
+        let stateName = checkpoint.names.first { $0.hasPrefix(name + ".quant_state.bitsandbytes__") }
+        if let stateName {
+            let bytes = try checkpoint.tensor(stateName).bytes
+            if let state = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+               let shape = state["shape"] as? [Int] {
+                total += shape.reduce(1, *)
+                continue
+            }
+        }
+        total += checkpoint.info(name)?.elementCount ?? 0
+    }
+    return total
 }

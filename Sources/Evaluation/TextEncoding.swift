@@ -7,6 +7,12 @@ public protocol TextEncoding {
     func encodePairIDs(_ first: String, _ second: String) throws -> (ids: [Int32], typeIDs: [Int32])
 }
 
+/// What generation tasks need besides encoding: turning ids back into text, and the end token.
+public protocol TextDecoding: TextEncoding {
+    func decodeIDs(_ ids: [Int32]) -> String
+    var endOfSequenceID: Int32? { get }
+}
+
 /// The labels a classifier predicts, in id order (from `config.json` `id2label`).
 public struct LabelSet: Equatable, Sendable {
     public var names: [String]

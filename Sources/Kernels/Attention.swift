@@ -24,6 +24,9 @@ public struct AttentionMask {
     }
 }
 
+/// Query rows per block in causal attention (blocks skip the keys they cannot see).
+public let attentionQueryBlock = 128
+
 /// Multi-head scaled dot-product attention with grouped-query heads.
 ///
 /// Shapes: `q[N, NH·HD]`, `k`, `v` `[N, NKV·HD]` with N = B·T (token-major, heads packed per row);
@@ -47,22 +50,31 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMu
             let qb = q + bi * t * qStride + h * hd
             let kb = k + bi * t * kvStride + (h / group) * hd
             let vb = v + bi * t * kvStride + (h / group) * hd
-            sgemm(transA: false, transB: true, m: t, n: t, k: hd, alpha: scale, qb, lda: qStride, kb, ldb: kvStride, p, ldc: t)
-            let m = mask
-            parallelRanges(t, costPerItem: t) { start, end in
-                for i in start..<end {
-                    let row = p + i * t
-                    for j in 0..<t where !m.allowed(b: bi, t: t, i: i, j: j) { row[j] = -.infinity }
-                    softmaxRow(row, row, t)
+            // Causal: query blocks only multiply against the keys they can see (about half the work).
+            let causal = mask.causal, pad = mask.keyPadding.map { $0 + bi * t }
+            let block = causal ? attentionQueryBlock : t
+            for i0 in stride(from: 0, to: t, by: block) {
+                let i1 = min(t, i0 + block), rows = i1 - i0, keys = causal ? i1 : t
+                let pb = p + i0 * t
+                sgemm(transA: false, transB: true, m: rows, n: keys, k: hd, alpha: scale, qb + i0 * qStride, lda: qStride,
+                      kb, ldb: kvStride, pb, ldc: t)
+                parallelRanges(rows, costPerItem: keys) { start, end in
+                    for r in start..<end {
+                        let row = pb + r * t
+                        let visible = causal ? i0 + r + 1 : t
+                        if let pad { for j in 0..<visible where pad[j] == 0 { row[j] = -.infinity } }
+                        softmaxRow(row, row, visible)
+                        for j in visible..<t { row[j] = 0 }
+                    }
                 }
+                if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(pb, count: rows * t, gamma: gamma, zeta: zeta) }
+                if let headMask, headMask[h] != 1 {
+                    let s = headMask[h]
+                    for i in 0..<(rows * t) { pb[i] *= s }
+                }
+                sgemm(transA: false, transB: false, m: rows, n: hd, k: keys, pb, lda: t, vb, ldb: kvStride,
+                      out + (bi * t + i0) * qStride + h * hd, ldc: qStride)
             }
-            if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(p, count: t * t, gamma: gamma, zeta: zeta) }
-            if let headMask, headMask[h] != 1 {
-                let s = headMask[h]
-                for i in 0..<(t * t) { p[i] *= s }
-            }
-            sgemm(transA: false, transB: false, m: t, n: hd, k: t, p, lda: t, vb, ldb: kvStride,
-                  out + bi * t * qStride + h * hd, ldc: qStride)
         }
     }
 }

@@ -16,3 +16,8 @@ public func scaleColumnsForward(_ x: UnsafeMutablePointer<Float>, _ scale: Unsaf
 public func tanhForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { out[i] = tanhf(inp[i]) }
 }
+
+/// `out[i] = a[i] · b[i]`. `out` may alias `a` or `b`.
+public func multiplyForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+    parallelRanges(count) { start, end in for i in start..<end { out[i] = a[i] * b[i] } }
+}

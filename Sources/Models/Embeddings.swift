@@ -1,4 +1,5 @@
 import Kernels
+import Tensors
 
 /// Input embeddings: token table `[V, C]`, optional learned positions `[P, C]` and token types
 /// `[TV, C]`, optional LayerNorm (BERT).
@@ -9,6 +10,15 @@ public struct Embeddings {
     public var norm: Norm?
     public let vocabSize: Int
     public let hidden: Int
+    /// The stored token table, gathered row by row when `tokens` is empty (layer streaming keeps
+    /// only the rows it needs in f32 instead of the whole `[V, C]` table).
+    var storedTokens: Tensor?
+
+    public init(tokens: [Float], positions: [Float]?, tokenTypes: [Float]?, norm: Norm?, vocabSize: Int, hidden: Int) {
+        precondition(tokens.isEmpty || tokens.count == vocabSize * hidden, "Embeddings: token table is not [\(vocabSize), \(hidden)]")
+        self.tokens = tokens; self.positions = positions; self.tokenTypes = tokenTypes; self.norm = norm
+        self.vocabSize = vocabSize; self.hidden = hidden
+    }
 
     /// `out[B·T, C]` for the batch (positions 0..<T in every sequence).
     public func forward(_ input: ModelInput) -> [Float] {
@@ -16,7 +26,16 @@ public struct Embeddings {
         var out = [Float](repeating: 0, count: n * c)
         let ids = input.tokens.joined().map { Int32($0) }
         out.withUnsafeMutableBufferPointer { o in
-            embeddingForward(o.baseAddress!, ids: ids, table: tokens, rows: n, channels: c)
+            if tokens.isEmpty, let stored = storedTokens {
+                let rowBytes = c * stored.dtype.byteSize
+                for (r, id) in ids.enumerated() {
+                    let start = Int(id) * rowBytes
+                    DTypeConversion.load(UnsafeRawBufferPointer(rebasing: stored.bytes[start..<(start + rowBytes)]), as: stored.dtype,
+                                         into: UnsafeMutableBufferPointer(start: o.baseAddress! + r * c, count: c))
+                }
+            } else {
+                embeddingForward(o.baseAddress!, ids: ids, table: tokens, rows: n, channels: c)
+            }
             if let positions {
                 let pos = (0..<n).map { Int32($0 % t) }
                 embeddingAddForward(o.baseAddress!, ids: pos, table: positions, rows: n, channels: c)
@@ -41,4 +60,9 @@ public struct ModelHead {
     public var pooler: (any LinearLayer)?
     /// Sequence classifier `[numLabels, C]`.
     public var classifier: (any LinearLayer)?
+
+    public init(finalNorm: Norm? = nil, lmHead: (any LinearLayer)? = nil, pooler: (any LinearLayer)? = nil,
+                classifier: (any LinearLayer)? = nil) {
+        self.finalNorm = finalNorm; self.lmHead = lmHead; self.pooler = pooler; self.classifier = classifier
+    }
 }

@@ -23,19 +23,33 @@ struct FamilyWeights {
         prefix = p
     }
 
-    func embeddings() throws -> Embeddings {
+    /// With `gatherFromStore`, the token table stays in the store and rows are converted on use.
+    func embeddings(gatherFromStore: Bool = false) throws -> Embeddings {
+        var e = try loadEmbeddings(gatherFromStore: gatherFromStore)
+        if gatherFromStore {
+            let name = prefix + (config.family == .gpt2 ? "wte.weight" : config.family == .bert ? "embeddings.word_embeddings.weight" : "embed_tokens.weight")
+            e.storedTokens = try reader.store.tensor(name)
+        }
+        return e
+    }
+
+    private func loadEmbeddings(gatherFromStore lazy: Bool) throws -> Embeddings {
         let c = config.hidden, v = config.vocabSize
+        func table(_ name: String) throws -> [Float] {
+            if lazy { _ = try reader.floatsShapeOnly(name, [v, c]); return [] }
+            return try reader.floats(name, [v, c])
+        }
         switch config.family {
         case .llama, .qwen2, .mistral:
-            return Embeddings(tokens: try reader.floats(prefix + "embed_tokens.weight", [v, c]), positions: nil, tokenTypes: nil,
+            return Embeddings(tokens: try table(prefix + "embed_tokens.weight"), positions: nil, tokenTypes: nil,
                               norm: nil, vocabSize: v, hidden: c)
         case .gpt2:
-            return Embeddings(tokens: try reader.floats(prefix + "wte.weight", [v, c]),
+            return Embeddings(tokens: try table(prefix + "wte.weight"),
                               positions: try reader.floats(prefix + "wpe.weight", [config.maxPositions, c]),
                               tokenTypes: nil, norm: nil, vocabSize: v, hidden: c)
         case .bert:
             let e = prefix + "embeddings."
-            return Embeddings(tokens: try reader.floats(e + "word_embeddings.weight", [v, c]),
+            return Embeddings(tokens: try table(e + "word_embeddings.weight"),
                               positions: try reader.floats(e + "position_embeddings.weight", [config.maxPositions, c]),
                               tokenTypes: try reader.optional(e + "token_type_embeddings.weight", [config.typeVocabSize, c]),
                               norm: try reader.norm(e + "LayerNorm", kind: .layer, channels: c, eps: config.normEps),

@@ -42,13 +42,15 @@ public struct ForwardState {
         self.options = options
     }
 
-    /// Runs the `intervene` hook and records the capture when requested.
-    mutating func observe(_ point: CapturePoint, layer: Int, _ x: inout [Float], width: Int) {
+    /// Scratch buffers shared by the layers of this forward.
+    let workspace = Workspace()
+
+    /// Runs the `intervene` hook and records the capture when requested (`x` is `[rows, width]`).
+    mutating func observe(_ point: CapturePoint, layer: Int, _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
         guard options.wants(point, layer: layer) else { return }
         let key = CaptureKey(layer: layer, point: point)
-        if let intervene = options.intervene {
-            x.withUnsafeMutableBufferPointer { intervene(key, $0) }
-        }
-        captures[key] = Activation3D(values: x, shape: [batch, seqLen, width])
+        let buffer = UnsafeMutableBufferPointer(start: x, count: rows * width)
+        options.intervene?(key, buffer)
+        captures[key] = Activation3D(values: Array(buffer), shape: [batch, seqLen, width])
     }
 }

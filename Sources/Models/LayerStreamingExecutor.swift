@@ -23,7 +23,7 @@ public final class LayerStreamingExecutor {
         var states = try batches.map { try ForwardState(config: config, input: $0, options: options) }
         var hidden: [[Float]]
         do {
-            let embeddings = try weights.embeddings()
+            let embeddings = try weights.embeddings(gatherFromStore: true)
             hidden = batches.map { embeddings.forward($0) }
         }
         for i in 0..<config.numLayers {

@@ -44,8 +44,10 @@ public final class Linear: LinearLayer {
 extension LinearLayer {
     /// Convenience: applies the layer to `rows` rows and returns a new array.
     public func callAsFunction(_ x: [Float], rows: Int) -> [Float] {
-        var y = [Float](repeating: 0, count: rows * outFeatures)
-        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in forward(yp.baseAddress!, xp.baseAddress!, rows: rows) } }
-        return y
+        precondition(x.count == rows * inFeatures, "LinearLayer: \(x.count) inputs for [\(rows), \(inFeatures)]")
+        return [Float](unsafeUninitializedCapacity: rows * outFeatures) { y, count in
+            x.withUnsafeBufferPointer { forward(y.baseAddress!, $0.baseAddress!, rows: rows) }
+            count = rows * outFeatures
+        }
     }
 }

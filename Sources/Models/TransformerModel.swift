@@ -18,6 +18,10 @@ import Kernels
 /// `capture` records `CapturePoint`s per layer into `out.captures[CaptureKey]` (`[B,T,width]`);
 /// `intervene` may rewrite any captured activation in place (tensor substitution);
 /// `attention: .clippedSoftmax(gamma:zeta:)`; `computeHead: false` stops after the last block.
+/// Hook order inside a block: attentionInput → attentionContext → attentionOutput → ffnInput →
+/// ffnPreActivation → ffnActivation → ffnOutput → blockOutput, so one stateful `intervene` closure
+/// can implement gated attention (read `.attentionInput`, scale heads at `.attentionContext`) or
+/// activation fake-quant. Weight fake-quant / quantized weights: replace `layer.q` etc.
 ///
 /// Structure: `model.embeddings`, `model.layers[i]` (`TransformerLayer`: `q k v o gate up down` as
 /// `any LinearLayer` — a quantized layer can replace the f32 `Linear` — and `norm1`, `norm2`),
@@ -27,7 +31,7 @@ import Kernels
 ///
 /// A training tape can reuse the same pieces: each block is a sequence of `Kernels` calls
 /// (`rmsNormForward`, `matmulForward`, `rotaryForward`, `attentionForward`, `swigluForward`, …)
-/// whose `…Backward` twins live in the same files.
+/// (`xxxForward` with a naive twin as oracle; `xxxBackward` twins go in the same files).
 public final class TransformerModel {
     public let config: ModelConfig
     public var embeddings: Embeddings

@@ -12,6 +12,14 @@ struct WeightReader {
         return spec.shape
     }
 
+    /// Checks the shape of `name` without reading it.
+    func floatsShapeOnly(_ name: String, _ expected: [Int?]) throws -> [Int] {
+        let found = try shape(name)
+        let ok = found.count == expected.count && zip(found, expected).allSatisfy { $1 == nil || $0 == $1 }
+        guard ok else { throw ModelError.tensorShape(name: name, expected: expected.map { $0 ?? -1 }, found: found) }
+        return found
+    }
+
     /// Values of `name` converted to f32; `expected` entries of nil match any size.
     func floats(_ name: String, _ expected: [Int?]) throws -> [Float] {
         let found = try shape(name)

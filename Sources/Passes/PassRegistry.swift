@@ -4,6 +4,8 @@ import Foundation
 /// Adding a pass: write the type, then add it here.
 public enum PassRegistry {
     public static let passes: [any Pass.Type] = [
+        NF4Quantization.self,
+        FineTunePass.self,
         FinerCut.self,
         Optin.self,
     ]

@@ -31,7 +31,7 @@ public struct DryRun {
             if pass.needs.contains(.calibration) { lines.append("        needs calibration data: \(recipe.calibration?.data ?? "-")") }
             if pass.needs.contains(.training) { lines.append("        trains on: \(recipe.training?.data ?? "-")") }
         }
-        for spec in recipe.evaluation { lines.append("eval    \(spec.name): \(spec.metric) on \(spec.data.data)") }
+        for spec in recipe.evaluation { lines.append("eval    \(spec.displayName): \(spec.metric.rawValue) on \(spec.source.data)") }
         lines.append("estimated output size  \(formatBytes(outputBytes)) (\(String(format: "%.1f", Double(outputBytes) / Double(max(input.byteCount, 1)) * 100)) % of input)")
         lines.append("estimated peak memory  ≈ \(formatBytes(4 * largestTensor / 2 + 256 << 20)) for weight-only passes (one tensor in f32 + buffers); evaluation loads the model in f32: \(formatBytes(input.parameterCount * 4))")
         return lines.joined(separator: "\n")

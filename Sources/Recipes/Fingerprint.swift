@@ -15,7 +15,7 @@ public enum Fingerprint {
             let info = input.info(name)!
             hasher.update("\(name) \(info.dtype.rawValue) \(info.shape) \(info.byteCount)\n")
         }
-        let dataFiles = [recipe.calibration?.data, recipe.training?.data].compactMap { $0 } + recipe.evaluation.map(\.data.data)
+        let dataFiles = [recipe.calibration?.data, recipe.training?.data].compactMap { $0 } + recipe.evaluation.map(\.source.data)
         for file in Set(dataFiles).sorted() {
             if let data = FileManager.default.contents(atPath: file) { hasher.update(Array(data)) }
         }
@@ -34,14 +34,9 @@ extension Recipe {
         ]
         if let output { root["output"] = .string(output) }
         if let teacher { root["teacher"] = .string(teacher) }
-        if let calibration { root["calibration"] = .object(calibration.fields) }
-        if let training { root["training"] = .object(training.fields) }
-        root["evaluation"] = .array(evaluation.map { spec in
-            var fields = spec.data.fields
-            fields["name"] = .string(spec.name)
-            fields["metric"] = .string(spec.metric)
-            return .object(fields)
-        })
+        if let calibration { root["calibration"] = try JSONValue(encoding: calibration) }
+        if let training { root["training"] = try JSONValue(encoding: training) }
+        root["evaluation"] = .array(try evaluation.map { try JSONValue(encoding: $0) })
         root["passes"] = .array(try passes.map { pass in
             var object = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(pass)).object ?? [:]
             object["pass"] = .string(pass.kind)

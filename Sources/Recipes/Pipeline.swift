@@ -1,7 +1,9 @@
 import Foundation
 import Checkpoints
 import Evaluation
+import Models
 import Passes
+import Reports
 
 /// Runs a recipe: load → evaluate before → passes in order → evaluate after → write the output
 /// folder atomically (DESIGN.md §3, §4). The input is never modified.
@@ -16,10 +18,7 @@ public struct Pipeline {
 
     public struct Result {
         public let outputFolder: String
-        public let passReports: [PassReport]
-        public let before: [MetricResult]
-        public let after: [MetricResult]
-        public let fingerprint: String
+        public let report: Report
     }
 
     public let recipe: Recipe
@@ -30,59 +29,82 @@ public struct Pipeline {
         self.options = options
     }
 
+    /// The output folder: `--output`, else the recipe's `output`, else `<model>-compressed` beside the input.
     public var outputPath: String {
-        options.output ?? recipe.output ?? (URL(fileURLWithPath: recipe.model).deletingLastPathComponent().path + "/"
-            + URL(fileURLWithPath: recipe.model).lastPathComponent + "-compressed")
+        options.output ?? recipe.output ?? (recipe.model.hasSuffix("/") ? String(recipe.model.dropLast()) : recipe.model) + "-compressed"
     }
 
     public func run() throws -> Result {
         let log = options.log
         let output = try OutputFolder(destination: outputPath, input: recipe.model, force: options.force)
         let input = try loadInput()
+        let data = try PipelineData(modelFolder: recipe.model, input: input)
         try output.prepare()
         do {
-            let data = try PipelineData(recipe: recipe, modelFolder: recipe.model)
-            let evaluator = RecipeEvaluator(specs: recipe.evaluation, data: data, progress: options.progress, log: log)
-            log("evaluating the input model")
-            let before = try evaluator.evaluate(input)
+            var evaluator = RecipeEvaluator(specs: recipe.evaluation, data: data, log: log)
+            if !recipe.evaluation.isEmpty { log("evaluating the input model") }
+            let before = try evaluator.evaluateOriginal(input)
             let model = EditableCheckpoint(source: input)
-            var context = PassContext(progress: options.progress, seed: recipe.seed)
-            if recipe.passes.contains(where: { $0.needs.contains(.calibration) }) {
-                context.calibration = try data.calibration(recipe.calibration!)
-            }
-            if recipe.passes.contains(where: { $0.needs.contains(.training) }) {
-                context.training = try data.calibration(recipe.training!)
-            }
-            if recipe.passes.contains(where: { $0.needs.contains(.teacher) }) {
-                context.teacher = try recipe.teacher.map { try Checkpoint(path: $0) } ?? input
-            }
+            let context = try passContext(data: data, input: input)
             var reports: [PassReport] = []
             for (i, pass) in recipe.passes.enumerated() {
                 log("pass \(i + 1)/\(recipe.passes.count): \(pass.kind)")
                 let start = DispatchTime.now().uptimeNanoseconds
                 var report = try pass.apply(to: model, context: context)
                 report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                report.peakRSSBytes = ResourceUsage.peakRSSBytes()
+                report.peakRSSBytes = peakRSSBytes()
                 reports.append(report)
                 log("  \(report.summary)")
             }
-            log("evaluating the compressed model")
-            let after = try evaluator.evaluate(model)
+            if !recipe.evaluation.isEmpty { log("evaluating the compressed model") }
+            let after = try evaluator.evaluateCompressed(model)
             log("writing \(output.destination)")
             try output.writeModel(model, inputFiles: input.files.map(\.path))
             try output.copyFiles(from: recipe.model)
             let fingerprint = try Fingerprint.of(recipe: recipe, input: input)
-            try output.write(try recipe.normalized(fingerprint: fingerprint).data(pretty: true), to: "recipe.json")
-            let summary = try RunSummary(recipe: recipe, fingerprint: fingerprint, input: input, output: model,
-                                     before: before, after: after, passes: reports)
-            try summary.write(into: output)
+            let normalized = try recipe.normalized(fingerprint: fingerprint)
+            try output.write(try normalized.data(pretty: true), to: "recipe.json")
+            let report = try makeReport(input: input, outputFolder: output.temporary, before: before, after: after,
+                                        passes: reports, fingerprint: fingerprint, recipeJSON: normalized)
+            do { try ReportWriter.write(report, to: output.temporary) } catch {
+                throw RecipeError.writeFailed(path: output.temporary, reason: "\(error)")
+            }
             try output.commit()
-            return Result(outputFolder: output.destination, passReports: reports, before: before, after: after,
-                          fingerprint: fingerprint)
+            return Result(outputFolder: output.destination, report: report)
         } catch {
             output.abandon()
             throw error
         }
+    }
+
+    func passContext(data: PipelineData, input: Checkpoint) throws -> PassContext {
+        var context = PassContext(progress: options.progress, seed: recipe.seed)
+        if let calibration = recipe.calibration, recipe.passes.contains(where: { $0.needs.contains(.calibration) }) {
+            options.log("reading calibration data \(calibration.data)")
+            context.calibration = try data.examples(calibration)
+        }
+        if let training = recipe.training, recipe.passes.contains(where: { $0.needs.contains(.training) }) {
+            options.log("reading training data \(training.data)")
+            context.training = try data.examples(training, defaultSamples: Int.max)
+        }
+        if recipe.passes.contains(where: { $0.needs.contains(.teacher) }) {
+            context.teacher = try recipe.teacher.map { try Checkpoint(path: $0) } ?? input
+        }
+        return context
+    }
+
+    func makeReport(input: Checkpoint, outputFolder: String, before: [MetricResult], after: [MetricResult],
+                    passes: [PassReport], fingerprint: String, recipeJSON: JSONValue) throws -> Report {
+        let comparisons = zip(recipe.evaluation, zip(before, after)).map { spec, pair in
+            MetricComparison(name: spec.displayName, original: pair.0, compressed: pair.1, higherIsBetter: spec.metric.higherIsBetter)
+        }
+        let written = try Checkpoint(path: outputFolder)
+        let size = SizeComparison(originalBytes: try onDiskBytes(recipe.model), compressedBytes: try onDiskBytes(outputFolder),
+                                  originalParameters: input.parameterCount, compressedParameters: written.parameterCount)
+        let provenance = Provenance(inputFingerprint: fingerprint, model: recipe.model,
+                                    recipe: String(decoding: try recipeJSON.data(pretty: true), as: UTF8.self))
+        let title = "\(URL(fileURLWithPath: recipe.model).lastPathComponent): \(recipe.passes.map(\.kind).joined(separator: " → "))"
+        return Report(title: title, comparisons: comparisons, size: size, passes: passes, provenance: provenance)
     }
 
     func loadInput() throws -> Checkpoint {
@@ -94,17 +116,5 @@ public struct Pipeline {
             throw RecipeError.invalid(jsonPath: "model", message: "\(recipe.model): expected a checkpoint folder (config.json + model.safetensors)")
         }
         return try Checkpoint(path: recipe.model)
-    }
-}
-
-/// Peak resident memory of this process (VmHWM), in bytes.
-public enum ResourceUsage {
-    public static func peakRSSBytes() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").compactMap { Int($0) }.first
-            return kb.map { $0 * 1024 }
-        }
-        return nil
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Checkpoints
 import Passes
+import Evaluation
 
 /// A compression recipe (DESIGN.md §6), version 1.
 /// Paths are resolved against the recipe file's folder when loaded from a file.
@@ -12,15 +13,15 @@ public struct Recipe {
     public var version: Int
     public var model: String
     public var output: String?
-    public var calibration: DataSpec?
-    public var training: DataSpec?
+    public var calibration: DataSource?
+    public var training: DataSource?
     /// A teacher checkpoint; passes that need one default to the input model.
     public var teacher: String?
     public var evaluation: [EvaluationSpec]
     public var passes: [any Pass]
     public var seed: UInt64
 
-    public init(model: String, output: String? = nil, calibration: DataSpec? = nil, training: DataSpec? = nil,
+    public init(model: String, output: String? = nil, calibration: DataSource? = nil, training: DataSource? = nil,
                 teacher: String? = nil, evaluation: [EvaluationSpec] = [], passes: [any Pass], seed: UInt64 = 0) {
         self.version = Recipe.currentVersion
         self.model = model; self.output = output; self.calibration = calibration; self.training = training
@@ -74,13 +75,9 @@ public struct Recipe {
             }
             seed = UInt64(n)
         }
-        let calibration = try root["calibration"].flatMap { $0 == .null ? nil : try DataSpec(json: $0, path: "calibration") }
-        let training = try root["training"].flatMap { $0 == .null ? nil : try DataSpec(json: $0, path: "training") }
-        var evaluation: [EvaluationSpec] = []
-        if let e = root["evaluation"], e != .null {
-            guard case let .array(items) = e else { throw RecipeError.invalid(jsonPath: "evaluation", message: "expected an array") }
-            evaluation = try items.enumerated().map { try EvaluationSpec(json: $1, path: "evaluation[\($0)]") }
-        }
+        let calibration = try decodeSection("calibration", DataSource.self, root)
+        let training = try decodeSection("training", DataSource.self, root)
+        let evaluation = try decodeSection("evaluation", [EvaluationSpec].self, root) ?? []
         guard case let .array(passItems)? = root["passes"] else {
             throw RecipeError.invalid(jsonPath: "passes", message: "required: an array of passes (may be empty)")
         }
@@ -89,6 +86,23 @@ public struct Recipe {
                             evaluation: evaluation, passes: passes, seed: seed)
         recipe.version = Int(version)
         return recipe
+    }
+
+    /// Decodes `root[key]` as `T` with error paths that start at `key` (e.g. `evaluation[0].metric`).
+    static func decodeSection<T: Decodable>(_ key: String, _ type: T.Type, _ root: [String: JSONValue]) throws -> T? {
+        guard let value = root[key], value != .null else { return nil }
+        do {
+            return try JSONDecoder().decode([String: T].self, from: JSONValue.object([key: value]).data())[key]
+        } catch let error as EvaluationError {
+            switch error {
+            case let .invalidSource(path, message): throw RecipeError.invalid(jsonPath: path, message: message)
+            case let .unknownKey(path, k, allowed): throw RecipeError.unknownKey(jsonPath: path, key: k, known: allowed)
+            default: throw RecipeError.invalid(jsonPath: key, message: error.description)
+            }
+        } catch let error as DecodingError {
+            let (path, message) = StrictDecoding.describe(error)
+            throw RecipeError.invalid(jsonPath: String(path.drop { $0 == "." }), message: message)
+        }
     }
 
     static func decodePass(_ json: JSONValue, path: String) throws -> any Pass {
@@ -110,7 +124,7 @@ public struct Recipe {
                 let (line, column) = lineAndColumn(bytes, offset: e.offset)
                 throw RecipeError.invalidJSON(path: source, line: line, column: column, reason: e.message)
             } catch let e as HeaderJSON.DuplicateKey {
-                throw RecipeError.invalid(jsonPath: source, message: "key '\(e.key)' appears twice")
+                throw RecipeError.invalid(jsonPath: "(json)", message: "key '\(e.key)' appears twice in one object")
             }
         }
     }
@@ -130,8 +144,13 @@ public struct Recipe {
         model = resolve(model)
         output = output.map(resolve)
         teacher = teacher.map(resolve)
-        calibration?.resolve(resolve)
-        training?.resolve(resolve)
-        for i in evaluation.indices { evaluation[i].data.resolve(resolve) }
+        func resolveSource(_ source: DataSource) -> DataSource {
+            var copy = source
+            copy.data = resolve(source.data)
+            return copy
+        }
+        calibration = calibration.map(resolveSource)
+        training = training.map(resolveSource)
+        for i in evaluation.indices { evaluation[i].source = resolveSource(evaluation[i].source) }
     }
 }

@@ -23,7 +23,7 @@ public struct Tensor: @unchecked Sendable {
     /// Stores Float32 values as `dtype` (rounding to nearest even for F16/BF16, saturating for integers).
     public init(floats: [Float], shape: [Int], dtype: DType = .F32) {
         precondition(floats.count == shape.reduce(1, *), "Tensor: \(floats.count) values for shape \(shape)")
-        let storage = TensorStorage(zeroedByteCount: floats.count * dtype.byteSize)
+        let storage = TensorStorage(uninitializedByteCount: floats.count * dtype.byteSize)
         floats.withUnsafeBufferPointer { src in
             DTypeConversion.store(src, as: dtype, into: storage.mutableBytes)
         }
@@ -32,7 +32,19 @@ public struct Tensor: @unchecked Sendable {
 
     public var elementCount: Int { shape.reduce(1, *) }
     public var byteCount: Int { storage.byteCount }
+    /// The raw bytes; valid only while this tensor (its storage) is alive — prefer `withUnsafeBytes`.
     public var bytes: UnsafeRawBufferPointer { storage.bytes }
+
+    /// Runs `body` on the raw bytes, keeping the storage alive meanwhile.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(storage.bytes) }
+    }
+
+    /// The stored elements reinterpreted as `T` (e.g. `UInt16` for F16/BF16 bit patterns), copied.
+    public func elements<T>(as type: T.Type) -> [T] {
+        precondition(byteCount % MemoryLayout<T>.stride == 0, "Tensor.elements: \(byteCount) bytes are not a whole number of \(T.self)")
+        return withUnsafeBytes { Array($0.bindMemory(to: T.self)) }
+    }
 
     /// The values converted to Float32 (a copy).
     public func floats() -> [Float] {
@@ -56,6 +68,13 @@ public struct Tensor: @unchecked Sendable {
     /// Values converted to another stored type.
     public func converted(to target: DType) -> Tensor {
         if target == dtype { return self }
-        return Tensor(floats: floats(), shape: shape, dtype: target)
+        let storage = TensorStorage(uninitializedByteCount: elementCount * target.byteSize)
+        DTypeConversion.convert(bytes, from: dtype, into: storage.mutableBytes, to: target)
+        return Tensor(dtype: target, shape: shape, storage: storage)
+    }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int], dtype: DType = .F32) -> Tensor {
+        Tensor(dtype: dtype, shape: shape, storage: TensorStorage(zeroedByteCount: shape.reduce(1, *) * dtype.byteSize))
     }
 }

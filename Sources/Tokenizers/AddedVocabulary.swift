@@ -15,6 +15,8 @@ public struct AddedToken: Equatable, Sendable {
 /// `LeftmostLongest`), honouring `single_word`, and widened over whitespace by `lstrip`/`rstrip`.
 struct AddedTokenMatcher {
     private let byFirstScalar: [Unicode.Scalar: [(scalars: [Unicode.Scalar], token: AddedToken)]]
+    /// ASCII scalars that start some token (a fast reject before the dictionary lookup).
+    private let asciiStarts: [Bool]
 
     init(_ tokens: [AddedToken], normalizer: Normalizer?) {
         var table: [Unicode.Scalar: [(scalars: [Unicode.Scalar], token: AddedToken)]] = [:]
@@ -26,6 +28,7 @@ struct AddedTokenMatcher {
         }
         for k in table.keys { table[k]!.sort { $0.scalars.count > $1.scalars.count } }
         byFirstScalar = table
+        asciiStarts = (0..<128).map { table[Unicode.Scalar(UInt8($0))] != nil }
     }
 
     var isEmpty: Bool { byFirstScalar.isEmpty }
@@ -38,6 +41,8 @@ struct AddedTokenMatcher {
         var i = 0
         let n = text.count
         while i < n {
+            let v = text[i].value
+            if v < 128 && !asciiStarts[Int(v)] { i += 1; continue }
             guard let candidates = byFirstScalar[text[i]] else { i += 1; continue }
             var match: (length: Int, token: AddedToken)?
             for c in candidates where i + c.scalars.count <= n && text[i..<(i + c.scalars.count)].elementsEqual(c.scalars) {

@@ -15,8 +15,11 @@ final class BPEModel: TokenModel {
     let fuseUnk: Bool
     let byteFallback: Bool
     let ignoreMerges: Bool
-    /// Id of each single-character token without prefix/suffix, for the common case.
-    private let byteTokenIds: [Int?]
+    /// Id of each single-character token (no prefix/suffix), for the common case.
+    private let singleCharIds: [UInt32: Int32]
+    /// Words longer than this (in scalars) skip the word cache: whole lines under Metaspace
+    /// `split: false` are rarely repeated.
+    private let cacheableLength = 64
 
     var vocabularySize: Int { tokens.count }
 
@@ -61,9 +64,12 @@ final class BPEModel: TokenModel {
             if table[key] == nil { table[key] = (Int32(rank), Int32(merged)) }
         }
         merges = table
-        var singles = [Int?](repeating: nil, count: 0x80)
-        for v in 0..<0x80 { singles[v] = vocab[token: String(Unicode.Scalar(UInt8(v)))] }
-        byteTokenIds = singles
+        var singles: [UInt32: Int32] = [:]
+        for (key, id) in vocab {
+            let scalars = key.string.unicodeScalars
+            if scalars.count == 1 { singles[scalars.first!.value] = Int32(id) }
+        }
+        singleCharIds = singles
     }
 
     func tokenToId(_ token: String) -> Int? { vocab[token: token] }
@@ -71,6 +77,7 @@ final class BPEModel: TokenModel {
 
     func tokenize(_ piece: [Unicode.Scalar], cache: WordCache, into ids: inout [Int]) {
         let word = String(scalars: piece)
+        if piece.count > cacheableLength { ids.append(contentsOf: encodeWord(word, piece)); return }
         if let hit = cache.get(word) { ids.append(contentsOf: hit); return }
         let result = encodeWord(word, piece)
         cache.set(word, result)
@@ -80,7 +87,7 @@ final class BPEModel: TokenModel {
     private func encodeWord(_ word: String, _ piece: [Unicode.Scalar]) -> [Int] {
         if ignoreMerges, let id = vocab[token: word] { return [id] }
         var symbols = initialSymbols(piece)
-        mergeAll(&symbols)
+        if symbols.count <= 64 { mergeByRankArray(&symbols) } else { mergeByHeap(&symbols) }
         return symbols.map(Int.init)
     }
 
@@ -93,8 +100,8 @@ final class BPEModel: TokenModel {
         for (i, c) in piece.enumerated() {
             var id: Int?
             var text = ""
-            if plain && c.value < 0x80 {
-                id = byteTokenIds[Int(c.value)]
+            if plain {
+                id = singleCharIds[c.value].map(Int.init)
                 if id == nil { text = String(c) }
             } else {
                 text = String(c)
@@ -123,17 +130,50 @@ final class BPEModel: TokenModel {
         return symbols
     }
 
-    /// Repeatedly merges the lowest-rank adjacent pair (leftmost on ties).
-    private func mergeAll(_ symbols: inout [Int32]) {
+    @inline(__always) private func merge(_ a: Int32, _ b: Int32) -> (rank: Int32, id: Int32)? {
+        merges[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))]
+    }
+
+    /// Repeatedly merges the lowest-rank adjacent pair (leftmost on ties): the obviously correct
+    /// O(n²) form, fastest for short words and the oracle for `mergeByHeap`.
+    func mergeByScan(_ symbols: inout [Int32]) {
         while symbols.count > 1 {
             var bestRank = Int32.max, bestAt = -1, bestId: Int32 = 0
             for i in 0..<(symbols.count - 1) {
-                let key = UInt64(UInt32(symbols[i])) << 32 | UInt64(UInt32(symbols[i + 1]))
-                if let m = merges[key], m.rank < bestRank { bestRank = m.rank; bestAt = i; bestId = m.id }
+                if let m = merge(symbols[i], symbols[i + 1]), m.rank < bestRank { bestRank = m.rank; bestAt = i; bestId = m.id }
             }
             if bestAt < 0 { return }
             symbols[bestAt] = bestId
             symbols.remove(at: bestAt + 1)
+        }
+    }
+
+    /// `mergeByScan` with the rank of every adjacent pair kept in an array, so each merge costs two
+    /// table lookups and a scan over integers (short and medium words).
+    func mergeByRankArray(_ symbols: inout [Int32]) {
+        guard symbols.count > 1 else { return }
+        var ranks = [Int32](repeating: .max, count: symbols.count - 1)
+        var merged = [Int32](repeating: 0, count: symbols.count - 1)
+        for i in 0..<(symbols.count - 1) {
+            if let m = merge(symbols[i], symbols[i + 1]) { ranks[i] = m.rank; merged[i] = m.id }
+        }
+        while !ranks.isEmpty {
+            var bestAt = 0
+            var bestRank = ranks[0]
+            for i in 1..<ranks.count where ranks[i] < bestRank { bestRank = ranks[i]; bestAt = i }
+            if bestRank == .max { return }
+            symbols[bestAt] = merged[bestAt]
+            symbols.remove(at: bestAt + 1)
+            ranks.remove(at: bestAt)
+            merged.remove(at: bestAt)
+            if bestAt > 0 {
+                let m = merge(symbols[bestAt - 1], symbols[bestAt])
+                ranks[bestAt - 1] = m?.rank ?? .max; merged[bestAt - 1] = m?.id ?? 0
+            }
+            if bestAt < ranks.count {
+                let m = merge(symbols[bestAt], symbols[bestAt + 1])
+                ranks[bestAt] = m?.rank ?? .max; merged[bestAt] = m?.id ?? 0
+            }
         }
     }
 }
@@ -142,4 +182,77 @@ final class BPEModel: TokenModel {
 func byteTokenName(_ b: UInt8) -> String {
     let hex = Array("0123456789ABCDEF")
     return "<0x" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)]) + ">"
+}
+
+extension BPEModel {
+    /// The same merges in O(n log n) for long words (tokenizers' `Word::merge_all`): a min-heap of
+    /// candidate pairs ordered by (rank, position), symbols linked as a list, stale entries skipped.
+    func mergeByHeap(_ symbols: inout [Int32]) {
+        let n = symbols.count
+        var ids = symbols
+        var next = Array(1...n)          // n = end
+        var prev = Array(-1..<(n - 1))
+        var alive = [Bool](repeating: true, count: n)
+        var heap = PairHeap()
+        for i in 0..<(n - 1) {
+            if let m = merge(ids[i], ids[i + 1]) { heap.push(.init(rank: m.rank, pos: Int32(i), right: ids[i + 1], merged: m.id)) }
+        }
+        while let top = heap.pop() {
+            let i = Int(top.pos)
+            guard alive[i] else { continue }
+            let j = next[i]
+            guard j < n, ids[j] == top.right, merge(ids[i], ids[j])?.rank == top.rank else { continue }
+            ids[i] = top.merged
+            alive[j] = false
+            next[i] = next[j]
+            if next[j] < n { prev[next[j]] = i }
+            if prev[i] >= 0, let m = merge(ids[prev[i]], ids[i]) {
+                heap.push(.init(rank: m.rank, pos: Int32(prev[i]), right: ids[i], merged: m.id))
+            }
+            if next[i] < n, let m = merge(ids[i], ids[next[i]]) {
+                heap.push(.init(rank: m.rank, pos: Int32(i), right: ids[next[i]], merged: m.id))
+            }
+        }
+        symbols.removeAll(keepingCapacity: true)
+        var k = 0
+        while k < n { symbols.append(ids[k]); k = next[k] }
+    }
+}
+
+/// Binary min-heap of merge candidates ordered by (rank, position).
+struct PairHeap {
+    struct Entry { var rank: Int32; var pos: Int32; var right: Int32; var merged: Int32 }
+    private var items: [Entry] = []
+
+    @inline(__always) private func less(_ a: Entry, _ b: Entry) -> Bool {
+        a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos
+    }
+
+    mutating func push(_ e: Entry) {
+        items.append(e)
+        var c = items.count - 1
+        while c > 0 {
+            let p = (c - 1) / 2
+            if !less(items[c], items[p]) { break }
+            items.swapAt(c, p); c = p
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var p = 0
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var m = p
+                if l < items.count && less(items[l], items[m]) { m = l }
+                if r < items.count && less(items[r], items[m]) { m = r }
+                if m == p { break }
+                items.swapAt(p, m); p = m
+            }
+        }
+        return first
+    }
 }

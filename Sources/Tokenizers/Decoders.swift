@@ -2,17 +2,17 @@ import Foundation
 
 /// Turns tokens back into text (tokenizers' `decoders`); each step maps a token list to a token list,
 /// and the result is concatenated.
-protocol Decoder {
+protocol TokenDecoder {
     func decodeChain(_ tokens: [String]) -> [String]
 }
 
-struct DecoderSequence: Decoder {
-    let steps: [Decoder]
+struct DecoderSequence: TokenDecoder {
+    let steps: [TokenDecoder]
     func decodeChain(_ tokens: [String]) -> [String] { steps.reduce(tokens) { $1.decodeChain($0) } }
 }
 
 /// Byte-level stand-in characters back to bytes, then UTF-8 with replacement characters.
-struct ByteLevelDecoder: Decoder {
+struct ByteLevelDecoder: TokenDecoder {
     func decodeChain(_ tokens: [String]) -> [String] {
         var bytes: [UInt8] = []
         for t in tokens { ByteLevelAlphabet.decode(t, into: &bytes) }
@@ -22,7 +22,7 @@ struct ByteLevelDecoder: Decoder {
 
 /// Joins WordPiece tokens: `##` pieces glue to the previous token, others get a space; optional
 /// cleanup of spaces before punctuation and English contractions.
-struct WordPieceDecoder: Decoder {
+struct WordPieceDecoder: TokenDecoder {
     let prefix: String, cleanup: Bool
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.enumerated().map { i, t in
@@ -47,7 +47,7 @@ func cleanupSpaces(_ s: String) -> String {
 
 /// "▁" back to spaces; in the first token every "▁" is dropped unless the scheme is `never`
 /// (tokenizers' `decoders/metaspace.rs`).
-struct MetaspaceDecoder: Decoder {
+struct MetaspaceDecoder: TokenDecoder {
     let replacement: Unicode.Scalar, prependScheme: Metaspace.PrependScheme
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.enumerated().map { i, t in
@@ -60,7 +60,7 @@ struct MetaspaceDecoder: Decoder {
 }
 
 /// `<0xXX>` tokens back to bytes; runs that are not valid UTF-8 give one U+FFFD per byte.
-struct ByteFallbackDecoder: Decoder {
+struct ByteFallbackDecoder: TokenDecoder {
     func decodeChain(_ tokens: [String]) -> [String] {
         var out: [String] = []
         var pending: [UInt8] = []
@@ -102,12 +102,12 @@ func byteTokenValue(_ t: String) -> UInt8? {
 }
 
 /// Joins all tokens into one.
-struct FuseDecoder: Decoder {
+struct FuseDecoder: TokenDecoder {
     func decodeChain(_ tokens: [String]) -> [String] { [tokens.joined()] }
 }
 
 /// Removes up to `start` leading and `stop` trailing copies of `content` from each token.
-struct StripDecoder: Decoder {
+struct StripDecoder: TokenDecoder {
     let content: Unicode.Scalar, start: Int, stop: Int
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.map { t in
@@ -121,7 +121,7 @@ struct StripDecoder: Decoder {
     }
 }
 
-struct ReplaceDecoder: Decoder {
+struct ReplaceDecoder: TokenDecoder {
     let pattern: SplitPattern, content: [Unicode.Scalar]
     func decodeChain(_ tokens: [String]) -> [String] {
         let replace = Replace(pattern: pattern, content: content)
@@ -130,7 +130,7 @@ struct ReplaceDecoder: Decoder {
 }
 
 /// Classic BPE with an end-of-word suffix (`</w>`) that becomes a space.
-struct BPEDecoder: Decoder {
+struct BPEDecoder: TokenDecoder {
     let suffix: String
     func decodeChain(_ tokens: [String]) -> [String] {
         tokens.enumerated().map { i, t in
@@ -142,7 +142,7 @@ struct BPEDecoder: Decoder {
 enum DecoderFactory {
     static let supported = ["ByteLevel", "WordPiece", "Metaspace", "ByteFallback", "Fuse", "Strip", "Replace", "BPEDecoder", "Sequence"]
 
-    static func make(_ node: JSONNode) throws -> Decoder {
+    static func make(_ node: JSONNode) throws -> TokenDecoder {
         let type = try node.type()
         switch type {
         case "Sequence": return DecoderSequence(steps: try node.required("decoders").array().map(make))

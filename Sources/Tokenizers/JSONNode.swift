@@ -1,19 +1,8 @@
 import Foundation
 
-/// A JSON value. Decoded with JSONDecoder, which (unlike JSONSerialization on Linux) keeps a leading
-/// U+FEFF inside strings.
-indirect enum JSONValue: Decodable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Swift.Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
+/// A JSON value (see `JSONParser`).
+indirect enum JSONValue {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([(key: String, value: JSONValue)])
 }
 
 /// A JSON value that remembers where it came from, so every shape error names its JSON path
@@ -25,9 +14,9 @@ struct JSONNode {
 
     static func parse(data: Data, file: String) throws -> JSONNode {
         do {
-            return JSONNode(value: try JSONDecoder().decode(JSONValue.self, from: data), path: "", file: file)
-        } catch {
-            throw TokenizerError.malformedJSON(file: file, path: "", problem: "not valid JSON (\(error))")
+            return JSONNode(value: try JSONParser.parse(data), path: "", file: file)
+        } catch let e as JSONParser.Failure {
+            throw TokenizerError.malformedJSON(file: file, path: "", problem: "not valid JSON: \(e.message) at byte \(e.offset)")
         }
     }
 
@@ -37,7 +26,8 @@ struct JSONNode {
 
     /// The member `key`, or nil when absent or null.
     subscript(key: String) -> JSONNode? {
-        guard case .object(let dict) = value, let v = dict[key] else { return nil }
+        guard case .object(let members) = value,
+              let v = members.first(where: { $0.key.utf8.elementsEqual(key.utf8) })?.value else { return nil }
         if case .null = v { return nil }
         return JSONNode(value: v, path: childPath(key), file: file)
     }

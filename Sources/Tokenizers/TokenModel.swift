@@ -40,7 +40,7 @@ func readVocabObject(_ node: JSONNode) throws -> (vocab: Vocabulary, tokens: [St
 }
 
 enum ModelFactory {
-    static let supported = ["BPE", "WordPiece", "Unigram"]
+    static let supported = ["BPE", "WordPiece", "WordLevel", "Unigram"]
 
     static func make(_ node: JSONNode) throws -> TokenModel {
         // Old files may omit `type`; infer from the fields as tokenizers does.
@@ -53,8 +53,31 @@ enum ModelFactory {
         case "BPE": return try BPEModel(node)
         case "WordPiece": return try WordPieceModel(node)
         case "Unigram": return try UnigramModel(node)
+        case "WordLevel": return try WordLevelModel(node)
         default:
             throw TokenizerError.unsupportedComponent(kind: "model", type: type, path: node.path, supported: supported)
         }
+    }
+}
+
+/// One id per pre-tokenized word, or the unknown token.
+final class WordLevelModel: TokenModel {
+    let vocab: Vocabulary
+    let tokens: [String?]
+    let unkId: Int?
+    var vocabularySize: Int { tokens.count }
+
+    init(_ node: JSONNode) throws {
+        (vocab, tokens) = try readVocabObject(try node.required("vocab"))
+        if let unk = try node.optionalString("unk_token") {
+            guard let id = vocab[token: unk] else { throw TokenizerError.unknownToken(token: unk, path: node.path + ".unk_token") }
+            unkId = id
+        } else { unkId = nil }
+    }
+
+    func tokenToId(_ token: String) -> Int? { vocab[token: token] }
+    func idToToken(_ id: Int) -> String? { id >= 0 && id < tokens.count ? tokens[id] : nil }
+    func tokenize(_ piece: [Unicode.Scalar], cache: WordCache, into ids: inout [Int]) {
+        if let id = vocab[token: String(scalars: piece)] ?? unkId { ids.append(id) }
     }
 }

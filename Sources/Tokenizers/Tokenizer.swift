@@ -2,7 +2,7 @@
 //
 // Public API (stable for other modules):
 //   Tokenizer.load(folder:)                  tokenizer.json, else vocab.txt (BERT WordPiece)
-//   Tokenizer(jsonFile:) / Tokenizer(jsonData:source:)
+//   Tokenizer(jsonFile:) / Tokenizer(jsonData:source:) / Tokenizer.bert(vocabFile:lowercase:)
 //   Tokenizer.bytes()                        built-in 256-symbol byte tokenizer (id = UTF-8 byte)
 //   encode(_:addSpecialTokens:) -> [Int]     like `tokenizers.Tokenizer.encode(text).ids`
 //   encoding(_:pair:addSpecialTokens:) -> Encoding   ids, typeIds, attentionMask, specialTokensMask
@@ -12,7 +12,19 @@
 //   decode(_:skipSpecialTokens:) -> String   like `tokenizers.Tokenizer.decode(ids)`
 //   vocabularySize, tokenToId(_:), idToToken(_:), addedTokens
 //   padTokenId, clsTokenId, sepTokenId, bosTokenId, eosTokenId, unkTokenId
-//   truncation: Truncation?, padding: Padding?   (initialised from tokenizer.json; settable)
+//   truncation: Truncation?, padding: Padding?   (initialised from tokenizer.json; settable —
+//                                            minilm's file truncates at 128, as `tokenizers` does)
+//   LineTokenization.lines(of:) / .render(…)  what `compress tokenize` prints
+//   Errors: TokenizerError (unsupportedComponent, malformedJSON with the JSON path, invalidUTF8, …)
+//
+// Components: normalizers BertNormalizer, Lowercase, NFC/NFD/NFKC/NFKD, StripAccents, Strip, Replace,
+// Prepend, Sequence; pre-tokenizers ByteLevel (GPT-2 split), Split (GPT-2 / Llama-3 / Qwen2 patterns
+// by hand-written scanners, others via NSRegularExpression), Metaspace, BertPreTokenizer, Whitespace,
+// WhitespaceSplit, Digits, Punctuation, CharDelimiterSplit, Sequence; models BPE (byte_fallback,
+// ignore_merges, prefix/suffix), WordPiece, WordLevel, Unigram; post-processors TemplateProcessing,
+// BertProcessing, RobertaProcessing, ByteLevel, Sequence; decoders ByteLevel, WordPiece, Metaspace,
+// ByteFallback, Fuse, Strip, Replace, BPEDecoder, Sequence. Not supported (typed error): Precompiled
+// normalizer, UnicodeScripts pre-tokenizer, CTC decoder, BPE dropout.
 //
 // Pipeline (tokenizers `TokenizerImpl::encode_single_sequence`): split off added tokens that are
 // not normalized → normalize the rest → split off normalized added tokens → pre-tokenize →
@@ -33,14 +45,16 @@ public final class Tokenizer: @unchecked Sendable {
     let preTokenizer: PreTokenizer?
     let model: TokenModel
     let postProcessor: PostProcessor?
-    let decoder: Decoder?
+    let decoder: TokenDecoder?
     public let addedTokens: [AddedToken]
     private let rawMatcher: AddedTokenMatcher
     private let normalizedMatcher: AddedTokenMatcher
     private let addedById: [Int: AddedToken]
     private let addedByContent: [String: Int]
 
-    /// Truncation and padding applied by `encode…` (as the `tokenizers` library does with the file's settings).
+    /// Truncation and padding applied by `encode…` (as the `tokenizers` library does with the file's
+    /// settings). Set them before sharing the tokenizer across threads; encoding itself is thread-safe
+    /// (`encode` serializes on one word cache; `encodeBatch` runs workers with their own caches).
     public var truncation: Truncation?
     public var padding: Padding?
 
@@ -55,7 +69,7 @@ public final class Tokenizer: @unchecked Sendable {
     private let cacheLock = NSLock()
 
     init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: TokenModel, postProcessor: PostProcessor?,
-         decoder: Decoder?, addedTokens: [AddedToken], truncation: Truncation?, padding: Padding?) {
+         decoder: TokenDecoder?, addedTokens: [AddedToken], truncation: Truncation?, padding: Padding?) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.model = model
@@ -150,7 +164,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// no special tokens; decoding turns invalid byte runs into U+FFFD.
     public static func bytes() -> Tokenizer {
         Tokenizer(normalizer: nil, preTokenizer: nil, model: ByteModel(), postProcessor: nil,
-                  decoder: DecoderSequence(steps: [ByteFallbackDecoder(), FuseDecoder()]),
+                  decoder: ByteModel.LossyDecoder(),
                   addedTokens: [], truncation: nil, padding: nil)
     }
 
@@ -201,10 +215,11 @@ public final class Tokenizer: @unchecked Sendable {
         let workers = max(1, min(threads, n))
         out.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
+            // Contiguous chunks: each worker's cache sees related lines, and writes don't interleave.
+            let chunk = (n + workers - 1) / workers
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 let cache = WordCache()
-                var i = w
-                while i < n { (base + i).pointee = one(i, cache); i += workers }
+                for i in (w * chunk)..<min(n, (w + 1) * chunk) { (base + i).pointee = one(i, cache) }
             }
         }
         padding?.apply(&out)
@@ -288,7 +303,7 @@ public final class Tokenizer: @unchecked Sendable {
         padTokenId = padding?.padId ?? first(["[PAD]", "<pad>", "<|pad|>", "<|finetune_right_pad_id|>"])
         clsTokenId = first(["[CLS]", "<s>", "<cls>"])
         sepTokenId = first(["[SEP]", "</s>", "<sep>"])
-        bosTokenId = first(["<s>", "<|begin_of_text|>", "<|startoftext|>", "<bos>", "<|im_start|>", "<|endoftext|>"])
+        bosTokenId = first(["<s>", "<|begin_of_text|>", "<|startoftext|>", "<bos>", "<|endoftext|>"])
         eosTokenId = first(["</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>", "<|im_end|>"])
         unkTokenId = first(["[UNK]", "<unk>", "<|unk|>"])
     }
@@ -320,5 +335,12 @@ final class ByteModel: TokenModel {
     func idToToken(_ id: Int) -> String? { id >= 0 && id < 256 ? byteTokenName(UInt8(id)) : nil }
     func tokenize(_ piece: [Unicode.Scalar], cache: WordCache, into ids: inout [Int]) {
         for c in piece { for b in String(c).utf8 { ids.append(Int(b)) } }
+    }
+
+    /// `<0xXX>` tokens to bytes, decoded as UTF-8 with U+FFFD for each maximal invalid subsequence.
+    struct LossyDecoder: TokenDecoder {
+        func decodeChain(_ tokens: [String]) -> [String] {
+            [String(decoding: tokens.compactMap(byteTokenValue), as: UTF8.self)]
+        }
     }
 }

@@ -69,18 +69,28 @@ final class UnigramModel: TokenModel {
                 if s > best[start + 1] { best[start + 1] = s; backStart[start + 1] = start; backId[start + 1] = unkId }
             }
         }
-        var out: [Int] = []
+        var path: [(id: Int, range: Range<Int>)] = []
         var pos = n
         while pos > 0 {
             guard backStart[pos] >= 0 else { return unkId.map { [$0] } ?? [] }
-            out.append(backId[pos]); pos = backStart[pos]
+            path.append((backId[pos], backStart[pos]..<pos)); pos = backStart[pos]
         }
-        out.reverse()
-        // Fuse consecutive unknowns.
-        if let unkId {
-            var fused: [Int] = []
-            for id in out where !(id == unkId && fused.last == unkId) { fused.append(id) }
-            out = fused
+        path.reverse()
+        // Fuse consecutive unknowns; with byte_fallback an unknown span becomes its <0xXX> byte tokens.
+        var fused: [(id: Int, range: Range<Int>)] = []
+        for step in path {
+            if step.id == unkId, let last = fused.last, last.id == unkId {
+                fused[fused.count - 1].range = last.range.lowerBound..<step.range.upperBound
+            } else { fused.append(step) }
+        }
+        var out: [Int] = []
+        for step in fused {
+            if byteFallback && step.id == unkId {
+                let bytes = Array(String(scalars: piece[step.range]).utf8)
+                let ids = bytes.compactMap { vocab[token: byteTokenName($0)] }
+                if ids.count == bytes.count { out += ids; continue }
+            }
+            out.append(step.id)
         }
         return out
     }

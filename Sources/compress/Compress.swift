@@ -12,6 +12,8 @@ struct Compress: ParsableCommand {
             Validate.self,
             Inspect.self,
             Logits.self,
+            Eval.self,
+            Tokenize.self,
         ],
         defaultSubcommand: Run.self
     )

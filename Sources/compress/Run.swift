@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Print only errors and the final table.")
     var quiet = false
 
-    @Flag(help: "Print more detail for each step.")
+    @Flag(help: "Print every tensor each pass changed.")
     var verbose = false
 
     func validate() throws {
@@ -47,6 +47,14 @@ struct Run: ParsableCommand {
                 return
             }
             let result = try pipeline.run()
+            if verbose {
+                for pass in result.report.passes {
+                    for t in pass.tensors {
+                        let error = t.relativeError.map { String(format: "  rel. error %.4f", $0) } ?? ""
+                        console.log("  \(pass.kind) \(t.name): \(t.before) → \(t.after)\(error)")
+                    }
+                }
+            }
             print(ResultTable(result: result).text())
             console.log("wrote \(result.outputFolder)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Whittle
 
 /// memcpy bandwidth in GB/s over a buffer larger than the caches (copy of `bytes` bytes, best of 5).
 func memcpyBandwidth(bytes: Int = 512 << 20) -> Double {
@@ -17,4 +18,13 @@ func memcpyBandwidth(bytes: Int = 512 << 20) -> Double {
 
 func runCeilingsBench() throws {
     print(String(format: "memcpy bandwidth: %.2f GB/s", memcpyBandwidth()))
+}
+
+/// Peak resident set (VmHWM) in MB (2^20 bytes); `resetPeakRSS` restarts it (Linux `clear_refs` 5).
+func peakRSSMegabytes() -> Double {
+    Double(peakRSSBytes() ?? 0) / 1_048_576
+}
+
+func resetPeakRSS() {
+    if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") { h.write(Data("5".utf8)); try? h.close() }
 }

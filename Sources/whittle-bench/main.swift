@@ -5,7 +5,13 @@ import Whittle
 
 let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
+    ("tokenizers", runTokenizersBench),
+    ("models", runModelsBench),
+    ("checkpoints", runCheckpointsBench),
+    ("quantization", runQuantizationBench),
+    ("training", runTrainingBench),
     ("pruning", runPruningBench),
+    ("evaluation", runEvaluationBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import TestSupport
 import XCTest
 @testable import Evaluation
@@ -84,7 +85,7 @@ final class DataReaderTests: XCTestCase {
         let threeWay = LabelSet(names: ["entailment", "neutral", "contradiction"])
         XCTAssertThrowsError(try DataSource(data: Fixtures.path("data/svamp-test-head.jsonl"))
             .labeledExamples(encoder: WordLengthEncoder(), labels: threeWay)) {
-            XCTAssertEqual("\($0)", "\(Fixtures.path("data/svamp-test-head.jsonl")): row 2: label '( 10.0 * 45.0 )' does not match the model's labels (0=entailment, 1=neutral, 2=contradiction)")
+            XCTAssertEqual("\($0)", "\(Fixtures.path("data/svamp-test-head.jsonl")): row 1: label '( 10.0 * 45.0 )' does not match the model's labels (0=entailment, 1=neutral, 2=contradiction)")
         }
         let oneLabel = LabelSet(names: ["only"])
         XCTAssertThrowsError(try DataSource(data: sst2TSV).labeledExamples(encoder: WordLengthEncoder(), labels: oneLabel)) {
@@ -105,6 +106,23 @@ final class DataReaderTests: XCTestCase {
             XCTAssertEqual($0 as? EvaluationError, .tooShortForWindow(file: "short.txt", tokens: 3, seqLen: 8))
             XCTAssertEqual("\($0)", "short.txt: 3 tokens is too short for one window of seq_len 8 (use a smaller seq_len or more text)")
         }
+    }
+
+    func testWindowArgumentsOutOfRangeThrowInsteadOfTrapping() {
+        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 2, stride: 3, vocab: 4, file: "f", logits: { _ in [] })) {
+            XCTAssertEqual("\($0)", "stride must be from 1 to seq_len 2 (got 3)")
+        }
+        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 1, vocab: 4, file: "f", logits: { _ in [] })) {
+            XCTAssertEqual("\($0)", "seq_len must be at least 2 (got 1)")
+        }
+    }
+
+    func testSpreadsheetCSVWithByteOrderMarkKeepsItsHeader() throws {
+        let file = NSTemporaryDirectory() + "bom-\(UUID().uuidString).csv"
+        try Data([0xEF, 0xBB, 0xBF] + Array("sentence,label\n\"good, really\",1\n".utf8)).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let examples = try DataSource(data: file).labeledExamples(encoder: WordLengthEncoder(), labels: LabelSet(names: ["neg", "pos"]))
+        XCTAssertEqual(examples, [Example(ids: [101, 5, 6, 102], tokenTypes: [0, 0, 0, 0], label: 1)])
     }
 
     func testBadTokenIDIsNamedWithItsLine() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import TestSupport
 import XCTest
 @testable import Evaluation

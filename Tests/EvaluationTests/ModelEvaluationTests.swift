@@ -15,7 +15,7 @@ final class ModelEvaluationTests: XCTestCase {
                                          stride: c["stride"] as? Int, file: source.data)
             let expected = c["perplexity"] as! Double
             XCTAssertEqual(r.count, c["count"] as! Int)
-            XCTAssertEqual(r.perplexity, expected, accuracy: 1e-3 * expected, "seq_len \(c["seq_len"]!) stride \(c["stride"]!)")
+            XCTAssertEqual(r.perplexity, expected, accuracy: 1e-5 * expected, "seq_len \(c["seq_len"]!) stride \(c["stride"]!)")
         }
     }
 
@@ -36,5 +36,15 @@ final class ModelEvaluationTests: XCTestCase {
         let stats = try model.outlierStats([Example(ids: Array(stream.prefix(64)))])
         XCTAssertEqual(stats.modules.count, 5 * 3)
         XCTAssertTrue(stats.modules.allSatisfy { $0.kurtosis > 1 && $0.infinityNorm > 0 })
+    }
+
+    func testGreedyAnswersMatchTransformersGenerateExactly() throws {
+        let model = try TransformerModel.load(path: Fixtures.path("models/stories260K"))
+        let source = DataSource(data: Fixtures.path("eval/stories260k_greedy.jsonl"), seqLen: 12)
+        let r = try exactMatchOfGreedyAnswers(source, model: model, tokenizer: IDTextCodec())
+        XCTAssertEqual(r.count, 4)
+        XCTAssertEqual(r.value, 1.0, "every greedy continuation equals transformers' generate(do_sample=False)")
+        var shorter = source; shorter.seqLen = 11
+        XCTAssertEqual(try exactMatchOfGreedyAnswers(shorter, model: model, tokenizer: IDTextCodec()).value, 0)
     }
 }

@@ -138,6 +138,21 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
+    func testCausalAttentionAcrossQueryBlocksMatchesNaive() {
+        let (b, t, nh, nkv, hd) = (1, attentionQueryBlock * 2 + 5, 2, 1, 4)
+        let q = random(b * t * nh * hd), k = random(b * t * nkv * hd), v = random(b * t * nkv * hd)
+        var o1 = [Float](repeating: 0, count: b * t * nh * hd), o2 = o1
+        var probs = [Float](repeating: 0, count: b * nh * t * t)
+        let mask = AttentionMask(causal: true)
+        attentionForward(&o1, probs: &probs, q: q, k: k, v: v, mask: mask, headMask: nil, variant: .standard,
+                         batch: b, seqLen: t, heads: nh, kvHeads: nkv, headDim: hd, scale: 0.5)
+        attentionForwardNaive(&o2, q: q, k: k, v: v, mask: mask, headMask: nil, variant: .standard,
+                              batch: b, seqLen: t, heads: nh, kvHeads: nkv, headDim: hd, scale: 0.5)
+        assertClose(o1, o2, atol: 1e-5)
+        XCTAssertEqual(probs[1], 0, "row 0 sees only key 0")
+        XCTAssertEqual(probs[t - 1 + t * (t - 1)] > 0, true)
+    }
+
     func testEmbeddingGather() {
         let table: [Float] = [0, 1, 10, 11, 20, 21]
         var out = [Float](repeating: 0, count: 6)

@@ -10,10 +10,19 @@ struct ReferenceFixture {
     let ids: [[Int]]
     let idsNoSpecial: [[Int]]
     let decoded: [String?]
+    let keptPositions: [Int]
+    let decodedKeepingSpecial: [String]
     let pairFirst: [Int]
     let pairIds: [[Int]]
     let pairTypeIds: [[Int]]
     let batch: [String: Any]
+
+    /// Strings at json[outer][inner], read with JSONDecoder (keeps a leading U+FEFF).
+    static func strings(_ name: String, _ outer: String, _ inner: String) throws -> [String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tokenizers/\(name).ids.json")))
+        let top = try JSONDecoder().decode([String: AnyDecodable].self, from: data)
+        return top[outer]?.object?[inner]?.strings ?? []
+    }
 
     /// JSONDecoder, not JSONSerialization: the latter drops a leading U+FEFF inside strings on Linux.
     static let corpus: [String] = {
@@ -29,6 +38,9 @@ struct ReferenceFixture {
         ids = json["ids"] as! [[Int]]
         idsNoSpecial = json["ids_no_special_first_300"] as! [[Int]]
         decoded = (json["decoded"] as! [Any]).map { $0 as? String }
+        let kept = json["decoded_keeping_special"] as! [String: Any]
+        keptPositions = kept["positions"] as! [Int]
+        decodedKeepingSpecial = try ReferenceFixture.strings(name, "decoded_keeping_special", "text")
         let pairs = json["pairs"] as! [String: Any]
         pairFirst = pairs["first"] as! [Int]
         pairIds = pairs["ids"] as! [[Int]]
@@ -48,6 +60,11 @@ struct ReferenceFixture {
                 let want = decoded[k] ?? lines[i]
                 if text != want { failures.append("line \(i): decode \(text.debugDescription) != \(want.debugDescription)") }
             }
+        }
+        XCTAssertEqual(keptPositions.count, decodedKeepingSpecial.count, file: file, line: line)
+        for (k, pos) in zip(keptPositions, decodedKeepingSpecial) {
+            let text = tok.decode(ids[k], skipSpecialTokens: false)
+            if text != pos { failures.append("line \(lineIndices[k]): decode keeping special \(text.debugDescription) != \(pos.debugDescription)") }
         }
         for (k, i) in lineIndices.prefix(idsNoSpecial.count).enumerated() {
             let got = tok.encode(lines[i], addSpecialTokens: false)
@@ -76,5 +93,16 @@ struct ReferenceFixture {
         if !failures.isEmpty {
             XCTFail("\(failures.count) mismatches; first: \n" + failures.prefix(8).joined(separator: "\n"), file: file, line: line)
         }
+    }
+}
+
+/// Just enough of a JSON tree to pull string arrays out with JSONDecoder.
+struct AnyDecodable: Decodable {
+    var object: [String: AnyDecodable]?
+    var strings: [String]?
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let o = try? c.decode([String: AnyDecodable].self) { object = o }
+        else if let s = try? c.decode([String].self) { strings = s }
     }
 }

@@ -41,6 +41,17 @@ def f32(x):
     return float(np.format_float_positional(np.float32(x), unique=True, trim="-"))
 
 
+def compact_json(value, indent=0):
+    """Indented JSON with lists of scalars kept on one line."""
+    pad, inner = "  " * indent, "  " * (indent + 1)
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k)}: {compact_json(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(inner + compact_json(v, indent + 1) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 @torch.no_grad()
 def windowed_nll(model, ids):
     """Sum of NLL and count of predicted tokens over full non-overlapping windows of `ids`."""
@@ -49,12 +60,11 @@ def windowed_nll(model, ids):
     for b in range(0, n_windows, BATCH):
         rows = [ids[w * STRIDE:w * STRIDE + SEQ_LEN] for w in range(b, min(n_windows, b + BATCH))]
         x = torch.tensor(rows, dtype=torch.long)
-        logits = model(input_ids=x).logits.double()
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)
+        out = model(input_ids=x, labels=x)
+        logp = torch.log_softmax(out.logits.double()[:, :-1], dim=-1)
         nll = -logp.gather(-1, x[:, 1:, None]).squeeze(-1)          # [B, SEQ_LEN-1]
         # Cross-check against transformers' own shifted loss with labels = input_ids.
-        hf = model(input_ids=x, labels=x).loss.item()
-        assert abs(hf - nll.mean().item()) < 1e-4, (hf, nll.mean().item())
+        assert abs(out.loss.item() - nll.mean().item()) < 1e-4, (out.loss.item(), nll.mean().item())
         per_window += nll.mean(dim=1).tolist()
         total += nll.sum().item()
         count += nll.numel()
@@ -118,7 +128,7 @@ def main():
                      "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
                      "safetensors": safetensors.__version__, "numpy": np.__version__},
     }
-    body = json.dumps(record, indent=2, ensure_ascii=False)
+    body = compact_json(record)
     logits_json = "[\n" + ",\n".join("    " + json.dumps(r) for r in rows) + "\n  ]"
     body = body.replace('"__LOGITS__"', logits_json)
     with open(os.path.join(MODEL_DIR, "REFERENCE.json"), "w", encoding="utf-8") as f:

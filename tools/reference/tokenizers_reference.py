@@ -145,6 +145,55 @@ def train_unigram(text):
     return tok
 
 
+def train_classic_bpe(text):
+    """Component coverage: classic BPE with `##` continuation and `</w>` suffix, NFC + Strip + Replace,
+    WhitespaceSplit / Split (string, merged-with-previous) / Digits (contiguous) / Punctuation
+    (contiguous), BPEDecoder, a pair template with two special tokens, an rstrip added token."""
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Strip(left=True, right=True),
+                                           normalizers.Replace("''", '"')])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split("-", behavior="merged_with_previous"),
+        pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Punctuation(behavior="contiguous")])
+    tok.decoder = decoders.BPEDecoder(suffix="</w>")
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[EOS]"],
+                                  continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False)
+    tok.train_from_iterator(text, trainer)
+    tok.add_special_tokens([AddedToken("[SEP]", rstrip=True, special=True, normalized=False)])
+    tok.add_tokens([AddedToken("<br>", normalized=False)])
+    ids = {t: tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[EOS]")}
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP] [EOS]", pair="[CLS] $A [SEP] $B:1 [SEP]:1 [EOS]:1", special_tokens=list(ids.items()))
+    return tok
+
+
+def train_metaspace_variants(text):
+    """Component coverage: NFKD + lowercase, CharDelimiterSplit, Split regex with inversion,
+    Metaspace splitting with prepend_scheme never, ByteLevel + template post-processor sequence."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.CharDelimiterSplit(";"),
+        pre_tokenizers.Split(Regex(r"[a-z]+|[0-9]+"), behavior="removed", invert=True),
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=True)])
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="never", split=True)
+    trainer = trainers.BpeTrainer(vocab_size=900, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False)
+    tok.train_from_iterator(text, trainer)
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+                                      special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])])
+    return tok
+
+
+def with_unigram_byte_fallback(tok):
+    """The Unigram model with 256 <0xXX> tokens appended and byte_fallback on (unknown spans → bytes)."""
+    d = json.loads(tok.to_str())
+    d["model"]["vocab"] += [[t, -100.0] for t in BYTE_TOKENS]
+    d["model"]["byte_fallback"] = True
+    return Tokenizer.from_str(json.dumps(d))
+
+
 def reference(name, tok, lines, source, subset=None):
     """`encode` of each line (as `Tokenizer.encode`, the file's own truncation/padding applied), its
     `decode` (null when it equals the line: a round trip), and pair / padded-batch encodings."""
@@ -153,6 +202,9 @@ def reference(name, tok, lines, source, subset=None):
     decoded = [tok.decode(x) for x in ids]
     decoded = [None if d == lines[i] else d for d, i in zip(decoded, indices)]
     plain = [tok.encode(lines[i], add_special_tokens=False).ids for i in indices[:300]]
+    # decode(ids, skip_special_tokens=False) for the first 100 lines and the edge cases.
+    kept_idx = [k for k, i in enumerate(indices) if k < 100 or i >= len(lines) - 91]
+    kept = {"positions": kept_idx, "text": [tok.decode(ids[k], skip_special_tokens=False) for k in kept_idx]}
     pair_idx = list(range(0, 400, 2))
     pairs = [tok.encode(lines[i], lines[i + 1]) for i in pair_idx]
     # A batch with truncation and padding (longest-first on pairs, batch-longest padding).
@@ -170,6 +222,7 @@ def reference(name, tok, lines, source, subset=None):
     out = {
         "meta": dict(META, tokenizer=source, lines="corpus.json"),
         "line_indices": indices, "ids": ids, "ids_no_special_first_300": plain, "decoded": decoded,
+        "decoded_keeping_special": kept,
         "pairs": {"first": pair_idx, "ids": [e.ids for e in pairs], "type_ids": [e.type_ids for e in pairs]},
         "padded_batch": {"max_length": 12, "pad_id": pad_id, "pairs_of": [[i, i + 100] for i in batch_idx],
                          "ids": [e.ids for e in batch], "type_ids": [e.type_ids for e in batch],
@@ -180,6 +233,23 @@ def reference(name, tok, lines, source, subset=None):
     with open(os.path.join(OUT, name + ".ids.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
     print(name, len(indices), "lines", sum(map(len, ids)), "tokens")
+
+
+def long_text(lines, sources, tokenizers_by_name):
+    """Evaluation-style input: the non-empty WikiText-2 fixture lines joined with " " into one string,
+    encoded once (no truncation). Merged into long_text.ids.json."""
+    lo, hi = sources["wikitext2"]
+    text = " ".join(l for l in lines[lo:hi] if l.strip())[:60000]
+    path = os.path.join(OUT, "long_text.ids.json")
+    out = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {"meta": dict(META), "text": text, "ids": {}}
+    out["text"] = text
+    for name, file in tokenizers_by_name.items():
+        tok = Tokenizer.from_file(file)
+        tok.no_truncation(); tok.no_padding()
+        out["ids"][name] = tok.encode(text).ids
+        print("long text", name, len(text), "chars", len(out["ids"][name]), "tokens")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
 
 
 def main():
@@ -201,6 +271,10 @@ def main():
     trained = {"llama2-bpe": llama2, "llama2-legacy": llama2_legacy, "llama3-bpe": train_llama3(text),
                "roberta-bpe": train_roberta(text), "misc-wordpiece": train_misc_wordpiece(text),
                "unigram": train_unigram(text)}
+    trained["unigram-bytes"] = with_unigram_byte_fallback(trained["unigram"])
+    trained["classic-bpe"] = train_classic_bpe(text)
+    trained["metaspace-variants"] = train_metaspace_variants(text)
+    long_text(lines, sources, {"minilm": os.path.join(OUT, "minilm/tokenizer.json"), "smollm2": smol})
     # Variants of already-covered models get a smaller subset of lines (fixture size budget).
     e0 = sources["edge_cases"][0]
     subset = list(range(0, 200)) + list(range(800, 1000)) + list(range(1700, 1800)) + list(range(e0, len(lines)))
@@ -209,6 +283,7 @@ def main():
         tok.save(path, pretty=False)
         full = name in ("llama2-bpe", "llama3-bpe")
         reference(name, Tokenizer.from_file(path), lines, name + ".tokenizer.json", None if full else subset)
+    long_text(lines, sources, {n: os.path.join(OUT, n + ".tokenizer.json") for n in ("llama2-bpe", "llama3-bpe")})
 
 
 if __name__ == "__main__":

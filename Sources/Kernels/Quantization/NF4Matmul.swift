@@ -28,12 +28,17 @@ public struct NF4Matrix: Sendable {
                     while i < end {
                         let blockEnd = min(end, (i / blockSize + 1) * blockSize)
                         let scale = a[i / blockSize]
-                        while i < blockEnd {
-                            let byte = p[i >> 1]
-                            let code = i & 1 == 0 ? byte >> 4 : byte & 0x0F
-                            out[i - start] = table[Int(code)] * scale
-                            i += 1
+                        if i & 1 == 1 { out[i - start] = table[Int(p[i >> 1] & 0x0F)] * scale; i += 1 }
+                        // Whole bytes: high nibble → even element, low nibble → odd element.
+                        let pairs = (blockEnd - i) / 2
+                        let o = out + (i - start), bytes = p.baseAddress! + (i >> 1)
+                        for j in 0..<pairs {
+                            let byte = bytes[j]
+                            o[2 * j] = table[Int(byte >> 4)] * scale
+                            o[2 * j + 1] = table[Int(byte & 0x0F)] * scale
                         }
+                        i += 2 * pairs
+                        if i < blockEnd { out[i - start] = table[Int(p[i >> 1] >> 4)] * scale; i += 1 }
                     }
                 }
             }

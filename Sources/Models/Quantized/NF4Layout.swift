@@ -123,7 +123,9 @@ public enum NF4Layout {
         return NF4Tensor(shape: shape, originalDType: dtype, blockSize: blockSize, packed: packed, absmax: absmax)
     }
 
-    /// `quantization_config` as transformers writes it for `BitsAndBytesConfig(load_in_4bit=True, …)`.
+    /// `quantization_config` as transformers writes it for `BitsAndBytesConfig(load_in_4bit=True, …)`,
+    /// except `llm_int8_threshold` (8-bit only; its default 6.0 applies): JSONSerialization writes 6.0
+    /// as `6`, which transformers rejects ("llm_int8_threshold must be a float").
     public static func quantizationConfig(doubleQuant: Bool, computeDType: String, skipModules: [String]) -> [String: Any] {
         [
             "_load_in_4bit": true,
@@ -135,7 +137,6 @@ public enum NF4Layout {
             "llm_int8_enable_fp32_cpu_offload": false,
             "llm_int8_has_fp16_weight": false,
             "llm_int8_skip_modules": skipModules.isEmpty ? NSNull() : skipModules as Any,
-            "llm_int8_threshold": 6.0,
             "load_in_4bit": true,
             "load_in_8bit": false,
             "quant_method": "bitsandbytes",

@@ -69,10 +69,11 @@ public struct NF4Quantization: Pass, Equatable {
                                  bitsPerWeight: q.bitsPerWeight, relativeError: error))
             quantizedBits += q.bitsPerWeight * Double(q.count); quantizedCount += q.count
             try register(spec, quantized: q, in: model, cache: cache)
+            releasePages(of: spec.name, in: model)
             context.progress.update(k + 1)
         }
         context.progress.finish()
-        let skipped = selector.skippedModules(in: model)
+        let skipped = selector.skippedModules(in: model).filter { !QuantizationTargets.isEmbedding($0) }
         model.config["quantization_config"] = NF4Layout.quantizationConfig(
             doubleQuant: doubleQuant, computeDType: computeDType, skipModules: skipped)
         let errors = changes.compactMap(\.relativeError)

@@ -57,6 +57,11 @@ public struct QuantizationTargets: Sendable, Equatable {
         return !protectedWords.contains { lower.contains($0) }
     }
 
+    static func isEmbedding(_ module: String) -> Bool {
+        let lower = module.lowercased()
+        return ["embed", "wte", "wpe"].contains { lower.contains($0) }
+    }
+
     static func isProtected(_ module: String) -> Bool {
         let lower = module.lowercased()
         return protectedWords.contains { lower.contains($0) }

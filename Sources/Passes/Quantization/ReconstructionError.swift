@@ -1,4 +1,5 @@
 import Tensors
+import Checkpoints
 
 /// ‖a − b‖ / ‖a‖ in Double (0 for an all-zero reference).
 public func relativeError(_ reference: [Float], _ approximation: [Float]) -> Double {
@@ -30,4 +31,12 @@ public func relativeError(_ reference: Tensor, _ approximation: [Float]) -> Doub
         }
     }
     return den == 0 ? (num == 0 ? 0 : .infinity) : (num / den).squareRoot()
+}
+
+/// Drops the memory-mapped pages of an unchanged source tensor once it has been read, so a pass
+/// over a large checkpoint keeps one tensor resident, not the whole file (a read-only mapping: the
+/// pages are simply read again if needed).
+func releasePages(of name: String, in model: EditableCheckpoint) {
+    guard let checkpoint = model.source as? Checkpoint, let info = checkpoint.info(name) else { return }
+    checkpoint.file(of: name)?.release(info)
 }

@@ -1,0 +1,77 @@
+import Tensors
+
+/// Where `SafetensorsWriter`'s streaming core sends one tensor's bytes. Slices arrive in order;
+/// the writer checks they add up to the header's byte count.
+public final class TensorSink {
+    public let spec: TensorSpec
+    public private(set) var written = 0
+    private let file: OutputFile
+    private let path: String
+
+    /// Source slices are at most this many bytes, so a huge mapped tensor is never resident at once.
+    public static let sliceBytes = 16 << 20
+
+    init(file: OutputFile, spec: TensorSpec, path: String) {
+        self.file = file
+        self.spec = spec
+        self.path = path
+    }
+
+    /// Appends raw little-endian bytes of the tensor.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard written + bytes.count <= spec.byteCount else {
+            throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' got more than its \(spec.byteCount) bytes")
+        }
+        try file.write(bytes)
+        written += bytes.count
+    }
+
+    /// Writes a whole tensor of the spec's dtype and shape. A view of a memory-mapped file is
+    /// written in slices whose pages are released right after.
+    public func write(_ tensor: Tensor) throws {
+        try check(tensor, dtype: spec.dtype)
+        try tensor.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = min(Self.sliceBytes, raw.count - offset)
+                tensor.storage.prefetchPages(offset: offset, count: n)
+                try write(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)]))
+                tensor.storage.releasePages(offset: offset, count: n)
+                offset += n
+            }
+        }
+    }
+
+    /// Writes `tensor` converted to the spec's dtype slice by slice (through Float32, see
+    /// `DTypeConversion.convert`), releasing the source pages of each slice: memory stays at one
+    /// slice however large the tensor.
+    public func write(converting tensor: Tensor) throws {
+        guard tensor.dtype != spec.dtype else { return try write(tensor) }
+        try check(tensor, dtype: tensor.dtype)
+        let from = tensor.dtype, to = spec.dtype
+        let sliceElements = max(1, Self.sliceBytes / max(from.byteSize, to.byteSize))
+        let count = tensor.elementCount
+        guard count > 0 else { return }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: min(count, sliceElements) * to.byteSize, alignment: 64)
+        defer { scratch.deallocate() }
+        try tensor.withUnsafeBytes { raw in
+            var start = 0
+            while start < count {
+                let n = min(sliceElements, count - start)
+                tensor.storage.prefetchPages(offset: start * from.byteSize, count: n * from.byteSize)
+                let source = UnsafeRawBufferPointer(rebasing: raw[(start * from.byteSize)..<((start + n) * from.byteSize)])
+                let target = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(n * to.byteSize)])
+                DTypeConversion.convert(source, from: from, into: target, to: to)
+                try write(UnsafeRawBufferPointer(target))
+                tensor.storage.releasePages(offset: start * from.byteSize, count: n * from.byteSize)
+                start += n
+            }
+        }
+    }
+
+    private func check(_ tensor: Tensor, dtype: DType) throws {
+        guard tensor.shape == spec.shape, tensor.dtype == dtype else {
+            throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' was produced as \(tensor.dtype) \(tensor.shape), header says \(spec.dtype) \(spec.shape)")
+        }
+    }
+}

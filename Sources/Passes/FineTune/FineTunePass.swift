@@ -1,0 +1,179 @@
+import Foundation
+import Checkpoints
+import Evaluation
+import Models
+import Tensors
+import Training
+
+/// Pass `finetune`: plain supervised fine-tuning on the recipe's training data (classification
+/// labels, regression targets or next tokens), through the `Training` engine. The trained weights
+/// are written back into the checkpoint with each tensor's stored dtype; the loss curve goes into
+/// the report. No dropout is applied (the engine is deterministic).
+public struct FineTunePass: Pass, Equatable {
+    public static let kind = "finetune"
+    public static var category: PassCategory { .training }
+    public var needs: PassNeeds { .training }
+
+    public var lr: Float = 2e-5
+    /// Optimizer steps; when nil, `epochs` passes over the data decide.
+    public var steps: Int?
+    public var epochs: Int = 1
+    public var batchSize: Int = 16
+    public var gradientAccumulation: Int = 1
+    public var warmupSteps: Int?
+    public var warmupRatio: Float = 0
+    public var schedule: LearningRateSchedule.Decay = .linear
+    public var optimizer: TrainerSettings.OptimizerKind = .adamw
+    public var weightDecay: Float = 0.01
+    public var maxGradNorm: Float? = 1
+    public var labelSmoothing: Float = 0
+    /// Examples longer than this are truncated (keeping the start).
+    public var maxLength: Int?
+    /// Shuffle seed; nil uses the recipe seed.
+    public var seed: UInt64?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case lr, steps, epochs, batchSize = "batch_size", gradientAccumulation = "gradient_accumulation", warmupSteps = "warmup_steps"
+        case warmupRatio = "warmup_ratio", schedule, optimizer, weightDecay = "weight_decay", maxGradNorm = "max_grad_norm"
+        case labelSmoothing = "label_smoothing", maxLength = "max_length", seed
+    }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try StrictKeys.reject(unknownIn: decoder, allowed: ["pass"] + CodingKeys.allKeys)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lr = try c.decodeIfPresent(Float.self, forKey: .lr) ?? 2e-5
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? 1
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 16
+        gradientAccumulation = try c.decodeIfPresent(Int.self, forKey: .gradientAccumulation) ?? 1
+        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps)
+        warmupRatio = try c.decodeIfPresent(Float.self, forKey: .warmupRatio) ?? 0
+        schedule = try c.decodeIfPresent(LearningRateSchedule.Decay.self, forKey: .schedule) ?? .linear
+        optimizer = try c.decodeIfPresent(TrainerSettings.OptimizerKind.self, forKey: .optimizer) ?? .adamw
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? 0.01
+        maxGradNorm = c.contains(.maxGradNorm) ? try c.decodeIfPresent(Float.self, forKey: .maxGradNorm) : 1
+        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? 0
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+    }
+
+    public func validate(path: String) throws {
+        guard lr > 0, lr.isFinite else { throw PassError("\(path).lr", "must be a positive number (got \(lr))") }
+        if let steps, steps <= 0 { throw PassError("\(path).steps", "must be positive (got \(steps))") }
+        guard epochs > 0 else { throw PassError("\(path).epochs", "must be positive (got \(epochs))") }
+        guard batchSize > 0 else { throw PassError("\(path).batch_size", "must be positive (got \(batchSize))") }
+        guard gradientAccumulation > 0 else { throw PassError("\(path).gradient_accumulation", "must be positive (got \(gradientAccumulation))") }
+        if let w = warmupSteps, w < 0 { throw PassError("\(path).warmup_steps", "must be ≥ 0 (got \(w))") }
+        guard (0...1).contains(warmupRatio) else { throw PassError("\(path).warmup_ratio", "must be in [0, 1] (got \(warmupRatio))") }
+        guard weightDecay >= 0 else { throw PassError("\(path).weight_decay", "must be ≥ 0 (got \(weightDecay))") }
+        if let m = maxGradNorm, !(m > 0) { throw PassError("\(path).max_grad_norm", "must be positive or null (got \(m))") }
+        guard (0..<1).contains(labelSmoothing) else { throw PassError("\(path).label_smoothing", "must be in [0, 1) (got \(labelSmoothing))") }
+        if let l = maxLength, l < 2 { throw PassError("\(path).max_length", "must be at least 2 (got \(l))") }
+    }
+
+    /// Trainer settings for `examples` training examples.
+    public func settings(examples: Int) -> TrainerSettings {
+        var s = TrainerSettings()
+        let perEpoch = max(1, (examples + batchSize - 1) / batchSize / gradientAccumulation)
+        s.steps = steps ?? perEpoch * epochs
+        s.warmupSteps = min(s.steps, warmupSteps ?? Int((warmupRatio * Float(s.steps)).rounded()))
+        s.lr = lr; s.decay = schedule; s.optimizer = optimizer; s.weightDecay = weightDecay
+        s.maxGradNorm = maxGradNorm; s.accumulation = gradientAccumulation; s.labelSmoothing = labelSmoothing
+        return s
+    }
+
+    public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
+        try validate(path: Self.kind)
+        guard !context.training.isEmpty else {
+            throw PassError(Self.kind, "needs training examples: add a \"training\" data section to the recipe")
+        }
+        let network = try TransformerModel.load(from: model)
+        let trainable = try TrainableModel(network)
+        let batcher = try ExampleBatcher(config: network.config, modelConfig: model.config, maxLength: maxLength, examples: context.training)
+        let settings = settings(examples: context.training.count)
+        let trainer = try Trainer(model: trainable, settings: settings)
+        let loader = DataLoader(context.training, batchSize: batchSize, seed: seed ?? context.seed)
+        var tokens = 0
+        context.progress.start("finetune: \(settings.steps) steps", settings.steps)
+        try trainer.run(batch: { step in
+            let b = try batcher.batch(loader.batch(step: step))
+            tokens += b.tokenCount
+            return b
+        }, progress: { step, _ in context.progress.update(step) })
+        context.progress.finish()
+        let changes = try writeBack(trainable, into: model)
+        let curve = trainer.lossCurve
+        let tail = curve.suffix(max(1, curve.count / 10))
+        let first = Double(curve.first ?? 0), last = Double(tail.reduce(0, +)) / Double(max(1, tail.count))
+        return PassReport(
+            kind: Self.kind,
+            summary: String(format: "fine-tuned %d steps (batch %d × %d, lr %g, %@ schedule): loss %.4f → %.4f",
+                            settings.steps, batchSize, gradientAccumulation, Double(lr), schedule.rawValue, first, last),
+            metrics: ["steps": Double(settings.steps), "examples": Double(context.training.count), "tokens": Double(tokens),
+                      "first_loss": first, "final_loss": last, "trained_tensors": Double(changes.count)],
+            tensors: changes,
+            series: [.init(title: "Training loss", xLabel: "step", yLabel: "loss",
+                           labels: trainer.lossSeries.labels, values: trainer.lossSeries.values)],
+            notes: ["no dropout during training; AdamW weight decay applies to matrices and embeddings, not to norms or biases"])
+    }
+
+    /// Writes every trained parameter back with the dtype it is stored in.
+    func writeBack(_ trainable: TrainableModel, into model: EditableCheckpoint) throws -> [PassReport.TensorChange] {
+        let family = trainable.config.family
+        let base = TrainableModel.defaultPrefix(family)
+        let probe = trainable.exportTensors(prefix: base).first!.name
+        let prefix = model.spec(probe) != nil ? base : ""
+        var changes: [PassReport.TensorChange] = []
+        for t in trainable.exportTensors(prefix: prefix) {
+            guard let spec = model.spec(t.name) else {
+                throw PassError(Self.kind, "trained tensor '\(t.name)' is not in the checkpoint (unexpected \(family.rawValue) layout)")
+            }
+            guard spec.shape == t.shape else {
+                throw PassError(Self.kind, "trained tensor '\(t.name)' has shape \(t.shape), the checkpoint stores \(spec.shape)")
+            }
+            model.set(t.name, Tensor(floats: t.values, shape: t.shape, dtype: spec.dtype))
+            changes.append(.init(name: t.name, before: "\(spec.dtype) \(spec.shape)", after: "\(spec.dtype) \(spec.shape) (trained)"))
+        }
+        return changes
+    }
+}
+
+/// Turns `Example`s into padded training batches for one model.
+struct ExampleBatcher {
+    let task: ModelTask
+    let regression: Bool
+    let padId: Int
+    let maxLength: Int?
+
+    init(config: ModelConfig, modelConfig json: [String: Any], maxLength: Int?, examples: [Example]) throws {
+        task = config.task
+        padId = json["pad_token_id"] as? Int ?? 0
+        self.maxLength = maxLength ?? config.maxPositions
+        regression = config.isClassifier && config.numLabels == 1
+        if config.isClassifier {
+            for (i, e) in examples.enumerated() {
+                if regression, e.target == nil { throw PassError(FineTunePass.kind, "training example \(i) has no regression target") }
+                if !regression {
+                    guard let label = e.label else { throw PassError(FineTunePass.kind, "training example \(i) has no label (the model is a classifier)") }
+                    guard (0..<config.numLabels).contains(label) else {
+                        throw PassError(FineTunePass.kind, "training example \(i) has label \(label); the model has \(config.numLabels) labels")
+                    }
+                }
+            }
+        } else if task == .encoder {
+            throw PassError(FineTunePass.kind, "the model has no head to train (a bare encoder)")
+        }
+    }
+
+    func batch(_ examples: [Example]) throws -> TrainingBatch {
+        let limit = maxLength ?? Int.max
+        let seqs = examples.map { Array($0.ids.prefix(limit)).map(Int.init) }
+        if task == .causalLM { return TrainingBatch.languageModel(seqs, padId: padId) }
+        let types = examples.first?.tokenTypes == nil ? nil : examples.map { Array(($0.tokenTypes ?? []).prefix(limit)).map(Int.init) }
+        var b = TrainingBatch.classification(seqs, tokenTypes: types, labels: examples.map { $0.label ?? 0 }, padId: padId)
+        if regression { b.regression = examples.map { $0.target ?? 0 } }
+        return b
+    }
+}

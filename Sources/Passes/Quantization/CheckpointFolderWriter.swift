@@ -1,0 +1,22 @@
+import Foundation
+import Checkpoints
+
+/// Writes a model as a checkpoint folder (`model.safetensors`, streamed one tensor at a time, and
+/// `config.json`). The quantization tests and bench use it; the pipeline has its own output stage.
+public enum CheckpointFolderWriter {
+    public static func write(_ model: TensorStore, to folder: String, inputs: [String] = []) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let specs = model.names.compactMap { model.spec($0) }
+        // Tensors copied unchanged are views of the source map: drop each one's pages once written.
+        let source = ((model as? EditableCheckpoint)?.source ?? model) as? Checkpoint
+        var previous: String?
+        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs, metadata: ["format": "pt"],
+                                    inputs: inputs) { spec in
+            if let source, let name = previous, let info = source.info(name) { source.file(of: name)?.release(info) }
+            previous = spec.name
+            return try model.tensor(spec.name)
+        }
+        let json = try JSONSerialization.data(withJSONObject: model.config, options: [.prettyPrinted, .sortedKeys])
+        try json.write(to: URL(fileURLWithPath: folder + "/config.json"))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Evaluation
+import Models
+
+/// Static W8A8 as a measurement (ALGORITHMS.md §3.5): calibrate per-tensor activation ranges at every
+/// linear input over the calibration batches, then run the model with weights fake-quantized
+/// (symmetric per tensor, MSE grid range) and linear inputs fake-quantized (asymmetric per tensor),
+/// and compare its logits with the float model's. A model whose outputs move little is
+/// "quantization-friendly".
+public struct StaticW8A8Probe {
+    /// The linear inputs observed: q/k/v input, o input, gate/up input, down input.
+    public static let points: [CapturePoint] = [.attentionInput, .attentionContext, .ffnInput, .ffnActivation]
+
+    public struct Result {
+        public var ranges: [CaptureKey: RangeObserver]
+        /// ‖logits_q − logits‖ / ‖logits‖ over the calibration batches.
+        public var logitsRelativeError: Double
+        /// Fraction of positions (LM) or examples (classifier) whose argmax is unchanged.
+        public var argmaxAgreement: Double
+    }
+
+    public let observer: ActivationObserverKind
+    public init(observer: ActivationObserverKind) { self.observer = observer }
+
+    static func input(_ e: Example) -> ModelInput {
+        ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] })
+    }
+
+    public func run(model: TransformerModel, calibration: [Example]) throws -> Result {
+        // 1. Calibrate activation ranges (one example per batch, as the running observer expects).
+        var ranges: [CaptureKey: RangeObserver] = [:]
+        var reference: [[Float]] = []
+        for e in calibration {
+            let out = try model.forward(Self.input(e), options: ForwardOptions(capture: Set(Self.points)))
+            for (key, act) in out.captures {
+                ranges[key, default: RangeObserver(kind: observer)].observe(act.values)
+            }
+            reference.append(out.logits)
+        }
+        // 2. Fake-quantize weights in place (restored afterwards).
+        var saved: [(Linear, [Float])] = []
+        for layer in model.layers {
+            for case let linear as Linear in [layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down].compactMap({ $0 }) {
+                saved.append((linear, linear.weight))
+                let alpha = StaticQuantizers.mseSymmetricAlpha(linear.weight)
+                linear.weight = linear.weight.map { StaticQuantizers.fakeQuantSymmetric($0, alpha: alpha) }
+            }
+        }
+        defer { for (linear, weight) in saved { linear.weight = weight } }
+        // 3. Run with fake-quantized linear inputs.
+        let params = ranges.compactMapValues(\.params)
+        var num = 0.0, den = 0.0, agree = 0, total = 0
+        for (e, ref) in zip(calibration, reference) {
+            let options = ForwardOptions(capture: Set(Self.points), intervene: { key, buffer in
+                guard let p = params[key] else { return }
+                for i in buffer.indices { buffer[i] = StaticQuantizers.fakeQuantAsymmetric(buffer[i], p) }
+            })
+            let out = try model.forward(Self.input(e), options: options)
+            for i in ref.indices {
+                let d = Double(out.logits[i] - ref[i]); num += d * d; den += Double(ref[i]) * Double(ref[i])
+            }
+            let width = out.shape.last ?? 1
+            for row in stride(from: 0, to: ref.count, by: width) {
+                let a = ref[row..<(row + width)].indices.max { ref[$0] < ref[$1] }
+                let b = out.logits[row..<(row + width)].indices.max { out.logits[$0] < out.logits[$1] }
+                agree += a == b ? 1 : 0; total += 1
+            }
+        }
+        return Result(ranges: ranges, logitsRelativeError: den == 0 ? 0 : (num / den).squareRoot(),
+                      argmaxAgreement: total == 0 ? 1 : Double(agree) / Double(total))
+    }
+}

@@ -1,1 +1,0 @@
-// Reports module. See DESIGN.md §3.

@@ -1,0 +1,51 @@
+import XCTest
+import Checkpoints
+import TestSupport
+
+/// Runs the built `compress` binary (next to this test bundle; `swift test` builds it) on bad
+/// input: exit status 1, nothing on stdout, one stderr line naming the file and the problem.
+final class InspectCommandTests: XCTestCase {
+    func compress() throws -> String {
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let binary = folder + "/compress"
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) not built") }
+        return binary
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try compress())
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testInspectRejectsMalformedFilesWithOneLine() throws {
+        for name in ["truncated_data.safetensors", "duplicate_names.safetensors", "absurd_header_length.safetensors",
+                     "non_utf8_header.safetensors", "shard_missing_tensor"] {
+            let path = Fixtures.path("safetensors/malformed/" + name)
+            let expected: CheckpointError
+            do { _ = try Checkpoint(path: path); XCTFail("\(name) was accepted"); continue } catch let e as CheckpointError { expected = e }
+            let result = try run(["inspect", path])
+            XCTAssertEqual(result.status, 1, name)
+            XCTAssertEqual(result.stdout, "", name)
+            XCTAssertEqual(result.stderr, "error: \(expected)\n", name)
+            XCTAssertTrue(result.stderr.contains(name), name)
+        }
+    }
+
+    func testInspectJSONOfTheShippedModel() throws {
+        let result = try run(["inspect", Fixtures.path("models/stories260K"), "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["parameters"] as? Int, 260032)
+        XCTAssertEqual((json["config"] as? [String: String])?["tie_word_embeddings"], "true")
+        XCTAssertEqual((json["tensors"] as? [Any])?.count, 47)
+    }
+}

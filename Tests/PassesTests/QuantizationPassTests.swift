@@ -1,0 +1,203 @@
+import XCTest
+import Checkpoints
+import Evaluation
+import Kernels
+import Models
+import Passes
+import Tensors
+import TestSupport
+
+/// The `nf4` and `int8` passes on the committed stories260K model, their options, and reading their
+/// outputs back through `QuantizedTensorStore`.
+final class QuantizationPassTests: XCTestCase {
+    static let modelPath = Fixtures.path("models/stories260K")
+
+    /// Where a pass's output is written; tools/reference/quant_checkpoints.py loads these folders in
+    /// transformers and records the logits in fixtures/quant/checkpoint_reference.safetensors.
+    static func outputFolder(_ kind: String) -> String { NSTemporaryDirectory() + "whittle-quant-\(kind)" }
+
+    func runPass(_ pass: some Pass, kind: String) throws -> (Checkpoint, PassReport) {
+        let model = EditableCheckpoint(source: try Checkpoint(path: Self.modelPath))
+        let report = try pass.apply(to: model, context: PassContext())
+        let folder = Self.outputFolder(kind)
+        try? FileManager.default.removeItem(atPath: folder)
+        try CheckpointFolderWriter.write(model, to: folder)
+        return (try Checkpoint(path: folder), report)
+    }
+
+    // MARK: options
+
+    func testNF4OptionsDecodeWithDefaultsAndRejectUnknownKeys() throws {
+        let pass = try JSONDecoder().decode(NF4Quantization.self, from: Data(#"{"pass": "nf4", "block_size": 128}"#.utf8))
+        XCTAssertEqual(pass, NF4Quantization(blockSize: 128))
+        XCTAssertThrowsError(try JSONDecoder().decode(NF4Quantization.self, from: Data(#"{"blocksize": 64}"#.utf8))) { error in
+            XCTAssertTrue("\(error)".contains("unknown key 'blocksize'"), "\(error)")
+        }
+        XCTAssertThrowsError(try JSONDecoder().decode(Int8Quantization.self, from: Data(#"{"scheme": "static", "bits": 4}"#.utf8)))
+        XCTAssertThrowsError(try NF4Quantization(blockSize: 48).validate(path: "passes[1]")) { error in
+            XCTAssertEqual(error as? PassError, PassError("passes[1].block_size", "must be a power of two from 32 to 4096 (got 48)"))
+        }
+        XCTAssertThrowsError(try NF4Quantization(computeDType: "float64").validate(path: "p"))
+        XCTAssertThrowsError(try Int8Quantization(ignore: ["re:("]).validate(path: "p")) { error in
+            XCTAssertEqual((error as? PassError)?.path, "p.ignore")
+        }
+    }
+
+    func testDefaultTargetsAreBlockLinearsOnly() throws {
+        let checkpoint = try Checkpoint(path: Self.modelPath)
+        let selected = QuantizationTargets().selected(in: checkpoint).map(\.name)
+        XCTAssertEqual(selected.count, 5 * 7)
+        XCTAssertTrue(selected.contains("model.layers.0.self_attn.q_proj.weight"))
+        XCTAssertTrue(selected.contains("model.layers.4.mlp.down_proj.weight"))
+        XCTAssertFalse(selected.contains { $0.contains("embed") || $0.contains("norm") })
+        let some = QuantizationTargets(targets: ["re:mlp"], ignore: ["*.layers.0.*"]).selected(in: checkpoint).map(\.name)
+        XCTAssertEqual(some.count, 4 * 3)
+        XCTAssertTrue(QuantizationTargets(targets: ["model.embed_tokens"]).selects("model.embed_tokens.weight", shape: [512, 64]),
+                      "a protected module is quantized when named exactly")
+        XCTAssertFalse(QuantizationTargets(targets: ["re:embed"]).selects("model.embed_tokens.weight", shape: [512, 64]))
+    }
+
+    // MARK: nf4
+
+    func testNF4PassWritesTheLayoutTransformersSaves() throws {
+        let (out, report) = try runPass(NF4Quantization(), kind: "nf4")
+        // Reference: the same model quantized and saved by transformers 5.24 + bitsandbytes 0.50.
+        let reference = try Checkpoint(path: Fixtures.path("quant/stories260K-bnb-nf4"))
+        XCTAssertEqual(out.names.sorted(), reference.names.sorted())
+        for name in reference.names {
+            let r = reference.info(name)!, o = out.info(name)!
+            if name.hasSuffix(NF4Layout.stateSuffix) { continue }   // JSON length follows the offset digits
+            XCTAssertEqual(o.dtype, r.dtype, name)
+            XCTAssertEqual(o.shape, r.shape, name)
+        }
+        for name in reference.names where name.hasSuffix(".weight") && out.info(name)?.dtype == .U8 {
+            XCTAssertEqual(Array(try out.tensor(name).bytes), Array(try reference.tensor(name).bytes), "\(name): packed codes equal bitsandbytes'")
+        }
+        let qc = try XCTUnwrap(out.config["quantization_config"] as? [String: Any])
+        let rc = try XCTUnwrap(reference.config["quantization_config"] as? [String: Any])
+        for key in rc.keys where !["llm_int8_skip_modules", "llm_int8_threshold"].contains(key) {
+            XCTAssertEqual("\(qc[key] ?? "missing")", "\(rc[key]!)", key)
+        }
+        XCTAssertEqual(report.tensors.count, 35)
+        XCTAssertEqual(report.metrics["bits_per_weight"] ?? 0, 4.13, accuracy: 0.02)
+        XCTAssertLessThan(report.metrics["max_relative_error"] ?? 1, 0.12)
+        XCTAssertGreaterThan(report.metrics["mean_relative_error"] ?? 0, 0.05, "NF4 of N(0, σ) weights loses ≈ 9 %")
+    }
+
+    func testNF4OutputReadsBackAsDequantizedWeights() throws {
+        let (out, _) = try runPass(NF4Quantization(), kind: "nf4")
+        let store = try QuantizedTensorStore(out)
+        XCTAssertEqual(store.layout, .nf4)
+        XCTAssertEqual(store.names.sorted(), try Checkpoint(path: Self.modelPath).names.sorted(), "auxiliary tensors are hidden")
+        let original = try Checkpoint(path: Self.modelPath)
+        let name = "model.layers.2.mlp.down_proj.weight"
+        let restored = try store.tensor(name)
+        XCTAssertEqual(restored.shape, original.info(name)!.shape)
+        let q = NF4Tensor.quantize(try original.tensor(name), blockSize: 64, doubleQuant: true)
+        XCTAssertEqual(restored.floats(), q.dequantized())
+        XCTAssertEqual(try store.tensor("model.norm.weight").floats(), try original.floats("model.norm.weight"))
+    }
+
+    /// Logits of our NF4 output, run by our model on the dequantized weights, against transformers +
+    /// bitsandbytes loading the same folder (fixture written by tools/reference/quant_checkpoints.py).
+    func testNF4OutputLogitsMatchTransformersBitsandbytes() throws {
+        try assertLogitsMatchReference(kind: "nf4", pass: NF4Quantization())
+    }
+
+    // MARK: int8
+
+    func testInt8ConfigEqualsCompressedTensorsReference() throws {
+        let reference = try XCTUnwrap(try Fixtures.readJSON(Fixtures.path("quant/int8_quantization_config.json")) as? [String: Any])
+        let ours = Int8Layout.quantizationConfig(ignore: ["lm_head"])
+        let a = try JSONSerialization.data(withJSONObject: ours, options: [.sortedKeys])
+        let b = try JSONSerialization.data(withJSONObject: reference, options: [.sortedKeys])
+        XCTAssertEqual(String(decoding: a, as: UTF8.self), String(decoding: b, as: UTF8.self))
+    }
+
+    func testInt8PassWritesPerChannelWeightsAndScales() throws {
+        let (out, report) = try runPass(Int8Quantization(), kind: "int8")
+        let name = "model.layers.1.self_attn.k_proj.weight"
+        XCTAssertEqual(out.info(name)?.dtype, .I8)
+        XCTAssertEqual(out.info(name)?.shape, [32, 64])
+        XCTAssertEqual(out.info(name + "_scale")?.shape, [32, 1])
+        XCTAssertEqual(out.info("model.embed_tokens.weight")?.dtype, .F32)
+        let original = try Checkpoint(path: Self.modelPath).floats(name)
+        let scale = try out.floats(name + "_scale")
+        let q = try out.tensor(name).floats()
+        for r in 0..<32 {
+            let row = original[(r * 64)..<(r * 64 + 64)]
+            XCTAssertEqual(scale[r], row.map(abs).max()! / 127.5, "row \(r) scale")
+            for c in 0..<64 { XCTAssertEqual(q[r * 64 + c], min(max((row[r * 64 + c] / scale[r]).rounded(.toNearestOrEven), -128), 127), "[\(r), \(c)]") }
+        }
+        let store = try QuantizedTensorStore(out)
+        XCTAssertEqual(store.layout, .int8)
+        assertClose(try store.floats(name), original, atol: scale.max()! / 2 + 1e-7)
+        XCTAssertLessThan(report.metrics["max_relative_error"] ?? 1, 0.01)
+    }
+
+    /// W8A8 with dynamic per-token activations is discontinuous: a 1e-6 summation-order difference
+    /// can flip one activation's rounding (a step of absmax/127.5), which then propagates — layer by
+    /// layer our linears agree with compressed-tensors to 1e-6, but on 16 tokens a flip appears by
+    /// layer 3. So the whole-model check is statistical: our logits are far closer to transformers'
+    /// W8A8 logits than W8A8 is to float32, and (near-ties aside) the argmax agrees.
+    func testInt8OutputLogitsMatchTransformersCompressedTensors() throws {
+        let fixture = try SafetensorsFile(path: Fixtures.path("quant/checkpoint_reference.safetensors"))
+        let ids = try fixture.tensor("ids").floats().map { Int($0) }
+        let expected = try fixture.tensor("int8.logits").floats(), fp32 = try fixture.tensor("fp32.logits").floats()
+        let (out, _) = try runPass(Int8Quantization(), kind: "int8")
+        let store = try QuantizedTensorStore(out)
+        let model = try TransformerModel.load(from: store)
+        XCTAssertEqual(try store.installQuantizedLinears(in: model), 35)
+        let logits = try model.forward(ModelInput(tokens: [ids])).logits
+        let ours = relativeError(expected, logits), quantization = relativeError(fp32, expected)
+        XCTAssertLessThan(ours, quantization / 3, "ours vs transformers \(ours); W8A8 vs fp32 \(quantization)")
+        XCTAssertLessThan(ours, 0.03)
+        let vocab = 512
+        let agree = (0..<ids.count).filter { t in
+            (0..<vocab).max { logits[t * vocab + $0] < logits[t * vocab + $1] }
+                == (0..<vocab).max { expected[t * vocab + $0] < expected[t * vocab + $1] }
+        }.count
+        XCTAssertGreaterThanOrEqual(agree, ids.count - 2, "argmax agreement \(agree) of \(ids.count)")
+        print("int8 logits: ours vs transformers \(ours), W8A8 vs fp32 \(quantization), argmax agreement \(agree)/\(ids.count)")
+        // Position 0 sees no attention mixing: no flip can occur before it, so it agrees to float noise.
+        assertClose(Array(logits[0..<vocab]), Array(expected[0..<vocab]), atol: 1e-4, rtol: 1e-4)
+    }
+
+    func testStaticSchemeNeedsCalibration() throws {
+        let model = EditableCheckpoint(source: try Checkpoint(path: Self.modelPath))
+        XCTAssertThrowsError(try Int8Quantization(scheme: .static).apply(to: model, context: PassContext())) { error in
+            XCTAssertEqual((error as? PassError)?.path, "int8.scheme")
+        }
+    }
+
+    func testStaticSchemeReportsHowFarW8A8MovesTheModel() throws {
+        let model = EditableCheckpoint(source: try Checkpoint(path: Self.modelPath))
+        var calibration: [Example] = []
+        for k in 0..<4 {
+            let ids: [Int32] = (0..<24).map { Int32(($0 * 7 + k * 13) % 500 + 3) }
+            calibration.append(Example(ids: ids))
+        }
+        let report = try Int8Quantization(scheme: .static, observer: .minmax).apply(to: model, context: PassContext(calibration: calibration))
+        let error = try XCTUnwrap(report.metrics["static_w8a8_logits_relative_error"])
+        XCTAssertGreaterThan(error, 0, "fake quantization changes the logits")
+        XCTAssertLessThan(error, 0.1, "8-bit static quantization of stories260K moves logits by a few percent at most")
+        XCTAssertEqual(report.series[1].values.count, 5 * 4, "one range per layer and linear input")
+    }
+
+    // MARK: helpers
+
+    func assertLogitsMatchReference(kind: String, pass: some Pass, file: StaticString = #filePath, line: UInt = #line) throws {
+        let fixture = try SafetensorsFile(path: Fixtures.path("quant/checkpoint_reference.safetensors"))
+        let ids = try fixture.tensor("ids").floats().map { Int($0) }
+        let expected = try fixture.tensor("\(kind).logits")
+        let (out, _) = try runPass(pass, kind: kind)
+        let store = try QuantizedTensorStore(out)
+        let model = try TransformerModel.load(from: store)
+        XCTAssertEqual(try store.installQuantizedLinears(in: model), 35, "every block linear runs on quantized weights", file: file, line: line)
+        let logits = try model.forward(ModelInput(tokens: [ids])).logits
+        // NF4: transformers + bitsandbytes dequantize and matmul in float32, as NF4Linear does. int8:
+        // compressed-tensors fake-quantizes activations per token and weights per channel in float32;
+        // W8A8Linear computes the same products exactly in int32. Differences are summation order.
+        assertClose(logits, expected.floats(), atol: 2e-4, rtol: 1e-4, "\(kind) logits vs transformers", file: file, line: line)
+    }
+}

@@ -1,0 +1,142 @@
+import CZlib
+import Foundation
+import TestSupport
+import XCTest
+@testable import Reports
+
+final class ReportTests: XCTestCase {
+    func testComparisonRowsComputeDeltaRelativeChangeAndDirection() {
+        let ppl = MetricComparison(name: "ppl", metric: "perplexity", original: 20, compressed: 25, higherIsBetter: false)
+        XCTAssertEqual(ppl.delta, 5); XCTAssertEqual(ppl.relativeChange, 0.25); XCTAssertEqual(ppl.improved, false)
+        let acc = MetricComparison(name: "acc", metric: "accuracy", original: 0.8, compressed: 0.82, higherIsBetter: true)
+        XCTAssertEqual(acc.improved, true); XCTAssertEqual(acc.relativeChange!, 0.025, accuracy: 1e-12)
+        let kl = MetricComparison(name: "kl", metric: "kl", original: 0, compressed: 0.1, higherIsBetter: false)
+        XCTAssertNil(kl.relativeChange); XCTAssertEqual(kl.delta, 0.1)
+    }
+
+    func testSizeIsMeasuredFromRealCheckpoints() throws {
+        let model = Fixtures.path("models/stories260K")
+        let size = try SizeComparison.measure(original: model, compressed: model + "/model.safetensors")
+        XCTAssertEqual(size.originalBytes, size.compressedBytes)
+        XCTAssertEqual(size.originalParameters, size.compressedParameters)
+        XCTAssertGreaterThan(size.originalParameters, 250_000); XCTAssertLessThan(size.originalParameters, 300_000)
+        XCTAssertEqual(size.originalDeflatedBytes, size.compressedDeflatedBytes)
+        XCTAssertEqual(size.ratio, 1)
+    }
+
+    func testNF4CheckpointKeepsItsParameterCount() throws {
+        // A bitsandbytes NF4 export of stories260K (written by `compress --recipe recipes/nf4.json`), when present.
+        let nf4 = Fixtures.path("eval/stories260K-nf4")
+        guard FileManager.default.fileExists(atPath: nf4) else { throw XCTSkip("fixtures/eval/stories260K-nf4 absent") }
+        let size = try SizeComparison.measure(original: Fixtures.path("models/stories260K"), compressed: nf4, deflate: false)
+        XCTAssertEqual(size.compressedParameters, size.originalParameters)
+        XCTAssertLessThan(Double(size.compressedBytes), 0.35 * Double(size.originalBytes))
+    }
+
+    func testTerminalTableIsAlignedWithUnits() {
+        let text = sampleReport().comparisonTable()
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines[0], "metric                                   original  compressed      delta  relative")
+        XCTAssertEqual(lines[2], "perplexity (stories260k_samples.tokens)     23.93       26.71     +2.776   +11.60%")
+        XCTAssertEqual(lines[3], "accuracy (SST-2 dev)                       85.55%      85.09%   −0.46 pp    −0.54%")
+        XCTAssertEqual(lines[5], "size on disk                              1.06 MB    297.4 KB  −759.5 KB   −71.86%")
+        XCTAssertEqual(lines[7], "parameters                                260,032     233,216    −26,816   −10.31%")
+        XCTAssertEqual(Set(lines.map(\.count)).count, 1, "every line has the same width")
+    }
+
+    func testJSONRoundTripsAndRefusesUnknownSchema() throws {
+        let report = sampleReport()
+        let data = try JSONEncoder().encode(report)
+        XCTAssertEqual(try Report.decode(data), report)
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        XCTAssertEqual(object["schemaVersion"] as? Int, 1)
+        XCTAssertEqual((object["comparisons"] as! [[String: Any]])[0]["relativeChange"] as! Double, (26.71 - 23.934) / 23.934, accuracy: 1e-12)
+        var future = object; future["schemaVersion"] = 2
+        XCTAssertThrowsError(try Report.decode(try JSONSerialization.data(withJSONObject: future))) {
+            XCTAssertEqual($0 as? ReportError, .unsupportedSchema(found: 2, supported: 1))
+        }
+    }
+
+    func testChartsCoverSizePassSeriesAndKurtosis() {
+        let charts = sampleReport().charts()
+        XCTAssertEqual(charts.map(\.id), ["size", "pass1-1", "pass2-1", "pass3-1", "kurtosis"])
+        XCTAssertEqual(charts.map(\.kind), [.bar, .bar, .bar, .line, .bar])
+        XCTAssertEqual(charts[4].labels.count, 15); XCTAssertEqual(charts[4].series.map(\.name), ["original", "compressed"])
+        XCTAssertEqual(charts[0].yTicks().first, 0)
+        XCTAssertEqual(shortLabel("model.layers.3.self_attn.k_proj.weight"), "L3.self_attn.k_proj")
+        XCTAssertEqual(shortLabel("model.layers.12.mlp.down_proj_extra_long.weight"), "…down_proj_extra_long")
+        XCTAssertEqual(shortLabel("on disk"), "on disk")
+        XCTAssertEqual(niceStep(0.23), 0.5); XCTAssertEqual(niceStep(1.0), 1); XCTAssertEqual(niceStep(170), 200)
+    }
+
+    func testMarkdownAndHTMLHoldEverySection() {
+        let report = sampleReport()
+        let md = report.markdown()
+        for needle in ["# stories260K: finercut + nf4", "| perplexity (stories260k_samples.tokens) (n = 996) | 23.93 | 26.71 | +2.776 | +11.60% |",
+                       "## Pass 2: nf4", "![Model size before and after](charts/size.png)", "| model.layers.0.mlp.down_proj.weight | F32 [64, 172] |",
+                       "time 4.2 s · peak memory 38.00 MB", "## Outliers", "- input fingerprint: `1a2b3c4d5e6f7081`", "3.55× smaller"] {
+            XCTAssertTrue(md.contains(needle), "report.md lacks: \(needle)")
+        }
+        let html = report.html()
+        XCTAssertEqual(html.components(separatedBy: "<svg ").count - 1, 5)
+        XCTAssertFalse(html.contains("src=\"http"), "self-contained: no external resources")
+        XCTAssertFalse(html.contains("<script"))
+        XCTAssertTrue(html.contains("<td class=\"n worse\" title=\"lower is better\">+2.776</td>"))
+        XCTAssertTrue(html.contains("<td class=\"n better\" title=\"lower is better\">−759.5 KB</td>"))
+        XCTAssertTrue(html.contains("KL(original ‖ compressed)"))
+    }
+
+    func testPNGIsAValidImageOfTheRequestedSize() throws {
+        let chart = sampleReport().charts()[0]
+        let png = chart.png(width: 360, scale: 1)
+        let expectedHeight = Int(ChartLayout(chart: chart, width: 360).height)
+        XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        // Walk the chunks, checking each CRC; inflate IDAT and check the row count and filter bytes.
+        var at = 8, idat: [UInt8] = [], types: [String] = []
+        var width = 0, height = 0
+        while at < png.count {
+            let length = Int(be32(png, at))
+            let body = Array(png[(at + 4)..<(at + 8 + length)])
+            let crc = be32(png, at + 8 + length)
+            XCTAssertEqual(UInt32(crc32(0, body, UInt32(body.count))), crc)
+            let type = String(decoding: body.prefix(4), as: UTF8.self)
+            types.append(type)
+            if type == "IHDR" { width = Int(be32(body, 4)); height = Int(be32(body, 8)) }
+            if type == "IDAT" { idat += body.dropFirst(4) }
+            at += 12 + length
+        }
+        XCTAssertEqual(types, ["IHDR", "IDAT", "IEND"]); XCTAssertEqual(width, 360); XCTAssertEqual(height, expectedHeight)
+        var raw = [UInt8](repeating: 0, count: (360 * 3 + 1) * expectedHeight)
+        var rawLength = UInt(raw.count)
+        XCTAssertEqual(uncompress(&raw, &rawLength, idat, UInt(idat.count)), Z_OK)
+        XCTAssertEqual(Int(rawLength), raw.count)
+        XCTAssertTrue(stride(from: 0, to: raw.count, by: 360 * 3 + 1).allSatisfy { raw[$0] == 0 })
+        // Both series colours are drawn.
+        let rowBytes = 360 * 3 + 1
+        var colours = Set<[UInt8]>()
+        for row in 0..<expectedHeight {
+            for x in 0..<360 {
+                let i: Int = row * rowBytes + 1 + 3 * x
+                colours.insert([raw[i], raw[i + 1], raw[i + 2]])
+            }
+        }
+        func has(_ hex: String) -> Bool { let c = RGB(hex: hex); return colours.contains([c.r, c.g, c.b]) }
+        XCTAssertTrue(has(chartColors[0])); XCTAssertTrue(has(chartColors[1]))
+    }
+
+    /// Writes the sample report to WHITTLE_REPORT_OUT (default: a temporary folder); `make report-screenshot`
+    /// renders that folder's report.html in headless Chromium.
+    func testWriterWritesJSONMarkdownHTMLAndCharts() throws {
+        let folder = ProcessInfo.processInfo.environment["WHITTLE_REPORT_OUT"] ?? NSTemporaryDirectory() + "whittle-report-\(UUID().uuidString)"
+        let written = try ReportWriter.write(sampleReport(), to: folder)
+        XCTAssertEqual(written.map { ($0 as NSString).lastPathComponent },
+                       ["report.json", "report.md", "report.html", "size.png", "pass1-1.png", "pass2-1.png", "pass3-1.png", "kurtosis.png"])
+        XCTAssertEqual(try Report.decode(Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))), sampleReport())
+    }
+}
+
+func be32(_ b: [UInt8], _ at: Int) -> UInt32 {
+    var v: UInt32 = 0
+    for i in 0..<4 { v = v << 8 | UInt32(b[at + i]) }
+    return v
+}

@@ -1,0 +1,170 @@
+import Models
+import TestSupport
+import Training
+import XCTest
+
+/// Trainer pieces: hooks under the tape, accumulation, resume, schedules, loader, losses.
+final class TrainerBehaviourTests: XCTestCase {
+    func load(_ name: String) throws -> TransformerModel {
+        let folder = Fixtures.path("training/\(name)")
+        guard FileManager.default.fileExists(atPath: folder + "/config.json") else { throw XCTSkip("\(folder) absent") }
+        return try TransformerModel.load(path: folder)
+    }
+
+    let lmBatch = TrainingBatch.languageModel([[3, 7, 1, 9, 4, 2], [5, 5, 8, 30, 12]])
+
+    func testTapedForwardMatchesInferenceWithHooks() throws {
+        let model = try load("llama_gqa")
+        var options = ForwardOptions(headMask: [[1, 0, 0.5, 1], [0, 1, 1, 1]], neuronMask: [Array(repeating: 1, count: 32), (0..<32).map { Float($0 % 3) / 2 }],
+                                     skip: [SublayerID(layer: 1, kind: .attention)], attention: .clippedSoftmax(gamma: -0.03, zeta: 1))
+        options.capture = [.ffnActivation]
+        let reference = try model.forward(lmBatch.input, options: options)
+        let taped = try TrainableModel(model).forward(lmBatch.input, options: options, tape: Tape())
+        assertClose(taped.logits.value, reference.logits, atol: 1e-5, "logits under hooks")
+        assertClose(taped.captures[CaptureKey(layer: 0, point: .ffnActivation)]!.value,
+                    reference.captures[CaptureKey(layer: 0, point: .ffnActivation)]!.values, atol: 1e-5, "capture")
+    }
+
+    /// Trainable head gates get the gradient of the loss (checked by central differences in Float).
+    func testHeadGateGradientMatchesFiniteDifference() throws {
+        let trainable = try TrainableModel(try load("llama_gqa"))
+        let gates = (0..<2).map { Variable.parameter([1, 0.8, 0.6, 1.2], shape: [4], name: "gate\($0)", decay: false) }
+        func loss() throws -> Variable {
+            let tape = Tape()
+            let l = try Trainer.supervisedLoss(trainable, lmBatch, tape, options: ForwardOptions(), hooks: TrainingHooks(headGates: gates))
+            tape.backward(from: l)
+            return l
+        }
+        _ = try loss()
+        let analytic = gates[1].grad
+        var numeric: [Float] = []
+        for h in 0..<4 {
+            let old = gates[1].value[h]
+            gates[1].value[h] = old + 1e-2; let up = try loss().value[0]
+            gates[1].value[h] = old - 1e-2; let down = try loss().value[0]
+            gates[1].value[h] = old
+            numeric.append((up - down) / 2e-2)
+        }
+        XCTAssertGreaterThan(analytic.map(abs).max()!, 1e-3, "gate gradients must be non-trivial")
+        assertClose(analytic, numeric, atol: 2e-3, rtol: 2e-2, "head gate gradient")
+    }
+
+    /// A substituted activation is a constant: nothing before it gets a gradient.
+    func testSubstitutionStopsGradient() throws {
+        let trainable = try TrainableModel(try load("llama_gqa"))
+        let tape = Tape()
+        let hooks = TrainingHooks(substitute: { key in
+            key == CaptureKey(layer: 1, point: .blockOutput) ? Array(repeating: 0.1, count: 12 * 16) : nil
+        })
+        let l = try Trainer.supervisedLoss(trainable, lmBatch, tape, options: ForwardOptions(), hooks: hooks)
+        tape.backward(from: l)
+        let q0 = trainable.layers[0].q.weight.grad
+        XCTAssertTrue(q0.isEmpty || q0.allSatisfy { $0 == 0 }, "layer 0 must get no gradient through the substitution")
+        XCTAssertTrue(trainable.finalNorm!.weight.grad.contains { $0 != 0 }, "the head still trains")
+    }
+
+    func testFakeQuantizeStraightThrough() {
+        let w = Variable.parameter([0.5, -1, 0.25, 0.1, 2, -0.3], shape: [2, 3], name: "w")
+        let tape = Tape()
+        let q = tape.fakeQuantize(w, bits: 2, clipRatio: 0.5)
+        // Row 0: limit 0.5, step 0.5 → [0.5, -0.5 (clipped… to qmin=-2 → -1.0? no: -1/0.5 = -2 → -1.0), 0 (0.5 rounds to even)].
+        XCTAssertEqual(q.value, [0.5, -1.0, 0, 0, 1, -0.0], "levels")
+        tape.backward(from: tape.weightedSum([(tape.meanSquaredError(q, target: [0, 0, 0, 0, 0, 0]), 1)]))
+        XCTAssertEqual(w.grad.map { $0 != 0 }, [true, false, false, false, false, false], "gradient only where not clipped and ŵ ≠ 0")
+    }
+
+    func testAccumulationEqualsFullBatch() throws {
+        let model = try load("bert_classifier")
+        var settings = TrainerSettings()
+        settings.lr = 1e-3; settings.steps = 1; settings.maxGradNorm = nil
+        let full = TrainingBatch.classification([[2, 5, 7, 9], [4, 3, 1, 8]], labels: [1, 2])
+        let halves = [TrainingBatch.classification([[2, 5, 7, 9]], labels: [1]), TrainingBatch.classification([[4, 3, 1, 8]], labels: [2])]
+        let a = try Trainer(model: try TrainableModel(model), settings: settings)
+        let b = try Trainer(model: try TrainableModel(model), settings: settings)
+        let la = try a.train([full]), lb = try b.train(halves)
+        XCTAssertEqual(la, lb, accuracy: 1e-5)
+        assertClose(b.model.classifier!.weight.grad, a.model.classifier!.weight.grad, atol: 1e-6, "accumulated gradient")
+        assertClose(b.model.layers[0].q.weight.value, a.model.layers[0].q.weight.value, atol: 1e-6, "updated weights")
+    }
+
+    func testResumeContinuesExactly() throws {
+        let model = try load("gpt2")
+        var settings = TrainerSettings()
+        settings.lr = 1e-3; settings.steps = 4; settings.warmupSteps = 1
+        let batches = [lmBatch, TrainingBatch.languageModel([[1, 2, 3, 4], [9, 8, 7, 6]])]
+        let straight = try Trainer(model: try TrainableModel(model), settings: settings)
+        try straight.run(batch: { batches[$0 % 2] })
+
+        let path = NSTemporaryDirectory() + "whittle-resume-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try Trainer(model: try TrainableModel(try load("gpt2")), settings: settings)
+        try first.run(batch: { batches[$0 % 2] }, checkpoint: path, checkpointEvery: 2)
+        let resumed = try Trainer(model: try TrainableModel(try load("gpt2")), settings: settings)
+        try resumed.resume(from: path)
+        XCTAssertEqual(resumed.step, 4)
+        XCTAssertEqual(resumed.lossCurve, straight.lossCurve)
+
+        // Interrupt after 2 steps, resume, finish: identical to the straight run.
+        let partial = try Trainer(model: try TrainableModel(try load("gpt2")), settings: settings)
+        _ = try partial.train([batches[0]]); _ = try partial.train([batches[1]])
+        try partial.save(to: path)
+        let cont = try Trainer(model: try TrainableModel(try load("gpt2")), settings: settings)
+        try cont.resume(from: path)
+        try cont.run(batch: { batches[$0 % 2] })
+        XCTAssertEqual(cont.lossCurve, straight.lossCurve)
+        assertClose(cont.model.tokens.value, straight.model.tokens.value, atol: 0, "weights after resume")
+    }
+
+    func testResumeRejectsForeignFile() throws {
+        let trainer = try Trainer(model: try TrainableModel(try load("gpt2")), settings: TrainerSettings())
+        XCTAssertThrowsError(try trainer.resume(from: Fixtures.path("training/gpt2/model.safetensors"))) { error in
+            guard case TrainingError.checkpointMismatch(_, let tensor, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(tensor, "__metadata__.step")
+        }
+    }
+
+    func testSettingsValidation() {
+        var s = TrainerSettings(); s.warmupSteps = 200; s.steps = 100
+        XCTAssertThrowsError(try s.validate()) { XCTAssertEqual($0 as? TrainingError, .invalidSetting(key: "warmup_steps", reason: "must be in 0...100, got 200")) }
+    }
+
+    func testScheduleShapes() {
+        let linear = LearningRateSchedule(peak: 1, warmupSteps: 2, totalSteps: 10, decay: .linear)
+        XCTAssertEqual((0..<10).map { linear.rate(step: $0) }, [0.5, 1, 1, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125])
+        let cosine = LearningRateSchedule(peak: 2, warmupSteps: 0, totalSteps: 4, decay: .cosine)
+        assertClose((0..<4).map { cosine.rate(step: $0) }, [2, 1.7071068, 1, 0.29289323], atol: 1e-6)
+    }
+
+    func testDataLoaderIsSeededAndCoversEveryItem() {
+        let loader = DataLoader(Array(0..<10), batchSize: 3, seed: 7)
+        XCTAssertEqual(loader.batchesPerEpoch, 4)
+        XCTAssertEqual(loader.batches(epoch: 0).flatMap { $0 }.sorted(), Array(0..<10))
+        XCTAssertEqual(loader.batches(epoch: 1).map { $0 }, DataLoader(Array(0..<10), batchSize: 3, seed: 7).batches(epoch: 1))
+        XCTAssertNotEqual(loader.order(epoch: 0), loader.order(epoch: 1))
+        XCTAssertEqual(loader.batch(step: 5), loader.batches(epoch: 1)[1])
+    }
+
+    func testDistillationLossGradient() {
+        let s = Variable.parameter([1, 2, 0.5, -1, 0, 3], shape: [2, 3], name: "s")
+        let teacher: [Float] = [0.5, 1, 2, 1, 1, -1]
+        let tape = Tape()
+        let kl = tape.distillation(student: s, teacher: teacher, classes: 3, temperature: 2, kl: true)
+        tape.backward(from: kl)
+        func klValue(_ x: [Double]) -> Double {
+            var total = 0.0
+            for r in 0..<2 {
+                let st = (0..<3).map { x[r * 3 + $0] / 2 }, tt = (0..<3).map { Double(teacher[r * 3 + $0]) / 2 }
+                let zs = log(st.map(exp).reduce(0, +)), zt = log(tt.map(exp).reduce(0, +))
+                for j in 0..<3 { let pt = exp(tt[j] - zt); total += pt * ((tt[j] - zt) - (st[j] - zs)) }
+            }
+            return total / 2 * 4
+        }
+        XCTAssertEqual(Double(kl.value[0]), klValue(s.value.map(Double.init)), accuracy: 1e-5)
+        let numeric = (0..<6).map { i -> Float in
+            var up = s.value.map(Double.init), down = up
+            up[i] += 1e-4; down[i] -= 1e-4
+            return Float((klValue(up) - klValue(down)) / 2e-4)
+        }
+        assertClose(s.grad, numeric, atol: 1e-4, "KL gradient")
+    }
+}
