@@ -50,7 +50,8 @@ func sampleSequences(_ model: TransformerModel, count: Int, length: Int, bos: In
 func runPruningBench() throws {
     setvbuf(stdout, nil, _IOLBF, 0)
     let args = CommandLine.arguments
-    let only = ["finercut", "optin", "speed"].filter { args.contains($0) }
+    let only = ["finercut", "optin", "fixtures"].filter { args.contains($0) }
+    if only == ["fixtures"] { try writePruningFixtures(); return }
     if only.isEmpty || only.contains("finercut") { try finerCutBench() }
     if only.isEmpty || only.contains("optin") { try optinBench() }
 }
@@ -111,6 +112,7 @@ func finerCutBench() throws {
         print("  block order: " + block.map(label).joined(separator: " "))
         let base = try ppl([])
         print(String(format: "  unpruned perplexity %.3f", base))
+        var speeds: [(Int, Set<SublayerID>)] = []
         print("  | removed | count | FinerCut ppl | block ppl | FinerCut/unpruned | block/unpruned | FinerCut attn removed |")
         for ratio in [0.10, 0.25, 0.40] {
             let k = max(1, Int((ratio * Double(2 * layers)).rounded()))
@@ -118,6 +120,19 @@ func finerCutBench() throws {
             let (pf, pb) = (try ppl(fc), try ppl(bl))
             print(String(format: "  | %.0f %% | %d | %.3f | %.3f | %.3f | %.3f | %d |", ratio * 100, k, pf, pb, pf / base, pb / base,
                          fc.filter { $0.kind == .attention }.count))
+            speeds.append((k, fc))
+        }
+        // Measured speed of the pruned forward (removed sublayers are not run) vs its MAC reduction.
+        let ids = [Array(c.evalStream.prefix(c.seqLen)).map(Int.init)]
+        func best() throws -> Double { try (0..<5).map { _ in try timeIt { _ = try network.forward(ModelInput(tokens: ids)) } }.min()! }
+        let tBase = try best()
+        let macs = BlockMACs(model: network, seqLen: Double(c.seqLen))
+        for (k, removed) in speeds {
+            network.skippedSublayers = removed
+            let t = try best()
+            network.skippedSublayers = []
+            let macRatio = (macs.blocks(skipping: removed) + macs.head) / macs.total
+            print(String(format: "  speed: %d removed, MACs ×%.3f (blocks+head), time ×%.3f, speedup %.2fx (MAC-ideal %.2fx)", k, macRatio, t / tBase, tBase / t, 1 / macRatio))
         }
     }
 }
@@ -209,4 +224,32 @@ func optinBench() throws {
         print(String(format: "  sliced flops_ratio %.1f: MAC reduction %.3f (blocks), time ratio %.3f → speedup %.2fx (ideal on blocks %.2fx)",
                      ratio, reduction, t / t0, t0 / t, 1 / (1 - reduction)))
     }
+}
+
+// MARK: fixtures for the transformers parity test
+
+/// Writes small pruned checkpoints into fixtures/pruning/ (zeroed layout, loadable by transformers);
+/// tools/reference/pruning_finercut.py then records transformers' logits on them.
+func writePruningFixtures() throws {
+    let root = benchRoot()
+    func save(_ store: EditableCheckpoint, from input: String, to name: String) throws {
+        let out = try OutputFolder(destination: root + "/fixtures/pruning/" + name, input: input, force: true)
+        try out.prepare()
+        try out.writeModel(store, inputFiles: [input + "/model.safetensors"])
+        try out.commit()
+        print("wrote fixtures/pruning/\(name)")
+    }
+    // FinerCut on stories260K: the first 4 of the order (layer 4 dropped entirely, 2 attention sublayers zeroed).
+    let stories = root + "/fixtures/models/stories260K"
+    let text = try String(contentsOfFile: root + "/fixtures/eval/stories260k_samples.tokens", encoding: .utf8)
+    let calibration = text.split(separator: "\n").prefix(2).map { Example(ids: $0.split(separator: " ").prefix(64).map { Int32($0)! }) }
+    let s1 = EditableCheckpoint(source: try Checkpoint(path: stories))
+    _ = try FinerCut(removeCount: 4).apply(to: s1, context: PassContext(calibration: calibration))
+    try save(s1, from: stories, to: "stories260K-finercut4-zeroed")
+    // OPTIN on the tiny random BERT classifier at flops_ratio 0.5.
+    let bert = root + "/fixtures/models-reference/bert_classifier"
+    let sentences: [[Int32]] = [[2, 10, 11, 12, 3], [2, 20, 21, 3], [2, 30, 31, 32, 33, 34, 3], [2, 40, 41, 42, 3]]
+    let s2 = EditableCheckpoint(source: try Checkpoint(path: bert))
+    _ = try Optin(flopsRatio: 0.5).apply(to: s2, context: PassContext(calibration: sentences.map { Example(ids: $0, tokenTypes: $0.map { _ in 0 }, label: 0) }))
+    try save(s2, from: bert, to: "bert-optin50-zeroed")
 }

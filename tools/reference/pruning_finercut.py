@@ -86,7 +86,7 @@ def pruned_logits():
         arch = cfg["architectures"][0]
         model = getattr(transformers, arch).from_pretrained(path, dtype=torch.float32).eval()
         if arch == "BertForSequenceClassification":
-            ids = [[101, 2023, 3185, 2001, 2307, 102], [101, 1037, 6659, 3185, 102, 0]]
+            ids = [[2, 10, 11, 12, 13, 3], [2, 20, 21, 22, 3, 0]]
             mask = [[1] * 6, [1] * 5 + [0]]
             logits = model(torch.tensor(ids), attention_mask=torch.tensor(mask)).logits
             out.append({"checkpoint": name, "ids": ids, "attention_mask": mask, "shape": list(logits.shape), "logits": logits.flatten().tolist()})
