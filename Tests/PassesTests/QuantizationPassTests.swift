@@ -98,6 +98,20 @@ final class QuantizationPassTests: XCTestCase {
         XCTAssertEqual(try store.tensor("model.norm.weight").floats(), try original.floats("model.norm.weight"))
     }
 
+    func testLoaderRejectsLayoutsItCannotRun() throws {
+        let model = EditableCheckpoint(source: try Checkpoint(path: Self.modelPath))
+        XCTAssertEqual(try QuantizedTensorStore(model).layout, .none)
+        model.config["quantization_config"] = ["quant_method": "gptq"]
+        XCTAssertThrowsError(try QuantizedTensorStore(model)) { error in
+            XCTAssertEqual(error as? QuantizedCheckpointError, .unsupportedQuantizationConfig(
+                reason: "quant_method 'gptq' is not supported; expected \"bitsandbytes\" or \"compressed-tensors\""))
+        }
+        model.config["quantization_config"] = ["quant_method": "bitsandbytes", "load_in_8bit": true]
+        XCTAssertThrowsError(try QuantizedTensorStore(model))
+        model.config["quantization_config"] = ["quant_method": "compressed-tensors", "format": "float-quantized"]
+        XCTAssertThrowsError(try QuantizedTensorStore(model))
+    }
+
     /// Logits of our NF4 output, run by our model on the dequantized weights, against transformers +
     /// bitsandbytes loading the same folder (fixture written by tools/reference/quant_checkpoints.py).
     func testNF4OutputLogitsMatchTransformersBitsandbytes() throws {

@@ -16,25 +16,6 @@ import Checkpoints
 public enum NF4Layout {
     public static let stateSuffix = ".quant_state.bitsandbytes__nf4"
 
-    /// Names and specs of the tensors one weight becomes (known before quantizing, for the writer).
-    public static func specs(weight name: String, shape: [Int], dtype: DType, blockSize: Int, doubleQuant: Bool) -> [TensorSpec] {
-        let n = shape.reduce(1, *)
-        let blocks = (n + blockSize - 1) / blockSize
-        var specs = [
-            TensorSpec(name: name, dtype: .U8, shape: [(n + 1) / 2, 1]),
-            TensorSpec(name: name + ".absmax", dtype: doubleQuant ? .U8 : .F32, shape: [blocks]),
-            TensorSpec(name: name + ".quant_map", dtype: .F32, shape: [16]),
-        ]
-        if doubleQuant {
-            let nested = (blocks + DoubleQuantizedAbsmax.nestedBlockSize - 1) / DoubleQuantizedAbsmax.nestedBlockSize
-            specs.append(TensorSpec(name: name + ".nested_absmax", dtype: .F32, shape: [nested]))
-            specs.append(TensorSpec(name: name + ".nested_quant_map", dtype: .F32, shape: [256]))
-        }
-        // The JSON length depends on the offset's digits, so the state's spec is filled at quantization
-        // time; `stateJSON` with a placeholder gives its length only after quantizing.
-        return specs
-    }
-
     /// torch dtype names as bitsandbytes writes them (`str(dtype).strip("torch.")`).
     public static func torchName(_ dtype: DType) -> String {
         switch dtype {
@@ -59,15 +40,11 @@ public enum NF4Layout {
         return s + "}"
     }
 
-    /// Python's `repr(float)` for a float: shortest round-trip digits, exponent form outside [1e-4, 1e16).
+    /// Python's `repr(float)` for the offset: Swift's shortest round-trip digits agree with Python's
+    /// for the magnitudes an absmax mean takes; a whole number gets Python's trailing ".0".
     static func pythonRepr(_ x: Double) -> String {
-        var s = "\(x)"
-        if s.contains("e") {
-            // Swift writes 1e-05 as "1e-05" like Python; ensure a mantissa dot is not forced.
-            return s
-        }
-        if !s.contains(".") { s += ".0" }
-        return s
+        let s = "\(x)"
+        return s.contains(".") || s.contains("e") || s.contains("n") ? s : s + ".0"
     }
 
     /// All tensors of one quantized weight.
@@ -86,6 +63,16 @@ public enum NF4Layout {
         let json = Array(stateJSON(q).utf8)
         out[name + stateSuffix] = json.withUnsafeBytes { Tensor(dtype: .U8, shape: [json.count], bytes: $0) }
         return out
+    }
+
+    /// The original shape recorded in a weight's quant state (without reading the packed data).
+    public static func shape(weight name: String, from store: TensorStore) throws -> [Int] {
+        let stateName = name + stateSuffix
+        guard let object = try? JSONSerialization.jsonObject(with: Data(try store.tensor(stateName).bytes)) as? [String: Any],
+              let shape = object["shape"] as? [Int] else {
+            throw QuantizedCheckpointError.invalidQuantState(tensor: stateName, reason: "expected a JSON object with \"shape\"")
+        }
+        return shape
     }
 
     /// Reads one weight back from its serialized tensors (the loader side).

@@ -65,7 +65,7 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
         if hidden.contains(name) { return nil }
         guard quantizedWeights.contains(name) else { return base.spec(name) }
         switch layout {
-        case .nf4: return (try? nf4Weight(name)).map { TensorSpec(name: name, dtype: .F32, shape: $0.shape) }
+        case .nf4: return (try? NF4Layout.shape(weight: name, from: base)).map { TensorSpec(name: name, dtype: .F32, shape: $0) }
         case .int8: return base.spec(name).map { TensorSpec(name: name, dtype: .F32, shape: $0.shape) }
         case .none: return base.spec(name)
         }
