@@ -1,9 +1,8 @@
-import CZlib
 import Foundation
 
 /// Where a report came from: what went in, with which code, on which machine.
 public struct Provenance: Codable, Equatable, Sendable {
-    /// Hex fingerprint of the input model's weight files (+ recipe + data), see `fingerprint(files:)`.
+    /// Fingerprint of the input model, recipe and data (the pipeline's SHA-256, `sha256:…`).
     public var inputFingerprint: String
     public var model: String
     /// The normalized recipe as JSON text (empty for a plain evaluation).
@@ -49,27 +48,4 @@ public func isoNow() -> String {
     let f = ISO8601DateFormatter()
     f.formatOptions = [.withInternetDateTime]
     return f.string(from: Date())
-}
-
-/// A cheap content fingerprint: zlib CRC-32 and Adler-32 of each file's bytes plus its size, combined in
-/// order, printed as 16 hex digits. Detects any changed byte; not a cryptographic hash.
-public func fingerprint(files: [String], extra: [String] = []) -> String {
-    var crc: UInt = 0, adler: UInt = 1
-    for file in files {
-        guard let handle = FileHandle(forReadingAtPath: file) else { continue }
-        defer { try? handle.close() }
-        while true {
-            let chunk = handle.readData(ofLength: 1 << 22)
-            if chunk.isEmpty { break }
-            chunk.withUnsafeBytes { b in
-                let p = b.bindMemory(to: UInt8.self).baseAddress
-                crc = crc32(crc, p, UInt32(b.count)); adler = adler32(adler, p, UInt32(b.count))
-            }
-        }
-    }
-    for s in extra {
-        let bytes = Array(s.utf8)
-        crc = crc32(crc, bytes, UInt32(bytes.count)); adler = adler32(adler, bytes, UInt32(bytes.count))
-    }
-    return String(format: "%08x%08x", UInt32(truncatingIfNeeded: crc), UInt32(truncatingIfNeeded: adler))
 }
