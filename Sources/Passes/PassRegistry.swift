@@ -5,6 +5,7 @@ import Foundation
 public enum PassRegistry {
     public static let passes: [any Pass.Type] = [
         NF4Quantization.self,
+        Int8Quantization.self,
         FineTunePass.self,
         FinerCut.self,
         Optin.self,

@@ -12,6 +12,7 @@ import Tensors
 /// checkpoint keeps the dynamic-activation config that stock loaders run.
 public struct Int8Quantization: Pass, Equatable {
     public static let kind = "int8"
+    public static let category = PassCategory.quantization
     public enum Scheme: String, Codable, Sendable, CaseIterable { case dynamic, `static` }
 
     public var scheme: Scheme = .dynamic

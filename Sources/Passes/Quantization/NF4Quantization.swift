@@ -10,6 +10,7 @@ import Tensors
 /// when the writer asks for it, one at a time, straight from the memory map.
 public struct NF4Quantization: Pass, Equatable {
     public static let kind = "nf4"
+    public static let category = PassCategory.quantization
     public var blockSize: Int = 64
     public var doubleQuant: Bool = true
     public var targets: [String] = QuantizationTargets.defaultTargets
