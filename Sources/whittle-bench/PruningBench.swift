@@ -170,7 +170,12 @@ func optinBench() throws {
                                     update: { done in if done % 1024 < 32 { FileHandle.standardError.write("  \(done)\n".data(using: .utf8)!) } },
                                     finish: {})
     var scores: OptinScores? = nil
-    let seconds = try timeIt { scores = try pass.scores(network, calibration: calibration, progress: reporter, seed: 0) }
+    var seconds = 0.0
+    if let path = env["OPTIN_SCORES_IN"] {
+        scores = try JSONDecoder().decode(OptinScores.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    } else {
+        seconds = try timeIt { scores = try pass.scores(network, calibration: calibration, progress: reporter, seed: 0) }
+    }
     print(String(format: "  scored %d units in %.1f s (%d calibration tokens, exclude_padding %@)", scores!.units.count, seconds,
                  calibration.reduce(0) { $0 + $1.ids.count }, pass.excludePadding ? "on" : "off"))
     if let path = env["OPTIN_SCORES_OUT"] { try JSONEncoder().encode(scores!).write(to: URL(fileURLWithPath: path)) }

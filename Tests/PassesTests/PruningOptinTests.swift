@@ -144,3 +144,19 @@ final class PruningOptinTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(Optin.self, from: Data(#"{"pass": "optin", "flops_ratio": 0.5, "exclude_padding": true}"#.utf8)).excludePadding, true)
     }
 }
+
+extension PruningOptinTests {
+    func testPerLayerNormalizationEqualizesLayersButKeepsTheKindScale() {
+        let imp: [PrunableUnit: Double] = [
+            PrunableUnit(.head, layer: 0, index: 0): 2, PrunableUnit(.head, layer: 0, index: 1): 6,     // layer mean 4
+            PrunableUnit(.head, layer: 1, index: 0): 20, PrunableUnit(.head, layer: 1, index: 1): 60,   // layer mean 40
+            PrunableUnit(.neuron, layer: 0, index: 0): 1, PrunableUnit(.neuron, layer: 1, index: 0): 3]
+        let n = Optin.normalizedPerLayer(imp)
+        // Heads: kind mean 22; layer 0 → 2/4·22 = 11, 6/4·22 = 33; layer 1 the same.
+        XCTAssertEqual(n[PrunableUnit(.head, layer: 0, index: 0)]!, 11, accuracy: 1e-12)
+        XCTAssertEqual(n[PrunableUnit(.head, layer: 1, index: 1)]!, 33, accuracy: 1e-12)
+        // Neurons: one per layer → each becomes the kind mean 2.
+        XCTAssertEqual(n[PrunableUnit(.neuron, layer: 0, index: 0)]!, 2, accuracy: 1e-12)
+        XCTAssertEqual(n[PrunableUnit(.neuron, layer: 1, index: 0)]!, 2, accuracy: 1e-12)
+    }
+}

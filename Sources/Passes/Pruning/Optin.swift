@@ -144,14 +144,21 @@ public struct Optin: Pass, Equatable {
         return perLayerNormalization ? Self.normalizedPerLayer(out) : out
     }
 
+    /// Each unit's importance divided by the mean of its kind in its layer, times the mean of its
+    /// kind over the model: layers become comparable while the head-versus-neuron scale (which the
+    /// MAC-weighted selection trades off) is kept.
     static func normalizedPerLayer(_ importance: [PrunableUnit: Double]) -> [PrunableUnit: Double] {
-        var sums: [String: (Double, Int)] = [:]
-        for (u, v) in importance { let key = "\(u.kind)\(u.layer)"; let s = sums[key] ?? (0, 0); sums[key] = (s.0 + v, s.1 + 1) }
-        return importance.mapValues { $0 } .reduce(into: [:]) { out, e in
-            let s = sums["\(e.key.kind)\(e.key.layer)"]!
-            let mean = s.0 / Double(s.1)
-            out[e.key] = mean > 0 ? e.value / mean : e.value
+        var layerSums: [String: (Double, Int)] = [:], kindSums: [PrunableUnit.Kind: (Double, Int)] = [:]
+        for (u, v) in importance {
+            let key = "\(u.kind)\(u.layer)"
+            let s = layerSums[key] ?? (0, 0); layerSums[key] = (s.0 + v, s.1 + 1)
+            let k = kindSums[u.kind] ?? (0, 0); kindSums[u.kind] = (k.0 + v, k.1 + 1)
         }
+        return Dictionary(uniqueKeysWithValues: importance.map { u, v in
+            let (ls, ln) = layerSums["\(u.kind)\(u.layer)"]!, (ks, kn) = kindSums[u.kind]!
+            let layerMean = ls / Double(ln), kindMean = ks / Double(kn)
+            return (u, layerMean > 0 ? v / layerMean * kindMean : v)
+        })
     }
 
     /// Global selection under the budget (trajectory) or top-K by the baseline ranking at OPTIN's counts.
