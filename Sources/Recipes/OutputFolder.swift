@@ -30,11 +30,12 @@ public struct OutputFolder {
     }
 
     /// Streams the model's tensors into `model.safetensors` and writes `config.json`.
-    public func writeModel(_ model: TensorStore, inputFiles: [String], metadata: [String: String] = ["format": "pt"]) throws {
-        let specs = model.names.compactMap { model.spec($0) }
-        try SafetensorsWriter.write(to: temporary + "/model.safetensors", specs: specs, metadata: metadata,
-                                    inputs: inputFiles) { spec in try model.tensor(spec.name) }
-        try writeJSON(model.config, to: "config.json")
+    public func writeModel(_ model: TensorStore, inputFiles: [String]) throws {
+        do { try CheckpointFolderWriter.write(model, to: temporary, inputs: inputFiles) } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw RecipeError.writeFailed(path: temporary, reason: Self.reason(error))
+        }
     }
 
     public func copyFiles(from input: String) throws {

@@ -1,8 +1,8 @@
 import Foundation
-import Checkpoints
+import Tensors
 
 /// Writes a model as a checkpoint folder (`model.safetensors`, streamed one tensor at a time, and
-/// `config.json`). The quantization tests and bench use it; the pipeline has its own output stage.
+/// `config.json`). The pipeline (Recipes.OutputFolder), the tests and the bench all write through it.
 public enum CheckpointFolderWriter {
     public static func write(_ model: TensorStore, to folder: String, inputs: [String] = []) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
