@@ -98,6 +98,7 @@ final class PruningFinerCutTests: XCTestCase {
             let report = try FinerCut(removeCount: 4, layout: layout).apply(to: store, context: PassContext(calibration: try storiesCalibration()))
             XCTAssertEqual(report.metrics["removed_sublayers"], 4)
             XCTAssertEqual(report.metrics["dropped_layers"], 1)
+            XCTAssertNotNil(report.metrics["measured_speedup"])
             XCTAssertEqual(report.series.first?.values.count, 10)
             XCTAssertEqual(store.config["num_hidden_layers"] as? Int, 4)
             XCTAssertFalse(store.names.contains { $0.hasPrefix("model.layers.4.") })

@@ -84,7 +84,11 @@ public struct FinerCut: Pass, Equatable {
         var plan = PruningPlan(heads: network.headCounts, ffnWidths: network.ffnWidths)
         plan.skipped = removed
         let changes = try PrunedCheckpointWriter(model: model, config: network.config).write(plan, layout: layout)
-        return report(network: network, input: input, order: order, removed: removed, plan: plan, changes: changes)
+        var r = report(network: network, input: input, order: order, removed: removed, plan: plan, changes: changes)
+        let speedup = try measuredSpeedup(original: network, pruned: try TransformerModel.load(from: model), input: input)
+        r.metrics["measured_speedup"] = speedup
+        r.summary += String(format: "; measured forward speedup %.2fx", speedup)
+        return r
     }
 
     /// The removal order: greedy FinerCut, or blocks by angular distance (both sublayers per block,

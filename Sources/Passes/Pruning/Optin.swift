@@ -100,7 +100,12 @@ public struct Optin: Pass, Equatable {
         }
         let (plan, selection) = try self.plan(network, scores: scores, macSeqLen: s, seed: seed ?? context.seed)
         let changes = try PrunedCheckpointWriter(model: model, config: network.config).write(plan, layout: layout)
-        return report(network: network, plan: plan, selection: selection, macSeqLen: s, changes: changes)
+        var r = report(network: network, plan: plan, selection: selection, macSeqLen: s, changes: changes)
+        let input = try FinerCut().calibrationInput(context.calibration, config: network.config)
+        let speedup = try measuredSpeedup(original: network, pruned: try TransformerModel.load(from: model), input: input)
+        r.metrics["measured_speedup"] = speedup
+        r.summary += String(format: "; measured forward speedup %.2fx (\(layout.rawValue) layout)", speedup)
+        return r
     }
 
     static func meanLength(_ examples: [Example]) -> Double {
