@@ -22,6 +22,31 @@ final class RunCommandTests: XCTestCase {
         """)
     }
 
+    func testRootHelpListsEverySubcommandWithRunAsDefault() {
+        XCTAssertEqual(Compress.helpMessage(columns: 100), """
+        OVERVIEW: Compress transformer checkpoints with a JSON recipe and report what it cost.
+
+        USAGE: compress <subcommand>
+
+        OPTIONS:
+          -h, --help              Show help information.
+
+        SUBCOMMANDS:
+          run (default)           Run a recipe: evaluate, compress, evaluate again, write the output folder
+                                  and report.
+          validate                Check a recipe without running it.
+          inspect                 List the tensors, dtypes, parameter count and config of a .safetensors
+                                  file or checkpoint folder.
+          logits                  Run a model on token ids; write the logits or print the top-5 next tokens.
+          eval                    Measure a model on a data file: perplexity (language models) or accuracy,
+                                  F1, MCC, Pearson, Spearman (classifiers).
+          tokenize                Print the token ids of each input line, as the tokenizers library's
+                                  encode gives them.
+
+          See 'compress help <subcommand>' for detailed help.
+        """)
+    }
+
     func testValidateHelpText() {
         XCTAssertEqual(Validate.helpMessage(columns: 100), """
         OVERVIEW: Check a recipe without running it.
