@@ -32,9 +32,26 @@ public struct DryRun {
             if pass.needs.contains(.training) { lines.append("        trains on: \(recipe.training?.data ?? "-")") }
         }
         for spec in recipe.evaluation { lines.append("eval    \(spec.displayName): \(spec.metric.rawValue) on \(spec.source.data)") }
+        lines.append(timeEstimate(parameters: input.parameterCount))
         lines.append("estimated output size  \(formatBytes(outputBytes)) (\(String(format: "%.1f", Double(outputBytes) / Double(max(input.byteCount, 1)) * 100)) % of input)")
         lines.append("estimated peak memory  ≈ \(formatBytes(4 * largestTensor / 2 + 256 << 20)) for weight-only passes (one tensor in f32 + buffers); evaluation loads the model in f32: \(formatBytes(input.parameterCount * 4))")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension DryRun {
+    /// A rough wall-clock figure for the evaluation (before and after): 2 FLOPs per parameter per
+    /// token at ~20 GFLOP/s, with ~4 bytes of text per token. Data-dependent passes add to it.
+    func timeEstimate(parameters: Int) -> String {
+        var tokens = 0
+        for spec in pipeline.recipe.evaluation {
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: spec.source.data)[.size] as? Int) ?? 0
+            let fileTokens = bytes / 4   // text: ~4 bytes per token; token_ids: ~4 bytes per id with its space
+            tokens += min(fileTokens, spec.source.maxTokens ?? Int.max)
+        }
+        let seconds = 2 * Double(parameters) * Double(tokens) * 2 / 20e9
+        return "estimated time  evaluation ≈ \(seconds < 1 ? "under a second" : String(format: "%.0f s", seconds)) (\(tokens) tokens × 2 models)"
+            + (pipeline.recipe.passes.contains { !($0 is any PlannablePass) } ? "; calibration and training passes add to it" : "")
     }
 }
 
