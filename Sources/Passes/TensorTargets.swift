@@ -11,7 +11,7 @@ import Darwin
 /// regular expression searched in the module name, or the word `Linear` — every 2-D `*.weight` inside a numbered
 /// transformer block (`layers.N.`, `layer.N.`, `h.N.`, `blocks.N.`). Embeddings, norms, `lm_head` and
 /// classifier heads are protected: never quantized unless named exactly in `targets`.
-public struct QuantizationTargets: Sendable, Equatable {
+public struct TensorTargets: Sendable, Equatable {
     public var targets: [String]
     public var ignore: [String]
 

@@ -45,16 +45,16 @@ final class QuantizationPassTests: XCTestCase {
 
     func testDefaultTargetsAreBlockLinearsOnly() throws {
         let checkpoint = try Checkpoint(path: Self.modelPath)
-        let selected = QuantizationTargets().selected(in: checkpoint).map(\.name)
+        let selected = TensorTargets().selected(in: checkpoint).map(\.name)
         XCTAssertEqual(selected.count, 5 * 7)
         XCTAssertTrue(selected.contains("model.layers.0.self_attn.q_proj.weight"))
         XCTAssertTrue(selected.contains("model.layers.4.mlp.down_proj.weight"))
         XCTAssertFalse(selected.contains { $0.contains("embed") || $0.contains("norm") })
-        let some = QuantizationTargets(targets: ["re:mlp"], ignore: ["*.layers.0.*"]).selected(in: checkpoint).map(\.name)
+        let some = TensorTargets(targets: ["re:mlp"], ignore: ["*.layers.0.*"]).selected(in: checkpoint).map(\.name)
         XCTAssertEqual(some.count, 4 * 3)
-        XCTAssertTrue(QuantizationTargets(targets: ["model.embed_tokens"]).selects("model.embed_tokens.weight", shape: [512, 64]),
+        XCTAssertTrue(TensorTargets(targets: ["model.embed_tokens"]).selects("model.embed_tokens.weight", shape: [512, 64]),
                       "a protected module is quantized when named exactly")
-        XCTAssertFalse(QuantizationTargets(targets: ["re:embed"]).selects("model.embed_tokens.weight", shape: [512, 64]))
+        XCTAssertFalse(TensorTargets(targets: ["re:embed"]).selects("model.embed_tokens.weight", shape: [512, 64]))
     }
 
     // MARK: nf4

@@ -6,7 +6,7 @@ final class TensorTargetsTests: XCTestCase {
     let shape = [8, 8]
 
     func testLinearMeansTwoDimensionalWeightsInsideNumberedBlocks() {
-        let t = QuantizationTargets()
+        let t = TensorTargets()
         for name in ["model.layers.0.self_attn.q_proj.weight", "model.layers.11.mlp.down_proj.weight",
                      "bert.encoder.layer.3.attention.self.query.weight", "transformer.h.0.mlp.c_fc.weight"] {
             XCTAssertTrue(t.selects(name, shape: shape), name)
@@ -20,27 +20,27 @@ final class TensorTargetsTests: XCTestCase {
     }
 
     func testProtectedModulesOnlyWhenNamedExactly() {
-        XCTAssertFalse(QuantizationTargets(targets: ["*"]).selects("lm_head.weight", shape: shape))
-        XCTAssertTrue(QuantizationTargets(targets: ["lm_head"]).selects("lm_head.weight", shape: shape))
+        XCTAssertFalse(TensorTargets(targets: ["*"]).selects("lm_head.weight", shape: shape))
+        XCTAssertTrue(TensorTargets(targets: ["lm_head"]).selects("lm_head.weight", shape: shape))
     }
 
     func testGlobsRegexesAndIgnore() {
-        let mlp = QuantizationTargets(targets: ["model.layers.*.mlp.*"])
+        let mlp = TensorTargets(targets: ["model.layers.*.mlp.*"])
         XCTAssertTrue(mlp.selects("model.layers.3.mlp.down_proj.weight", shape: shape))
         XCTAssertFalse(mlp.selects("model.layers.3.self_attn.q_proj.weight", shape: shape))
-        let qk = QuantizationTargets(targets: ["re:\\.(q|k)_proj$"])
+        let qk = TensorTargets(targets: ["re:\\.(q|k)_proj$"])
         XCTAssertTrue(qk.selects("model.layers.0.self_attn.k_proj.weight", shape: shape))
         XCTAssertFalse(qk.selects("model.layers.0.self_attn.v_proj.weight", shape: shape))
-        let ignoring = QuantizationTargets(targets: ["Linear"], ignore: ["re:layers\\.0\\."])
+        let ignoring = TensorTargets(targets: ["Linear"], ignore: ["re:layers\\.0\\."])
         XCTAssertFalse(ignoring.selects("model.layers.0.mlp.up_proj.weight", shape: shape))
         XCTAssertTrue(ignoring.selects("model.layers.1.mlp.up_proj.weight", shape: shape))
     }
 
     func testInvalidEntriesNameThePath() {
-        XCTAssertThrowsError(try QuantizationTargets(ignore: ["re:(unclosed"]).validate(path: "passes[0]")) { error in
+        XCTAssertThrowsError(try TensorTargets(ignore: ["re:(unclosed"]).validate(path: "passes[0]")) { error in
             XCTAssertEqual(error as? PassError, PassError("passes[0].ignore", "'re:(unclosed' is not a valid regular expression"))
         }
-        XCTAssertThrowsError(try QuantizationTargets(targets: []).validate(path: "passes[0]")) { error in
+        XCTAssertThrowsError(try TensorTargets(targets: []).validate(path: "passes[0]")) { error in
             XCTAssertEqual(error as? PassError, PassError("passes[0].targets", "must name at least one target (e.g. \"Linear\")"))
         }
     }

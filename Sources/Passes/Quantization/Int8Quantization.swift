@@ -17,13 +17,13 @@ public struct Int8Quantization: Pass, Equatable {
 
     public var scheme: Scheme = .dynamic
     public var observer: ActivationObserverKind = .minmax
-    public var targets: [String] = QuantizationTargets.defaultTargets
+    public var targets: [String] = TensorTargets.defaultTargets
     public var ignore: [String] = []
 
     enum CodingKeys: String, CodingKey, CaseIterable { case scheme, observer, targets, ignore }
 
     public init(scheme: Scheme = .dynamic, observer: ActivationObserverKind = .minmax,
-                targets: [String] = QuantizationTargets.defaultTargets, ignore: [String] = []) {
+                targets: [String] = TensorTargets.defaultTargets, ignore: [String] = []) {
         self.scheme = scheme; self.observer = observer; self.targets = targets; self.ignore = ignore
     }
 
@@ -32,12 +32,12 @@ public struct Int8Quantization: Pass, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         scheme = try c.decodeIfPresent(Scheme.self, forKey: .scheme) ?? .dynamic
         observer = try c.decodeIfPresent(ActivationObserverKind.self, forKey: .observer) ?? .minmax
-        targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? QuantizationTargets.defaultTargets
+        targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? TensorTargets.defaultTargets
         ignore = try c.decodeIfPresent([String].self, forKey: .ignore) ?? []
     }
 
     public var needs: PassNeeds { scheme == .static ? .calibration : [] }
-    var selector: QuantizationTargets { QuantizationTargets(targets: targets, ignore: ignore) }
+    var selector: TensorTargets { TensorTargets(targets: targets, ignore: ignore) }
 
     public func validate(path: String) throws { try selector.validate(path: path) }
 
@@ -93,7 +93,7 @@ public struct Int8Quantization: Pass, Equatable {
         context.progress.finish()
         // compressed-tensors targets every nn.Linear, so each one we keep in float is listed; lm_head is
         // listed even when tied (absent from the file) — else the loader expects its weight_scale.
-        var skipped = selector.skippedModules(in: model).filter { !QuantizationTargets.isEmbedding($0) }
+        var skipped = selector.skippedModules(in: model).filter { !TensorTargets.isEmbedding($0) }
         if !skipped.contains(where: { $0.hasSuffix("lm_head") }) { skipped.append("lm_head") }
         model.config["quantization_config"] = Int8Layout.quantizationConfig(ignore: skipped)
         let errors = changes.compactMap(\.relativeError)

@@ -13,7 +13,7 @@ public struct NF4Quantization: Pass, Equatable {
     public static let category = PassCategory.quantization
     public var blockSize: Int = 64
     public var doubleQuant: Bool = true
-    public var targets: [String] = QuantizationTargets.defaultTargets
+    public var targets: [String] = TensorTargets.defaultTargets
     public var ignore: [String] = []
     /// `bnb_4bit_compute_dtype` recorded for loaders: "float32", "bfloat16" or "float16".
     public var computeDType: String = "float32"
@@ -22,7 +22,7 @@ public struct NF4Quantization: Pass, Equatable {
         case blockSize = "block_size", doubleQuant = "double_quant", targets, ignore, computeDType = "compute_dtype"
     }
 
-    public init(blockSize: Int = 64, doubleQuant: Bool = true, targets: [String] = QuantizationTargets.defaultTargets,
+    public init(blockSize: Int = 64, doubleQuant: Bool = true, targets: [String] = TensorTargets.defaultTargets,
                 ignore: [String] = [], computeDType: String = "float32") {
         self.blockSize = blockSize; self.doubleQuant = doubleQuant; self.targets = targets
         self.ignore = ignore; self.computeDType = computeDType
@@ -33,12 +33,12 @@ public struct NF4Quantization: Pass, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         blockSize = try c.decodeIfPresent(Int.self, forKey: .blockSize) ?? 64
         doubleQuant = try c.decodeIfPresent(Bool.self, forKey: .doubleQuant) ?? true
-        targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? QuantizationTargets.defaultTargets
+        targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? TensorTargets.defaultTargets
         ignore = try c.decodeIfPresent([String].self, forKey: .ignore) ?? []
         computeDType = try c.decodeIfPresent(String.self, forKey: .computeDType) ?? "float32"
     }
 
-    var selector: QuantizationTargets { QuantizationTargets(targets: targets, ignore: ignore) }
+    var selector: TensorTargets { TensorTargets(targets: targets, ignore: ignore) }
 
     public func validate(path: String) throws {
         guard NF4.validBlockSizes.contains(blockSize) else {
@@ -74,7 +74,7 @@ public struct NF4Quantization: Pass, Equatable {
             context.progress.update(k + 1)
         }
         context.progress.finish()
-        let skipped = selector.skippedModules(in: model).filter { !QuantizationTargets.isEmbedding($0) }
+        let skipped = selector.skippedModules(in: model).filter { !TensorTargets.isEmbedding($0) }
         model.config["quantization_config"] = NF4Layout.quantizationConfig(
             doubleQuant: doubleQuant, computeDType: computeDType, skipModules: skipped)
         let errors = changes.compactMap(\.relativeError)
