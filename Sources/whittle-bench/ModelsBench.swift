@@ -87,9 +87,15 @@ func sgemmCeiling(rows m: Int, shapes: [(n: Int, k: Int)]) -> Double {
 
 /// Runs tools/bench_models_torch.py (PyTorch CPU eager, same shape and threads); nil when unavailable.
 func torchForwardSeconds(_ shape: BenchLlamaShape, threads: Int) -> Double? {
+    runTorchPeer(script: "tools/bench_models_torch.py", shape, threads: threads)?["seconds"] as? Double
+}
+
+/// Runs a PyTorch peer script in tools/ on the same Llama shape and threads and returns the JSON
+/// object it prints on its last line (nil when Python or the script is unavailable).
+func runTorchPeer(script relative: String, _ shape: BenchLlamaShape, threads: Int) -> [String: Any]? {
     let python = ProcessInfo.processInfo.environment["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("tools/bench_models_torch.py").path
+        .deletingLastPathComponent().appendingPathComponent(relative).path
     guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
@@ -102,9 +108,8 @@ func torchForwardSeconds(_ shape: BenchLlamaShape, threads: Int) -> Double? {
     do { try process.run() } catch { return nil }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-          let json = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else { return nil }
-    return json["seconds"] as? Double
+    guard let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
+    return try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
 }
 
 func runModelsBench() throws {

@@ -15,23 +15,7 @@ func trainingBenchShape() -> BenchLlamaShape {
 
 /// Runs tools/bench_training_torch.py; returns its best step seconds (nil when unavailable).
 func torchTrainingStepSeconds(_ shape: BenchLlamaShape, threads: Int) -> Double? {
-    let python = ProcessInfo.processInfo.environment["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("tools/bench_training_torch.py").path
-    guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script, "--hidden", "\(shape.hidden)", "--layers", "\(shape.layers)", "--heads", "\(shape.heads)",
-                         "--kv-heads", "\(shape.kvHeads)", "--intermediate", "\(shape.intermediate)", "--vocab", "\(shape.vocab)",
-                         "--batch", "\(shape.batch)", "--seq", "\(shape.seqLen)", "--threads", "\(threads)", "--repeats", "3"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-          let json = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else { return nil }
+    guard let json = runTorchPeer(script: "tools/bench_training_torch.py", shape, threads: threads) else { return nil }
     if let rss = json["peak_rss_mb"] as? Double { print(String(format: "pytorch peak RSS: %.0f MB", rss)) }
     return json["seconds"] as? Double
 }
