@@ -81,11 +81,11 @@ public struct Pipeline {
         var context = PassContext(progress: options.progress, seed: recipe.seed)
         if let calibration = recipe.calibration, recipe.passes.contains(where: { $0.needs.contains(.calibration) }) {
             options.log("reading calibration data \(calibration.data)")
-            context.calibration = try data.examples(calibration)
+            context.calibration = try data.calibrationExamples(calibration)
         }
         if let training = recipe.training, recipe.passes.contains(where: { $0.needs.contains(.training) }) {
             options.log("reading training data \(training.data)")
-            context.training = try data.examples(training, defaultSamples: Int.max)
+            context.training = try data.trainingExamples(training)
         }
         if recipe.passes.contains(where: { $0.needs.contains(.teacher) }) {
             context.teacher = try recipe.teacher.map { try Checkpoint(path: $0) } ?? input

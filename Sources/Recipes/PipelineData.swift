@@ -18,15 +18,29 @@ struct PipelineData {
         labels = LabelSet(config: input.config)
     }
 
-    /// Calibration or training examples: token windows for language models, labeled examples for classifiers.
-    func examples(_ source: DataSource, defaultSamples: Int = 128) throws -> [Example] {
-        if config.isClassifier {
-            guard let encoder else { throw EvaluationError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
-            let all = try source.labeledExamples(encoder: encoder, labels: labels)
-            return Array(all.prefix(source.samples ?? source.maxExamples ?? defaultSamples))
-        }
-        return try source.calibrationExamples(encoder: encoder, defaultSamples: defaultSamples,
-                                              defaultSeqLen: min(512, config.maxPositions))
+    /// Calibration examples: `samples` (default 128) seeded windows for language models, the first
+    /// `samples` labeled examples for classifiers.
+    func calibrationExamples(_ source: DataSource) throws -> [Example] {
+        if config.isClassifier { return try labeledExamples(source, limit: source.samples ?? source.maxExamples ?? 128) }
+        return try source.calibrationExamples(encoder: encoder, defaultSamples: 128, defaultSeqLen: defaultSeqLen)
+    }
+
+    /// Training examples: every labeled example, or for language models `samples` seeded windows
+    /// when given, else the whole token stream cut into consecutive `seq_len` windows.
+    func trainingExamples(_ source: DataSource) throws -> [Example] {
+        if config.isClassifier { return try labeledExamples(source, limit: source.samples ?? source.maxExamples ?? Int.max) }
+        if source.samples != nil { return try source.calibrationExamples(encoder: encoder, defaultSeqLen: defaultSeqLen) }
+        let stream = try source.tokenStream(encoder: encoder)
+        let seqLen = source.seqLen ?? defaultSeqLen
+        guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: source.data, tokens: stream.count, seqLen: seqLen) }
+        return stride(from: 0, through: stream.count - seqLen, by: seqLen).map { Example(ids: Array(stream[$0..<$0 + seqLen])) }
+    }
+
+    private var defaultSeqLen: Int { min(512, config.maxPositions) }
+
+    private func labeledExamples(_ source: DataSource, limit: Int) throws -> [Example] {
+        guard let encoder else { throw EvaluationError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
+        return Array(try source.labeledExamples(encoder: encoder, labels: labels).prefix(limit))
     }
 }
 
