@@ -8,7 +8,6 @@ public indirect enum RecipeError: Error, CustomStringConvertible, Equatable {
     case unknownKey(jsonPath: String, key: String, known: [String])
     case outputExists(path: String)
     case outputInsideInput(output: String, input: String)
-    case unsupportedModel(path: String, reason: String)
     case writeFailed(path: String, reason: String)
     /// An error in a recipe file: the file name, then the error.
     case inFile(path: String, error: RecipeError)
@@ -23,7 +22,6 @@ public indirect enum RecipeError: Error, CustomStringConvertible, Equatable {
             return "\(j): unknown key '\(k)'" + (known.isEmpty ? "" : " (valid keys: \(known.joined(separator: ", ")))")
         case let .outputExists(p): return "\(p): output already exists (use --force to replace it)"
         case let .outputInsideInput(o, i): return "\(o): output must not be inside the input model folder \(i)"
-        case let .unsupportedModel(p, r): return "\(p): \(r)"
         case let .writeFailed(p, r): return "\(p): \(r)"
         case let .inFile(p, e):
             if case .invalidJSON = e { return e.description }

@@ -1,1 +1,0 @@
-// Recipes module. See DESIGN.md §3.
