@@ -243,15 +243,17 @@ func runLlamaCppQuantizePeer() throws {
     }
     let passes: [(String, Pass)] = [("nf4", NF4Quantization()), ("int8", Int8Quantization())]
     for (name, pass) in passes {
+        var apply = Double.infinity, write = Double.infinity
         let s = try best {
             let model = EditableCheckpoint(source: try Checkpoint(path: folder))
-            _ = try pass.apply(to: model, context: PassContext())
+            let a = try seconds { _ = try pass.apply(to: model, context: PassContext()) }
             try? FileManager.default.removeItem(atPath: out)
-            try CheckpointFolderWriter.write(model, to: out, inputs: [folder + "/model.safetensors"])
+            let w = try seconds { try CheckpointFolderWriter.write(model, to: out, inputs: [folder + "/model.safetensors"]) }
+            apply = min(apply, a); write = min(write, w)
             return true
         }!
         try? FileManager.default.removeItem(atPath: out)
-        rows.append(("whittle \(name) pass apply + write (safetensors BF16 → safetensors)", s))
+        rows.append((String(format: "whittle %@ pass apply (%.2f s) + write (%.2f s), safetensors BF16 → safetensors", name, apply, write), s))
     }
     let q4 = Double(parameters) / rows[0].1
     for (label, s) in rows {
