@@ -154,5 +154,110 @@ func runQuantizationBench() throws {
         print(String(format: "matmul M=%d N=%d K=%d: f32 sgemm %.1f GFLOP/s; nf4 %.2f× of sgemm time-ratio (%.1f GFLOP/s); w8a8 %.2f× (%.1f GFLOP/s)",
                      m, n, k, flops / f32 / 1e9, f32 / q4, flops / q4 / 1e9, f32 / q8, flops / q8 / 1e9))
     }
-    print("llama.cpp llama-quantize peer: not run (not built in this session)")
+    try runLlamaCppQuantizePeer()
+}
+
+/// llama.cpp's `llama-quantize` Q4_0 / Q8_0 against our `nf4` and `int8` passes on one BF16 Llama
+/// checkpoint (hidden 2048, FFN 5632, 10 layers, SmolLM2 vocabulary 49,152 so the converter accepts
+/// the tokenizer; tied embeddings; 0.62 B parameters). Both sides go file to file from the page
+/// cache; throughput is all parameters of the model over wall-clock seconds, best of 3.
+func runLlamaCppQuantizePeer() throws {
+    let env = ProcessInfo.processInfo.environment
+    guard let root = env["WHITTLE_LLAMA_CPP"] else {
+        print("llama.cpp llama-quantize: skipped (set WHITTLE_LLAMA_CPP to a llama.cpp source folder built by tools/setup_llamacpp.sh)")
+        return
+    }
+    let quantize = root + "/build/bin/llama-quantize"
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let tokenizer = repo.deletingLastPathComponent().appendingPathComponent("shared/tokenizers/smollm2-tokenizer.json").path
+    guard FileManager.default.fileExists(atPath: quantize), FileManager.default.fileExists(atPath: tokenizer) else {
+        print("llama.cpp llama-quantize: skipped (no \(quantize) — build it with `cmake --build build --target llama-quantize` — or no \(tokenizer))")
+        return
+    }
+    let folder = NSTemporaryDirectory() + "whittle-bench-quant-bf16-llama"
+    let (c, f, layers, vocab) = (2048, 5632, 10, 49152)
+    var specs = [TensorSpec(name: "model.embed_tokens.weight", dtype: .BF16, shape: [vocab, c]),
+                 TensorSpec(name: "model.norm.weight", dtype: .BF16, shape: [c])]
+    for i in 0..<layers {
+        let p = "model.layers.\(i)."
+        for n in ["q_proj", "k_proj", "v_proj", "o_proj"] { specs.append(TensorSpec(name: p + "self_attn.\(n).weight", dtype: .BF16, shape: [c, c])) }
+        specs += [TensorSpec(name: p + "mlp.gate_proj.weight", dtype: .BF16, shape: [f, c]),
+                  TensorSpec(name: p + "mlp.up_proj.weight", dtype: .BF16, shape: [f, c]),
+                  TensorSpec(name: p + "mlp.down_proj.weight", dtype: .BF16, shape: [c, f]),
+                  TensorSpec(name: p + "input_layernorm.weight", dtype: .BF16, shape: [c]),
+                  TensorSpec(name: p + "post_attention_layernorm.weight", dtype: .BF16, shape: [c])]
+    }
+    let parameters = specs.reduce(0) { $0 + $1.shape.reduce(1, *) }
+    if !FileManager.default.fileExists(atPath: folder + "/model.safetensors") {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs, metadata: ["format": "pt"]) { spec in
+            let n = spec.shape.reduce(1, *)
+            if spec.shape.count == 1 { return Tensor(floats: [Float](repeating: 1, count: n), shape: spec.shape, dtype: .BF16) }
+            let values = (0..<n).map { _ -> Float in   // xorshift uniforms scaled like 0.02·N(0,1)
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                return (Float(state & 0xFFFF) / 65536 + Float((state >> 16) & 0xFFFF) / 65536 - 1) * 0.05
+            }
+            return Tensor(floats: values, shape: spec.shape, dtype: .BF16)
+        }
+        let config: [String: Any] = ["architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": c,
+                                     "intermediate_size": f, "num_hidden_layers": layers, "num_attention_heads": 16,
+                                     "num_key_value_heads": 16, "vocab_size": vocab, "rms_norm_eps": 1e-5,
+                                     "max_position_embeddings": 2048, "tie_word_embeddings": true, "rope_theta": 10000.0,
+                                     "hidden_act": "silu", "torch_dtype": "bfloat16"]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        try FileManager.default.copyItem(atPath: tokenizer, toPath: folder + "/tokenizer.json")
+    }
+    let gguf = folder + "/model-bf16.gguf"
+    if !FileManager.default.fileExists(atPath: gguf) {
+        let python = env["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
+        var pythonPath = root + "/gguf-py"
+        if let extra = env["WHITTLE_LLAMA_PYTHONPATH"] { pythonPath += ":" + extra }
+        guard run(python, [root + "/convert_hf_to_gguf.py", folder, "--outtype", "bf16", "--outfile", gguf],
+                  environment: ["PYTHONPATH": pythonPath]) != nil else {
+            print("llama.cpp llama-quantize: convert_hf_to_gguf.py failed on \(folder)")
+            return
+        }
+    }
+    var load = [Double](repeating: 0, count: 3)
+    getloadavg(&load, 3)
+    print(String(format: "llama.cpp peer checkpoint: %.3f B parameters, BF16 safetensors and BF16 GGUF; load average %.2f, %.2f, %.2f",
+                 Double(parameters) / 1e9, load[0], load[1], load[2]))
+    func best(_ body: () throws -> Bool) rethrows -> Double? {
+        var b = Double.infinity
+        for _ in 0..<3 {
+            var ok = false
+            let s = try seconds { ok = try body() }
+            guard ok else { return nil }
+            b = min(b, s)
+        }
+        return b
+    }
+    let out = folder + "/out"
+    var rows: [(String, Double)] = []
+    for type in ["Q4_0", "Q8_0"] {
+        let s = best { run(quantize, [gguf, out + ".gguf", type, "\(kernelThreads)"]) != nil }
+        try? FileManager.default.removeItem(atPath: out + ".gguf")
+        guard let s else { print("llama-quantize \(type) failed"); return }
+        rows.append(("llama.cpp llama-quantize \(type) (\(kernelThreads) threads, GGUF BF16 → GGUF)", s))
+    }
+    let passes: [(String, Pass)] = [("nf4", NF4Quantization()), ("int8", Int8Quantization())]
+    for (name, pass) in passes {
+        var apply = Double.infinity, write = Double.infinity
+        let s = try best {
+            let model = EditableCheckpoint(source: try Checkpoint(path: folder))
+            let a = try seconds { _ = try pass.apply(to: model, context: PassContext()) }
+            try? FileManager.default.removeItem(atPath: out)
+            let w = try seconds { try CheckpointFolderWriter.write(model, to: out, inputs: [folder + "/model.safetensors"]) }
+            apply = min(apply, a); write = min(write, w)
+            return true
+        }!
+        try? FileManager.default.removeItem(atPath: out)
+        rows.append((String(format: "whittle %@ pass apply (%.2f s) + write (%.2f s), safetensors BF16 → safetensors", name, apply, write), s))
+    }
+    let q4 = Double(parameters) / rows[0].1
+    for (label, s) in rows {
+        let rate = Double(parameters) / s
+        print(String(format: "%@: %.2f s = %.0f M params/s = %.2f × llama.cpp Q4_0", label, s, rate / 1e6, rate / q4))
+    }
 }
