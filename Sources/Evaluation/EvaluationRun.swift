@@ -14,7 +14,7 @@ public struct EvaluationModel {
         guard FileManager.default.fileExists(atPath: path) else { throw EvaluationError.fileNotFound(path: path) }
         let checkpoint = try Checkpoint(path: path)
         self.path = path
-        model = try TransformerModel.load(from: checkpoint)
+        model = try TransformerModel.loadCompressed(from: checkpoint)
         labels = model.config.isClassifier ? LabelSet(config: checkpoint.config) : nil
         var isFolder: ObjCBool = false
         FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)

@@ -58,7 +58,7 @@ struct RecipeEvaluator {
     }
 
     static func load(_ store: TensorStore) throws -> TransformerModel {
-        try TransformerModel.load(from: try QuantizedTensorStore(store))
+        try TransformerModel.loadCompressed(from: store)
     }
 
     mutating func evaluateOriginal(_ store: TensorStore) throws -> [MetricResult] {

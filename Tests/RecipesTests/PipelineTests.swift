@@ -49,7 +49,7 @@ final class PipelineTests: XCTestCase {
         // The report's "compressed" perplexity is what evaluating the written folder gives.
         let report = try Report.decode(Data(contentsOf: URL(fileURLWithPath: output + "/report.json")))
         XCTAssertEqual(report, result.report)
-        let written = try TransformerModel.load(from: QuantizedTensorStore(Checkpoint(path: output)))
+        let written = try TransformerModel.loadCompressed(from: Checkpoint(path: output))
         let spec = recipe(output: output).evaluation[0]
         let again = try evaluate(spec, model: written, encoder: nil, labels: nil)
         let compressed = try XCTUnwrap(report.comparisons.first?.compressed)
@@ -61,6 +61,21 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(report.comparisons.first?.original), expected, accuracy: expected * 1e-3)
         // NF4 shrinks the file: 32-bit weights → ~4.1 bits for the quantized ones.
         XCTAssertLessThan(try XCTUnwrap(report.size).compressedBytes, report.size!.originalBytes / 2)
+    }
+
+    func testInt8OutputIsEvaluatedAsItRunsWithQuantizedActivations() throws {
+        let output = scratch + "/int8"
+        let result = try Pipeline(recipe: recipe(output: output, passes: [Int8Quantization()])).run()
+        let spec = recipe(output: output).evaluation[0]
+        let reported = try XCTUnwrap(result.report.comparisons.first?.compressed)
+        // `compress eval` reads the same folder the same way.
+        let evaluated = try EvaluationModel(path: output).evaluate(spec).value
+        XCTAssertEqual(evaluated, reported, accuracy: 1e-9 * reported)
+        // W8A8 quantizes activations per token: dequantized weights alone give a different number.
+        let weightsOnly = try evaluate(spec, model: TransformerModel.load(from: QuantizedTensorStore(Checkpoint(path: output))),
+                                       encoder: nil, labels: nil).value
+        XCTAssertNotEqual(weightsOnly, reported)
+        XCTAssertEqual(weightsOnly, reported, accuracy: 0.05 * reported, "both stay close to each other")
     }
 
     func testNormalizedRecipeReadsBackToTheSameRecipe() throws {
