@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Module flow (DESIGN.md §3): Checkpoints/Tokenizers → Models → Training/Evaluation → Passes → Reports → Recipes → compress.
-// A module never imports one below it in that flow. Only Kernels imports COpenBLAS.
+// A module never imports one below it in that flow. Only Kernels imports COpenBLAS; CSIMD holds the
+// few C loops that need AVX2/F16C (chosen at run time), each finishing in its Swift scalar twin.
 let package = Package(
     name: "Whittle",
     platforms: [.macOS(.v14)],
@@ -19,7 +20,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "Tensors"),
+        .target(name: "CSIMD"),
+        .target(name: "Tensors", dependencies: ["CSIMD"]),
         .target(name: "Checkpoints", dependencies: ["Tensors"]),
         .target(name: "Kernels", dependencies: ["Tensors", "COpenBLAS"]),
         .target(name: "Tokenizers"),

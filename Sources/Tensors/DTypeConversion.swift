@@ -4,9 +4,11 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import CSIMD
 
 /// Conversions between stored little-endian element types and Float32.
-/// Each element loop is branch-free (selects, no calls) so the optimizer vectorises it; large
+/// Each element loop is branch-free (selects, no calls) so the optimizer vectorises it; F16/BF16
+/// loops first run CSIMD's AVX2/F16C versions (when the CPU has them) and finish here; large
 /// buffers are split over the cores. The scalar bit-level functions below are the single source
 /// of truth and are tested against PyTorch (fixtures/safetensors/dtype_reference.safetensors).
 public enum DTypeConversion {
@@ -54,10 +56,10 @@ public enum DTypeConversion {
             for i in 0..<n { out[i] = Float(p[i]) }
         case .F16:
             let p = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<n { out[i] = float16ToFloat(p[i]) }
+            for i in csimd_f16_to_f32(p, out, n)..<n { out[i] = float16ToFloat(p[i]) }
         case .BF16:
             let p = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<n { out[i] = Float(bitPattern: UInt32(p[i]) << 16) }
+            for i in csimd_bf16_to_f32(p, out, n)..<n { out[i] = Float(bitPattern: UInt32(p[i]) << 16) }
         case .I64:
             let p = base.assumingMemoryBound(to: Int64.self)
             for i in 0..<n { out[i] = Float(p[i]) }
@@ -91,10 +93,10 @@ public enum DTypeConversion {
             for i in 0..<n { p[i] = Double(inp[i]) }
         case .F16:
             let p = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<n { p[i] = floatToFloat16(inp[i]) }
+            for i in csimd_f32_to_f16(inp, p, n)..<n { p[i] = floatToFloat16(inp[i]) }
         case .BF16:
             let p = base.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<n { p[i] = floatToBFloat16(inp[i]) }
+            for i in csimd_f32_to_bf16(inp, p, n)..<n { p[i] = floatToBFloat16(inp[i]) }
         case .I64:
             // 9223371487098961920 = 2^63 - 2^39, the largest Float below 2^63 (2^63 itself overflows Int64).
             let p = base.assumingMemoryBound(to: Int64.self)

@@ -18,6 +18,8 @@ func runCheckpointsBench() throws {
 
     let memcpy = memcpyBandwidth()
     print(String(format: "memcpy bandwidth: %.2f GB/s (ceiling)", memcpy))
+    conversionKernelRates(memcpy: memcpy)
+    if ProcessInfo.processInfo.environment["WHITTLE_BENCH_KERNELS_ONLY"] != nil { return }
 
     // 1 GiB BF16 and 1 GiB F32 sources: 16 tensors of 64 MiB, written by our writer.
     let bf16 = scratch + "/bf16.safetensors", f32 = scratch + "/f32.safetensors"
@@ -139,4 +141,33 @@ private func timed(_ body: () throws -> Void) rethrows -> Double {
     let t0 = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+/// The conversion kernels alone, in memory (no file system): 64 MiB of input converted
+/// `from` → `to`, best of 5, as input bytes per second, on one thread and on all cores.
+func conversionKernelRates(memcpy: Double) {
+    let n = 32 << 20
+    for (from, to) in [(DType.BF16, DType.F32), (.F16, .F32), (.F32, .BF16), (.F32, .F16), (.BF16, .F16)] {
+        let src = UnsafeMutableRawBufferPointer.allocate(byteCount: n * from.byteSize, alignment: 64)
+        let dst = UnsafeMutableRawBufferPointer.allocate(byteCount: n * to.byteSize, alignment: 64)
+        defer { src.deallocate(); dst.deallocate() }
+        let floats = (0..<4096).map { Float($0) * 0.37 - 700 }
+        for i in stride(from: 0, to: n, by: 4096) {
+            floats.withUnsafeBufferPointer { f in
+                DTypeConversion.store(f, as: from, into: UnsafeMutableRawBufferPointer(rebasing: src[(i * from.byteSize)..<((i + 4096) * from.byteSize)]))
+            }
+        }
+        memset(dst.baseAddress!, 0, dst.count)
+        var rates: [Double] = []
+        for threshold in [Int.max, 1 << 20] {
+            let saved = DTypeConversion.parallelThreshold
+            DTypeConversion.parallelThreshold = threshold
+            var best = Double.infinity
+            for _ in 0..<5 { best = min(best, timed { DTypeConversion.convert(UnsafeRawBufferPointer(src), from: from, into: dst, to: to) }) }
+            DTypeConversion.parallelThreshold = saved
+            rates.append(Double(src.count) / best / 1e9)
+        }
+        print(String(format: "kernel %@ → %@ in memory: 1 thread %.2f GB/s of input = %.2f× memcpy; all cores %.2f GB/s = %.2f×",
+                     from.rawValue, to.rawValue, rates[0], rates[0] / memcpy, rates[1], rates[1] / memcpy))
+    }
 }

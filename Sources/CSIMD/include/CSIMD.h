@@ -1,0 +1,23 @@
+// Vectorised inner loops with runtime CPU dispatch (AVX2 / F16C on x86-64), for the few loops that
+// the Swift compiler cannot vectorise at the package's baseline target (x86-64 without F16C/AVX2).
+// Every function handles the longest prefix it can and returns how many elements it did; the caller
+// finishes the rest with its Swift scalar twin, which stays the single definition of the result.
+// On other CPUs (or without the features) each returns 0.
+#ifndef CSIMD_H
+#define CSIMD_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when the AVX2 + F16C paths run on this CPU (and `WHITTLE_NO_SIMD` is not set), else 0.
+int csimd_available(void);
+
+// Element conversions (ALGORITHMS.md / DESIGN.md §4 dtype rules): BF16 and F16 decode exactly;
+// F32 → F16 / BF16 round to nearest even; NaNs stay NaNs, quiet, with their sign and top payload.
+size_t csimd_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+size_t csimd_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+size_t csimd_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
+size_t csimd_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+size_t csimd_bf16_to_f16(const uint16_t *src, uint16_t *dst, size_t n);
+size_t csimd_f16_to_bf16(const uint16_t *src, uint16_t *dst, size_t n);
+
+#endif
