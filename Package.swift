@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(name: "whittle-bench", dependencies: ["Whittle"]),
         .target(name: "TestSupport", dependencies: ["Tensors"]),
 
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CSIMD", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),

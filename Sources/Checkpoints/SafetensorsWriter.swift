@@ -44,7 +44,7 @@ public enum SafetensorsWriter {
         let ordered = specs.sorted { $0.name < $1.name }
         let header = headerBytes(ordered, metadata: metadata)
         let temporary = path + ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let file = try OutputFile(path: temporary)
+        let file = try OutputFile(temporary: temporary, destination: path)
         do {
             var length = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &length) { try file.write($0) }
@@ -153,71 +153,5 @@ public enum SafetensorsWriter {
                 throw CheckpointError.wouldOverwriteInput(path: path)
             }
         }
-    }
-}
-
-
-/// A buffered file writer that reports errors (disk full, permissions) with the path.
-final class OutputFile {
-    let path: String
-    private var fd: Int32
-    private var buffer: UnsafeMutableRawPointer
-    private var used = 0
-    private let capacity = 8 << 20
-
-    init(path: String) throws {
-        self.path = path
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard descriptor >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        fd = descriptor
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
-    }
-
-    deinit {
-        buffer.deallocate()
-        if fd >= 0 { close(fd) }
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var source = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        if remaining >= capacity {   // large tensors go straight from the map to the file
-            try flush()
-            try writeAll(source, remaining)
-            return
-        }
-        while remaining > 0 {
-            let n = min(remaining, capacity - used)
-            (buffer + used).copyMemory(from: source, byteCount: n)
-            used += n; source += n; remaining -= n
-            if used == capacity { try flush() }
-        }
-    }
-
-    func flush() throws {
-        if used > 0 { try writeAll(UnsafeRawPointer(buffer), used); used = 0 }
-    }
-
-    private func writeAll(_ pointer: UnsafeRawPointer, _ count: Int) throws {
-        var p = pointer, left = count
-        while left > 0 {
-            let n = Glibc.write(fd, p, min(left, 1 << 30))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
-            }
-            p += n; left -= n
-        }
-    }
-
-    func finish() throws {
-        try flush()
-        guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        guard close(fd) == 0 else { fd = -1; throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        fd = -1
-    }
-
-    func abandon() {
-        if fd >= 0 { close(fd); fd = -1 }
     }
 }

@@ -95,7 +95,7 @@ public enum ShardedWriter {
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         unlink(temporary)
-        let file = try OutputFile(path: temporary)
+        let file = try OutputFile(temporary: temporary, destination: path)
         do {
             try bytes.withUnsafeBytes { try file.write($0) }
             try file.finish()

@@ -27,7 +27,7 @@ public final class TensorSink {
     }
 
     /// Writes a whole tensor of the spec's dtype and shape. A view of a memory-mapped file is
-    /// written in slices whose pages are released right after.
+    /// copied in slices whose pages are released right after.
     public func write(_ tensor: Tensor) throws {
         try check(tensor, dtype: spec.dtype)
         try tensor.withUnsafeBytes { raw in
@@ -42,27 +42,27 @@ public final class TensorSink {
         }
     }
 
-    /// Writes `tensor` converted to the spec's dtype slice by slice (through Float32, see
-    /// `DTypeConversion.convert`), releasing the source pages of each slice: memory stays at one
-    /// slice however large the tensor.
+    /// Writes `tensor` converted to the spec's dtype (see `DTypeConversion.convert`) straight into
+    /// the file's buffer, slice by slice, releasing the source pages of each slice: memory stays at
+    /// one slice however large the tensor, and the conversion overlaps the file's background write.
     public func write(converting tensor: Tensor) throws {
         guard tensor.dtype != spec.dtype else { return try write(tensor) }
         try check(tensor, dtype: tensor.dtype)
         let from = tensor.dtype, to = spec.dtype
-        let sliceElements = max(1, Self.sliceBytes / max(from.byteSize, to.byteSize))
         let count = tensor.elementCount
-        guard count > 0 else { return }
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: min(count, sliceElements) * to.byteSize, alignment: 64)
-        defer { scratch.deallocate() }
+        guard written + count * to.byteSize <= spec.byteCount else {
+            throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' got more than its \(spec.byteCount) bytes")
+        }
         try tensor.withUnsafeBytes { raw in
             var start = 0
             while start < count {
-                let n = min(sliceElements, count - start)
-                tensor.storage.prefetchPages(offset: start * from.byteSize, count: n * from.byteSize)
+                let space = try file.reserve(minimum: to.byteSize)
+                let n = min(space.count / to.byteSize, count - start)
                 let source = UnsafeRawBufferPointer(rebasing: raw[(start * from.byteSize)..<((start + n) * from.byteSize)])
-                let target = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(n * to.byteSize)])
-                DTypeConversion.convert(source, from: from, into: target, to: to)
-                try write(UnsafeRawBufferPointer(target))
+                tensor.storage.prefetchPages(offset: start * from.byteSize, count: n * from.byteSize)
+                DTypeConversion.convert(source, from: from, into: UnsafeMutableRawBufferPointer(rebasing: space[0..<(n * to.byteSize)]), to: to)
+                try file.commit(n * to.byteSize)
+                written += n * to.byteSize
                 tensor.storage.releasePages(offset: start * from.byteSize, count: n * from.byteSize)
                 start += n
             }

@@ -14,7 +14,7 @@ extension DTypeConversion {
                 storeChunk(input.assumingMemoryBound(to: Float.self) + range.lowerBound, to, output + range.lowerBound * to.byteSize, range.count)
                 return
             }
-            if from.byteSize == 2, to.byteSize == 2, from != to {   // BF16 ⇄ F16 straight, in registers
+            if (from, to) == (.BF16, .F16) || (from, to) == (.F16, .BF16) {   // straight, in registers
                 let s = input.assumingMemoryBound(to: UInt16.self) + range.lowerBound
                 let d = output.assumingMemoryBound(to: UInt16.self) + range.lowerBound
                 let done = from == .BF16 ? csimd_bf16_to_f16(s, d, range.count) : csimd_f16_to_bf16(s, d, range.count)

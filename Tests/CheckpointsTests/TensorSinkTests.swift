@@ -1,5 +1,6 @@
 import XCTest
-import Checkpoints
+@testable import Checkpoints
+import Foundation
 import Tensors
 import TestSupport
 
@@ -37,5 +38,51 @@ final class TensorSinkTests: XCTestCase {
             XCTAssertEqual(copied.dtype, target)
             XCTAssertEqual(copied.elements(as: UInt8.self), try source.tensor("w").converted(to: target).elements(as: UInt8.self), "\(target)")
         }
+    }
+
+    /// Conversions written straight into the file's buffers: an odd-length BF16 tensor first so the
+    /// next tensor starts 2 bytes off a 4-byte boundary, then tensors spanning several buffers.
+    func testConvertingCopyAcrossBufferEdgesAtOddOffsets() throws {
+        let folder = TemporaryFolder()
+        let big = OutputFile.bufferBytes / 4 * 2 + 4_097       // F32 output over two buffers plus a ragged end
+        let tensors: [String: Tensor] = [
+            "a": Tensor(floats: (0..<7).map { Float($0) + 0.5 }, shape: [7], dtype: .BF16),
+            "b": Tensor(floats: (0..<big).map { Float($0 % 65_521) * 0.013 - 400 }, shape: [big], dtype: .BF16),
+            "c": Tensor(floats: (0..<1_001).map { Float($0) * -0.25 }, shape: [1_001], dtype: .F16),
+            "d": Tensor(floats: (0..<(big / 3)).map { Float($0 % 997) }, shape: [big / 3], dtype: .F32),
+        ]
+        try SafetensorsWriter.write(to: folder.file("in.safetensors"), tensors: tensors)
+        let source = try Checkpoint(path: folder.file("in.safetensors"))
+        for target in [DType.F32, .F16, .BF16] {
+            let out = folder.file("out-\(target).safetensors")
+            try source.copyWeights(to: out, convertingFloatsTo: target)
+            let copied = try Checkpoint(path: out)
+            for name in tensors.keys.sorted() {
+                XCTAssertEqual(try copied.tensor(name).elements(as: UInt8.self),
+                               try source.tensor(name).converted(to: target).elements(as: UInt8.self), "\(name) → \(target)")
+            }
+        }
+    }
+
+    /// A write the kernel refuses part-way (here the process's file-size limit, as a full disk would)
+    /// fails with the destination's path and the system's reason, and leaves no file behind.
+    func testFailedWriteNamesTheDestinationAndLeavesNothing() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("out.safetensors")
+        let n = 6 << 20
+        var saved = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
+        var limited = saved
+        limited.rlim_cur = 4 << 20
+        let oldHandler = signal(SIGXFSZ, SIG_IGN)             // EFBIG instead of the signal
+        XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limited), 0)
+        defer {
+            setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
+            signal(SIGXFSZ, oldHandler)
+        }
+        XCTAssertThrowsError(try SafetensorsWriter.write(to: path, tensors: ["w": Tensor(floats: [Float](repeating: 1, count: n), shape: [n])])) {
+            XCTAssertEqual($0 as? CheckpointError, .writeFailed(path: path, reason: String(cString: strerror(EFBIG))))
+        }
+        XCTAssertEqual(folder.contents, [])
     }
 }
