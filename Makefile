@@ -37,12 +37,14 @@ bench: setup
 # Seeds: the malformed corpus and the Python-written files; findings land in Fuzz/crashers/.
 FUZZ_DIR     := .build/fuzz
 FUZZ_SECONDS ?= 180
-FUZZ_FLAGS   := -O -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_DIR)
+FUZZ_FLAGS   := -O -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_DIR) -I Sources/CSIMD/include
 fuzz:
 	@mkdir -p $(FUZZ_DIR)/corpus Fuzz/crashers
-	swiftc $(FUZZ_FLAGS) -module-name Tensors -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/Tensors.swiftmodule Sources/Tensors/*.swift -o $(FUZZ_DIR)/libTensors.a
+	rm -f $(FUZZ_DIR)/libCSIMD.a
+	for c in Sources/CSIMD/*.c; do clang -O2 -fsanitize=fuzzer-no-link,address -I Sources/CSIMD/include -c $$c -o $(FUZZ_DIR)/$$(basename $$c .c).o && ar rcs $(FUZZ_DIR)/libCSIMD.a $(FUZZ_DIR)/$$(basename $$c .c).o || exit 1; done
+	swiftc $(FUZZ_FLAGS) -I Sources/CSIMD/include -module-name Tensors -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/Tensors.swiftmodule Sources/Tensors/*.swift -o $(FUZZ_DIR)/libTensors.a
 	swiftc $(FUZZ_FLAGS) -module-name Checkpoints -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/Checkpoints.swiftmodule Sources/Checkpoints/*.swift -o $(FUZZ_DIR)/libCheckpoints.a
-	swiftc $(FUZZ_FLAGS) Fuzz/HeaderFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lTensors -o $(FUZZ_DIR)/header-fuzzer
+	swiftc $(FUZZ_FLAGS) Fuzz/HeaderFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lTensors -lCSIMD -o $(FUZZ_DIR)/header-fuzzer
 	$(FUZZ_DIR)/header-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -dict=Fuzz/safetensors.dict \
 		-artifact_prefix=Fuzz/crashers/ $(FUZZ_DIR)/corpus fixtures/safetensors/malformed fixtures/safetensors/python_written
 
