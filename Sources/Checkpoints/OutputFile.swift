@@ -73,7 +73,8 @@ final class OutputFile {
     private func submit() throws {
         if let failure = failure() { throw failure }
         guard used > 0 else { return }
-        let buffer = buffers[current], count = used, descriptor = fd
+        nonisolated(unsafe) let buffer = buffers[current]   // the queue owns it until it signals
+        let count = used, descriptor = fd
         writer.async { [self] in
             if failure() == nil, let error = writeAll(descriptor, buffer, count) {
                 failureLock.sync { firstFailure = error }
