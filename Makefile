@@ -33,7 +33,7 @@ test: setup
 bench: setup
 	$(SWIFT) run $(RELEASE) whittle-bench
 
-# libFuzzer over SafetensorsHeader.parse (Fuzz/HeaderFuzzer.swift), built with swiftc -sanitize=fuzzer,address.
+# libFuzzer over SafetensorsHeader.parse (and with it StrictJSON) (Fuzz/HeaderFuzzer.swift), built with swiftc -sanitize=fuzzer,address.
 # Seeds: the malformed corpus and the Python-written files; findings land in Fuzz/crashers/.
 FUZZ_DIR     := .build/fuzz
 FUZZ_SECONDS ?= 180
@@ -43,8 +43,9 @@ fuzz:
 	rm -f $(FUZZ_DIR)/libCSIMD.a
 	for c in Sources/CSIMD/*.c; do clang -O2 -fsanitize=fuzzer-no-link,address -I Sources/CSIMD/include -c $$c -o $(FUZZ_DIR)/$$(basename $$c .c).o && ar rcs $(FUZZ_DIR)/libCSIMD.a $(FUZZ_DIR)/$$(basename $$c .c).o || exit 1; done
 	swiftc $(FUZZ_FLAGS) -I Sources/CSIMD/include -module-name Tensors -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/Tensors.swiftmodule Sources/Tensors/*.swift -o $(FUZZ_DIR)/libTensors.a
+	swiftc $(FUZZ_FLAGS) -module-name StrictJSON -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/StrictJSON.swiftmodule Sources/StrictJSON/*.swift -o $(FUZZ_DIR)/libStrictJSON.a
 	swiftc $(FUZZ_FLAGS) -module-name Checkpoints -emit-library -static -emit-module -emit-module-path $(FUZZ_DIR)/Checkpoints.swiftmodule Sources/Checkpoints/*.swift -o $(FUZZ_DIR)/libCheckpoints.a
-	swiftc $(FUZZ_FLAGS) Fuzz/HeaderFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lTensors -lCSIMD -o $(FUZZ_DIR)/header-fuzzer
+	swiftc $(FUZZ_FLAGS) Fuzz/HeaderFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lStrictJSON -lTensors -lCSIMD -o $(FUZZ_DIR)/header-fuzzer
 	$(FUZZ_DIR)/header-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -dict=Fuzz/safetensors.dict \
 		-artifact_prefix=Fuzz/crashers/ $(FUZZ_DIR)/corpus fixtures/safetensors/malformed fixtures/safetensors/python_written
 

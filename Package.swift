@@ -22,15 +22,16 @@ let package = Package(
 
         .target(name: "CSIMD"),
         .target(name: "Tensors", dependencies: ["CSIMD"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors"]),
+        .target(name: "StrictJSON"),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "StrictJSON"]),
         .target(name: "Kernels", dependencies: ["Tensors", "COpenBLAS"]),
-        .target(name: "Tokenizers"),
+        .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Kernels"]),
         .target(name: "Training", dependencies: ["Tensors", "Kernels", "Models"]),
         .target(name: "Evaluation", dependencies: ["Tensors", "Kernels", "Models", "Tokenizers", "CZlib"]),
         .target(name: "Passes", dependencies: ["Tensors", "Checkpoints", "Kernels", "Models", "Training", "Evaluation"]),
         .target(name: "Reports", dependencies: ["Tensors", "Evaluation", "Passes", "CZlib"]),
-        .target(name: "Recipes", dependencies: ["Tensors", "Checkpoints", "Models", "Tokenizers", "Evaluation", "Passes", "Reports"]),
+        .target(name: "Recipes", dependencies: ["Tensors", "StrictJSON", "Checkpoints", "Models", "Tokenizers", "Evaluation", "Passes", "Reports"]),
         .target(name: "Whittle", dependencies: ["Tensors", "Checkpoints", "Kernels", "Tokenizers", "Models",
                                                 "Training", "Evaluation", "Passes", "Reports", "Recipes"]),
         .executableTarget(name: "compress", dependencies: [
@@ -39,6 +40,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensors"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CSIMD", "TestSupport"]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),

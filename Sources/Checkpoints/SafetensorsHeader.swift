@@ -1,4 +1,5 @@
 import Tensors
+import StrictJSON
 
 /// Header validation, separate from the mapping so the fuzzer can drive it on plain bytes.
 /// Rules (safetensors format, checked in this order): 8-byte little-endian header length within
@@ -26,14 +27,14 @@ public enum SafetensorsHeader {
         let n = Int(headerLength)
         let header = UnsafeRawBufferPointer(rebasing: file[8..<(8 + n)])
         guard String(validating: header, as: UTF8.self) != nil else { throw CheckpointError.headerNotUTF8(path: path) }
-        let json: HeaderJSON
-        do { json = try HeaderJSON.parse(header) } catch let e as HeaderJSON.DuplicateKey {
+        let json: JSON
+        do { json = try JSON.parse(header) } catch let e as JSONDuplicateKey {
             switch e.parents.first {
             case nil: throw CheckpointError.duplicateTensor(path: path, name: e.key)
             case "__metadata__": throw CheckpointError.invalidMetadata(path: path, reason: "has the key '\(e.key)' twice")
             case let tensor?: throw CheckpointError.invalidEntry(path: path, name: tensor, reason: "field '\(e.key)' appears twice")
             }
-        } catch let e as HeaderJSON.ParseError {
+        } catch let e as JSONParseError {
             throw CheckpointError.invalidHeaderJSON(path: path, reason: "\(e.message) at header byte \(e.offset)")
         }
         guard case let .object(members) = json else { throw CheckpointError.headerNotObject(path: path) }
@@ -70,7 +71,7 @@ public enum SafetensorsHeader {
         if cursor != dataSize { throw CheckpointError.trailingBytes(path: path, used: cursor, dataSize: dataSize) }
     }
 
-    static func parseMetadata(_ value: HeaderJSON, path: String) throws -> [String: String] {
+    static func parseMetadata(_ value: JSON, path: String) throws -> [String: String] {
         guard case let .object(pairs) = value else { throw CheckpointError.invalidMetadata(path: path, reason: "must be an object of strings") }
         var metadata: [String: String] = [:]
         for (k, v) in pairs {
@@ -80,11 +81,11 @@ public enum SafetensorsHeader {
         return metadata
     }
 
-    static func entry(name: String, value: HeaderJSON, path: String, dataSize: Int) throws -> TensorInfo {
+    static func entry(name: String, value: JSON, path: String, dataSize: Int) throws -> TensorInfo {
         guard case let .object(fields) = value else {
             throw CheckpointError.invalidEntry(path: path, name: name, reason: "entry must be an object with dtype, shape, data_offsets")
         }
-        var dtypeName: String?, shapeJSON: [HeaderJSON]?, offsetsJSON: [HeaderJSON]?
+        var dtypeName: String?, shapeJSON: [JSON]?, offsetsJSON: [JSON]?
         for (k, v) in fields {
             switch (k, v) {
             case let ("dtype", .string(s)): dtypeName = s
@@ -130,7 +131,7 @@ public enum SafetensorsHeader {
     }
 
     /// Short text of a JSON value for error messages.
-    static func compactText(_ value: HeaderJSON) -> String {
+    static func compactText(_ value: JSON) -> String {
         switch value {
         case let .number(s): return s
         case let .string(s): return "\"\(s.prefix(40))\""

@@ -1,8 +1,9 @@
 import Foundation
+import StrictJSON
 
 /// `model.safetensors.index.json` (Hugging Face layout):
 /// `{"metadata": {"total_size": N, …}, "weight_map": {tensor name: shard file name}}`.
-/// Parsed with `HeaderJSON`, so a tensor listed twice is an error rather than silently dropped.
+/// Parsed with `StrictJSON`, so a tensor listed twice is an error rather than silently dropped.
 public struct ShardIndex {
     public static let fileName = "model.safetensors.index.json"
 
@@ -13,10 +14,10 @@ public struct ShardIndex {
     public init(path: String) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError.fileNotFound(path: path) }
-        let json: HeaderJSON
-        do { json = try HeaderJSON.parse(bytes: [UInt8](data)) } catch let e as HeaderJSON.DuplicateKey {
+        let json: JSON
+        do { json = try JSON.parse(bytes: [UInt8](data)) } catch let e as JSONDuplicateKey {
             throw CheckpointError.invalidIndex(path: path, reason: "key '\(e.key)' appears twice in \(e.parents.last ?? "the top level")")
-        } catch let e as HeaderJSON.ParseError {
+        } catch let e as JSONParseError {
             throw CheckpointError.invalidIndex(path: path, reason: "not valid JSON: \(e.message) at byte \(e.offset)")
         }
         guard case .object = json else { throw CheckpointError.invalidIndex(path: path, reason: "must be a JSON object") }

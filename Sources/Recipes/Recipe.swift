@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoints
+import StrictJSON
 import Passes
 import Evaluation
 
@@ -120,10 +121,10 @@ public struct Recipe {
     /// Syntax check with line and column (Foundation's parser reports neither).
     static func checkSyntax(_ data: Data, source: String) throws {
         try data.withUnsafeBytes { bytes in
-            do { _ = try HeaderJSON.parse(bytes) } catch let e as HeaderJSON.ParseError {
+            do { _ = try JSON.parse(bytes) } catch let e as JSONParseError {
                 let (line, column) = lineAndColumn(bytes, offset: e.offset)
                 throw RecipeError.invalidJSON(path: source, line: line, column: column, reason: e.message)
-            } catch let e as HeaderJSON.DuplicateKey {
+            } catch let e as JSONDuplicateKey {
                 throw RecipeError.invalid(jsonPath: "(json)", message: "key '\(e.key)' appears twice in one object")
             }
         }

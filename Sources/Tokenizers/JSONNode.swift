@@ -1,21 +1,19 @@
 import Foundation
-
-/// A JSON value (see `JSONParser`).
-indirect enum JSONValue {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([(key: String, value: JSONValue)])
-}
+import StrictJSON
 
 /// A JSON value that remembers where it came from, so every shape error names its JSON path
 /// (`model.merges[3]`) and the file.
 struct JSONNode {
-    let value: JSONValue
+    let value: JSON
     let path: String
     let file: String
 
     static func parse(data: Data, file: String) throws -> JSONNode {
         do {
-            return JSONNode(value: try JSONParser.parse(data), path: "", file: file)
-        } catch let e as JSONParser.Failure {
+            // Byte-order mark allowed; repeated keys kept (vocabularies compare keys byte for byte).
+            let value = try data.withUnsafeBytes { try JSON.parse($0, options: [.byteOrderMark, .duplicateKeys]) }
+            return JSONNode(value: value, path: "", file: file)
+        } catch let e as JSONParseError {
             throw TokenizerError.malformedJSON(file: file, path: "", problem: "not valid JSON: \(e.message) at byte \(e.offset)")
         }
     }
@@ -46,12 +44,13 @@ struct JSONNode {
     }
 
     func int() throws -> Int {
-        guard case .number(let n) = value, n == n.rounded(), abs(n) < 1e15 else { throw fail("expected an integer, found \(kind)") }
-        return Int(n)
+        guard case .number(let text) = value, let n = Int(text) ?? Double(text).flatMap({ $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) : nil })
+        else { throw fail("expected an integer, found \(kind)") }
+        return n
     }
 
     func double() throws -> Double {
-        guard case .number(let n) = value else { throw fail("expected a number, found \(kind)") }
+        guard case .number(let text) = value, let n = Double(text) else { throw fail("expected a number, found \(kind)") }
         return n
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import Tokenizers
 
-final class JSONParserTests: XCTestCase {
+final class JSONNodeTests: XCTestCase {
     func parse(_ s: String) throws -> JSONNode { try JSONNode.parse(data: Data(s.utf8), file: "t.json") }
 
     func testStringsKeepBOMEscapesAndSurrogatePairs() throws {
