@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CSIMD"]),
         .target(name: "StrictJSON"),
         .target(name: "Checkpoints", dependencies: ["Tensors", "StrictJSON"]),
-        .target(name: "Kernels", dependencies: ["Tensors", "COpenBLAS"]),
+        .target(name: "Kernels", dependencies: ["Tensors", "CSIMD", "COpenBLAS"]),
         .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Kernels"]),
         .target(name: "Training", dependencies: ["Tensors", "Kernels", "Models"]),

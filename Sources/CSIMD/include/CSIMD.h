@@ -20,4 +20,10 @@ size_t csimd_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 size_t csimd_bf16_to_f16(const uint16_t *src, uint16_t *dst, size_t n);
 size_t csimd_f16_to_bf16(const uint16_t *src, uint16_t *dst, size_t n);
 
+// NF4 quantization (ALGORITHMS.md §5.2) of the full blocks of `input` (block_size a multiple of 32;
+// otherwise 0): absmax per block and packed codes, equal to Kernels' `nf4Quantize`. `midpoints` are
+// the 15 NF4 decision boundaries and `tiny` the smallest divisor, both passed from Swift.
+size_t csimd_nf4_quantize(uint8_t *packed, float *absmax, const float *input, size_t n,
+                          size_t block_size, const float *midpoints, float tiny);
+
 #endif

@@ -1,3 +1,5 @@
+import CSIMD
+
 /// Blockwise NF4 quantization as bitsandbytes' `quantize_4bit` does it on CPU
 /// (`bitsandbytes/backends/default/ops.py`, ALGORITHMS.md §5.2):
 ///   absmax_b = max |w| over the block of `blockSize` consecutive values
@@ -34,11 +36,23 @@ public func nf4QuantizeNaive(packed: UnsafeMutablePointer<UInt8>, absmax: Unsafe
 
 /// Fast path. `count` may be any length; blocks are independent, so callers may quantize a long
 /// tensor in pieces that start on a block boundary (the pass streams in chunks this way).
-/// Full blocks go in runs of ≈ 2048 values through three plain loops the compiler vectorises:
-/// scale and clamp, count the midpoints below each value (15 passes), pack nibble pairs.
+/// Full blocks go through CSIMD's AVX2 kernel when the CPU has it (Sources/CSIMD/nf4.c); the rest,
+/// and everything on other CPUs, through `nf4QuantizeScalar`, the definition it equals.
 public func nf4Quantize(packed: UnsafeMutablePointer<UInt8>, absmax: UnsafeMutablePointer<Float>,
                         input: UnsafePointer<Float>, count n: Int, blockSize: Int) {
     precondition(blockSize % 2 == 0, "nf4Quantize: block size \(blockSize) must be even")
+    let done = NF4.midpoints.withUnsafeBufferPointer {
+        csimd_nf4_quantize(packed, absmax, input, n, blockSize, $0.baseAddress!, nf4TinyAbsmax)
+    }
+    nf4QuantizeScalar(packed: packed + done / 2, absmax: absmax + done / blockSize, input: input + done,
+                      count: n - done, blockSize: blockSize)
+}
+
+/// The Swift twin of the CSIMD kernel, and the short last block. Full blocks go in runs of ≈ 2048
+/// values through three plain loops the compiler vectorises at the baseline target: scale and clamp,
+/// count the midpoints below each value (15 passes), pack nibble pairs.
+func nf4QuantizeScalar(packed: UnsafeMutablePointer<UInt8>, absmax: UnsafeMutablePointer<Float>,
+                       input: UnsafePointer<Float>, count n: Int, blockSize: Int) {
     let fullBlocks = n / blockSize
     let blocksPerRun = max(1, 2048 / blockSize)
     let capacity = blocksPerRun * blockSize
