@@ -7,6 +7,7 @@
 // clamp of x to [−1, 1] is left out: every midpoint lies inside (−1, 1), so it cannot change a count
 // (a NaN compares false everywhere and gets code 0 either way).
 #include "CSIMD.h"
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -58,8 +59,9 @@ TARGET static inline float nf4_absmax(const float *p, size_t n) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
     for (size_t j = 0; j < n; j += 16) {
-        a = _mm256_max_ps(a, _mm256_andnot_ps(sign, _mm256_loadu_ps(p + j)));
-        b = _mm256_max_ps(b, _mm256_andnot_ps(sign, _mm256_loadu_ps(p + j + 8)));
+        // MAXPS returns its second operand when either is NaN: a NaN input is skipped, as Swift's max(m, |w|) does.
+        a = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(p + j)), a);
+        b = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(p + j + 8)), b);
     }
     a = _mm256_max_ps(a, b);
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
@@ -83,15 +85,66 @@ TARGET static size_t nf4_quantize_avx2(uint8_t *packed, float *absmax, const flo
     return blocks * block_size;
 }
 
+// Eight codes of 4 packed bytes (high nibble first) → NF4 values · scale, as nf4Dequantize computes them.
+TARGET static inline __m256 nf4_dequantize8(const uint8_t *p, __m256 lo, __m256 hi, __m256 scale) {
+    int32_t four;
+    memcpy(&four, p, 4);
+    __m128i doubled = _mm_shuffle_epi8(_mm_cvtsi32_si128(four), _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1));
+    __m256i codes = _mm256_and_si256(_mm256_srlv_epi32(_mm256_cvtepu8_epi32(doubled), _mm256_setr_epi32(4, 0, 4, 0, 4, 0, 4, 0)),
+                                     _mm256_set1_epi32(15));
+    // VPERMPS uses the low 3 bits of each code; bit 3, moved to the sign, picks the upper table.
+    __m256 v = _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, codes), _mm256_permutevar8x32_ps(hi, codes),
+                                _mm256_castsi256_ps(_mm256_slli_epi32(codes, 28)));
+    return _mm256_mul_ps(v, scale);
+}
+
+TARGET static inline double sum4(__m256d x) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+TARGET static size_t nf4_error_avx2(double *sums, const uint8_t *packed, const float *absmax, const float *input,
+                                    size_t n, size_t block_size, const float *values) {
+    __m256 lo = _mm256_loadu_ps(values), hi = _mm256_loadu_ps(values + 8);
+    __m256d e0 = _mm256_setzero_pd(), e1 = _mm256_setzero_pd(), w0 = _mm256_setzero_pd(), w1 = _mm256_setzero_pd();
+    size_t blocks = n / block_size;
+    for (size_t b = 0; b < blocks; b++) {
+        __m256 scale = _mm256_set1_ps(absmax[b]);
+        for (size_t j = b * block_size; j < (b + 1) * block_size; j += 8) {
+            __m256 w = _mm256_loadu_ps(input + j), r = nf4_dequantize8(packed + j / 2, lo, hi, scale);
+            __m256d wl = _mm256_cvtps_pd(_mm256_castps256_ps128(w)), wh = _mm256_cvtps_pd(_mm256_extractf128_ps(w, 1));
+            __m256d dl = _mm256_sub_pd(wl, _mm256_cvtps_pd(_mm256_castps256_ps128(r)));
+            __m256d dh = _mm256_sub_pd(wh, _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1)));
+            e0 = _mm256_add_pd(e0, _mm256_mul_pd(dl, dl)); e1 = _mm256_add_pd(e1, _mm256_mul_pd(dh, dh));
+            w0 = _mm256_add_pd(w0, _mm256_mul_pd(wl, wl)); w1 = _mm256_add_pd(w1, _mm256_mul_pd(wh, wh));
+        }
+    }
+    sums[0] += sum4(_mm256_add_pd(e0, e1));
+    sums[1] += sum4(_mm256_add_pd(w0, w1));
+    return blocks * block_size;
+}
+
 size_t csimd_nf4_quantize(uint8_t *packed, float *absmax, const float *input, size_t n,
                           size_t block_size, const float *midpoints, float tiny) {
     if (!csimd_available() || block_size == 0 || block_size % 32 != 0) return 0;
     return nf4_quantize_avx2(packed, absmax, input, n, block_size, midpoints, tiny);
 }
+
+size_t csimd_nf4_squared_error(double *sums, const uint8_t *packed, const float *absmax, const float *input,
+                               size_t n, size_t block_size, const float *values) {
+    if (!csimd_available() || block_size == 0 || block_size % 32 != 0) return 0;
+    return nf4_error_avx2(sums, packed, absmax, input, n, block_size, values);
+}
 #else
 size_t csimd_nf4_quantize(uint8_t *packed, float *absmax, const float *input, size_t n,
                           size_t block_size, const float *midpoints, float tiny) {
     (void)packed; (void)absmax; (void)input; (void)n; (void)block_size; (void)midpoints; (void)tiny;
+    return 0;
+}
+
+size_t csimd_nf4_squared_error(double *sums, const uint8_t *packed, const float *absmax, const float *input,
+                               size_t n, size_t block_size, const float *values) {
+    (void)sums; (void)packed; (void)absmax; (void)input; (void)n; (void)block_size; (void)values;
     return 0;
 }
 #endif

@@ -37,10 +37,33 @@ public struct PassReport: Codable, Sendable, Equatable {
     /// Filled by the pipeline.
     public var seconds: Double?
     public var peakRSSBytes: Int?
+    /// What a streaming pass can only fill in once its lazy tensors have been produced (normally by
+    /// the writer); `completed()` applies it. Not encoded.
+    public var pending: PendingReport? = nil
+
+    enum CodingKeys: String, CodingKey { case kind, summary, metrics, tensors, series, notes, seconds, peakRSSBytes }
 
     public init(kind: String, summary: String, metrics: [String: Double] = [:], tensors: [TensorChange] = [],
                 series: [Series] = [], notes: [String] = []) {
         self.kind = kind; self.summary = summary; self.metrics = metrics; self.tensors = tensors
         self.series = series; self.notes = notes
     }
+
+    /// The report with its pending fields filled in; whatever the writer has not produced yet is
+    /// produced now. Call it after writing the output (the pipeline does).
+    public func completed() throws -> PassReport {
+        guard let pending else { return self }
+        var done = try pending.complete(self)
+        done.pending = nil
+        return done
+    }
+}
+
+/// Work a pass leaves for after the output is written: the `nf4` and `int8` passes measure each
+/// weight's reconstruction error while the writer pulls its quantized tensors, instead of
+/// quantizing every weight twice. Equal only to itself.
+public final class PendingReport: @unchecked Sendable, Equatable {
+    let complete: (PassReport) throws -> PassReport
+    public init(_ complete: @escaping (PassReport) throws -> PassReport) { self.complete = complete }
+    public static func == (a: PendingReport, b: PendingReport) -> Bool { a === b }
 }

@@ -60,6 +60,8 @@ public struct Pipeline {
             let after = try evaluator.evaluateCompressed(model)
             log("writing \(output.destination)")
             try output.writeModel(model, inputFiles: input.files.map(\.path))
+            // Streaming quantizers measured each weight while the writer pulled it; fill those in.
+            reports = try reports.map { try $0.completed() }
             try output.copyFiles(from: recipe.model)
             let fingerprint = try Fingerprint.of(recipe: recipe, input: input)
             let normalized = try recipe.normalized(fingerprint: fingerprint)

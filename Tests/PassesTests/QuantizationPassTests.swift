@@ -22,7 +22,7 @@ final class QuantizationPassTests: XCTestCase {
         let folder = Self.outputFolder(kind)
         try? FileManager.default.removeItem(atPath: folder)
         try CheckpointFolderWriter.write(model, to: folder)
-        return (try Checkpoint(path: folder), report)
+        return (try Checkpoint(path: folder), try report.completed())
     }
 
     // MARK: options
@@ -191,7 +191,7 @@ final class QuantizationPassTests: XCTestCase {
             let ids: [Int32] = (0..<24).map { Int32(($0 * 7 + k * 13) % 500 + 3) }
             calibration.append(Example(ids: ids))
         }
-        let report = try Int8Quantization(scheme: .static, observer: .minmax).apply(to: model, context: PassContext(calibration: calibration))
+        let report = try Int8Quantization(scheme: .static, observer: .minmax).apply(to: model, context: PassContext(calibration: calibration)).completed()
         let error = try XCTUnwrap(report.metrics["static_w8a8_logits_relative_error"])
         XCTAssertGreaterThan(error, 0, "fake quantization changes the logits")
         XCTAssertLessThan(error, 0.1, "8-bit static quantization of stories260K moves logits by a few percent at most")

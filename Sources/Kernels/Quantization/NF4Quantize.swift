@@ -8,7 +8,8 @@ import CSIMD
 ///   code = #{NF4 midpoints m : m < x}; byte k = code[2k] << 4 | code[2k+1]; an odd length is padded
 ///   with the value 0 (code 7).
 /// Shapes: input [n] floats, packed [(n+1)/2] bytes, absmax [ceil(n / blockSize)] floats.
-/// `nf4Quantize` is the fast path (8 lanes at a time); `nf4QuantizeNaive` is its test oracle.
+/// `nf4Quantize` is the fast path (CSIMD's AVX2 kernel, then the Swift loop); `nf4QuantizeNaive` is
+/// the test oracle of both.
 
 /// Smallest divisor bitsandbytes uses, so an all-zero block maps to code 7 (value 0), not NaN.
 let nf4TinyAbsmax: Float = 1e-38
@@ -94,6 +95,17 @@ func nf4QuantizeScalar(packed: UnsafeMutablePointer<UInt8>, absmax: UnsafeMutabl
             packed[i / 2] = hi << 4 | lo
             i += 2
         }
+    }
+}
+
+/// The absmax `nf4Quantize` stores, without the codes (full blocks: max |w|; a short last block: that
+/// clamped to 1e-38). A pass needs it ahead of quantizing for the double-quantization offset.
+public func nf4BlockAbsmax(absmax: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count n: Int, blockSize: Int) {
+    var b = 0
+    for start in stride(from: 0, to: n, by: blockSize) {
+        let m = absMax(input + start, min(blockSize, n - start))
+        absmax[b] = start + blockSize <= n ? m : max(m, nf4TinyAbsmax)
+        b += 1
     }
 }
 

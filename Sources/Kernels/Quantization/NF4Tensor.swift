@@ -1,3 +1,4 @@
+import Dispatch
 import Tensors
 
 /// The absmax of an NF4 tensor after double quantization (ALGORITHMS.md §5.4):
@@ -14,8 +15,12 @@ public struct DoubleQuantizedAbsmax: Equatable, Sendable {
 
     /// Quantizes `absmax` around its mean (accumulated in Double, then rounded to Float32).
     public init(absmax: [Float]) {
-        let mean = absmax.isEmpty ? 0 : Float(absmax.reduce(0.0) { $0 + Double($1) } / Double(absmax.count))
-        self.init(absmax: absmax, offset: mean)
+        self.init(absmax: absmax, offset: Self.offset(of: absmax))
+    }
+
+    /// The offset: the mean of the block absmax, accumulated in Double in block order, rounded to Float32.
+    public static func offset<C: Collection>(of absmax: C) -> Float where C.Element == Float {
+        absmax.isEmpty ? 0 : Float(absmax.reduce(0.0) { $0 + Double($1) } / Double(absmax.count))
     }
 
     /// Quantizes `absmax − offset` with the given offset (tests pin bitsandbytes' own mean this way).
@@ -91,35 +96,86 @@ public struct NF4Tensor: Sendable {
     }
 
     /// Quantizes a stored tensor without a full Float32 copy: F32 data is read in place (e.g. from a
-    /// memory map); other dtypes are converted in chunks of whole blocks.
+    /// memory map); other dtypes are converted piece by piece.
     public static func quantize(_ tensor: Tensor, blockSize: Int = 64, doubleQuant: Bool = true) -> NF4Tensor {
         precondition(NF4.validBlockSizes.contains(blockSize), "NF4Tensor.quantize: invalid block size \(blockSize)")
         let n = tensor.elementCount
-        let original: DType = [.F16, .BF16].contains(tensor.dtype) ? tensor.dtype : .F32
-        let bytes = tensor.bytes
-        if tensor.dtype == .F32, n > 0, Int(bitPattern: bytes.baseAddress!) % MemoryLayout<Float>.alignment == 0 {
-            return quantize(bytes.bindMemory(to: Float.self), shape: tensor.shape, originalDType: original,
-                            blockSize: blockSize, doubleQuant: doubleQuant)
-        }
         var packed = [UInt8](repeating: 0, count: (n + 1) / 2)
         var absmax = [Float](repeating: 0, count: (n + blockSize - 1) / blockSize)
-        let chunk = max(blockSize, (1 << 20) / blockSize * blockSize)
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(chunk, max(n, 1)))
-        defer { buffer.deallocate() }
-        let size = tensor.dtype.byteSize
         packed.withUnsafeMutableBufferPointer { p in
             absmax.withUnsafeMutableBufferPointer { a in
-                for start in stride(from: 0, to: n, by: chunk) {
-                    let count = min(chunk, n - start)
-                    let part = UnsafeRawBufferPointer(rebasing: bytes[(start * size)..<((start + count) * size)])
-                    DTypeConversion.load(part, as: tensor.dtype, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
-                    nf4QuantizeParallel(packed: p.baseAddress! + start / 2, absmax: a.baseAddress! + start / blockSize,
-                                        input: buffer.baseAddress!, count: count, blockSize: blockSize)
+                let (p, a) = (p.baseAddress, a.baseAddress)
+                forEachPiece(of: tensor, blockSize: blockSize) { _, start, values, count in
+                    nf4Quantize(packed: p! + start / 2, absmax: a! + start / blockSize, input: values, count: count, blockSize: blockSize)
                 }
             }
         }
-        return NF4Tensor(shape: tensor.shape, originalDType: original, blockSize: blockSize, packed: packed,
+        return NF4Tensor(shape: tensor.shape, originalDType: dtypeAfterDequantizing(tensor), blockSize: blockSize, packed: packed,
                          absmax: doubleQuant ? .double(DoubleQuantizedAbsmax(absmax: absmax)) : .plain(absmax))
+    }
+
+    /// The double-quantization offset `quantize(tensor, …)` will record, from one pass over the
+    /// block absmax (no codes): a streaming pass needs it early, for the length of the quant-state JSON.
+    public static func doubleQuantOffset(of tensor: Tensor, blockSize: Int = 64) -> Float {
+        var absmax = [Float](repeating: 0, count: (tensor.elementCount + blockSize - 1) / blockSize)
+        absmax.withUnsafeMutableBufferPointer { a in
+            let a = a.baseAddress
+            forEachPiece(of: tensor, blockSize: blockSize) { _, start, values, count in
+                nf4BlockAbsmax(absmax: a! + start / blockSize, input: values, count: count, blockSize: blockSize)
+            }
+        }
+        return DoubleQuantizedAbsmax.offset(of: absmax)
+    }
+
+    /// ‖W − Ŵ‖ / ‖W‖ (in Double; 0 for an all-zero W) against the tensor this was quantized from,
+    /// reading it piece by piece instead of materialising W or Ŵ in Float32.
+    public func relativeError(to source: Tensor) -> Double {
+        precondition(source.elementCount == count, "NF4Tensor.relativeError: \(source.elementCount) values for \(shape)")
+        let scales = blockAbsmax()
+        var sums = [(error: Double, norm: Double)](repeating: (0, 0), count: Self.pieceCount(count, blockSize: blockSize))
+        packed.withUnsafeBufferPointer { p in
+            scales.withUnsafeBufferPointer { a in
+                sums.withUnsafeMutableBufferPointer { s in
+                    let (p, a, s, bs) = (p.baseAddress, a.baseAddress, s.baseAddress, blockSize)
+                    Self.forEachPiece(of: source, blockSize: bs) { index, start, values, n in
+                        s![index] = nf4SquaredError(packed: p! + start / 2, absmax: a! + start / bs, input: values, count: n, blockSize: bs)
+                    }
+                }
+            }
+        }
+        let error = sums.reduce(0) { $0 + $1.error }, norm = sums.reduce(0) { $0 + $1.norm }
+        return norm == 0 ? (error == 0 ? 0 : .infinity) : (error / norm).squareRoot()
+    }
+
+    public static func dtypeAfterDequantizing(_ tensor: Tensor) -> DType { [.F16, .BF16].contains(tensor.dtype) ? tensor.dtype : .F32 }
+
+    /// Pieces of whole blocks, ≈ 512 K values: small enough for one worker's conversion buffer.
+    static func pieceLength(blockSize: Int) -> Int { max(blockSize, (1 << 19) / blockSize * blockSize) }
+    static func pieceCount(_ n: Int, blockSize: Int) -> Int { (n + pieceLength(blockSize: blockSize) - 1) / pieceLength(blockSize: blockSize) }
+
+    /// Calls `body(index, start, values, count)` for each piece of `tensor` as Float32, the pieces
+    /// spread over the cores: aligned F32 data in place, other dtypes converted into a buffer per worker.
+    static func forEachPiece(of tensor: Tensor, blockSize: Int, _ body: (Int, Int, UnsafePointer<Float>, Int) -> Void) {
+        let n = tensor.elementCount, piece = pieceLength(blockSize: blockSize), pieces = pieceCount(n, blockSize: blockSize)
+        guard n > 0 else { return }
+        let bytes = tensor.bytes, size = tensor.dtype.byteSize
+        let inPlace = tensor.dtype == .F32 && Int(bitPattern: bytes.baseAddress!) % MemoryLayout<Float>.alignment == 0
+        let workers = min(kernelThreads, pieces)
+        func work(_ worker: Int) {
+            let buffer = inPlace ? nil : UnsafeMutableBufferPointer<Float>.allocate(capacity: min(piece, n))
+            defer { buffer?.deallocate() }
+            for index in stride(from: worker, to: pieces, by: workers) {
+                let start = index * piece, count = min(piece, n - start)
+                if let buffer {
+                    let part = UnsafeRawBufferPointer(rebasing: bytes[(start * size)..<((start + count) * size)])
+                    DTypeConversion.load(part, as: tensor.dtype, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
+                    body(index, start, buffer.baseAddress!, count)
+                } else {
+                    body(index, start, bytes.baseAddress!.assumingMemoryBound(to: Float.self) + start, count)
+                }
+            }
+        }
+        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
     }
 
     /// The per-block absmax as Float32 (undoing double quantization).
@@ -151,12 +207,17 @@ public struct NF4Tensor: Sendable {
 
     /// Storage cost in bits per weight, counting absmax (and nested state when double-quantized).
     public var bitsPerWeight: Double {
-        guard count > 0 else { return 0 }
-        let stats: Int
-        switch absmax {
-        case let .plain(a): stats = a.count * 32
-        case let .double(d): stats = d.codes.count * 8 + d.nestedAbsmax.count * 32 + 32
-        }
-        return Double(packed.count * 8 + stats) / Double(count)
+        if case .plain = absmax { return Self.bitsPerWeight(count: count, blockSize: blockSize, doubleQuant: false) }
+        return Self.bitsPerWeight(count: count, blockSize: blockSize, doubleQuant: true)
+    }
+
+    /// The same from the sizes alone: packed codes, plus one f32 absmax per block, or with double
+    /// quantization one u8 per block, one f32 per 256 blocks and the f32 offset.
+    public static func bitsPerWeight(count n: Int, blockSize: Int, doubleQuant: Bool) -> Double {
+        guard n > 0 else { return 0 }
+        let blocks = (n + blockSize - 1) / blockSize
+        let stats = doubleQuant ? blocks * 8 + (blocks + DoubleQuantizedAbsmax.nestedBlockSize - 1) / DoubleQuantizedAbsmax.nestedBlockSize * 32 + 32
+                                : blocks * 32
+        return Double((n + 1) / 2 * 8 + stats) / Double(n)
     }
 }

@@ -31,13 +31,41 @@ public enum NF4Layout {
 
     /// The quant-state JSON, with Python `json.dumps` spacing and key order.
     public static func stateJSON(_ q: NF4Tensor) -> String {
-        var s = "{\"quant_type\": \"nf4\", \"blocksize\": \(q.blockSize), \"dtype\": \"\(torchName(q.originalDType))\", "
-        s += "\"shape\": [\(q.shape.map(String.init).joined(separator: ", "))]"
-        if case let .double(d) = q.absmax {
+        var offset: Float?
+        if case let .double(d) = q.absmax { offset = d.offset }
+        return stateJSON(shape: q.shape, originalDType: q.originalDType, blockSize: q.blockSize, nestedOffset: offset)
+    }
+
+    /// The same from its parts; `nestedOffset` is nil without double quantization.
+    public static func stateJSON(shape: [Int], originalDType: DType, blockSize: Int, nestedOffset: Float?) -> String {
+        var s = "{\"quant_type\": \"nf4\", \"blocksize\": \(blockSize), \"dtype\": \"\(torchName(originalDType))\", "
+        s += "\"shape\": [\(shape.map(String.init).joined(separator: ", "))]"
+        if let nestedOffset {
             s += ", \"nested_blocksize\": \(DoubleQuantizedAbsmax.nestedBlockSize), \"nested_dtype\": \"float32\", "
-            s += "\"nested_offset\": \(pythonRepr(Double(d.offset)))"
+            s += "\"nested_offset\": \(pythonRepr(Double(nestedOffset)))"
         }
         return s + "}"
+    }
+
+    /// The specs of `tensors(weight:_:)` before quantizing, for a streaming writer's header: they
+    /// follow from the shape, except the quant-state JSON's length, which follows the offset's digits
+    /// (`NF4Tensor.doubleQuantOffset`).
+    public static func specs(weight name: String, shape: [Int], originalDType: DType, blockSize: Int,
+                             nestedOffset: Float?) -> [TensorSpec] {
+        let n = shape.reduce(1, *), blocks = (n + blockSize - 1) / blockSize
+        let json = stateJSON(shape: shape, originalDType: originalDType, blockSize: blockSize, nestedOffset: nestedOffset)
+        var specs = [TensorSpec(name: name, dtype: .U8, shape: [(n + 1) / 2, 1]),
+                     TensorSpec(name: name + ".quant_map", dtype: .F32, shape: [16]),
+                     TensorSpec(name: name + stateSuffix, dtype: .U8, shape: [json.utf8.count])]
+        if nestedOffset == nil {
+            specs.append(TensorSpec(name: name + ".absmax", dtype: .F32, shape: [blocks]))
+        } else {
+            let nested = (blocks + DoubleQuantizedAbsmax.nestedBlockSize - 1) / DoubleQuantizedAbsmax.nestedBlockSize
+            specs += [TensorSpec(name: name + ".absmax", dtype: .U8, shape: [blocks]),
+                      TensorSpec(name: name + ".nested_absmax", dtype: .F32, shape: [nested]),
+                      TensorSpec(name: name + ".nested_quant_map", dtype: .F32, shape: [256])]
+        }
+        return specs
     }
 
     /// Python's `repr(float)` for the offset: Swift's shortest round-trip digits agree with Python's

@@ -65,29 +65,37 @@ public struct Int8Quantization: Pass, Equatable {
                          + String(format: "%.4f", probe.argmaxAgreement) + "; the checkpoint keeps dynamic per-token activations")
         }
         var changes: [PassReport.TensorChange] = []
-        let cache = Int8StreamCache()
-        context.progress.start("int8: quantizing \(selected.count) weights", selected.count)
+        var measure: [String: () throws -> Void] = [:]
+        let cache = Int8StreamCache(), errors = ErrorLedger()
+        context.progress.start("int8: planning \(selected.count) weights", selected.count)
         for (k, spec) in selected.enumerated() {
-            let source = try model.tensor(spec.name)
-            let (q, scale, scaleDType) = Int8Layout.quantize(source)
-            var restored = [Float](repeating: 0, count: q.count)
-            int8DequantizeRows(output: &restored, q: q, scale: scale, rows: spec.shape[0], cols: spec.shape[1])
+            // The layout follows from shape and dtype; each weight is quantized once, when the writer
+            // asks for it, and its reconstruction error recorded then.
+            let scaleDType: DType = spec.dtype == .BF16 || spec.dtype == .F16 ? spec.dtype : .F32
             changes.append(.init(name: spec.name, before: "\(spec.dtype) \(spec.shape)", after: "I8 per-channel (+\(scaleDType) scale)",
-                                 bitsPerWeight: 8 + Double(scaleDType.byteSize * 8) / Double(spec.shape[1]),
-                                 relativeError: relativeError(source, restored)))
-            let pending: Tensor? = model.changedNames.contains(spec.name) ? source : nil
+                                 bitsPerWeight: 8 + Double(scaleDType.byteSize * 8) / Double(spec.shape[1])))
+            let pending: Tensor? = model.changedNames.contains(spec.name) ? try model.tensor(spec.name) : nil
             let store = model.source, name = spec.name
-            let produce: (String) throws -> Tensor = { part in
+            let produce = {
                 try cache.tensors(for: name) {
                     let t = try pending ?? store.tensor(name)
                     let (q, s, d) = Int8Layout.quantize(t)
+                    errors.record(name, int8RelativeError(t, q: q, scale: s))
+                    if pending == nil { releasePages(of: name, in: store) }
                     return Int8Layout.tensors(weight: name, q: q, scale: s, scaleDType: d, shape: t.shape)
-                }[part]!
+                }
             }
-            for (part, t) in Int8Layout.tensors(weight: name, q: q, scale: scale, scaleDType: scaleDType, shape: spec.shape) {
-                model.setLazy(TensorSpec(name: part, dtype: t.dtype, shape: t.shape)) { try produce(part) }
+            let parts = [TensorSpec(name: name, dtype: .I8, shape: spec.shape),
+                         TensorSpec(name: Int8Layout.scaleName(weight: name), dtype: scaleDType, shape: [spec.shape[0], 1])]
+            for part in parts {
+                model.setLazy(part) {
+                    guard let t = try produce()[part.name], t.dtype == part.dtype, t.shape == part.shape else {
+                        throw PassError(Self.kind, "\(part.name) came out unlike its plan \(part.dtype) \(part.shape) (a bug: please report it)")
+                    }
+                    return t
+                }
             }
-            releasePages(of: spec.name, in: model)
+            measure[name] = { _ = try produce() }
             context.progress.update(k + 1)
         }
         context.progress.finish()
@@ -96,18 +104,30 @@ public struct Int8Quantization: Pass, Equatable {
         var skipped = selector.skippedModules(in: model).filter { !TensorTargets.isEmbedding($0) }
         if !skipped.contains(where: { $0.hasSuffix("lm_head") }) { skipped.append("lm_head") }
         model.config["quantization_config"] = Int8Layout.quantizationConfig(ignore: skipped)
-        let errors = changes.compactMap(\.relativeError)
         let params = selected.reduce(0) { $0 + $1.shape.reduce(1, *) }
         metrics["quantized_weights"] = Double(changes.count)
         metrics["quantized_parameters"] = Double(params)
-        metrics["mean_relative_error"] = errors.reduce(0, +) / Double(max(errors.count, 1))
-        metrics["max_relative_error"] = errors.max() ?? 0
-        series.insert(.init(title: "int8 relative reconstruction error", xLabel: "weight", yLabel: "‖W − Ŵ‖ / ‖W‖",
-                            labels: changes.map(\.name), values: errors), at: 0)
-        return PassReport(kind: Self.kind,
-                          summary: "int8 W8A8 (\(scheme.rawValue)) on \(changes.count) weights, mean relative error "
-                              + String(format: "%.4f", metrics["mean_relative_error"]!),
-                          metrics: metrics, tensors: changes, series: series, notes: notes)
+        var report = PassReport(kind: Self.kind,
+                                summary: "int8 W8A8 (\(scheme.rawValue)) on \(changes.count) weights, relative error measured while writing",
+                                metrics: metrics, tensors: changes, series: series, notes: notes)
+        let scheme = self.scheme
+        report.pending = PendingReport { pending in
+            var done = pending
+            for i in done.tensors.indices where done.tensors[i].relativeError == nil {
+                let name = done.tensors[i].name
+                if errors.error(name) == nil { try measure[name]!() }   // not written (yet): quantize it now
+                done.tensors[i].relativeError = errors.error(name)
+            }
+            let values = done.tensors.compactMap(\.relativeError)
+            done.metrics["mean_relative_error"] = values.reduce(0, +) / Double(max(values.count, 1))
+            done.metrics["max_relative_error"] = values.max() ?? 0
+            done.series.insert(.init(title: "int8 relative reconstruction error", xLabel: "weight", yLabel: "‖W − Ŵ‖ / ‖W‖",
+                                     labels: done.tensors.map(\.name), values: values), at: 0)
+            done.summary = "int8 W8A8 (\(scheme.rawValue)) on \(done.tensors.count) weights, mean relative error "
+                + String(format: "%.4f", done.metrics["mean_relative_error"]!)
+            return done
+        }
+        return report
     }
 }
 

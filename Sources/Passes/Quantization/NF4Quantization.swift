@@ -56,20 +56,23 @@ public struct NF4Quantization: Pass, Equatable {
         guard !selected.isEmpty else {
             throw PassError(Self.kind, "no weights match targets \(targets) (ignore \(ignore))")
         }
-        let cache = NF4StreamCache()
-        var changes: [PassReport.TensorChange] = []
-        var quantizedBits = 0.0, quantizedCount = 0
-        context.progress.start("nf4: quantizing \(selected.count) weights", selected.count)
+        let cache = NF4StreamCache(), errors = ErrorLedger()
+        var changes: [PassReport.TensorChange] = [], counts: [Int] = []
+        var measure: [String: () throws -> Void] = [:]
+        context.progress.start("nf4: planning \(selected.count) weights", selected.count)
         for (k, spec) in selected.enumerated() {
-            // Report pass: quantize once for the error, then drop it; the writer re-quantizes lazily.
+            // Nothing is quantized here: the writer's header needs only the shapes and, with double
+            // quantization, the offset (its digits set the quant-state JSON's length), one absmax pass.
             let source = try model.tensor(spec.name)
-            let q = NF4Tensor.quantize(source, blockSize: blockSize, doubleQuant: doubleQuant)
-            let error = relativeError(source, q.dequantized())
+            let offset = doubleQuant ? NF4Tensor.doubleQuantOffset(of: source, blockSize: blockSize) : nil
+            let specs = NF4Layout.specs(weight: spec.name, shape: spec.shape, originalDType: NF4Tensor.dtypeAfterDequantizing(source),
+                                        blockSize: blockSize, nestedOffset: offset)
+            let n = spec.shape.reduce(1, *)
             changes.append(.init(name: spec.name, before: "\(spec.dtype) \(spec.shape)",
                                  after: "NF4 block \(blockSize)\(doubleQuant ? " + double-quant absmax" : "")",
-                                 bitsPerWeight: q.bitsPerWeight, relativeError: error))
-            quantizedBits += q.bitsPerWeight * Double(q.count); quantizedCount += q.count
-            try register(spec, quantized: q, in: model, cache: cache)
+                                 bitsPerWeight: NF4Tensor.bitsPerWeight(count: n, blockSize: blockSize, doubleQuant: doubleQuant)))
+            counts.append(n)
+            measure[spec.name] = try register(spec, specs: specs, in: model, cache: cache, errors: errors)
             releasePages(of: spec.name, in: model)
             context.progress.update(k + 1)
         }
@@ -77,45 +80,74 @@ public struct NF4Quantization: Pass, Equatable {
         let skipped = selector.skippedModules(in: model).filter { !TensorTargets.isEmbedding($0) }
         model.config["quantization_config"] = NF4Layout.quantizationConfig(
             doubleQuant: doubleQuant, computeDType: computeDType, skipModules: skipped)
+        var report = makeReport(changes, counts: counts, skipped: skipped)
+        report.pending = PendingReport { [self] pending in
+            var changes = pending.tensors
+            for i in changes.indices where changes[i].relativeError == nil {
+                let name = changes[i].name
+                if errors.error(name) == nil { try measure[name]!() }   // not written (yet): quantize it now
+                changes[i].relativeError = errors.error(name)
+            }
+            var done = makeReport(changes, counts: counts, skipped: skipped)
+            (done.seconds, done.peakRSSBytes) = (pending.seconds, pending.peakRSSBytes)
+            return done
+        }
+        return report
+    }
+
+    /// The report; per-tensor errors are nil until the writer has produced the weights.
+    func makeReport(_ changes: [PassReport.TensorChange], counts: [Int], skipped: [String]) -> PassReport {
+        let quantizedCount = counts.reduce(0, +)
+        let bits = zip(changes, counts).reduce(0.0) { $0 + ($1.0.bitsPerWeight ?? 0) * Double($1.1) } / Double(max(quantizedCount, 1))
         let errors = changes.compactMap(\.relativeError)
+        let measured = !changes.isEmpty && errors.count == changes.count
+        let mean = errors.reduce(0, +) / Double(max(errors.count, 1))
+        var metrics = ["quantized_weights": Double(changes.count), "quantized_parameters": Double(quantizedCount),
+                       "bits_per_weight": bits]
+        if measured { (metrics["mean_relative_error"], metrics["max_relative_error"]) = (mean, errors.max() ?? 0) }
         return PassReport(
             kind: Self.kind,
             summary: "NF4 (block \(blockSize)\(doubleQuant ? ", double quantization" : "")) on \(changes.count) weights, "
-                + String(format: "%.3f bits/weight, mean relative error %.4f", quantizedBits / Double(max(quantizedCount, 1)),
-                         errors.reduce(0, +) / Double(max(errors.count, 1))),
-            metrics: ["quantized_weights": Double(changes.count), "quantized_parameters": Double(quantizedCount),
-                      "bits_per_weight": quantizedBits / Double(max(quantizedCount, 1)),
-                      "mean_relative_error": errors.reduce(0, +) / Double(max(errors.count, 1)),
-                      "max_relative_error": errors.max() ?? 0],
+                + String(format: "%.3f bits/weight, ", bits)
+                + (measured ? String(format: "mean relative error %.4f", mean) : "relative error measured while writing"),
+            metrics: metrics,
             tensors: changes,
-            series: [.init(title: "NF4 relative reconstruction error", xLabel: "weight", yLabel: "‖W − Ŵ‖ / ‖W‖",
-                           labels: changes.map(\.name), values: errors)],
+            series: measured ? [.init(title: "NF4 relative reconstruction error", xLabel: "weight", yLabel: "‖W − Ŵ‖ / ‖W‖",
+                                      labels: changes.map(\.name), values: errors)] : [],
             notes: skipped.isEmpty ? [] : ["kept in full precision: " + skipped.joined(separator: ", ")])
     }
 
-    /// Replaces `spec` by its serialized tensors, produced lazily through `cache`.
-    func register(_ spec: TensorSpec, quantized first: NF4Tensor, in model: EditableCheckpoint, cache: NF4StreamCache) throws {
+    /// Replaces `spec` by its serialized tensors, produced lazily through `cache`: the weight is
+    /// quantized once, when the writer (or a reader) first asks for one of its parts, and its
+    /// reconstruction error recorded in `errors` then. Returns a closure that does the same on demand.
+    func register(_ spec: TensorSpec, specs: [TensorSpec], in model: EditableCheckpoint, cache: NF4StreamCache,
+                  errors: ErrorLedger) throws -> () throws -> Void {
         let name = spec.name
         let (blockSize, doubleQuant) = (self.blockSize, self.doubleQuant)
         // A weight an earlier pass changed is read now; an untouched one streams from the source map,
-        // whose pages are released once it is quantized.
+        // whose pages are released once it is quantized and measured.
         let pending: Tensor? = model.changedNames.contains(name) ? try model.tensor(name) : nil
         let source = model.source
-        let produce: (String) throws -> Tensor = { part in
-            let all = try cache.tensors(for: name) {
-                let q = NF4Tensor.quantize(try pending ?? source.tensor(name), blockSize: blockSize, doubleQuant: doubleQuant)
-                if pending == nil, let checkpoint = source as? Checkpoint, let info = checkpoint.info(name) {
-                    checkpoint.file(of: name)?.release(info)
-                }
+        let produce = {
+            try cache.tensors(for: name) {
+                let weight = try pending ?? source.tensor(name)
+                let q = NF4Tensor.quantize(weight, blockSize: blockSize, doubleQuant: doubleQuant)
+                errors.record(name, q.relativeError(to: weight))
+                if pending == nil { releasePages(of: name, in: source) }
                 return q
             }
-            return all[part]!
         }
-        // Specs come from the report pass's result (quantization is deterministic, so the lazy pass
-        // produces the same shapes, including the quant-state JSON length).
-        for (part, tensor) in NF4Layout.tensors(weight: name, first) {
-            model.setLazy(TensorSpec(name: part, dtype: tensor.dtype, shape: tensor.shape)) { try produce(part) }
+        for part in specs {
+            model.setLazy(part) {
+                let tensor = try produce()[part.name]
+                guard let tensor, tensor.dtype == part.dtype, tensor.shape == part.shape else {
+                    throw PassError(Self.kind, "\(part.name) came out as \(tensor.map { "\($0.dtype) \($0.shape)" } ?? "nothing"), "
+                                    + "planned \(part.dtype) \(part.shape) (a bug: please report it)")
+                }
+                return tensor
+            }
         }
+        return { _ = try produce() }
     }
 }
 
