@@ -1,11 +1,12 @@
-// NF4 quantization of full blocks (ALGORITHMS.md §5.2), equal to the Swift loop of `nf4Quantize`
-// (Kernels/Quantization/NF4Quantize.swift) byte for byte:
+// NF4 kernels (Kernels/Quantization/NF4Quantize.swift, NF4ReconstructionError.swift): quantization
+// of full blocks (ALGORITHMS.md §5.2), equal to the Swift loop of `nf4Quantize` byte for byte,
 //   absmax_b = max |w|;  x = w · (1 / max(absmax_b, tiny));  code = #{midpoints m : m < x}
 //   byte k = code[2k] << 4 | code[2k+1]
 // The count is found by a 4-step binary search over the 15 sorted midpoints; each step's candidates
 // fit one 8-lane table (VPERMPS), so a step is one lookup, one compare and two integer ops. The
 // clamp of x to [−1, 1] is left out: every midpoint lies inside (−1, 1), so it cannot change a count
-// (a NaN compares false everywhere and gets code 0 either way).
+// (a NaN compares false everywhere and gets code 0 either way). Also the block absmax alone, and the
+// squared reconstruction error against dequantized codes.
 #include "CSIMD.h"
 #include <string.h>
 
@@ -130,6 +131,17 @@ size_t csimd_nf4_quantize(uint8_t *packed, float *absmax, const float *input, si
     return nf4_quantize_avx2(packed, absmax, input, n, block_size, midpoints, tiny);
 }
 
+TARGET static size_t nf4_absmax_avx2(float *absmax, const float *input, size_t n, size_t block_size) {
+    size_t blocks = n / block_size;
+    for (size_t b = 0; b < blocks; b++) absmax[b] = nf4_absmax(input + b * block_size, block_size);
+    return blocks * block_size;
+}
+
+size_t csimd_nf4_absmax(float *absmax, const float *input, size_t n, size_t block_size) {
+    if (!csimd_available() || block_size == 0 || block_size % 32 != 0) return 0;
+    return nf4_absmax_avx2(absmax, input, n, block_size);
+}
+
 size_t csimd_nf4_squared_error(double *sums, const uint8_t *packed, const float *absmax, const float *input,
                                size_t n, size_t block_size, const float *values) {
     if (!csimd_available() || block_size == 0 || block_size % 32 != 0) return 0;
@@ -139,6 +151,11 @@ size_t csimd_nf4_squared_error(double *sums, const uint8_t *packed, const float 
 size_t csimd_nf4_quantize(uint8_t *packed, float *absmax, const float *input, size_t n,
                           size_t block_size, const float *midpoints, float tiny) {
     (void)packed; (void)absmax; (void)input; (void)n; (void)block_size; (void)midpoints; (void)tiny;
+    return 0;
+}
+
+size_t csimd_nf4_absmax(float *absmax, const float *input, size_t n, size_t block_size) {
+    (void)absmax; (void)input; (void)n; (void)block_size;
     return 0;
 }
 

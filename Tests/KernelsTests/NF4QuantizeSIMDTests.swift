@@ -47,7 +47,7 @@ final class NF4QuantizeSIMDTests: XCTestCase {
     }
 
     /// Values that land exactly on each midpoint (absmax 1, so x = w) go to the lower code; one ulp
-    /// above goes to the upper one. Also blocks below the 1e-38 divisor and signed zeros.
+    /// above goes to the upper one. Also blocks below the 1e-38 divisor, signed zeros and NaNs.
     func testTiesTinyBlocksAndSignedZerosEqualNaive() {
         var w: [Float] = [1]
         for m in NF4.midpoints { w += [m, m.nextUp, m.nextDown] }
@@ -55,8 +55,9 @@ final class NF4QuantizeSIMDTests: XCTestCase {
         let tiny: [Float] = (0..<64).map { Float(bitPattern: UInt32($0 * 1234567 % 8388607)) * ($0 % 2 == 0 ? 1 : -1) }   // subnormals
         let zeros: [Float] = (0..<64).map { $0 % 3 == 0 ? -0.0 : 0.0 }
         let huge: [Float] = (0..<64).map { Float($0 - 32) * 1e37 }
-        assertEqualsNaive(w + tiny + zeros + huge, blockSize: 32, "edge values, block 32")
-        assertEqualsNaive(w + tiny + zeros + huge, blockSize: 64, "edge values, block 64")
+        let nan: [Float] = (0..<64).map { $0 % 9 == 4 ? .nan : Float($0) / 70 }   // NaN: skipped by absmax, code 0
+        assertEqualsNaive(w + tiny + zeros + huge + nan, blockSize: 32, "edge values, block 32")
+        assertEqualsNaive(w + tiny + zeros + huge + nan, blockSize: 64, "edge values, block 64")
     }
 
     func testLargeRandomTensorEqualsNaive() {

@@ -84,6 +84,41 @@ final class QuantizationPassTests: XCTestCase {
         XCTAssertGreaterThan(report.metrics["mean_relative_error"] ?? 0, 0.05, "NF4 of N(0, σ) weights loses ≈ 9 %")
     }
 
+    /// The pass quantizes each weight once, in the writer; the errors it reports then (or on
+    /// `completed()` without writing) equal quantizing and fully dequantizing each weight.
+    func testNF4ReportErrorsEqualFullDequantizationWrittenOrNot() throws {
+        let original = try Checkpoint(path: Self.modelPath)
+        let (_, written) = try runPass(NF4Quantization(), kind: "nf4")
+        let model = EditableCheckpoint(source: original)
+        let pending = try NF4Quantization().apply(to: model, context: PassContext())
+        XCTAssertTrue(pending.tensors.allSatisfy { $0.relativeError == nil }, "nothing is quantized before the writer asks")
+        let unwritten = try pending.completed()
+        for report in [written, unwritten] {
+            XCTAssertEqual(report.tensors.count, 35)
+            for t in report.tensors {
+                let source = try original.tensor(t.name)
+                let restored = NF4Tensor.quantize(source, blockSize: 64, doubleQuant: true).dequantized()
+                XCTAssertEqual(try XCTUnwrap(t.relativeError), relativeError(source.floats(), restored), accuracy: 1e-12, t.name)
+            }
+            XCTAssertEqual(report.series.first?.values, report.tensors.map { $0.relativeError! })
+        }
+    }
+
+    /// The specs planned before quantizing are the ones the quantized tensors have.
+    func testNF4PlannedSpecsEqualTheWrittenTensors() throws {
+        var rng = SystemRandomNumberGenerator()
+        for (dtype, shape, bs, dq) in [(DType.F32, [96, 64], 64, true), (.BF16, [33, 70], 128, true), (.F16, [5, 64], 32, false)] {
+            let n = shape.reduce(1, *)
+            let tensor = Tensor(floats: (0..<n).map { _ in Float.random(in: -0.1...0.1, using: &rng) }, shape: shape, dtype: dtype)
+            let q = NF4Tensor.quantize(tensor, blockSize: bs, doubleQuant: dq)
+            let offset = dq ? NF4Tensor.doubleQuantOffset(of: tensor, blockSize: bs) : nil
+            let planned = NF4Layout.specs(weight: "w", shape: shape, originalDType: NF4Tensor.dtypeAfterDequantizing(tensor),
+                                          blockSize: bs, nestedOffset: offset)
+            let actual = NF4Layout.tensors(weight: "w", q).map { TensorSpec(name: $0.key, dtype: $0.value.dtype, shape: $0.value.shape) }
+            XCTAssertEqual(planned.sorted { $0.name < $1.name }, actual.sorted { $0.name < $1.name }, "\(dtype) \(shape) block \(bs)")
+        }
+    }
+
     func testNF4OutputReadsBackAsDequantizedWeights() throws {
         let (out, _) = try runPass(NF4Quantization(), kind: "nf4")
         let store = try QuantizedTensorStore(out)
@@ -147,6 +182,13 @@ final class QuantizationPassTests: XCTestCase {
         XCTAssertEqual(store.layout, .int8)
         assertClose(try store.floats(name), original, atol: scale.max()! / 2 + 1e-7)
         XCTAssertLessThan(report.metrics["max_relative_error"] ?? 1, 0.01)
+        for t in report.tensors {
+            let source = try Checkpoint(path: Self.modelPath).tensor(t.name)
+            let (q, scale, _) = Int8Layout.quantize(source)
+            var restored = [Float](repeating: 0, count: q.count)
+            int8DequantizeRows(output: &restored, q: q, scale: scale, rows: source.shape[0], cols: source.shape[1])
+            XCTAssertEqual(try XCTUnwrap(t.relativeError), relativeError(source.floats(), restored), accuracy: 1e-12, t.name)
+        }
     }
 
     /// W8A8 with dynamic per-token activations is discontinuous: a 1e-6 summation-order difference

@@ -25,6 +25,8 @@ size_t csimd_f16_to_bf16(const uint16_t *src, uint16_t *dst, size_t n);
 // the 15 NF4 decision boundaries and `tiny` the smallest divisor, both passed from Swift.
 size_t csimd_nf4_quantize(uint8_t *packed, float *absmax, const float *input, size_t n,
                           size_t block_size, const float *midpoints, float tiny);
+// The absmax (max |w|, NaN skipped) of each full block, as csimd_nf4_quantize stores it.
+size_t csimd_nf4_absmax(float *absmax, const float *input, size_t n, size_t block_size);
 // Adds Σ (w − ŵ)² to sums[0] and Σ w² to sums[1] (in double) over the full blocks of `input`, where
 // ŵ = values[code] · absmax[block] in float is what nf4Dequantize returns (`absmax` already undone
 // from double quantization). Returns the elements covered, like the others.

@@ -26,10 +26,13 @@ public func dynamic8Quantize(codes: UnsafeMutablePointer<UInt8>, absmax: UnsafeM
 func dynamic8Code(_ x: Float, _ map: UnsafeBufferPointer<Float>) -> UInt8 {
     guard !x.isNaN else { return 0 }
     if x <= map[0] { return 0 }
-    var lo = 0, hi = map.count - 1          // largest lo with map[lo] ≤ x
-    while lo < hi {
-        let mid = (lo + hi + 1) / 2
-        if map[mid] <= x { lo = mid } else { hi = mid - 1 }
+    precondition(map.count == 256)
+    // Largest lo with map[lo] ≤ x, by eight branch-free halvings (the map is strictly increasing and
+    // map[0] < x); a data-dependent branch here mispredicted on every other step.
+    var lo = 0, step = 128
+    while step > 0 {
+        lo = map[lo + step] <= x ? lo + step : lo
+        step >>= 1
     }
     if lo < map.count - 1, abs(x - map[lo + 1]) < abs(x - map[lo]) { return UInt8(lo + 1) }
     return UInt8(lo)

@@ -101,8 +101,9 @@ func nf4QuantizeScalar(packed: UnsafeMutablePointer<UInt8>, absmax: UnsafeMutabl
 /// The absmax `nf4Quantize` stores, without the codes (full blocks: max |w|; a short last block: that
 /// clamped to 1e-38). A pass needs it ahead of quantizing for the double-quantization offset.
 public func nf4BlockAbsmax(absmax: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count n: Int, blockSize: Int) {
-    var b = 0
-    for start in stride(from: 0, to: n, by: blockSize) {
+    let done = csimd_nf4_absmax(absmax, input, n, blockSize)
+    var b = done / blockSize
+    for start in stride(from: done, to: n, by: blockSize) {
         let m = absMax(input + start, min(blockSize, n - start))
         absmax[b] = start + blockSize <= n ? m : max(m, nf4TinyAbsmax)
         b += 1

@@ -32,7 +32,12 @@ public struct DoubleQuantizedAbsmax: Equatable, Sendable {
         centred.withUnsafeBufferPointer { c in
             codes.withUnsafeMutableBufferPointer { q in
                 nested.withUnsafeMutableBufferPointer { a in
-                    dynamic8Quantize(codes: q.baseAddress!, absmax: a.baseAddress!, input: c.baseAddress!, count: n, blockSize: bs)
+                    guard n > 0 else { return }
+                    let (q, a, c) = (q.baseAddress!, a.baseAddress!, c.baseAddress!)
+                    parallelRanges((n + bs - 1) / bs, costPerItem: bs * 16) { first, end in   // nested blocks are independent
+                        dynamic8Quantize(codes: q + first * bs, absmax: a + first, input: c + first * bs,
+                                         count: min(n, end * bs) - first * bs, blockSize: bs)
+                    }
                 }
             }
         }
