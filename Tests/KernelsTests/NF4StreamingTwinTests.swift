@@ -61,17 +61,25 @@ final class NF4StreamingTwinTests: XCTestCase {
         }
     }
 
-    /// The branch-free search picks the nearest DYNAMIC8 entry, ties to the lower index, as a linear scan does.
+    /// Both searches pick the nearest DYNAMIC8 entry, ties to the lower index, as a linear scan does:
+    /// on random values, every entry, its neighbours one ulp away, the midpoints between entries, and
+    /// the smallest Float of buckets near them.
     func testDynamic8CodeEqualsLinearScan() {
         var rng = SeededNormal(seed: 24)
         let map = Dynamic8.values
-        var xs = rng.array(20000).map { $0 / 3 } + map + zip(map, map.dropFirst()).map { ($0 + $1) / 2 } + map.map(\.nextUp)
-        xs += [-2, 2, -1, 1, 0, -0.0, .nan]
+        var xs = rng.array(20000).map { $0 / 3 } + map + map.map(\.nextUp) + map.map(\.nextDown)
+        let mids = zip(map, map.dropFirst()).map { ($0 + $1) / 2 }
+        xs += mids + mids.map(\.nextUp) + mids.map(\.nextDown)
+        xs += map.flatMap { v in [Float(bitPattern: v.bitPattern & 0xFFFF_0000), Float(bitPattern: v.bitPattern | 0xFFFF)] }
+        xs += (0..<4000).map { Float($0 - 2000) / 1000 } + [-2, 2, -1, 1, 0, -0.0, 1e-30, -1e-30, .nan]
         map.withUnsafeBufferPointer { m in
-            for x in xs {
-                var best = 0
-                if !x.isNaN { for k in 1..<256 where abs(x - map[k]) < abs(x - map[best]) { best = k } }
-                XCTAssertEqual(Int(dynamic8Code(x, m)), best, "x = \(x)")
+            Dynamic8.bucketStart.withUnsafeBufferPointer { buckets in
+                for x in xs {
+                    var best = 0
+                    if !x.isNaN { for k in 1..<256 where abs(x - map[k]) < abs(x - map[best]) { best = k } }
+                    XCTAssertEqual(Int(dynamic8Code(x, m)), best, "x = \(x)")
+                    XCTAssertEqual(Int(dynamic8CodeFromBucket(x, m, buckets)), best, "x = \(x), from its bucket")
+                }
             }
         }
     }

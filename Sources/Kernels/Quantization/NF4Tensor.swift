@@ -171,6 +171,7 @@ public struct NF4Tensor: Sendable {
             defer { buffer?.deallocate() }
             for index in stride(from: worker, to: pieces, by: workers) {
                 let start = index * piece, count = min(piece, n - start)
+                tensor.storage.prefetchPages(offset: start * size, count: count * size)   // one call, not a fault per 64 kB
                 if let buffer {
                     let part = UnsafeRawBufferPointer(rebasing: bytes[(start * size)..<((start + count) * size)])
                     DTypeConversion.load(part, as: tensor.dtype, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
