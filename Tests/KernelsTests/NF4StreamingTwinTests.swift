@@ -61,6 +61,27 @@ final class NF4StreamingTwinTests: XCTestCase {
         }
     }
 
+    /// Quantizing and measuring in one read equals the two steps apart, with the offset found ahead
+    /// or (a wrong one) corrected by the fallback.
+    func testQuantizeMeasuringErrorEqualsQuantizeThenError() {
+        var rng = SeededNormal(seed: 25)
+        for (dtype, shape, bs, dq) in [(DType.F32, [1 << 18 | 5], 64, true), (.BF16, [300, 1000], 128, true),
+                                       (.F32, [3, 4096 * 3 + 1], 4096, true), (.F16, [70, 65], 32, false)] {
+            let n = shape.reduce(1, *)
+            let tensor = Tensor(floats: rng.array(n).map { $0 * 0.02 }, shape: shape, dtype: dtype)
+            let expected = NF4Tensor.quantize(tensor, blockSize: bs, doubleQuant: dq)
+            let error = expected.relativeError(to: tensor)
+            let offset = dq ? NF4Tensor.doubleQuantOffset(of: tensor, blockSize: bs) : nil
+            for (label, given) in [("offset", offset), ("wrong offset", dq ? offset! * 1.5 : nil)] {
+                let (q, e) = NF4Tensor.quantizeMeasuringError(tensor, blockSize: bs, doubleQuant: dq, offset: given)
+                XCTAssertEqual(q.packed, expected.packed, "\(dtype) \(shape) \(label)")
+                XCTAssertEqual(q.absmax, expected.absmax, "\(dtype) \(shape) \(label)")
+                XCTAssertEqual(q.originalDType, expected.originalDType)
+                XCTAssertEqual(e, error, accuracy: 1e-12 * error, "\(dtype) \(shape) \(label)")
+            }
+        }
+    }
+
     /// Both searches pick the nearest DYNAMIC8 entry, ties to the lower index, as a linear scan does:
     /// on random values, every entry, its neighbours one ulp away, the midpoints between entries, and
     /// the smallest Float of buckets near them.

@@ -152,6 +152,59 @@ public struct NF4Tensor: Sendable {
         return norm == 0 ? (error == 0 ? 0 : .infinity) : (error / norm).squareRoot()
     }
 
+    /// `quantize` and `relativeError(to:)` in one read of `tensor`: each piece (whole groups of 256
+    /// blocks) is quantized, its absmax double-quantized around `offset` — nested blocks are
+    /// independent once the offset is known — and its error summed while it is still in cache.
+    /// `offset` is what `doubleQuantOffset` found (nil without double quantization); should it not
+    /// be the mean of the absmax after all, this falls back to the two separate steps.
+    public static func quantizeMeasuringError(_ tensor: Tensor, blockSize bs: Int = 64, doubleQuant: Bool = true,
+                                              offset: Float?) -> (NF4Tensor, relativeError: Double) {
+        precondition(NF4.validBlockSizes.contains(bs), "NF4Tensor.quantizeMeasuringError: invalid block size \(bs)")
+        guard !doubleQuant || offset != nil else {
+            let q = quantize(tensor, blockSize: bs, doubleQuant: true)
+            return (q, q.relativeError(to: tensor))
+        }
+        let n = tensor.elementCount, blocks = (n + bs - 1) / bs, group = DoubleQuantizedAbsmax.nestedBlockSize
+        let piece = group * bs * max(1, (1 << 17) / (group * bs))   // ≈ 128 K values: stays in L2 between the two loops
+        var packed = [UInt8](repeating: 0, count: (n + 1) / 2)
+        var absmax = [Float](repeating: 0, count: blocks)
+        var codes = [UInt8](repeating: 0, count: doubleQuant ? blocks : 0)
+        var nested = [Float](repeating: 0, count: doubleQuant ? (blocks + group - 1) / group : 0)
+        var sums = [(error: Double, norm: Double)](repeating: (0, 0), count: (n + piece - 1) / piece)
+        let centre = offset ?? 0
+        packed.withUnsafeMutableBufferPointer { p in absmax.withUnsafeMutableBufferPointer { a in
+        codes.withUnsafeMutableBufferPointer { c in nested.withUnsafeMutableBufferPointer { m in
+        sums.withUnsafeMutableBufferPointer { s in
+            let (p, a, c, m, s) = (p.baseAddress, a.baseAddress, c.baseAddress, m.baseAddress, s.baseAddress)
+            forEachPiece(of: tensor, blockSize: bs, pieceLength: piece) { index, start, values, count in
+                let first = start / bs, pieceBlocks = (count + bs - 1) / bs
+                nf4Quantize(packed: p! + start / 2, absmax: a! + first, input: values, count: count, blockSize: bs)
+                var scales = Array(UnsafeBufferPointer(start: a! + first, count: pieceBlocks))
+                if doubleQuant {   // as DoubleQuantizedAbsmax(absmax:offset:) and .dequantized() do, group by group
+                    let centred = scales.map { $0 - centre }
+                    dynamic8Quantize(codes: c! + first, absmax: m! + first / group, input: centred, count: pieceBlocks, blockSize: group)
+                    dynamic8Dequantize(output: &scales, codes: c! + first, absmax: m! + first / group, count: pieceBlocks, blockSize: group)
+                    for i in scales.indices { scales[i] = scales[i] + centre }
+                }
+                s![index] = nf4SquaredError(packed: p! + start / 2, absmax: scales, input: values, count: count, blockSize: bs)
+            }
+        } } } } }
+        let error = sums.reduce(0) { $0 + $1.error }, norm = sums.reduce(0) { $0 + $1.norm }
+        let relative = norm == 0 ? (error == 0 ? 0 : .infinity) : (error / norm).squareRoot()
+        let dtype = dtypeAfterDequantizing(tensor)
+        guard doubleQuant else {
+            return (NF4Tensor(shape: tensor.shape, originalDType: dtype, blockSize: bs, packed: packed, absmax: .plain(absmax)), relative)
+        }
+        guard DoubleQuantizedAbsmax.offset(of: absmax).bitPattern == centre.bitPattern else {
+            let q = NF4Tensor(shape: tensor.shape, originalDType: dtype, blockSize: bs, packed: packed,
+                              absmax: .double(DoubleQuantizedAbsmax(absmax: absmax)))
+            return (q, q.relativeError(to: tensor))
+        }
+        return (NF4Tensor(shape: tensor.shape, originalDType: dtype, blockSize: bs, packed: packed,
+                          absmax: .double(DoubleQuantizedAbsmax(codes: codes, nestedAbsmax: nested, offset: centre))), relative)
+    }
+
+    /// The dtype dequantization returns to (bitsandbytes keeps F16 / BF16; anything else becomes F32).
     public static func dtypeAfterDequantizing(_ tensor: Tensor) -> DType { [.F16, .BF16].contains(tensor.dtype) ? tensor.dtype : .F32 }
 
     /// Pieces of whole blocks, ≈ 512 K values: small enough for one worker's conversion buffer.
@@ -160,8 +213,9 @@ public struct NF4Tensor: Sendable {
 
     /// Calls `body(index, start, values, count)` for each piece of `tensor` as Float32, the pieces
     /// spread over the cores: aligned F32 data in place, other dtypes converted into a buffer per worker.
-    static func forEachPiece(of tensor: Tensor, blockSize: Int, _ body: (Int, Int, UnsafePointer<Float>, Int) -> Void) {
-        let n = tensor.elementCount, piece = pieceLength(blockSize: blockSize), pieces = pieceCount(n, blockSize: blockSize)
+    static func forEachPiece(of tensor: Tensor, blockSize: Int, pieceLength: Int? = nil,
+                             _ body: (Int, Int, UnsafePointer<Float>, Int) -> Void) {
+        let n = tensor.elementCount, piece = pieceLength ?? Self.pieceLength(blockSize: blockSize), pieces = (n + piece - 1) / piece
         guard n > 0 else { return }
         let bytes = tensor.bytes, size = tensor.dtype.byteSize
         let inPlace = tensor.dtype == .F32 && Int(bitPattern: bytes.baseAddress!) % MemoryLayout<Float>.alignment == 0

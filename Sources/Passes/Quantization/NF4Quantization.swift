@@ -72,7 +72,7 @@ public struct NF4Quantization: Pass, Equatable {
                                  after: "NF4 block \(blockSize)\(doubleQuant ? " + double-quant absmax" : "")",
                                  bitsPerWeight: NF4Tensor.bitsPerWeight(count: n, blockSize: blockSize, doubleQuant: doubleQuant)))
             counts.append(n)
-            measure[spec.name] = try register(spec, specs: specs, in: model, cache: cache, errors: errors)
+            measure[spec.name] = try register(spec, specs: specs, offset: offset, in: model, cache: cache, errors: errors)
             releasePages(of: spec.name, in: model)
             context.progress.update(k + 1)
         }
@@ -120,7 +120,7 @@ public struct NF4Quantization: Pass, Equatable {
     /// Replaces `spec` by its serialized tensors, produced lazily through `cache`: the weight is
     /// quantized once, when the writer (or a reader) first asks for one of its parts, and its
     /// reconstruction error recorded in `errors` then. Returns a closure that does the same on demand.
-    func register(_ spec: TensorSpec, specs: [TensorSpec], in model: EditableCheckpoint, cache: NF4StreamCache,
+    func register(_ spec: TensorSpec, specs: [TensorSpec], offset: Float?, in model: EditableCheckpoint, cache: NF4StreamCache,
                   errors: ErrorLedger) throws -> () throws -> Void {
         let name = spec.name
         let (blockSize, doubleQuant) = (self.blockSize, self.doubleQuant)
@@ -131,8 +131,8 @@ public struct NF4Quantization: Pass, Equatable {
         let produce = {
             try cache.tensors(for: name) {
                 let weight = try pending ?? source.tensor(name)
-                let q = NF4Tensor.quantize(weight, blockSize: blockSize, doubleQuant: doubleQuant)
-                errors.record(name, q.relativeError(to: weight))
+                let (q, error) = NF4Tensor.quantizeMeasuringError(weight, blockSize: blockSize, doubleQuant: doubleQuant, offset: offset)
+                errors.record(name, error)
                 if pending == nil { releasePages(of: name, in: source) }
                 return q
             }
