@@ -7,7 +7,8 @@ import Tensors
 /// Pass `nf4` (QLoRA, ALGORITHMS.md §5): blockwise NF4 weights with optional double quantization,
 /// written in the bitsandbytes serialization with `quantization_config` so transformers +
 /// bitsandbytes load the output (DESIGN.md §4). Weight-only and streaming: each weight is quantized
-/// when the writer asks for it, one at a time, straight from the memory map.
+/// once, when the writer asks for it, one at a time, straight from the memory map; its reconstruction
+/// error is measured in the same read and reaches the report through `PassReport.completed()`.
 public struct NF4Quantization: Pass, Equatable {
     public static let kind = "nf4"
     public static let category = PassCategory.quantization

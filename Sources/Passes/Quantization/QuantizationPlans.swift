@@ -12,7 +12,7 @@ extension NF4Quantization: PlannablePass {
             return total + (n + 1) / 2 + constants + 16 * 4
         }
         return PassPlan(touchedTensors: touched.map(\.name), outputBytes: bytes,
-                        notes: ["streams one tensor at a time: memory ≈ the largest touched tensor in f32"])
+                        notes: ["streams one tensor at a time from the memory map: memory ≈ the largest weight's packed output"])
     }
 }
 
