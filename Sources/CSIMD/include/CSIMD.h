@@ -33,4 +33,8 @@ size_t csimd_nf4_absmax(float *absmax, const float *input, size_t n, size_t bloc
 size_t csimd_nf4_squared_error(double *sums, const uint8_t *packed, const float *absmax, const float *input,
                                size_t n, size_t block_size, const float *values);
 
+// int8 × int8 → int32 product for W8A8 (out[i·ldo + j] = Σ_p a[i, p] · b[j, p], a [M, K], b [N, K])
+// over the first K rounded down to 16 columns, written (not added); returns that column count.
+size_t csimd_int8_matmul(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K);
+
 #endif

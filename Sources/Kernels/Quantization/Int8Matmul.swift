@@ -1,7 +1,9 @@
+import CSIMD
+
 /// int8 × int8 → int32 matrix product for W8A8 linears (ALGORITHMS.md §5.5 without outliers):
 ///   acc[m, n] = Σ_k a[m, k] · b[n, k]          a: activations [M, K], b: weight rows [N, K]
 ///   y[m, n]   = acc[m, n] · sa[m] · sb[n] (+ bias[n])
-/// `int8MatmulNaive` is the oracle; `int8Matmul` tiles the weight rows for cache reuse.
+/// `int8MatmulNaive` is the oracle of `int8Matmul` (CSIMD's AVX2 kernel + `int8MatmulScalar`).
 
 public func int8MatmulNaive(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>,
                             m M: Int, n N: Int, k K: Int) {
@@ -16,12 +18,28 @@ public func int8MatmulNaive(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<I
 
 public func int8Matmul(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>,
                        m M: Int, n N: Int, k K: Int) {
-    let tileN = 64   // weight rows reused across all activation rows while they are in cache
+    // Weight rows split over the cores; each part runs CSIMD's register-blocked AVX2 kernel on the
+    // first K rounded down to 16 columns and adds the rest here (or does it all, without AVX2).
+    parallelRanges(N, costPerItem: M * K) { j0, j1 in
+        let done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
+        int8MatmulScalar(out: out + j0, ldo: N, a: a, b: b + j0 * K, m: M, n: j1 - j0, k: K, from: done)
+    }
+}
+
+/// The Swift twin: out[i·ldo + j] (+)= Σ_{p ≥ from} a[i, p] · b[j, p] — assigned when `from` is 0,
+/// added to the kernel's partial sums otherwise. Weight rows in tiles of 64, reused across all
+/// activation rows while they are in cache.
+func int8MatmulScalar(out: UnsafeMutablePointer<Int32>, ldo: Int, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>,
+                      m M: Int, n N: Int, k K: Int, from: Int) {
+    let tileN = 64
     for j0 in stride(from: 0, to: N, by: tileN) {
         let j1 = min(N, j0 + tileN)
         for i in 0..<M {
-            let rowA = a + i * K
-            for j in j0..<j1 { out[i * N + j] = int8Dot(rowA, b + j * K, K) }
+            let rowA = a + i * K + from
+            for j in j0..<j1 {
+                let rest = int8Dot(rowA, b + j * K + from, K - from)
+                out[i * ldo + j] = from == 0 ? rest : out[i * ldo + j] &+ rest
+            }
         }
     }
 }
