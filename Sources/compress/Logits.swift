@@ -27,7 +27,7 @@ struct Logits: ParsableCommand {
         try exitOnUserError {
             let tokens = ids.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
             let store = try Checkpoint(path: model)
-            let transformer = try TransformerModel.load(from: store)
+            let transformer = try TransformerModel.loadCompressed(from: store)   // NF4 / int8 outputs run as written
             let output = try transformer.forward(ModelInput(tokens: [tokens]))
             let shape = Array(output.shape.dropFirst())   // drop the batch of one
             if let out {

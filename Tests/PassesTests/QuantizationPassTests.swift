@@ -240,6 +240,54 @@ final class QuantizationPassTests: XCTestCase {
         XCTAssertEqual(report.series[1].values.count, 5 * 4, "one range per layer and linear input")
     }
 
+    // MARK: GPT-2 (Conv1D weights, stored [in, out])
+
+    /// bitsandbytes quantizes GPT-2's Conv1D weights transposed ([out, in]). Reference: the model
+    /// quantized and saved by transformers + bitsandbytes (fixtures/quant/gpt2-bnb-nf4, from
+    /// tools/reference/quant_gpt2.py) and its logits on bitsandbytes' flat dequantization.
+    func testNF4OnGPT2QuantizesConv1DWeightsTransposedLikeBitsandbytes() throws {
+        let source = try Checkpoint(path: Fixtures.path("models-reference/gpt2"))
+        let model = EditableCheckpoint(source: source)
+        let report = try NF4Quantization().apply(to: model, context: PassContext())
+        let folder = NSTemporaryDirectory() + "whittle-quant-gpt2-nf4-\(getpid())"
+        try? FileManager.default.removeItem(atPath: folder)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try CheckpointFolderWriter.write(model, to: folder)
+        XCTAssertEqual(try report.completed().tensors.count, 8, "c_attn, c_proj, c_fc, mlp.c_proj of two blocks")
+        let out = try Checkpoint(path: folder)
+        let reference = try Checkpoint(path: Fixtures.path("quant/gpt2-bnb-nf4"))
+        XCTAssertEqual(out.names.sorted(), reference.names.sorted())
+        for name in reference.names where reference.info(name)?.dtype == .U8 && name.hasSuffix(".weight") {
+            XCTAssertEqual(out.info(name)?.shape, reference.info(name)?.shape, name)
+            XCTAssertEqual(Array(try out.tensor(name).bytes), Array(try reference.tensor(name).bytes), "\(name): packed codes equal bitsandbytes'")
+        }
+        // Read back in Conv1D layout; bitsandbytes' own file read by us gives its logits.
+        let ours = try QuantizedTensorStore(out), theirs = try QuantizedTensorStore(reference)
+        for name in ours.quantizedWeights {
+            XCTAssertEqual(ours.spec(name)?.shape, source.info(name)?.shape, "\(name) reads back as [in, out]")
+            // The double-quant offset is the exactly rounded mean; torch's float32 mean can be an ulp
+            // off, which may move one absmax code by one step: weights agree to within that step.
+            assertClose(try ours.tensor(name).floats(), try theirs.tensor(name).floats(), atol: 5e-3, rtol: 0, name)
+        }
+        let fixture = try SafetensorsFile(path: Fixtures.path("quant/gpt2-bnb-nf4/reference.safetensors"))
+        let ids = try fixture.tensor("ids").floats().map { Int($0) }
+        let expected = try fixture.tensor("bnb.logits").floats()
+        let logits = try TransformerModel.loadCompressed(from: reference).forward(ModelInput(tokens: [ids])).logits
+        assertClose(logits, expected, atol: 2e-4, rtol: 1e-4, "bitsandbytes' GPT-2 checkpoint read by us vs its logits")
+        let ourLogits = try TransformerModel.loadCompressed(from: out).forward(ModelInput(tokens: [ids])).logits
+        assertClose(ourLogits, expected, atol: 1e-2, rtol: 0, "our GPT-2 NF4 output vs bitsandbytes' logits")
+    }
+
+    /// compressed-tensors runs nn.Linear only: int8 on GPT-2's Conv1D weights is refused, naming one.
+    func testInt8RefusesGPT2Conv1DWeights() throws {
+        let model = EditableCheckpoint(source: try Checkpoint(path: Fixtures.path("models-reference/gpt2")))
+        let expected = PassError("int8", "transformer.h.0.attn.c_attn.weight is a GPT-2 Conv1D weight: compressed-tensors quantizes "
+                                 + "nn.Linear modules only, so transformers could not run it quantized (use nf4 for GPT-2, or list the Conv1D modules in \"ignore\")")
+        XCTAssertThrowsError(try Int8Quantization().apply(to: model, context: PassContext())) { XCTAssertEqual($0 as? PassError, expected) }
+        XCTAssertThrowsError(try Int8Quantization().plan(for: model)) { XCTAssertEqual($0 as? PassError, expected) }
+        XCTAssertTrue(model.changedNames.isEmpty, "nothing changed")
+    }
+
     // MARK: helpers
 
     func assertLogitsMatchReference(kind: String, pass: some Pass, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -65,7 +65,9 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
         if hidden.contains(name) { return nil }
         guard quantizedWeights.contains(name) else { return base.spec(name) }
         switch layout {
-        case .nf4: return (try? NF4Layout.shape(weight: name, from: base)).map { TensorSpec(name: name, dtype: .F32, shape: $0) }
+        case .nf4:
+            let shape = try? NF4Layout.shape(weight: name, from: base)
+            return shape.map { TensorSpec(name: name, dtype: .F32, shape: Conv1DWeights.contains(name, config: config) ? $0.reversed() : $0) }
         case .int8: return base.spec(name).map { TensorSpec(name: name, dtype: .F32, shape: $0.shape) }
         case .none: return base.spec(name)
         }
@@ -77,7 +79,8 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
         switch layout {
         case .nf4:
             let q = try nf4Weight(name)
-            return Tensor(floats: q.dequantized(), shape: q.shape)
+            let weight = Tensor(floats: q.dequantized(), shape: q.shape)
+            return Conv1DWeights.contains(name, config: config) ? Conv1DWeights.transposed(weight) : weight
         case .int8:
             let (q, scale, shape) = try int8Weight(name)
             var out = [Float](repeating: 0, count: q.count)

@@ -45,6 +45,7 @@ public struct Int8Quantization: Pass, Equatable {
         try validate(path: Self.kind)
         let selected = selector.selected(in: model)
         guard !selected.isEmpty else { throw PassError(Self.kind, "no weights match targets \(targets) (ignore \(ignore))") }
+        try refuseConv1D(selected, config: model.config)
         var notes: [String] = []
         var metrics: [String: Double] = [:]
         var series: [PassReport.Series] = []
@@ -141,5 +142,16 @@ final class Int8StreamCache: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if name != weight { tensors = [:]; tensors = try make(); name = weight }
         return tensors
+    }
+}
+
+extension Int8Quantization {
+    /// compressed-tensors quantizes `nn.Linear` modules only: a GPT-2 Conv1D weight written as int8
+    /// would load in transformers but not run, so it is refused here (and in `--dry-run`).
+    func refuseConv1D(_ selected: [TensorSpec], config: [String: Any]) throws {
+        if let conv = selected.first(where: { Conv1DWeights.contains($0.name, config: config) }) {
+            throw PassError(Self.kind, "\(conv.name) is a GPT-2 Conv1D weight: compressed-tensors quantizes nn.Linear modules only, "
+                            + "so transformers could not run it quantized (use nf4 for GPT-2, or list the Conv1D modules in \"ignore\")")
+        }
     }
 }

@@ -64,16 +64,19 @@ public struct NF4Quantization: Pass, Equatable {
         for (k, spec) in selected.enumerated() {
             // Nothing is quantized here: the writer's header needs only the shapes and, with double
             // quantization, the offset (its digits set the quant-state JSON's length), one absmax pass.
-            let source = try model.tensor(spec.name)
+            // GPT-2's Conv1D weights ([in, out]) are quantized transposed, as bitsandbytes does.
+            let conv1D = Conv1DWeights.contains(spec.name, config: model.config)
+            let stored = try model.tensor(spec.name)
+            let source = conv1D ? Conv1DWeights.transposed(stored) : stored
             let offset = doubleQuant ? NF4Tensor.doubleQuantOffset(of: source, blockSize: blockSize) : nil
-            let specs = NF4Layout.specs(weight: spec.name, shape: spec.shape, originalDType: NF4Tensor.dtypeAfterDequantizing(source),
+            let specs = NF4Layout.specs(weight: spec.name, shape: source.shape, originalDType: NF4Tensor.dtypeAfterDequantizing(stored),
                                         blockSize: blockSize, nestedOffset: offset)
             let n = spec.shape.reduce(1, *)
             changes.append(.init(name: spec.name, before: "\(spec.dtype) \(spec.shape)",
                                  after: "NF4 block \(blockSize)\(doubleQuant ? " + double-quant absmax" : "")",
                                  bitsPerWeight: NF4Tensor.bitsPerWeight(count: n, blockSize: blockSize, doubleQuant: doubleQuant)))
             counts.append(n)
-            measure[spec.name] = try register(spec, specs: specs, offset: offset, in: model, cache: cache, errors: errors)
+            measure[spec.name] = try register(spec, specs: specs, offset: offset, transposed: conv1D, in: model, cache: cache, errors: errors)
             releasePages(of: spec.name, in: model)
             context.progress.update(k + 1)
         }
@@ -121,8 +124,8 @@ public struct NF4Quantization: Pass, Equatable {
     /// Replaces `spec` by its serialized tensors, produced lazily through `cache`: the weight is
     /// quantized once, when the writer (or a reader) first asks for one of its parts, and its
     /// reconstruction error recorded in `errors` then. Returns a closure that does the same on demand.
-    func register(_ spec: TensorSpec, specs: [TensorSpec], offset: Float?, in model: EditableCheckpoint, cache: NF4StreamCache,
-                  errors: ErrorLedger) throws -> () throws -> Void {
+    func register(_ spec: TensorSpec, specs: [TensorSpec], offset: Float?, transposed: Bool, in model: EditableCheckpoint,
+                  cache: NF4StreamCache, errors: ErrorLedger) throws -> () throws -> Void {
         let name = spec.name
         let (blockSize, doubleQuant) = (self.blockSize, self.doubleQuant)
         // A weight an earlier pass changed is read now; an untouched one streams from the source map,
@@ -131,7 +134,8 @@ public struct NF4Quantization: Pass, Equatable {
         let source = model.source
         let produce = {
             try cache.tensors(for: name) {
-                let weight = try pending ?? source.tensor(name)
+                let stored = try pending ?? source.tensor(name)
+                let weight = transposed ? Conv1DWeights.transposed(stored) : stored
                 let (q, error) = NF4Tensor.quantizeMeasuringError(weight, blockSize: blockSize, doubleQuant: doubleQuant, offset: offset)
                 errors.record(name, error)
                 if pending == nil { releasePages(of: name, in: source) }

@@ -1,4 +1,5 @@
 import Checkpoints
+import Models
 
 /// `--dry-run` plans: weight-only quantizers know before running which tensors they touch and
 /// what those become on disk.
@@ -19,6 +20,7 @@ extension NF4Quantization: PlannablePass {
 extension Int8Quantization: PlannablePass {
     public func plan(for model: TensorStore) throws -> PassPlan {
         let touched = selector.selected(in: model)
+        try refuseConv1D(touched, config: model.config)
         let bytes = touched.reduce(0) { $0 + $1.shape.reduce(1, *) + $1.shape[0] * 4 }   // int8 codes + f32 scale per row
         return PassPlan(touchedTensors: touched.map(\.name), outputBytes: bytes,
                         notes: scheme == .static ? ["static scheme: runs the calibration data through the model"] : [])
