@@ -92,7 +92,7 @@ func runCheckpointsBench() throws {
 }
 
 /// Seconds to pread(2) the whole file at `path` (in the page cache) into an 8 MiB buffer.
-private func readSeconds(_ path: String) throws -> Double {
+func readSeconds(_ path: String) throws -> Double {
     let chunk = 8 << 20
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 4096)
     defer { buffer.deallocate() }
@@ -107,7 +107,7 @@ private func readSeconds(_ path: String) throws -> Double {
 
 /// Seconds to write(2) `bytes` from a ready 8 MiB buffer into a new file at `path`, then fsync —
 /// the kernel's share of writing any file of that size there.
-private func writeCeilingSeconds(bytes: Int, to path: String) throws -> Double {
+func writeCeilingSeconds(bytes: Int, to path: String) throws -> Double {
     let chunk = 8 << 20
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 4096)
     defer { buffer.deallocate(); unlink(path) }

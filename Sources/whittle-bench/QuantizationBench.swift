@@ -127,6 +127,11 @@ func runQuantizationBench() throws {
     print(String(format: "nf4 streaming pass: apply %.2f s (absmax pass for the offsets) + write %.2f s (mmap → quantize + error → file) "
                  + "+ report %.3f s = %.2f s for %.2f GB quantized = %.2f GB/s = %.2f × memcpy",
                  applySeconds, writeSeconds, completeSeconds, passSeconds, quantizedBytes / 1e9, streamGBs, streamGBs / memcpyGBs))
+    // The I/O any program doing this job pays the kernel: read the input file, write the output's bytes.
+    let outputBytes = (try? FileManager.default.attributesOfItem(atPath: output + "/model.safetensors")[.size] as? Int) ?? 0
+    let ioAlone = try readSeconds(folder + "/model.safetensors") + writeCeilingSeconds(bytes: outputBytes, to: output + "/ceiling.bin")
+    print(String(format: "I/O alone (pread the %.2f GB input + write(2) the %.2f GB output, fsync): %.2f s → the pass takes %.2f× that",
+                 Double(bytes) / 1e9, Double(outputBytes) / 1e9, ioAlone, passSeconds / ioAlone))
     print(String(format: "report: mean relative error %.4f over %.0f weights", report!.metrics["mean_relative_error"] ?? .nan,
                  report!.metrics["quantized_weights"] ?? 0))
     print(String(format: "peak RSS during pass + write: %.0f MB (before %.0f MB); goal ≤ largest tensor + 256 MB = %.0f MB",
