@@ -37,4 +37,9 @@ size_t csimd_nf4_squared_error(double *sums, const uint8_t *packed, const float 
 // over the first K rounded down to 16 columns, written (not added); returns that column count.
 size_t csimd_int8_matmul(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K);
 
+// One row of symmetric int8 quantization: q = clamp(round_half_even(x / scale), −128, 127), over the
+// first n rounded down to 8; and Σ (x − q·scale)² → sums[0], Σ x² → sums[1] (double) over the same.
+size_t csimd_int8_quantize_row(const float *x, float scale, int8_t *q, size_t n);
+size_t csimd_int8_squared_error(double *sums, const float *x, const int8_t *q, float scale, size_t n);
+
 #endif

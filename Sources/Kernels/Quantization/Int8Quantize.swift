@@ -1,3 +1,5 @@
+import CSIMD
+
 /// Symmetric int8 quantization as compressed-tensors computes it (`calculate_qparams`,
 /// `_quantize` in `compressed_tensors/quantization`): for a row (a weight's output channel, or a
 /// token's activations)
@@ -27,7 +29,21 @@ public func int8QuantizeRows(q: UnsafeMutablePointer<Int8>, scale: UnsafeMutable
         let s = roundScale(int8SymmetricScale(absmax: absMax(row, cols)))
         scale[r] = s
         let out = q + r * cols
-        for c in 0..<cols { out[c] = int8Round(row[c] / s) }
+        for c in csimd_int8_quantize_row(row, s, out, cols)..<cols { out[c] = int8Round(row[c] / s) }   // AVX2, then the tail
+    }
+}
+
+/// Σ (x − q·scale)² and Σ x² over one row, in Double (q·scale rounded to Float first, as
+/// `int8DequantizeRows` gives it): the pieces of a weight's relative reconstruction error.
+public func int8SquaredError(x: UnsafePointer<Float>, q: UnsafePointer<Int8>, scale: Float, count: Int) -> (num: Double, den: Double) {
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: 2) { sums in
+        sums[0] = 0; sums[1] = 0
+        let done = csimd_int8_squared_error(sums.baseAddress!, x, q, scale, count)
+        for c in done..<count {
+            let w = Double(x[c]), d = w - Double(Float(q[c]) * scale)
+            sums[0] += d * d; sums[1] += w * w
+        }
+        return (sums[0], sums[1])
     }
 }
 

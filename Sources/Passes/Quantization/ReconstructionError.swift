@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import Checkpoints
+import Kernels
 
 /// ‖a − b‖ / ‖a‖ in Double (0 for an all-zero reference).
 public func relativeError(_ reference: [Float], _ approximation: [Float]) -> Double {
@@ -57,11 +58,13 @@ func int8RelativeError(_ reference: Tensor, q: [Int8], scale: [Float]) -> Double
             DTypeConversion.load(UnsafeRawBufferPointer(rebasing: reference.bytes[(first * cols * size)..<((first + count) * cols * size)]),
                                  as: reference.dtype, into: UnsafeMutableBufferPointer(rebasing: b[0..<(count * cols)]))
         }
-        for r in 0..<count {
-            let s = scale[first + r], base = (first + r) * cols
-            for c in 0..<cols {
-                let w = Double(buffer[r * cols + c]), d = w - Double(Float(q[base + c]) * s)
-                num += d * d; den += w * w
+        buffer.withUnsafeBufferPointer { b in
+            q.withUnsafeBufferPointer { codes in
+                for r in 0..<count {
+                    let (n, d) = int8SquaredError(x: b.baseAddress! + r * cols, q: codes.baseAddress! + (first + r) * cols,
+                                                  scale: scale[first + r], count: cols)
+                    num += n; den += d
+                }
             }
         }
     }
