@@ -179,4 +179,28 @@ final class QuantizationKernelTests: XCTestCase {
         matrix.dequantizeRows(0, N, into: &rows)
         XCTAssertEqual(rows, q.dequantized())
     }
+
+    /// Both dequantizers (CSIMD's AVX2 byte loop + Swift tails) equal the element-by-element oracle,
+    /// with blocks that start mid-byte (odd block size never occurs, but odd tensor lengths and
+    /// rows that straddle blocks do).
+    func testDequantizersEqualTheNaiveOracle() {
+        var rng = SeededNormal(seed: 11)
+        for (n, blockSize, rows) in [(4_099, 64, 1), (96 * 37, 64, 37), (70 * 9, 32, 9), (33, 64, 1)] {
+            let w = rng.array(n)
+            let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [rows, n / rows], blockSize: blockSize) }
+            let absmax = q.blockAbsmax()
+            var naive = [Float](repeating: 0, count: n), fast = naive, tiles = naive
+            nf4DequantizeNaive(output: &naive, packed: q.packed, absmax: absmax, count: n, blockSize: blockSize)
+            nf4Dequantize(output: &fast, packed: q.packed, absmax: absmax, count: n, blockSize: blockSize)
+            XCTAssertEqual(fast, naive, "nf4Dequantize, n \(n)")
+            if rows > 1 {
+                let matrix = NF4Matrix(q), cols = n / rows
+                tiles.withUnsafeMutableBufferPointer { t in
+                    matrix.dequantizeRows(0, 5, into: t.baseAddress!)
+                    matrix.dequantizeRows(5, rows, into: t.baseAddress! + 5 * cols)
+                }
+                XCTAssertEqual(tiles, naive, "dequantizeRows, \(rows) × \(cols)")
+            }
+        }
+    }
 }

@@ -30,6 +30,9 @@ size_t csimd_nf4_absmax(float *absmax, const float *input, size_t n, size_t bloc
 // Adds Σ (w − ŵ)² to sums[0] and Σ w² to sums[1] (in double) over the full blocks of `input`, where
 // ŵ = values[code] · absmax[block] in float is what nf4Dequantize returns (`absmax` already undone
 // from double quantization). Returns the elements covered, like the others.
+// Dequantizes `pairs` whole bytes of one block (two codes each, high nibble first) times `scale`,
+// 8 bytes at a time; returns the bytes done.
+size_t csimd_nf4_dequantize_pairs(float *out, const uint8_t *bytes, size_t pairs, float scale, const float *values);
 size_t csimd_nf4_squared_error(double *sums, const uint8_t *packed, const float *absmax, const float *input,
                                size_t n, size_t block_size, const float *values);
 

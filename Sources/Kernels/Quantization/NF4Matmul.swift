@@ -1,4 +1,5 @@
 import COpenBLAS
+import CSIMD
 
 /// y = x · Wᵀ (+ bias) with W [N, K] held in NF4: tiles of `tileRows` weight rows are dequantized
 /// into a Float32 buffer (NF4[code] · absmax, ALGORITHMS.md §5.3) and multiplied with OpenBLAS sgemm,
@@ -32,7 +33,7 @@ public struct NF4Matrix: Sendable {
                         // Whole bytes: high nibble → even element, low nibble → odd element.
                         let pairs = (blockEnd - i) / 2
                         let o = out + (i - start), bytes = p.baseAddress! + (i >> 1)
-                        for j in 0..<pairs {
+                        for j in csimd_nf4_dequantize_pairs(o, bytes, pairs, scale, table.baseAddress!)..<pairs {   // AVX2, then the tail
                             let byte = bytes[j]
                             o[2 * j] = table[Int(byte >> 4)] * scale
                             o[2 * j + 1] = table[Int(byte & 0x0F)] * scale

@@ -144,6 +144,9 @@ public func nf4Dequantize(output: UnsafeMutablePointer<Float>, packed: UnsafePoi
             let end = min(start + blockSize, n)
             let scale = absmax[b]
             var i = start
+            if start % 2 == 0 {   // whole bytes through CSIMD's AVX2 loop first (a block may start mid-byte if odd)
+                i += 2 * csimd_nf4_dequantize_pairs(output + i, packed + i / 2, (end - i) / 2, scale, table.baseAddress!)
+            }
             while i + 1 < end {
                 let byte = packed[i / 2]
                 output[i] = table[Int(byte >> 4)] * scale
