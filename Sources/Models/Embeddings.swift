@@ -2,11 +2,11 @@ import Kernels
 import Tensors
 
 /// Input embeddings: token table `[V, C]`, optional learned positions `[P, C]` and token types
-/// `[TV, C]`, optional LayerNorm (BERT).
+/// `[TV, C]`, optional LayerNorm (BERT). Tables live in `Variable`s (trainable).
 public struct Embeddings {
-    public var tokens: [Float]
-    public var positions: [Float]?
-    public var tokenTypes: [Float]?
+    public let tokenParameter: Variable
+    public let positionParameter: Variable?
+    public let tokenTypeParameter: Variable?
     public var norm: Norm?
     public let vocabSize: Int
     public let hidden: Int
@@ -14,39 +14,23 @@ public struct Embeddings {
     /// only the rows it needs in f32 instead of the whole `[V, C]` table).
     var storedTokens: Tensor?
 
-    public init(tokens: [Float], positions: [Float]?, tokenTypes: [Float]?, norm: Norm?, vocabSize: Int, hidden: Int) {
+    /// Names are the checkpoint's tensor names (`.weight` included).
+    public init(tokens: [Float], positions: [Float]?, tokenTypes: [Float]?, norm: Norm?, vocabSize: Int, hidden: Int,
+                names: (tokens: String, positions: String, tokenTypes: String) = ("", "", "")) {
         precondition(tokens.isEmpty || tokens.count == vocabSize * hidden, "Embeddings: token table is not [\(vocabSize), \(hidden)]")
-        self.tokens = tokens; self.positions = positions; self.tokenTypes = tokenTypes; self.norm = norm
-        self.vocabSize = vocabSize; self.hidden = hidden
+        tokenParameter = .parameter(tokens, shape: [tokens.isEmpty ? 0 : vocabSize, hidden], name: names.tokens)
+        positionParameter = positions.map { .parameter($0, shape: [$0.count / hidden, hidden], name: names.positions) }
+        tokenTypeParameter = tokenTypes.map { .parameter($0, shape: [$0.count / hidden, hidden], name: names.tokenTypes) }
+        self.norm = norm; self.vocabSize = vocabSize; self.hidden = hidden
     }
 
+    public var tokens: [Float] { tokenParameter.value }
+    public var positions: [Float]? { positionParameter?.value }
+    public var tokenTypes: [Float]? { tokenTypeParameter?.value }
+
     /// `out[B·T, C]` for the batch (positions 0..<T in every sequence).
-    public func forward(_ input: ModelInput) -> [Float] {
-        let b = input.batchSize, t = input.seqLen, c = hidden, n = b * t
-        var out = [Float](repeating: 0, count: n * c)
-        let ids = input.tokens.joined().map { Int32($0) }
-        out.withUnsafeMutableBufferPointer { o in
-            if tokens.isEmpty, let stored = storedTokens {
-                let rowBytes = c * stored.dtype.byteSize
-                for (r, id) in ids.enumerated() {
-                    let start = Int(id) * rowBytes
-                    DTypeConversion.load(UnsafeRawBufferPointer(rebasing: stored.bytes[start..<(start + rowBytes)]), as: stored.dtype,
-                                         into: UnsafeMutableBufferPointer(start: o.baseAddress! + r * c, count: c))
-                }
-            } else {
-                embeddingForward(o.baseAddress!, ids: ids, table: tokens, rows: n, channels: c)
-            }
-            if let positions {
-                let pos = (0..<n).map { Int32($0 % t) }
-                embeddingAddForward(o.baseAddress!, ids: pos, table: positions, rows: n, channels: c)
-            }
-            if let tokenTypes {
-                let types = input.tokenTypes.map { $0.joined().map { Int32($0) } } ?? [Int32](repeating: 0, count: n)
-                embeddingAddForward(o.baseAddress!, ids: types, table: tokenTypes, rows: n, channels: c)
-            }
-        }
-        if let norm { out.withUnsafeMutableBufferPointer { o in norm.forward(o.baseAddress!, o.baseAddress!, rows: n) } }
-        return out
+    public func forward(_ input: ModelInput, state: ForwardState) -> [Float] {
+        run(input, on: EagerExecutor(state: state))
     }
 }
 

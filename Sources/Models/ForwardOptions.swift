@@ -10,10 +10,19 @@ public struct SublayerID: Hashable, Sendable, Codable {
     public init(layer: Int, kind: SublayerKind) { self.layer = layer; self.kind = kind }
 }
 
-/// Activations the forward can capture (and `intervene` can replace), each `[B, T, width]`.
+/// The typed sites every value of a block passes (docs/ARCHITECTURE.md "Sites"), in the order the
+/// block reaches them. Shapes are `[B, T, width]` unless said otherwise.
 public enum CapturePoint: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Embedding output entering layer 0 (key layer 0). Width C.
+    case embeddings
     /// Input of q/k/v (after the pre-norm for pre-norm families; the block input for BERT). Width C.
     case attentionInput
+    /// Queries, keys and values after their projections (and rotary for q, k). Width heads·HD / kvHeads·HD.
+    case query, key, value
+    /// `scale·q·kᵀ` with masked entries `-∞`. Shape `[B, NH, T, T]`.
+    case scores
+    /// Normalised scores (softmax or its clipped variant), before head masks and gates. `[B, NH, T, T]`.
+    case probabilities
     /// Concatenated per-head context, the input of the output projection. Width heads·HD.
     case attentionContext
     /// Output projection result, before the residual add (and before BERT's LayerNorm). Width C.
@@ -28,54 +37,124 @@ public enum CapturePoint: String, Sendable, Hashable, CaseIterable, Codable {
     case ffnOutput
     /// Hidden state leaving the block. Width C.
     case blockOutput
+
+    /// Sites only the step-by-step attention path materialises.
+    public var needsAttentionSteps: Bool { self == .scores || self == .probabilities }
 }
 
-/// Names one captured activation.
+/// Names one site of one layer.
 public struct CaptureKey: Hashable, Sendable {
     public var layer: Int
     public var point: CapturePoint
     public init(layer: Int, point: CapturePoint) { self.layer = layer; self.point = point }
 }
 
-/// A captured activation: values with shape `[B, T, width]`.
+/// A captured activation: values with its shape (`[B, T, width]` or `[B, NH, T, T]`).
 public struct Activation3D: Sendable {
     public var values: [Float]
     public var shape: [Int]
 }
 
-/// Optional hooks on one forward (DESIGN.md §3 "Hooks, not forks"). Defaults run the plain model.
+/// The projections of a block by role (one family name table maps them to tensors: `FamilyLayout`).
+public enum LinearRole: String, Sendable, Hashable, CaseIterable, Codable { case q, k, v, o, gate, up, down }
+
+/// One projection of one layer.
+public struct LinearSite: Hashable, Sendable {
+    public var layer: Int
+    public var role: LinearRole
+    public init(layer: Int, role: LinearRole) { self.layer = layer; self.role = role }
+}
+
+/// A change of values at a site, with the gradient it passes back. `forward` edits the values in
+/// place (`shape` as the site's); `backward(input, dout, dinp, shape)` accumulates into `dinp`.
+public struct SiteTransform {
+    public var forward: (UnsafeMutableBufferPointer<Float>, _ shape: [Int]) -> Void
+    public var backward: (_ input: UnsafeBufferPointer<Float>, _ dout: UnsafeBufferPointer<Float>,
+                          _ dinp: UnsafeMutableBufferPointer<Float>, _ shape: [Int]) -> Void
+
+    /// An exact transform: `backward` is the true derivative of `forward`.
+    public init(forward: @escaping (UnsafeMutableBufferPointer<Float>, [Int]) -> Void,
+                backward: @escaping (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, [Int]) -> Void) {
+        self.forward = forward; self.backward = backward
+    }
+
+    /// Straight-through (fake quantization): the gradient passes unchanged where `|x| ≤ clip`
+    /// and is zero where the input was clipped (nil: everywhere).
+    public static func straightThrough(clip: Float? = nil, _ forward: @escaping (UnsafeMutableBufferPointer<Float>, [Int]) -> Void) -> SiteTransform {
+        SiteTransform(forward: forward) { x, dout, dinp, _ in
+            if let clip {
+                for i in 0..<x.count where abs(x[i]) <= clip { dinp[i] += dout[i] }
+            } else {
+                for i in 0..<x.count { dinp[i] += dout[i] }
+            }
+        }
+    }
+}
+
+/// What a hook does at its sites. Each states its gradient (docs/ARCHITECTURE.md "Hooks").
+public enum SiteAction {
+    /// Substitutes the values (teacher intervention): nothing flows back into what was replaced.
+    /// Returning nil leaves the site alone.
+    case replace((CaptureKey) -> [Float]?)
+    /// Changes the values with the transform's gradient (nil: leave the site alone).
+    case transform((CaptureKey) -> SiteTransform?)
+}
+
+/// A hook on some sites of some layers (nil layers: every layer).
+public struct SiteHook {
+    public var points: Set<CapturePoint>
+    public var layers: Set<Int>?
+    public var action: SiteAction
+    public init(_ points: Set<CapturePoint>, layers: Set<Int>? = nil, _ action: SiteAction) {
+        self.points = points; self.layers = layers; self.action = action
+    }
+    func applies(to key: CaptureKey) -> Bool { points.contains(key.point) && (layers?.contains(key.layer) ?? true) }
+}
+
+/// Optional hooks on one forward (docs/ARCHITECTURE.md "Hooks"). Defaults run the plain model.
+/// Both executors — inference (`TransformerModel.forward`) and the training tape — honour all of them.
 public struct ForwardOptions {
     /// `[layer][head]` factors multiplying attention probabilities (transformers `head_mask`).
     public var headMask: [[Float]]?
     /// `[layer][neuron]` factors on the FFN first-linear output *before* the activation. For SwiGLU
     /// it multiplies the `gate_proj` output: with 0, silu(0)·up = 0, so the neuron contributes nothing.
     public var neuronMask: [[Float]]?
+    /// `[layer]` trainable gates `[heads]` multiplying attention probabilities (with `headMask`, both apply).
+    public var headGates: [Variable]?
+    /// `[layer]` trainable gates `[F]` on the FFN first-linear output (with `neuronMask`, both apply).
+    public var neuronGates: [Variable]?
     /// Sublayers whose output is zeroed: the residual passes through unchanged (pre-norm). For
     /// post-norm BERT the LayerNorm still applies to the residual, like stock code with zeroed weights.
+    /// Adds to the sublayers the model itself skips (`TransformerLayer.structure`).
     public var skip: Set<SublayerID>
-    /// Points to record; `captureLayers` limits the layers (nil: all).
+    /// Sites to record; `captureLayers` limits the layers (nil: all).
     public var capture: Set<CapturePoint>
     public var captureLayers: Set<Int>?
-    /// Attention probability variant for every layer.
-    public var attention: AttentionVariant
-    /// Called at each requested capture point before it is used further; may modify the values in
-    /// place (tensor substitution, e.g. teacher intervention). Buffer is `[B·T, width]`.
-    public var intervene: ((CaptureKey, UnsafeMutableBufferPointer<Float>) -> Void)?
+    /// Attention normaliser for every layer; nil keeps each layer's own (from `config.json` `whittle`).
+    public var attention: AttentionVariant?
+    /// Hooks at sites, applied in order (each sees what the previous left); captures record the result.
+    public var hooks: [SiteHook]
+    /// A transform of each projection's weight before use (weight fake-quant), by layer and role.
+    public var weightTransform: ((LinearSite) -> SiteTransform?)?
     /// Compute the head (logits / classifier). False stops after the last block (calibration).
     public var computeHead: Bool
 
-    public init(headMask: [[Float]]? = nil, neuronMask: [[Float]]? = nil, skip: Set<SublayerID> = [],
-                capture: Set<CapturePoint> = [], captureLayers: Set<Int>? = nil,
-                attention: AttentionVariant = .standard,
-                intervene: ((CaptureKey, UnsafeMutableBufferPointer<Float>) -> Void)? = nil,
+    public init(headMask: [[Float]]? = nil, neuronMask: [[Float]]? = nil, headGates: [Variable]? = nil, neuronGates: [Variable]? = nil,
+                skip: Set<SublayerID> = [], capture: Set<CapturePoint> = [], captureLayers: Set<Int>? = nil,
+                attention: AttentionVariant? = nil, hooks: [SiteHook] = [], weightTransform: ((LinearSite) -> SiteTransform?)? = nil,
                 computeHead: Bool = true) {
-        self.headMask = headMask; self.neuronMask = neuronMask; self.skip = skip
-        self.capture = capture; self.captureLayers = captureLayers; self.attention = attention
-        self.intervene = intervene; self.computeHead = computeHead
+        self.headMask = headMask; self.neuronMask = neuronMask; self.headGates = headGates; self.neuronGates = neuronGates
+        self.skip = skip; self.capture = capture; self.captureLayers = captureLayers; self.attention = attention
+        self.hooks = hooks; self.weightTransform = weightTransform; self.computeHead = computeHead
     }
 
     func wants(_ point: CapturePoint, layer: Int) -> Bool {
         capture.contains(point) && (captureLayers?.contains(layer) ?? true)
+    }
+
+    /// Whether anything reads or changes `point` in `layer`.
+    func touches(_ point: CapturePoint, layer: Int) -> Bool {
+        wants(point, layer: layer) || hooks.contains { $0.applies(to: CaptureKey(layer: layer, point: point)) }
     }
 }
 
@@ -85,7 +164,7 @@ public struct ForwardOutput {
     /// `[B, T, C]` hidden states for an encoder or when `computeHead` is false.
     public var logits: [Float]
     public var shape: [Int]
-    /// Requested activations by layer and point.
+    /// Requested activations by layer and site.
     public var captures: [CaptureKey: Activation3D]
     /// The hidden state after the last block `[B·T, C]` (before any final norm).
     public var lastHidden: [Float]

@@ -24,7 +24,7 @@ public final class LayerStreamingExecutor {
         var hidden: [[Float]]
         do {
             let embeddings = try weights.embeddings(gatherFromStore: true)
-            hidden = batches.map { embeddings.forward($0) }
+            hidden = zip(batches, states).map { embeddings.forward($0, state: $1) }
         }
         for i in 0..<config.numLayers {
             let layer = try weights.layer(i)

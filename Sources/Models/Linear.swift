@@ -10,20 +10,33 @@ public protocol LinearLayer: AnyObject {
 }
 
 /// The f32 linear layer: `weight [outFeatures, inFeatures]` row-major (PyTorch layout), optional bias.
+/// Its values live in `Variable`s, so the training tape trains this very layer.
 public final class Linear: LinearLayer {
-    public var weight: [Float]
-    public var bias: [Float]?
+    public let weightParameter: Variable
+    public let biasParameter: Variable?
     public let inFeatures: Int
     public let outFeatures: Int
 
-    public init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+    /// `name` is the checkpoint name without `.weight` / `.bias` (names the parameters).
+    public convenience init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int, name: String = "") {
         precondition(weight.count == inFeatures * outFeatures, "Linear: \(weight.count) weights for [\(outFeatures), \(inFeatures)]")
         precondition(bias == nil || bias!.count == outFeatures, "Linear: bias of \(bias!.count) for \(outFeatures) outputs")
-        self.weight = weight
-        self.bias = bias
-        self.inFeatures = inFeatures
-        self.outFeatures = outFeatures
+        self.init(weight: .parameter(weight, shape: [outFeatures, inFeatures], name: name + ".weight"),
+                  bias: bias.map { .parameter($0, shape: [outFeatures], name: name + ".bias") })
     }
+
+    /// A layer over existing parameters (a tied `lm_head` shares the token table's variable).
+    public init(weight: Variable, bias: Variable?) {
+        precondition(weight.shape.count == 2, "Linear: weight of shape \(weight.shape)")
+        weightParameter = weight; biasParameter = bias
+        outFeatures = weight.shape[0]; inFeatures = weight.shape[1]
+    }
+
+    public var weight: [Float] {
+        get { weightParameter.value }
+        set { precondition(newValue.count == weightParameter.count, "Linear: \(newValue.count) weights for \(weightParameter.shape)"); weightParameter.value = newValue }
+    }
+    public var bias: [Float]? { biasParameter?.value }
 
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
         weight.withUnsafeBufferPointer { w in

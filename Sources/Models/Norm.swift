@@ -1,16 +1,22 @@
 import Kernels
 
-/// A normalisation layer: RMSNorm (Llama family) or LayerNorm (GPT-2, BERT).
+/// A normalisation layer: RMSNorm (Llama family) or LayerNorm (GPT-2, BERT). Values live in `Variable`s (trainable).
 public struct Norm {
     public enum Kind: Sendable { case rms, layer }
     public var kind: Kind
-    public var weight: [Float]
-    public var bias: [Float]?
+    public let weightParameter: Variable
+    public let biasParameter: Variable?
     public var eps: Float
 
-    public init(kind: Kind, weight: [Float], bias: [Float]?, eps: Float) {
-        self.kind = kind; self.weight = weight; self.bias = bias; self.eps = eps
+    /// `name` is the checkpoint name without `.weight` / `.bias` (names the parameters).
+    public init(kind: Kind, weight: [Float], bias: [Float]?, eps: Float, name: String = "") {
+        self.kind = kind; self.eps = eps
+        weightParameter = .parameter(weight, shape: [weight.count], name: name + ".weight")
+        biasParameter = bias.map { .parameter($0, shape: [$0.count], name: name + ".bias") }
     }
+
+    public var weight: [Float] { weightParameter.value }
+    public var bias: [Float]? { biasParameter?.value }
 
     /// `out[rows, C] = norm(inp[rows, C])`.
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {

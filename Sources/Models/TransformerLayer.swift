@@ -1,7 +1,26 @@
 import Kernels
 
+/// What a compressed checkpoint says about one layer (`config.json` `whittle`, `WhittleConfig`),
+/// applied when the model loads so every runner — evaluation, calibration, scoring, training —
+/// honours it without the caller doing anything.
+public struct LayerStructure: Equatable, Sendable {
+    /// Sublayers removed by pruning: never run (their projections are zero or absent on disk).
+    public var skipAttention = false
+    public var skipMLP = false
+    /// Heads and FFN neurons (indices into this layer's stored tensors) pruned but still present:
+    /// their scale is 0 in every forward, so their weights get no gradient and stay removed.
+    public var maskedHeads: [Int] = []
+    public var maskedNeurons: [Int] = []
+    /// How this layer normalises attention scores.
+    public var attention: AttentionVariant = .standard
+    public init() {}
+
+    func skips(_ kind: SublayerKind) -> Bool { kind == .attention ? skipAttention : skipMLP }
+}
+
 /// One transformer block's weights. Shapes may be physically pruned: `heads` and `ffnWidth` are
-/// read from the weight shapes, so layers of one model can differ.
+/// read from the weight shapes, so layers of one model can differ. The computation is written once
+/// in `Block/TransformerBlock.swift` and run by an executor (inference or the training tape).
 ///
 /// Pre-norm (Llama, GPT-2):  `x += o(attn(norm1(x)))`, `x += down(act(gate(norm2 x))·up(norm2 x))`.
 /// Post-norm (BERT):         `x = norm1(x + o(attn(x)))`, `x = norm2(x + fc2(act(fc1(x))))`.
@@ -25,6 +44,7 @@ public final class TransformerLayer {
     public var norm1: Norm
     public var norm2: Norm
     public let placement: NormPlacement
+    public var structure = LayerStructure()
 
     public init(index: Int, heads: Int, kvHeads: Int, headDim: Int, q: any LinearLayer, k: any LinearLayer, v: any LinearLayer,
                 o: any LinearLayer, gate: (any LinearLayer)?, up: any LinearLayer, down: any LinearLayer,
@@ -37,4 +57,17 @@ public final class TransformerLayer {
     /// FFN intermediate width of this layer.
     public var ffnWidth: Int { up.outFeatures }
     public var hidden: Int { o.outFeatures }
+
+    /// The projections by role (no `gate` for a plain MLP).
+    public var linears: [(role: LinearRole, layer: any LinearLayer)] {
+        var all: [(LinearRole, any LinearLayer)] = [(.q, q), (.k, k), (.v, v), (.o, o)]
+        if let gate { all.append((.gate, gate)) }
+        return all + [(.up, up), (.down, down)]
+    }
+
+    /// Whether a sublayer runs: it has width, neither the model nor `options` removed it.
+    func runs(_ kind: SublayerKind, _ options: ForwardOptions) -> Bool {
+        let width = kind == .attention ? heads : ffnWidth
+        return width > 0 && !structure.skips(kind) && !options.skip.contains(SublayerID(layer: index, kind: kind))
+    }
 }

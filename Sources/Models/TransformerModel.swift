@@ -12,48 +12,57 @@ import Kernels
 /// out.logits, out.shape        // [B,T,V] (causal LM) | [B,numLabels] (classifier) | [B,T,C] (encoder)
 /// ```
 ///
-/// Hooks (`ForwardOptions`, DESIGN.md §3): `headMask[layer][head]` multiplies attention
-/// probabilities; `neuronMask[layer][neuron]` multiplies the FFN first-linear output before the
-/// activation (SwiGLU: the `gate_proj` output); `skip` zeroes sublayers (`SublayerID(layer:kind:)`);
-/// `capture` records `CapturePoint`s per layer into `out.captures[CaptureKey]` (`[B,T,width]`);
-/// `intervene` may rewrite any captured activation in place (tensor substitution);
-/// `attention: .clippedSoftmax(gamma:zeta:)`; `computeHead: false` stops after the last block.
-/// Hook order inside a block: attentionInput → attentionContext → attentionOutput → ffnInput →
-/// ffnPreActivation → ffnActivation → ffnOutput → blockOutput, so one stateful `intervene` closure
-/// can implement gated attention (read `.attentionInput`, scale heads at `.attentionContext`) or
-/// activation fake-quant. Weight fake-quant / quantized weights: replace `layer.q` etc.
+/// The block is written once (`Block/TransformerBlock.swift`) and run by an executor: `EagerExecutor`
+/// here, the training tape's in `Training`. Hooks (`ForwardOptions`) act at typed sites
+/// (`CapturePoint`: embeddings, attention input, q, k, v, scores, probabilities, context, …) and
+/// state their gradient: masks and trainable gates, `SiteHook` replace (gradient stopped) or transform
+/// (exact or straight-through), weight transforms by role. What the checkpoint's `whittle` section
+/// says (removed sublayers, masked heads and neurons, attention normaliser) is applied when the
+/// model loads (`TransformerLayer.structure`), so every runner honours it.
 ///
 /// Structure: `model.embeddings`, `model.layers[i]` (`TransformerLayer`: `q k v o gate up down` as
 /// `any LinearLayer` — a quantized layer can replace the f32 `Linear` — and `norm1`, `norm2`),
-/// `model.head`. Per-layer head counts and FFN widths come from the weight shapes, so physically
-/// pruned checkpoints run as they are. `LayerStreamingExecutor` runs the same forward one layer at a
-/// time from a store (calibration on models larger than RAM in f32).
-///
-/// A training tape can reuse the same pieces: each block is a sequence of `Kernels` calls
-/// (`rmsNormForward`, `matmulForward`, `rotaryForward`, `attentionForward`, `swigluForward`, …)
-/// (`xxxForward` with a naive twin as oracle; `xxxBackward` twins go in the same files).
+/// `model.head`. Weights are `Variable`s named after their checkpoint tensors (`model.parameters`).
+/// Per-layer head counts and FFN widths come from the weight shapes, so physically pruned
+/// checkpoints run as they are. `LayerStreamingExecutor` runs the same block one layer at a time
+/// from a store (calibration on models larger than RAM in f32). docs/ARCHITECTURE.md has the map.
 public final class TransformerModel {
     public let config: ModelConfig
+    /// The family name table, with the prefix found in the checkpoint.
+    public let layout: FamilyLayout
     public var embeddings: Embeddings
     public var layers: [TransformerLayer]
     public var head: ModelHead
-    /// Sublayers a pruned checkpoint records as removed (`config.json` `whittle.skipped_sublayers`,
-    /// written by the pruning passes); every forward skips them in addition to `options.skip`.
-    public var skippedSublayers: Set<SublayerID> = []
 
-    public init(config: ModelConfig, embeddings: Embeddings, layers: [TransformerLayer], head: ModelHead) {
-        self.config = config; self.embeddings = embeddings; self.layers = layers; self.head = head
+    public init(config: ModelConfig, layout: FamilyLayout? = nil, embeddings: Embeddings, layers: [TransformerLayer], head: ModelHead) {
+        self.config = config; self.layout = layout ?? FamilyLayout(family: config.family)
+        self.embeddings = embeddings; self.layers = layers; self.head = head
     }
 
-    /// Loads every layer as f32 from `store` (its `config` is the parsed `config.json`).
+    /// Loads every layer as f32 from `store` (its `config` is the parsed `config.json`) and applies
+    /// the `whittle` section.
     public static func load(from store: TensorStore) throws -> TransformerModel {
         let config = try ModelConfig.from(json: store.config)
+        let whittle = try WhittleConfig.read(from: store.config)
         let weights = try FamilyWeights(config: config, store: store)
         let embeddings = try weights.embeddings()
         let layers = try (0..<config.numLayers).map { try weights.layer($0) }
-        let model = TransformerModel(config: config, embeddings: embeddings, layers: layers, head: try weights.head(embeddings: embeddings))
-        model.skippedSublayers = try PrunedSublayers.read(from: store.config)
-        return model
+        try apply(whittle, to: layers)
+        return TransformerModel(config: config, layout: weights.layout, embeddings: embeddings, layers: layers,
+                                head: try weights.head(embeddings: embeddings))
+    }
+
+    /// Sets each layer's structure from the section, checking unit indices against the layer's widths.
+    static func apply(_ whittle: WhittleConfig, to layers: [TransformerLayer]) throws {
+        for (layer, structure) in zip(layers, try whittle.structures(layers: layers.count)) {
+            if let bad = structure.maskedHeads.first(where: { $0 >= layer.heads }) {
+                throw ModelError.invalidConfig(key: "whittle.masked_heads.\(layer.index)", reason: "head \(bad) but the layer has \(layer.heads)")
+            }
+            if let bad = structure.maskedNeurons.first(where: { $0 >= layer.ffnWidth }) {
+                throw ModelError.invalidConfig(key: "whittle.masked_neurons.\(layer.index)", reason: "neuron \(bad) but the layer has \(layer.ffnWidth)")
+            }
+            layer.structure = structure
+        }
     }
 
     /// Loads a checkpoint folder (config.json + safetensors).
@@ -61,14 +70,25 @@ public final class TransformerModel {
         try load(from: try Checkpoint(path: path))
     }
 
-    /// Runs the model on a batch. See `ForwardOptions` for hooks and `ForwardOutput` for shapes.
+    /// Sublayers the model removes (`whittle.skipped_sublayers`); setting it changes the layers' structure.
+    public var skippedSublayers: Set<SublayerID> {
+        get {
+            Set(layers.flatMap { l in [SublayerKind.attention, .mlp].filter { l.structure.skips($0) }.map { SublayerID(layer: l.index, kind: $0) } })
+        }
+        set {
+            for l in layers {
+                l.structure.skipAttention = newValue.contains(SublayerID(layer: l.index, kind: .attention))
+                l.structure.skipMLP = newValue.contains(SublayerID(layer: l.index, kind: .mlp))
+            }
+        }
+    }
+
+    /// Runs the model on a batch (inference). See `ForwardOptions` for hooks and `ForwardOutput` for shapes.
     public func forward(_ input: ModelInput, options: ForwardOptions = ForwardOptions()) throws -> ForwardOutput {
-        var options = options
-        options.skip.formUnion(skippedSublayers)
-        var state = try ForwardState(config: config, input: input, options: options)
-        var x = embeddings.forward(input)
-        for layer in layers { try layer.forward(&x, state: &state) }
-        return try head.finish(x, state: state, config: config, computeHead: options.computeHead)
+        let e = EagerExecutor(state: try ForwardState(config: config, input: input, options: options))
+        var x = embeddings.run(input, on: e)
+        for layer in layers { x = try layer.run(x, on: e) }
+        return try head.finish(x, state: e.state, config: config, computeHead: options.computeHead)
     }
 
     /// Heads per layer and FFN width per layer (after any pruning).
@@ -77,29 +97,13 @@ public final class TransformerModel {
 }
 
 extension ModelHead {
-    /// Applies the head to the last hidden state `x[B·T, C]`.
+    /// Applies the head to the last hidden state `x[B·T, C]` (inference).
     public func finish(_ x: [Float], state: ForwardState, config: ModelConfig, computeHead: Bool) throws -> ForwardOutput {
-        let b = state.batch, t = state.seqLen, n = b * t, c = config.hidden
+        let e = EagerExecutor(state: state)
         guard computeHead else {
-            return ForwardOutput(logits: x, shape: [b, t, c], captures: state.captures, lastHidden: x)
+            return ForwardOutput(logits: x, shape: [state.batch, state.seqLen, config.hidden], captures: state.captures, lastHidden: x)
         }
-        switch config.task {
-        case .causalLM:
-            var h = x
-            if let finalNorm { finalNorm.forward(&h, x, rows: n) }
-            guard let lmHead else { preconditionFailure("causal LM without lm_head") }
-            let logits = lmHead(h, rows: n)
-            return ForwardOutput(logits: logits, shape: [b, t, lmHead.outFeatures], captures: state.captures, lastHidden: x)
-        case .sequenceClassification:
-            guard let pooler, let classifier else { preconditionFailure("classifier without pooler/classifier") }
-            var first = [Float](repeating: 0, count: b * c)
-            for i in 0..<b { for j in 0..<c { first[i * c + j] = x[i * t * c + j] } }
-            var pooled = pooler(first, rows: b)
-            pooled.withUnsafeMutableBufferPointer { tanhForward($0.baseAddress!, $0.baseAddress!, count: $0.count) }
-            let logits = classifier(pooled, rows: b)
-            return ForwardOutput(logits: logits, shape: [b, classifier.outFeatures], captures: state.captures, lastHidden: x)
-        case .encoder:
-            return ForwardOutput(logits: x, shape: [b, t, c], captures: state.captures, lastHidden: x)
-        }
+        let (logits, shape) = try run(x, on: e, config: config)
+        return ForwardOutput(logits: logits, shape: shape, captures: state.captures, lastHidden: x)
     }
 }

@@ -37,28 +37,31 @@ struct WeightReader {
         has(name) ? try floats(name, expected) : nil
     }
 
-    /// A PyTorch `nn.Linear` (`weight [out, in]`, optional `bias [out]`).
-    func linear(_ prefix: String, inFeatures: Int, outFeatures: Int? = nil) throws -> Linear {
-        let shape = try shape(prefix + ".weight")
-        let out = outFeatures ?? shape.first ?? 0
-        let w = try floats(prefix + ".weight", [out, inFeatures])
-        let b = try optional(prefix + ".bias", [out])
-        return Linear(weight: w, bias: b, inFeatures: inFeatures, outFeatures: out)
-    }
-
-    /// A GPT-2 `Conv1D` (`weight [in, out]`), transposed to the `Linear` layout.
-    func conv1D(_ prefix: String, inFeatures: Int) throws -> Linear {
-        let shape = try shape(prefix + ".weight")
-        let out = shape.count == 2 ? shape[1] : 0
-        let w = try floats(prefix + ".weight", [inFeatures, out])
-        var t = [Float](repeating: 0, count: w.count)
-        for i in 0..<inFeatures { for o in 0..<out { t[o * inFeatures + i] = w[i * out + o] } }
-        let b = try optional(prefix + ".bias", [out])
-        return Linear(weight: t, bias: b, inFeatures: inFeatures, outFeatures: out)
+    /// A projection at `location`: an `nn.Linear` (`weight [out, in]`, optional `bias [out]`), or a
+    /// GPT-2 `Conv1D` (`weight [in, out]`, transposed here), or one part of a fused one.
+    func linear(_ location: TensorLocation, inFeatures: Int, outFeatures: Int? = nil) throws -> Linear {
+        let name = location.name + ".weight"
+        let shape = try shape(name)
+        let stored = shape.count == 2 ? (location.transposed ? shape[1] : shape[0]) : 0
+        let parts = location.part?.of ?? 1, index = location.part?.index ?? 0
+        let out = outFeatures ?? stored / parts
+        let total = out * parts
+        var w = try floats(name, location.transposed ? [inFeatures, total] : [total, inFeatures])
+        var b = try optional(location.name + ".bias", [total])
+        if location.transposed {
+            var t = [Float](repeating: 0, count: out * inFeatures)
+            for i in 0..<inFeatures { for o in 0..<out { t[o * inFeatures + i] = w[i * total + index * out + o] } }
+            w = t
+        } else if parts > 1 {
+            w = Array(w[(index * out * inFeatures)..<((index + 1) * out * inFeatures)])
+        }
+        if parts > 1 { b = b.map { Array($0[(index * out)..<((index + 1) * out)]) } }
+        let suffix = location.part.map { "[\($0.index)/\($0.of)]" } ?? ""
+        return Linear(weight: w, bias: b, inFeatures: inFeatures, outFeatures: out, name: location.name + suffix)
     }
 
     func norm(_ prefix: String, kind: Norm.Kind, channels: Int, eps: Float) throws -> Norm {
         Norm(kind: kind, weight: try floats(prefix + ".weight", [channels]),
-             bias: kind == .layer ? try optional(prefix + ".bias", [channels]) : nil, eps: eps)
+             bias: kind == .layer ? try optional(prefix + ".bias", [channels]) : nil, eps: eps, name: prefix)
     }
 }

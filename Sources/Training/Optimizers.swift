@@ -1,3 +1,4 @@
+import Models
 import Foundation
 
 /// An optimizer updating parameters from their accumulated gradients.

@@ -1,3 +1,4 @@
+import Models
 import Foundation
 
 /// Learning rate per step: linear warm-up over `warmupSteps`, then constant, linear or cosine decay

@@ -1,33 +1,5 @@
 import Kernels
-
-/// A value on the tape: flat row-major `value` with its `shape`, and `grad` (same size, allocated
-/// when first needed) when `requiresGrad`. Parameters are variables that live across steps.
-public final class Variable {
-    public var value: [Float]
-    public let shape: [Int]
-    /// Zero-sized until a gradient flows in (`ensureGrad`).
-    public var grad: [Float] = []
-    public let requiresGrad: Bool
-    /// Name used in training checkpoints and reports (parameters only).
-    public var name: String
-    /// AdamW applies weight decay to this parameter (false for norms, biases, gates).
-    public var decay: Bool
-
-    public init(_ value: [Float], shape: [Int], requiresGrad: Bool = false, name: String = "", decay: Bool = false) {
-        precondition(value.count == shape.reduce(1, *), "Variable \(name): \(value.count) values for shape \(shape)")
-        self.value = value; self.shape = shape; self.requiresGrad = requiresGrad; self.name = name; self.decay = decay
-    }
-
-    /// A trainable parameter; decay defaults to "has at least two dimensions".
-    public static func parameter(_ value: [Float], shape: [Int], name: String, decay: Bool? = nil) -> Variable {
-        Variable(value, shape: shape, requiresGrad: true, name: name, decay: decay ?? (shape.count >= 2))
-    }
-
-    public var count: Int { value.count }
-
-    public func ensureGrad() { if grad.count != value.count { grad = [Float](repeating: 0, count: value.count) } }
-    public func zeroGrad() { if !grad.isEmpty { for i in grad.indices { grad[i] = 0 } } }
-}
+import Models
 
 /// Records the coarse ops of one step and replays their backward twins in reverse (DESIGN.md §3
 /// "Training is a tape over coarse ops"). Ops live in `Tape+…` extensions; each computes its output

@@ -44,9 +44,9 @@ public final class Trainer {
     /// Mean loss of each completed optimizer step.
     public internal(set) var lossCurve: [Float] = []
     public private(set) var gradNorms: [Float] = []
+    /// Hooks of every training forward (gates, site hooks, weight fake-quant).
     public var options: ForwardOptions = ForwardOptions()
-    public var hooks: TrainingHooks = TrainingHooks()
-    /// Loss of one micro-batch; nil uses `supervisedLoss` with `options` and `hooks`.
+    /// Loss of one micro-batch; nil uses `supervisedLoss` with `options`.
     public var loss: ((TrainableModel, TrainingBatch, Tape) throws -> Variable)?
 
     public init(model: TrainableModel, settings: TrainerSettings, extraParameters: [Variable] = []) throws {
@@ -63,8 +63,8 @@ public final class Trainer {
 
     /// Cross-entropy on classifier labels or next tokens; MSE for regression targets.
     public static func supervisedLoss(_ model: TrainableModel, _ batch: TrainingBatch, _ tape: Tape, labelSmoothing: Float = 0,
-                                      options: ForwardOptions, hooks: TrainingHooks) throws -> Variable {
-        let out = try model.forward(batch.input, options: options, hooks: hooks, tape: tape)
+                                      options: ForwardOptions = ForwardOptions()) throws -> Variable {
+        let out = try model.forward(batch.input, options: options, tape: tape)
         if let r = batch.regression { return tape.meanSquaredError(out.logits, target: r) }
         let classes = out.shape.last!
         guard out.logits.count == batch.targets.count * classes else {
@@ -83,7 +83,7 @@ public final class Trainer {
         for batch in microBatches {
             let tape = Tape()
             let l = try loss?(model, batch, tape)
-                ?? Trainer.supervisedLoss(model, batch, tape, labelSmoothing: settings.labelSmoothing, options: options, hooks: hooks)
+                ?? Trainer.supervisedLoss(model, batch, tape, labelSmoothing: settings.labelSmoothing, options: options)
             total += l.value[0]
             tape.backward(from: l, seed: [weight])
         }

@@ -87,14 +87,15 @@ final class ModelBehaviourTests: XCTestCase {
         XCTAssertNotNil(closeness(plain.logits, skipped.logits, atol: 1e-3), "skipping must change the output")
     }
 
-    func testInterveneReplacesActivation() throws {
+    func testReplaceHookSubstitutesActivation() throws {
         let model = try TransformerModel.load(from: try Checkpoint(path: try ReferenceCase("llama_gqa").folder))
         let input = ModelInput(tokens: [[3, 1, 4]])
         // Zeroing layer 1's attention output through the hook equals skipping that sublayer.
-        let hooked = try model.forward(input, options: ForwardOptions(capture: [.attentionOutput], captureLayers: [1]) { key, buffer in
+        let zero = SiteHook([.attentionOutput], layers: [1], .replace { key in
             XCTAssertEqual(key, CaptureKey(layer: 1, point: .attentionOutput))
-            for i in buffer.indices { buffer[i] = 0 }
+            return [Float](repeating: 0, count: 3 * 32)
         })
+        let hooked = try model.forward(input, options: ForwardOptions(hooks: [zero]))
         let skipped = try model.forward(input, options: ForwardOptions(skip: [SublayerID(layer: 1, kind: .attention)]))
         assertClose(hooked.logits, skipped.logits, atol: 1e-6)
     }

@@ -49,7 +49,7 @@ final class GradientParityTests: XCTestCase {
         let loss = try c.loss(trainable, tape: tape)
         assertClose(loss.value, try c.reference.tensor("loss").floats(), atol: 1e-5, rtol: 1e-5, "\(name) loss", file: file, line: line)
         tape.backward(from: loss)
-        let grads = trainable.exportTensors(gradients: true)
+        let grads = trainable.model.namedTensors(gradients: true)
         let expectedNames = Set(c.reference.names.filter { $0.hasPrefix("grad.") }.map { String($0.dropFirst(5)) })
         XCTAssertEqual(Set(grads.map(\.name)), expectedNames, "\(name): parameter names", file: file, line: line)
         for g in grads where expectedNames.contains(g.name) {

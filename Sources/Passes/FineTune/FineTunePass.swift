@@ -119,16 +119,13 @@ public struct FineTunePass: Pass, Equatable {
             notes: ["no dropout during training; AdamW weight decay applies to matrices and embeddings, not to norms or biases"])
     }
 
-    /// Writes every trained parameter back with the dtype it is stored in.
+    /// Writes every trained parameter back with the dtype it is stored in (names and layout from
+    /// the family name table, with the prefix found in the checkpoint).
     func writeBack(_ trainable: TrainableModel, into model: EditableCheckpoint) throws -> [PassReport.TensorChange] {
-        let family = trainable.config.family
-        let base = TrainableModel.defaultPrefix(family)
-        let probe = trainable.exportTensors(prefix: base).first!.name
-        let prefix = model.spec(probe) != nil ? base : ""
         var changes: [PassReport.TensorChange] = []
-        for t in trainable.exportTensors(prefix: prefix) {
+        for t in trainable.model.namedTensors() {
             guard let spec = model.spec(t.name) else {
-                throw PassError(Self.kind, "trained tensor '\(t.name)' is not in the checkpoint (unexpected \(family.rawValue) layout)")
+                throw PassError(Self.kind, "trained tensor '\(t.name)' is not in the checkpoint (unexpected \(trainable.config.family.rawValue) layout)")
             }
             guard spec.shape == t.shape else {
                 throw PassError(Self.kind, "trained tensor '\(t.name)' has shape \(t.shape), the checkpoint stores \(spec.shape)")

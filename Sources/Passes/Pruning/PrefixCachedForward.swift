@@ -23,7 +23,7 @@ final class PrefixCachedForward {
     func setBase(_ skip: Set<SublayerID>) throws {
         if base == skip { return }
         var st = try state(skip: skip)
-        var x = model.embeddings.forward(input)
+        var x = model.embeddings.forward(input, state: st)
         var states = [x]
         for layer in model.layers { try layer.forward(&x, state: &st); states.append(x) }
         prefix = states; base = skip

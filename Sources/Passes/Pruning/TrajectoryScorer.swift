@@ -48,7 +48,7 @@ final class TrajectoryScorer {
         for input in segments {
             let options = ForwardOptions(skip: model.skippedSublayers, capture: [.ffnOutput, .ffnInput, .ffnActivation])
             var state = try ForwardState(config: model.config, input: input, options: options)
-            var x = model.embeddings.forward(input)
+            var x = model.embeddings.forward(input, state: state)
             var inputs = [x]
             for layer in model.layers { try layer.forward(&x, state: &state); inputs.append(x) }
             prefix.append(inputs)

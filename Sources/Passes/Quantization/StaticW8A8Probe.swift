@@ -51,10 +51,14 @@ public struct StaticW8A8Probe {
         let params = ranges.compactMapValues(\.params)
         var num = 0.0, den = 0.0, agree = 0, total = 0
         for (e, ref) in zip(calibration, reference) {
-            let options = ForwardOptions(capture: Set(Self.points), intervene: { key, buffer in
-                guard let p = params[key] else { return }
-                for i in buffer.indices { buffer[i] = StaticQuantizers.fakeQuantAsymmetric(buffer[i], p) }
+            let fakeQuant = SiteHook(Set(Self.points), .transform { key in
+                params[key].map { p in
+                    SiteTransform.straightThrough { buffer, _ in
+                        for i in buffer.indices { buffer[i] = StaticQuantizers.fakeQuantAsymmetric(buffer[i], p) }
+                    }
+                }
             })
+            let options = ForwardOptions(capture: Set(Self.points), hooks: [fakeQuant])
             let out = try model.forward(Self.input(e), options: options)
             for i in ref.indices {
                 let d = Double(out.logits[i] - ref[i]); num += d * d; den += Double(ref[i]) * Double(ref[i])

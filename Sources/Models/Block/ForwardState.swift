@@ -8,12 +8,13 @@ public struct ForwardState {
     /// `[B·T]` 1 for real tokens, 0 for padding (nil: no padding).
     public let keyPadding: [Float]?
     /// Rotary tables `[B·T, HD/2]` (nil for learned positions).
-    let cos: [Float]?
-    let sin: [Float]?
+    public let cos: [Float]?
+    public let sin: [Float]?
     public let causal: Bool
     public let activation: Activation
     public let attentionScale: Float
     public let options: ForwardOptions
+    /// What the eager executor recorded at the requested sites.
     public internal(set) var captures: [CaptureKey: Activation3D] = [:]
 
     public init(config: ModelConfig, input: ModelInput, options: ForwardOptions) throws {
@@ -42,15 +43,28 @@ public struct ForwardState {
         self.options = options
     }
 
-    /// Scratch buffers shared by the layers of this forward.
-    let workspace = Workspace()
+    /// Attention geometry of a layer with these head counts.
+    func geometry(heads: Int, kvHeads: Int, headDim: Int, variant: AttentionVariant) -> AttentionGeometry {
+        AttentionGeometry(batch: batch, seqLen: seqLen, heads: heads, kvHeads: kvHeads, headDim: headDim, scale: attentionScale,
+                          causal: causal, keyPadding: keyPadding, variant: variant)
+    }
+}
 
-    /// Runs the `intervene` hook and records the capture when requested (`x` is `[rows, width]`).
-    mutating func observe(_ point: CapturePoint, layer: Int, _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        guard options.wants(point, layer: layer) else { return }
-        let key = CaptureKey(layer: layer, point: point)
-        let buffer = UnsafeMutableBufferPointer(start: x, count: rows * width)
-        options.intervene?(key, buffer)
-        captures[key] = Activation3D(values: Array(buffer), shape: [batch, seqLen, width])
+/// Attention geometry and masks of one layer on one batch.
+public struct AttentionGeometry {
+    public var batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int
+    public var scale: Float
+    public var causal: Bool
+    /// `[B·T]` 1 real / 0 padding (nil: no padding).
+    public var keyPadding: [Float]?
+    public var variant: AttentionVariant
+    public var rows: Int { batch * seqLen }
+    /// Shape of scores and probabilities.
+    public var scoresShape: [Int] { [batch, heads, seqLen, seqLen] }
+
+    /// Runs `body` with the kernels' mask.
+    public func withMask<R>(_ body: (AttentionMask) -> R) -> R {
+        guard let keyPadding else { return body(AttentionMask(causal: causal)) }
+        return keyPadding.withUnsafeBufferPointer { body(AttentionMask(causal: causal, keyPadding: $0.baseAddress)) }
     }
 }

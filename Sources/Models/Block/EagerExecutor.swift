@@ -1,0 +1,184 @@
+import Kernels
+import Tensors
+
+/// Inference: runs the block's ops on `[Float]` values with the fast kernels (fused attention,
+/// in-place updates where the block no longer needs an input). Records captures in `state`.
+public final class EagerExecutor: BlockExecutor {
+    public private(set) var state: ForwardState
+
+    public init(state: ForwardState) { self.state = state }
+
+    var rows: Int { state.rows }
+
+    public func linear(_ x: [Float], _ layer: any LinearLayer, _ site: LinearSite?) throws -> [Float] {
+        guard let site, let transform = state.options.weightTransform?(site) else { return layer(x, rows: x.count / layer.inFeatures) }
+        guard let l = layer as? Linear else {
+            throw ModelError.unsupportedOption(option: "weightTransform", reason: "layer \(site.layer) \(site.role.rawValue) is \(type(of: layer)), not an f32 Linear")
+        }
+        var w = l.weight
+        w.withUnsafeMutableBufferPointer { transform.forward($0, l.weightParameter.shape) }
+        let n = x.count / l.inFeatures
+        return [Float](unsafeUninitializedCapacity: n * l.outFeatures) { y, count in
+            matmulForward(y.baseAddress!, x, w, l.bias, rows: n, inFeatures: l.inFeatures, outFeatures: l.outFeatures)
+            count = n * l.outFeatures
+        }
+    }
+
+    public func norm(_ x: [Float], _ norm: Norm) -> [Float] {
+        var y = x
+        y.withUnsafeMutableBufferPointer { norm.forward($0.baseAddress!, $0.baseAddress!, rows: x.count / norm.weight.count) }
+        return y
+    }
+
+    public func add(_ a: [Float], _ b: [Float]) -> [Float] {
+        var y = a
+        y.withUnsafeMutableBufferPointer { addForward($0.baseAddress!, $0.baseAddress!, b, count: $0.count) }
+        return y
+    }
+
+    public func multiply(_ a: [Float], _ b: [Float]) -> [Float] {
+        var y = a
+        y.withUnsafeMutableBufferPointer { multiplyForward($0.baseAddress!, $0.baseAddress!, b, count: $0.count) }
+        return y
+    }
+
+    public func activation(_ x: [Float], _ kind: Activation) -> [Float] {
+        var y = x
+        y.withUnsafeMutableBufferPointer { kind.apply($0.baseAddress!, count: $0.count) }
+        return y
+    }
+
+    public func swiglu(gate: [Float], up: [Float]) -> [Float] {
+        var y = gate
+        y.withUnsafeMutableBufferPointer { swigluForward($0.baseAddress!, gate: $0.baseAddress!, up: up, count: $0.count) }
+        return y
+    }
+
+    public func tanh(_ x: [Float]) -> [Float] {
+        var y = x
+        y.withUnsafeMutableBufferPointer { tanhForward($0.baseAddress!, $0.baseAddress!, count: $0.count) }
+        return y
+    }
+
+    public func rotary(_ x: [Float], heads: Int, headDim: Int) -> [Float] {
+        var y = x
+        y.withUnsafeMutableBufferPointer {
+            rotaryForward($0.baseAddress!, cos: state.cos!, sin: state.sin!, rows: rows, heads: heads, headDim: headDim)
+        }
+        return y
+    }
+
+    /// The product of a scale's constant factors and gate values.
+    func factors(_ s: Scale) -> [Float] {
+        switch (s.constant, s.gate) {
+        case let (c?, g?): return zip(c, g.value).map { $0 * $1 }
+        case let (c?, nil): return c
+        case let (nil, g?): return g.value
+        case (nil, nil): preconditionFailure("empty Scale")
+        }
+    }
+
+    public func scaleColumns(_ x: [Float], _ scale: Scale) -> [Float] {
+        var y = x
+        let f = factors(scale)
+        y.withUnsafeMutableBufferPointer { scaleColumnsForward($0.baseAddress!, f, rows: $0.count / f.count, cols: f.count) }
+        return y
+    }
+
+    public func embedding(_ table: Variable, ids: [Int32], stored: Tensor?) -> [Float] {
+        let c = table.shape[1], n = ids.count
+        return [Float](unsafeUninitializedCapacity: n * c) { o, count in
+            if table.count == 0, let stored {
+                let rowBytes = c * stored.dtype.byteSize
+                for (r, id) in ids.enumerated() {
+                    let start = Int(id) * rowBytes
+                    DTypeConversion.load(UnsafeRawBufferPointer(rebasing: stored.bytes[start..<(start + rowBytes)]), as: stored.dtype,
+                                         into: UnsafeMutableBufferPointer(start: o.baseAddress! + r * c, count: c))
+                }
+            } else {
+                embeddingForward(o.baseAddress!, ids: ids, table: table.value, rows: n, channels: c)
+            }
+            count = n * c
+        }
+    }
+
+    public func gatherRows(_ x: [Float], _ rowIndices: [Int], channels c: Int) -> [Float] {
+        rowIndices.flatMap { x[($0 * c)..<(($0 + 1) * c)] }
+    }
+
+    public func attention(q: [Float], k: [Float], v: [Float], headScale: Scale?, _ g: AttentionGeometry) -> [Float] {
+        let mask = headScale.map(factors)
+        return [Float](unsafeUninitializedCapacity: g.rows * g.heads * g.headDim) { out, count in
+            g.withMask { m in
+                withOptionalPointer(mask) { hm in
+                    attentionForward(out.baseAddress!, probs: nil, q: q, k: k, v: v, mask: m, headMask: hm, variant: g.variant,
+                                     batch: g.batch, seqLen: g.seqLen, heads: g.heads, kvHeads: g.kvHeads, headDim: g.headDim, scale: g.scale)
+                }
+            }
+            count = g.rows * g.heads * g.headDim
+        }
+    }
+
+    public func attentionScores(q: [Float], k: [Float], _ g: AttentionGeometry) -> [Float] {
+        var s = [Float](repeating: 0, count: g.scoresShape.reduce(1, *))
+        s.withUnsafeMutableBufferPointer { sp in
+            g.withMask { m in
+                attentionScoresForward(sp.baseAddress!, q: q, k: k, mask: m, batch: g.batch, seqLen: g.seqLen, heads: g.heads,
+                                       kvHeads: g.kvHeads, headDim: g.headDim, scale: g.scale)
+            }
+        }
+        return s
+    }
+
+    public func attentionNormalise(_ scores: [Float], _ g: AttentionGeometry) -> [Float] {
+        var p = scores
+        p.withUnsafeMutableBufferPointer {
+            attentionNormaliseForward($0.baseAddress!, softmaxOut: nil, scores: $0.baseAddress!, variant: g.variant,
+                                      rows: g.batch * g.heads * g.seqLen, seqLen: g.seqLen)
+        }
+        return p
+    }
+
+    public func scaleHeads(_ x: [Float], _ scale: Scale, outer: Int, heads: Int, inner: Int) -> [Float] {
+        var y = x
+        let f = factors(scale)
+        y.withUnsafeMutableBufferPointer { scaleHeadsForward($0.baseAddress!, f, outer: outer, heads: heads, inner: inner) }
+        return y
+    }
+
+    public func attentionMix(probs: [Float], v: [Float], _ g: AttentionGeometry) -> [Float] {
+        [Float](unsafeUninitializedCapacity: g.rows * g.heads * g.headDim) { out, count in
+            attentionMixForward(out.baseAddress!, probs: probs, v: v, batch: g.batch, seqLen: g.seqLen, heads: g.heads,
+                                kvHeads: g.kvHeads, headDim: g.headDim)
+            count = g.rows * g.heads * g.headDim
+        }
+    }
+
+    public func replaced(_ x: [Float], with values: [Float], shape: [Int]) -> [Float] { values }
+
+    public func transformed(_ x: [Float], _ transform: SiteTransform, shape: [Int]) -> [Float] {
+        var y = x
+        y.withUnsafeMutableBufferPointer { transform.forward($0, shape) }
+        return y
+    }
+
+    public func record(_ key: CaptureKey, _ x: [Float], shape: [Int]) {
+        state.captures[key] = Activation3D(values: x, shape: shape)
+    }
+}
+
+@inline(__always)
+func withOptionalPointer<R>(_ a: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let a else { return body(nil) }
+    return a.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+extension TransformerLayer {
+    /// Runs this block on `x[B·T, C]` in place (inference), honouring the hooks in `state.options`.
+    public func forward(_ x: inout [Float], state: inout ForwardState) throws {
+        precondition(x.count == state.rows * hidden, "TransformerLayer.forward: \(x.count) values for [\(state.rows), \(hidden)]")
+        let e = EagerExecutor(state: state)
+        x = try run(x, on: e)
+        state = e.state
+    }
+}

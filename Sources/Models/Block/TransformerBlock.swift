@@ -1,0 +1,154 @@
+import Kernels
+
+/// The transformer block, written once (docs/ARCHITECTURE.md "The block"). Inference runs it with
+/// `EagerExecutor`, training with the tape's executor; hooks act at typed sites (`CapturePoint`).
+extension TransformerLayer {
+    /// This block on `x[B·T, C]`.
+    public func run<E: BlockExecutor>(_ x: E.Value, on e: E) throws -> E.Value {
+        let options = e.state.options
+        try checkHooks(options)
+        let pre = placement == .pre
+        var x = x
+        if runs(.attention, options) {
+            let a = try attention(x, on: e)
+            x = pre ? e.add(x, a) : e.norm(e.add(x, a), norm1)
+        } else if !pre {
+            x = e.norm(x, norm1)        // stock code with a zeroed sublayer still normalises the residual
+        }
+        if runs(.mlp, options) {
+            let f = try mlp(x, on: e)
+            x = pre ? e.add(x, f) : e.norm(e.add(x, f), norm2)
+        } else if !pre {
+            x = e.norm(x, norm2)
+        }
+        return e.site(key(.blockOutput), x, shape: shape(e, hidden))
+    }
+
+    /// Attention output `[B·T, C]` before the residual add: scores → normalise → mix → output
+    /// projection, fused unless a hook needs the scores or probabilities.
+    func attention<E: BlockExecutor>(_ x: E.Value, on e: E) throws -> E.Value {
+        let st = e.state, options = st.options
+        var h = placement == .pre ? e.norm(x, norm1) : x
+        h = e.site(key(.attentionInput), h, shape: shape(e, hidden))
+        var q = try e.linear(h, self.q, LinearSite(layer: index, role: .q))
+        var k = try e.linear(h, self.k, LinearSite(layer: index, role: .k))
+        var v = try e.linear(h, self.v, LinearSite(layer: index, role: .v))
+        if st.cos != nil {
+            q = e.rotary(q, heads: heads, headDim: headDim)
+            k = e.rotary(k, heads: kvHeads, headDim: headDim)
+        }
+        q = e.site(key(.query), q, shape: shape(e, heads * headDim))
+        k = e.site(key(.key), k, shape: shape(e, kvHeads * headDim))
+        v = e.site(key(.value), v, shape: shape(e, kvHeads * headDim))
+        let g = st.geometry(heads: heads, kvHeads: kvHeads, headDim: headDim, variant: options.attention ?? structure.attention)
+        let headScale = headScale(options)
+        var ctx: E.Value
+        if options.touches(.scores, layer: index) || options.touches(.probabilities, layer: index) {
+            var s = e.attentionScores(q: q, k: k, g)
+            s = e.site(key(.scores), s, shape: g.scoresShape)
+            var p = e.attentionNormalise(s, g)
+            p = e.site(key(.probabilities), p, shape: g.scoresShape)
+            if let headScale { p = e.scaleHeads(p, headScale, outer: g.batch, heads: heads, inner: g.seqLen * g.seqLen) }
+            ctx = e.attentionMix(probs: p, v: v, g)
+        } else {
+            ctx = e.attention(q: q, k: k, v: v, headScale: headScale, g)
+        }
+        ctx = e.site(key(.attentionContext), ctx, shape: shape(e, heads * headDim))
+        let out = try e.linear(ctx, o, LinearSite(layer: index, role: .o))
+        return e.site(key(.attentionOutput), out, shape: shape(e, hidden))
+    }
+
+    /// MLP output `[B·T, C]` before the residual add.
+    func mlp<E: BlockExecutor>(_ x: E.Value, on e: E) throws -> E.Value {
+        let st = e.state, f = ffnWidth
+        var h = placement == .pre ? e.norm(x, norm2) : x
+        h = e.site(key(.ffnInput), h, shape: shape(e, hidden))
+        var pre = try e.linear(h, gate ?? up, LinearSite(layer: index, role: gate != nil ? .gate : .up))
+        if let s = neuronScale(st.options) { pre = e.scaleColumns(pre, s) }
+        pre = e.site(key(.ffnPreActivation), pre, shape: shape(e, f))
+        var act: E.Value
+        if gate != nil {
+            let u = try e.linear(h, up, LinearSite(layer: index, role: .up))
+            act = st.activation == .silu ? e.swiglu(gate: pre, up: u) : e.multiply(e.activation(pre, st.activation), u)
+        } else {
+            act = e.activation(pre, st.activation)
+        }
+        act = e.site(key(.ffnActivation), act, shape: shape(e, f))
+        let out = try e.linear(act, down, LinearSite(layer: index, role: .down))
+        return e.site(key(.ffnOutput), out, shape: shape(e, hidden))
+    }
+
+    func key(_ point: CapturePoint) -> CaptureKey { CaptureKey(layer: index, point: point) }
+    func shape<E: BlockExecutor>(_ e: E, _ width: Int) -> [Int] { [e.state.batch, e.state.seqLen, width] }
+
+    /// Head mask × pruned heads, and the trainable gate: nil when every factor is 1.
+    func headScale(_ options: ForwardOptions) -> Scale? {
+        scale(options.headMask?[index], masked: structure.maskedHeads, count: heads, gate: options.headGates?[index])
+    }
+
+    func neuronScale(_ options: ForwardOptions) -> Scale? {
+        scale(options.neuronMask?[index], masked: structure.maskedNeurons, count: ffnWidth, gate: options.neuronGates?[index])
+    }
+
+    private func scale(_ mask: [Float]?, masked: [Int], count: Int, gate: Variable?) -> Scale? {
+        var constant = mask
+        if !masked.isEmpty {
+            constant = constant ?? [Float](repeating: 1, count: count)
+            for i in masked where i < count { constant![i] = 0 }
+        }
+        if constant == nil && gate == nil { return nil }
+        return Scale(constant: constant, gate: gate)
+    }
+
+    func checkHooks(_ options: ForwardOptions) throws {
+        let lists: [(String, [Int]?, Int, String)] = [
+            ("headMask", options.headMask?.map(\.count), heads, "one per head"),
+            ("headGates", options.headGates?.map(\.count), heads, "one per head"),
+            ("neuronMask", options.neuronMask?.map(\.count), ffnWidth, "FFN width"),
+            ("neuronGates", options.neuronGates?.map(\.count), ffnWidth, "FFN width")]
+        for (name, counts, expected, unit) in lists {
+            guard let counts, index >= counts.count || counts[index] != expected else { continue }
+            throw ModelError.invalidInput(reason: "\(name)[\(index)] must have \(expected) entries (\(unit) of layer \(index))")
+        }
+        guard heads == 0 || (kvHeads > 0 && heads % kvHeads == 0) else {
+            throw ModelError.unsupportedOption(option: "layer \(index) heads", reason: "\(heads) query heads are not a multiple of \(kvHeads) kv heads")
+        }
+    }
+}
+
+extension Embeddings {
+    /// `x[B·T, C]`: token rows + positions (0..<T in every sequence) + token types, then the norm.
+    public func run<E: BlockExecutor>(_ input: ModelInput, on e: E) -> E.Value {
+        let n = e.state.rows, t = e.state.seqLen
+        var x = e.embedding(tokenParameter, ids: input.tokens.joined().map { Int32($0) }, stored: storedTokens)
+        if let positionParameter {
+            x = e.add(x, e.embedding(positionParameter, ids: (0..<n).map { Int32($0 % t) }, stored: nil))
+        }
+        if let tokenTypeParameter {
+            let ids = input.tokenTypes.map { $0.joined().map { Int32($0) } } ?? [Int32](repeating: 0, count: n)
+            x = e.add(x, e.embedding(tokenTypeParameter, ids: ids, stored: nil))
+        }
+        if let norm { x = e.norm(x, norm) }
+        return e.site(CaptureKey(layer: 0, point: .embeddings), x, shape: [e.state.batch, t, hidden])
+    }
+}
+
+extension ModelHead {
+    /// The head on the last hidden state `x[B·T, C]`: logits and their shape.
+    public func run<E: BlockExecutor>(_ x: E.Value, on e: E, config: ModelConfig) throws -> (E.Value, [Int]) {
+        let b = e.state.batch, t = e.state.seqLen, c = config.hidden
+        switch config.task {
+        case .causalLM:
+            guard let lmHead else { preconditionFailure("causal LM without lm_head") }
+            let h = finalNorm.map { e.norm(x, $0) } ?? x
+            return (try e.linear(h, lmHead, nil), [b, t, lmHead.outFeatures])
+        case .sequenceClassification:
+            guard let pooler, let classifier else { preconditionFailure("classifier without pooler/classifier") }
+            let first = e.gatherRows(x, (0..<b).map { $0 * t }, channels: c)
+            let pooled = e.tanh(try e.linear(first, pooler, nil))
+            return (try e.linear(pooled, classifier, nil), [b, classifier.outFeatures])
+        case .encoder:
+            return (x, [b, t, c])
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Kernels
+
+/// The `whittle` section of `config.json` (docs/ARCHITECTURE.md "The whittle section"): what our
+/// passes changed that stock loaders need not know, applied inside the model when it loads
+/// (`TransformerLayer.structure`). Stock loaders ignore the section: removed sublayers and pruned
+/// units are zeroed on disk, so they compute the same function.
+///
+/// ```json
+/// {"whittle": {"layout": "zeroed", "skipped_sublayers": [{"layer": 1, "kind": "attention"}],
+///              "dropped_layers": [3], "original_num_layers": 4,
+///              "pruned_heads": {"0": [2]}, "pruned_neurons": {"1": [5, 9]},
+///              "masked_heads": {"0": [2]}, "masked_neurons": {"1": [5, 9]},
+///              "attention": {"normaliser": "clipped_softmax", "gamma": -0.03, "zeta": 1}}}
+/// ```
+public struct WhittleConfig: Codable, Equatable, Sendable {
+    /// `zeroed` or `sliced` (how a pruning pass wrote its result).
+    public var layout: String?
+    public var skippedSublayers: [SublayerID]?
+    /// Layers removed entirely (numbering of the input model) and how many there were.
+    public var droppedLayers: [Int]?
+    public var originalNumLayers: Int?
+    /// Pruned units in the input model's numbering (provenance).
+    public var prunedHeads: [String: [Int]]?
+    public var prunedNeurons: [String: [Int]]?
+    /// Pruned units still present in the stored tensors, by layer (stored numbering): every forward
+    /// scales them by 0.
+    public var maskedHeads: [String: [Int]]?
+    public var maskedNeurons: [String: [Int]]?
+    /// The attention normaliser of every layer.
+    public var attention: AttentionSettings?
+
+    public struct AttentionSettings: Codable, Equatable, Sendable {
+        /// `softmax` or `clipped_softmax`.
+        public var normaliser: String
+        public var gamma: Float?
+        public var zeta: Float?
+        public init(normaliser: String, gamma: Float? = nil, zeta: Float? = nil) { self.normaliser = normaliser; self.gamma = gamma; self.zeta = zeta }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case layout, skippedSublayers = "skipped_sublayers", droppedLayers = "dropped_layers", originalNumLayers = "original_num_layers"
+        case prunedHeads = "pruned_heads", prunedNeurons = "pruned_neurons", maskedHeads = "masked_heads", maskedNeurons = "masked_neurons"
+        case attention
+    }
+
+    public init() {}
+
+    /// Reads the section of a parsed `config.json` (absent: empty). Errors name the key.
+    public static func read(from config: [String: Any]) throws -> WhittleConfig {
+        guard let section = config["whittle"] else { return WhittleConfig() }
+        guard JSONSerialization.isValidJSONObject(section) else {
+            throw ModelError.invalidConfig(key: "whittle", reason: "must be an object")
+        }
+        do {
+            return try JSONDecoder().decode(WhittleConfig.self, from: try JSONSerialization.data(withJSONObject: section))
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx), let DecodingError.dataCorrupted(ctx) {
+            throw ModelError.invalidConfig(key: (["whittle"] + ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }).joined(separator: ".").replacingOccurrences(of: ".[", with: "["),
+                                           reason: ctx.debugDescription)
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw ModelError.invalidConfig(key: (["whittle"] + ctx.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."), reason: "required key missing")
+        }
+    }
+
+    /// The section as a `config.json` value.
+    public var jsonObject: [String: Any] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = try! encoder.encode(self)
+        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    /// The normaliser the section names (nil: not set).
+    public func attentionVariant() throws -> AttentionVariant? {
+        guard let a = attention else { return nil }
+        switch a.normaliser {
+        case "softmax": return .standard
+        case "clipped_softmax":
+            guard let gamma = a.gamma, let zeta = a.zeta else {
+                throw ModelError.invalidConfig(key: "whittle.attention", reason: "clipped_softmax needs \"gamma\" and \"zeta\"")
+            }
+            return .clippedSoftmax(gamma: gamma, zeta: zeta)
+        default:
+            throw ModelError.invalidConfig(key: "whittle.attention.normaliser", reason: "'\(a.normaliser)' (supported: softmax, clipped_softmax)")
+        }
+    }
+
+    /// Each layer's structure for a model of `layers` layers.
+    public func structures(layers: Int) throws -> [LayerStructure] {
+        var out = [LayerStructure](repeating: LayerStructure(), count: layers)
+        func layer(_ i: Int, _ key: String) throws -> Int {
+            guard (0..<layers).contains(i) else { throw ModelError.invalidConfig(key: "whittle.\(key)", reason: "layer \(i) is outside 0..<\(layers)") }
+            return i
+        }
+        for s in skippedSublayers ?? [] {
+            let i = try layer(s.layer, "skipped_sublayers")
+            if s.kind == .attention { out[i].skipAttention = true } else { out[i].skipMLP = true }
+        }
+        for (key, list, isHeads) in [("masked_heads", maskedHeads, true), ("masked_neurons", maskedNeurons, false)] {
+            for (name, units) in list ?? [:] {
+                guard let l = Int(name) else { throw ModelError.invalidConfig(key: "whittle.\(key).\(name)", reason: "keys are layer numbers") }
+                let i = try layer(l, key)
+                if isHeads { out[i].maskedHeads = units.sorted() } else { out[i].maskedNeurons = units.sorted() }
+            }
+        }
+        if let variant = try attentionVariant() { for i in out.indices { out[i].attention = variant } }
+        return out
+    }
+}
