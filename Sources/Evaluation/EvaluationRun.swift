@@ -1,4 +1,5 @@
 import Checkpoints
+import Datasets
 import Foundation
 import Models
 import Tokenizers

@@ -1,3 +1,6 @@
+import Datasets
+import Foundation
+
 /// What can be measured (`metric` in a recipe's `evaluation` entry and `compress eval --metric`).
 public enum Metric: String, Codable, CaseIterable, Sendable {
     case perplexity, accuracy, f1, mcc, pearson, spearman
@@ -48,5 +51,3 @@ public struct EvaluationSpec: Codable, Equatable, Sendable {
     /// The name shown in reports: the given one, else "metric on file".
     public var displayName: String { name ?? "\(metric.rawValue) (\((source.data as NSString).lastPathComponent))" }
 }
-
-import Foundation

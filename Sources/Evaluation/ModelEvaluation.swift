@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Models
 
@@ -77,7 +78,7 @@ extension TransformerModel {
 /// (non-overlapping windows of `seqLen`), averaged over every position.
 public func klDivergence(original: TransformerModel, compressed: TransformerModel, stream: [Int32], seqLen: Int,
                          file: String) throws -> MetricResult {
-    guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
+    guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
     var total = 0.0, positions = 0
     for w in perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: seqLen) {
         let ids = Array(stream[w.begin..<w.end])
@@ -98,7 +99,7 @@ public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: T
         return MetricResult(metric: spec.metric.rawValue, value: r.perplexity, count: r.count,
                             details: ["mean_nll": r.meanNLL, "windows": Double(r.windows)])
     case .accuracy, .f1, .mcc:
-        guard let encoder else { throw EvaluationError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
+        guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
         guard model.config.isClassifier else {
             throw EvaluationError.invalidArgument(message: "\(spec.metric.rawValue) needs a sequence classifier (this is a \(model.config.architecture))")
         }
@@ -114,7 +115,7 @@ public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: T
         return MetricResult(metric: spec.metric.rawValue, value: value, count: examples.count,
                             details: ["correct": Double(zip(predicted, gold).filter { $0 == $1 }.count)])
     case .pearson, .spearman:
-        guard let encoder else { throw EvaluationError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
+        guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
         let examples = try source.labeledExamples(encoder: encoder, labels: nil)
         let outputs = try model.regressionOutputs(examples), gold = examples.map { Double($0.target!) }
         let value = spec.metric == .pearson ? pearsonCorrelation(outputs, gold) : spearmanCorrelation(outputs, gold)
@@ -122,7 +123,7 @@ public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: T
     case .latency:
         return try measureLatency(source, model: model, encoder: encoder, labels: labels)
     case .exactMatch:
-        guard let decoder = encoder as? TextDecoding else { throw EvaluationError.needsTokenizer(file: source.data, format: "exact_match") }
+        guard let decoder = encoder as? TextDecoding else { throw DatasetError.needsTokenizer(file: source.data, format: "exact_match") }
         return try exactMatchOfGreedyAnswers(source, model: model, tokenizer: decoder)
     case .klDivergence:
         throw EvaluationError.invalidArgument(message: "kl_divergence compares two models: give the original model (compress eval --original DIR)")
@@ -137,7 +138,7 @@ public func exactMatchOfGreedyAnswers(_ source: DataSource, model: TransformerMo
         throw EvaluationError.invalidArgument(message: "exact_match generates text and needs a causal language model (this is a \(model.config.architecture))")
     }
     let pairs = try source.textPairs()
-    if pairs.isEmpty { throw EvaluationError.noExamples(file: source.data) }
+    if pairs.isEmpty { throw DatasetError.noExamples(file: source.data) }
     let vocab = model.config.vocabSize
     let answers = try pairs.map { pair -> String in
         let prompt = try tokenizer.encodeIDs(pair.prompt, addSpecialTokens: true)
@@ -154,14 +155,14 @@ public func exactMatchOfGreedyAnswers(_ source: DataSource, model: TransformerMo
 /// example (classifier: one example per forward).
 func measureLatency(_ source: DataSource, model: TransformerModel, encoder: TextEncoding?, labels: LabelSet?) throws -> MetricResult {
     if model.config.isClassifier {
-        guard let encoder else { throw EvaluationError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
+        guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
         let examples = try source.labeledExamples(encoder: encoder, labels: labels)
         let ms = try millisecondsPerUnit { _ = try model.predictions(examples); return examples.count }
         return MetricResult(metric: "latency_ms_per_example", value: ms, count: examples.count)
     }
     let seqLen = source.seqLen ?? 128
     let stream = try source.tokenStream(encoder: encoder)
-    guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: source.data, tokens: stream.count, seqLen: seqLen) }
+    guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: source.data, tokens: stream.count, seqLen: seqLen) }
     let windows = perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: seqLen)
     let tokens = windows.reduce(0) { $0 + $1.end - $1.begin }
     let ms = try millisecondsPerUnit {

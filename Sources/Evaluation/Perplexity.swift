@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// One forward window of the sliding-window perplexity: tokens `begin..<end` go in, and the tokens at
@@ -67,7 +68,7 @@ public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, voca
     if let stride, !(1...seqLen).contains(stride) {
         throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
     }
-    guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
+    guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
     var result = PerplexityResult(nllSum: 0, count: 0, windows: 0)
     for w in perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen) {
         let ids = Array(stream[w.begin..<w.end])

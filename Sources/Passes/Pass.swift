@@ -1,5 +1,5 @@
 import Checkpoints
-import Evaluation
+import Datasets
 
 /// What a pass needs from the pipeline besides the model.
 public struct PassNeeds: OptionSet, Sendable, Codable {
@@ -18,7 +18,11 @@ public enum PassCategory: String, Codable, Sendable {
 /// A compression pass (DESIGN.md §3): a Codable struct whose stored properties are its recipe keys,
 /// validated before any work, with one `apply` that changes the model and returns a report.
 /// Passes never print and never touch files; progress goes through the context.
+/// Every key has a default, written once as the property's initial value: `init()` gives the pass with all
+/// defaults, and decoding starts from it (PassDecoding.swift).
 public protocol Pass: Codable, Sendable {
+    /// The pass with every recipe key at its default.
+    init()
     /// The recipe's `"pass"` value, e.g. `"nf4"`.
     static var kind: String { get }
     static var category: PassCategory { get }
@@ -29,6 +33,8 @@ public protocol Pass: Codable, Sendable {
 }
 
 extension Pass {
+    /// The defaults of every recipe key (`Self()`), for default arguments of convenience initialisers.
+    public static var defaults: Self { Self() }
     public static var category: PassCategory { .other }
     public var needs: PassNeeds { [] }
     public var kind: String { Self.kind }

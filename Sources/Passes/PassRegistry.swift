@@ -6,9 +6,9 @@ public enum PassRegistry {
     public static let passes: [any Pass.Type] = [
         NF4Quantization.self,
         Int8Quantization.self,
-        FineTunePass.self,
-        FinerCut.self,
-        Optin.self,
+        FineTuning.self,
+        FinerCutPruning.self,
+        OptinPruning.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }

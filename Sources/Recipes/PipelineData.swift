@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoints
+import Datasets
 import Evaluation
 import Models
 import Tokenizers
@@ -32,14 +33,14 @@ struct PipelineData {
         if source.samples != nil { return try source.calibrationExamples(encoder: encoder, defaultSeqLen: defaultSeqLen) }
         let stream = try source.tokenStream(encoder: encoder)
         let seqLen = source.seqLen ?? defaultSeqLen
-        guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: source.data, tokens: stream.count, seqLen: seqLen) }
+        guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: source.data, tokens: stream.count, seqLen: seqLen) }
         return stride(from: 0, through: stream.count - seqLen, by: seqLen).map { Example(ids: Array(stream[$0..<$0 + seqLen])) }
     }
 
     private var defaultSeqLen: Int { min(512, config.maxPositions) }
 
     private func labeledExamples(_ source: DataSource, limit: Int) throws -> [Example] {
-        guard let encoder else { throw EvaluationError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
+        guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
         return Array(try source.labeledExamples(encoder: encoder, labels: labels).prefix(limit))
     }
 }

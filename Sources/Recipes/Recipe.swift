@@ -1,8 +1,9 @@
 import Foundation
 import Checkpoints
 import StrictJSON
-import Passes
+import Datasets
 import Evaluation
+import Passes
 
 /// A compression recipe (DESIGN.md §6), version 1.
 /// Paths are resolved against the recipe file's folder when loaded from a file.
@@ -94,10 +95,15 @@ public struct Recipe {
         guard let value = root[key], value != .null else { return nil }
         do {
             return try JSONDecoder().decode([String: T].self, from: JSONValue.object([key: value]).data())[key]
-        } catch let error as EvaluationError {
+        } catch let error as DatasetError {
             switch error {
             case let .invalidSource(path, message): throw RecipeError.invalid(jsonPath: path, message: message)
             case let .unknownKey(path, k, allowed): throw RecipeError.unknownKey(jsonPath: path, key: k, known: allowed)
+            default: throw RecipeError.invalid(jsonPath: key, message: error.description)
+            }
+        } catch let error as EvaluationError {
+            switch error {
+            case let .invalidSource(path, message): throw RecipeError.invalid(jsonPath: path, message: message)
             default: throw RecipeError.invalid(jsonPath: key, message: error.description)
             }
         } catch let error as DecodingError {

@@ -3,6 +3,7 @@
 @_exported import Checkpoints
 @_exported import Kernels
 @_exported import Tokenizers
+@_exported import Datasets
 @_exported import Models
 @_exported import Training
 @_exported import Evaluation

@@ -56,7 +56,7 @@ struct Eval: ParsableCommand {
                 source.format = f
             }
             try source.validate(path: "")
-            guard FileManager.default.fileExists(atPath: data) else { throw EvaluationError.fileNotFound(path: data) }
+            guard FileManager.default.fileExists(atPath: data) else { throw DatasetError.fileNotFound(path: data) }
             let loaded = try EvaluationModel(path: model)
             let chosen: Metric
             if let metric {

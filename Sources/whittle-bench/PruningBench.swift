@@ -103,9 +103,9 @@ func finerCutBench() throws {
             return try network.perplexity(of: c.evalStream, seqLen: c.seqLen, file: c.name).perplexity
         }
         let t0 = Date()
-        let order = try FinerCut(removeCount: 0).removalOrder(network, input: input, count: 0)
+        let order = try FinerCutPruning(removeCount: 0).removalOrder(network, input: input, count: 0)
         let seconds = Date().timeIntervalSince(t0)
-        let block = try FinerCut(removeCount: 0, baseline: .block).removalOrder(network, input: input, count: 0)
+        let block = try FinerCutPruning(removeCount: 0, baseline: .block).removalOrder(network, input: input, count: 0)
         let label: (RemovalStep) -> String = { "L\($0.sublayer.layer).\($0.sublayer.kind == .attention ? "attn" : "mlp")" }
         print("finercut \(c.name): \(2 * layers) sublayers, order computed in \(String(format: "%.1f", seconds)) s")
         print("  order: " + order.map { label($0) + String(format: "(%.2e)", $0.divergence) }.joined(separator: " "))
@@ -165,7 +165,7 @@ func optinBench() throws {
     let base = try accuracyOf(network)
     print(String(format: "optin minilm-l6-sst2: unpruned dev accuracy %.4f (%d examples), calibration %d SST-2 train sentences", base, dev.count, calibration.count))
 
-    let pass = Optin(excludePadding: env["OPTIN_PADDED"] == nil)
+    let pass = OptinPruning(excludePadding: env["OPTIN_PADDED"] == nil)
     let reporter = ProgressReporter(start: { label, total in FileHandle.standardError.write("\(label): \(total)\n".data(using: .utf8)!) },
                                     update: { done in if done % 1024 < 32 { FileHandle.standardError.write("  \(done)\n".data(using: .utf8)!) } },
                                     finish: {})
@@ -190,11 +190,11 @@ func optinBench() throws {
     print("  | flops_ratio | method | heads kept | neurons kept | MAC reduction | dev accuracy | accuracy / unpruned |")
     var slicedModels: [(Double, TransformerModel, Double)] = []
     for ratio in [0.6, 0.5] {
-        var variants: [(String, Optin)] = []
+        var variants: [(String, OptinPruning)] = []
         let rows = pass.excludePadding ? "real-token rows" : "padded rows (reference)"
-        var v = Optin(flopsRatio: ratio); variants.append(("OPTIN, \(rows)", v))
-        v = Optin(flopsRatio: ratio, perLayerNormalization: true); variants.append(("OPTIN, \(rows), per-layer normalisation", v))
-        v = Optin(flopsRatio: ratio); v.indexWeights = true; variants.append(("OPTIN, \(rows), index_weights quirk", v))
+        var v = OptinPruning(flopsRatio: ratio); variants.append(("OPTIN, \(rows)", v))
+        v = OptinPruning(flopsRatio: ratio, perLayerNormalization: true); variants.append(("OPTIN, \(rows), per-layer normalisation", v))
+        v = OptinPruning(flopsRatio: ratio); v.indexWeights = true; variants.append(("OPTIN, \(rows), index_weights quirk", v))
         var best: (Double, PruningPlan)? = nil
         var matched: (Int, Int)? = nil
         for (name, o) in variants {
@@ -207,11 +207,11 @@ func optinBench() throws {
             if variants.first!.0 == name { slicedModels.append((ratio, pruned, reduction)) }
             print(String(format: "  | %.1f | %@ | %d | %d | %.3f | %.4f | %.3f |", ratio, name, plan.keptHeadCount, plan.keptNeuronCount, reduction, acc, acc / base))
         }
-        for (name, ranking, seeds) in [("magnitude at matched counts", Optin.Ranking.magnitude, [UInt64(0)]),
-                                       ("random at matched counts", Optin.Ranking.random, [UInt64(1), 2, 3])] {
+        for (name, ranking, seeds) in [("magnitude at matched counts", OptinPruning.Ranking.magnitude, [UInt64(0)]),
+                                       ("random at matched counts", OptinPruning.Ranking.random, [UInt64(1), 2, 3])] {
             var accs: [Double] = []
             for seed in seeds {
-                var o = Optin(flopsRatio: ratio, ranking: ranking)
+                var o = OptinPruning(flopsRatio: ratio, ranking: ranking)
                 o.matchHeads = matched!.0; o.matchNeurons = matched!.1
                 let (plan, _) = try o.plan(network, scores: nil, macSeqLen: sst2MeanLength, seed: seed)
                 accs.append(try evaluate(plan).0)
@@ -249,12 +249,12 @@ func writePruningFixtures() throws {
     let text = try String(contentsOfFile: root + "/fixtures/eval/stories260k_samples.tokens", encoding: .utf8)
     let calibration = text.split(separator: "\n").prefix(2).map { Example(ids: $0.split(separator: " ").prefix(64).map { Int32($0)! }) }
     let s1 = EditableCheckpoint(source: try Checkpoint(path: stories))
-    _ = try FinerCut(removeCount: 4).apply(to: s1, context: PassContext(calibration: calibration))
+    _ = try FinerCutPruning(removeCount: 4).apply(to: s1, context: PassContext(calibration: calibration))
     try save(s1, from: stories, to: "stories260K-finercut4-zeroed")
     // OPTIN on the tiny random BERT classifier at flops_ratio 0.5.
     let bert = root + "/fixtures/models-reference/bert_classifier"
     let sentences: [[Int32]] = [[2, 10, 11, 12, 3], [2, 20, 21, 3], [2, 30, 31, 32, 33, 34, 3], [2, 40, 41, 42, 3]]
     let s2 = EditableCheckpoint(source: try Checkpoint(path: bert))
-    _ = try Optin(flopsRatio: 0.5).apply(to: s2, context: PassContext(calibration: sentences.map { Example(ids: $0, tokenTypes: $0.map { _ in 0 }, label: 0) }))
+    _ = try OptinPruning(flopsRatio: 0.5).apply(to: s2, context: PassContext(calibration: sentences.map { Example(ids: $0, tokenTypes: $0.map { _ in 0 }, label: 0) }))
     try save(s2, from: bert, to: "bert-optin50-zeroed")
 }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import TestSupport
 import XCTest
@@ -26,5 +27,21 @@ final class PerplexityTests: XCTestCase {
     func testWindowNLLOfUniformLogitsIsLogVocab() {
         let nll = windowNLL(logits: [Float](repeating: 0.5, count: 5 * 7), vocab: 7, ids: [0, 1, 2, 3, 4], firstTarget: 1)
         XCTAssertEqual(nll, 4 * log(7.0), accuracy: 1e-9)
+    }
+
+    func testTextTooShortForOneWindow() {
+        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 8, vocab: 4, file: "short.txt", logits: { _ in [] })) {
+            XCTAssertEqual($0 as? DatasetError, .tooShortForWindow(file: "short.txt", tokens: 3, seqLen: 8))
+            XCTAssertEqual("\($0)", "short.txt: 3 tokens is too short for one window of seq_len 8 (use a smaller seq_len or more text)")
+        }
+    }
+
+    func testWindowArgumentsOutOfRangeThrowInsteadOfTrapping() {
+        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 2, stride: 3, vocab: 4, file: "f", logits: { _ in [] })) {
+            XCTAssertEqual("\($0)", "stride must be from 1 to seq_len 2 (got 3)")
+        }
+        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 1, vocab: 4, file: "f", logits: { _ in [] })) {
+            XCTAssertEqual("\($0)", "seq_len must be at least 2 (got 1)")
+        }
     }
 }

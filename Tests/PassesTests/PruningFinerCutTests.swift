@@ -1,6 +1,6 @@
 import XCTest
 import Checkpoints
-import Evaluation
+import Datasets
 import Models
 @testable import Passes
 import TestSupport
@@ -36,7 +36,7 @@ final class PruningFinerCutTests: XCTestCase {
 
     func testGreedyOrderMatchesPyTorchOnStories260K() throws {
         let (_, model) = try stories()
-        let pass = FinerCut(removeCount: 0)
+        let pass = FinerCutPruning(removeCount: 0)
         let input = try pass.calibrationInput(try storiesCalibration(), config: model.config)
         let order = try pass.removalOrder(model, input: input, count: 0)
         let expected = Self.reference["finercut_order"] as! [[String: Any]]
@@ -50,7 +50,7 @@ final class PruningFinerCutTests: XCTestCase {
 
     func testOrderIsDeterministic() throws {
         let (_, model) = try stories()
-        let pass = FinerCut(removeCount: 0)
+        let pass = FinerCutPruning(removeCount: 0)
         let input = try pass.calibrationInput(try storiesCalibration(), config: model.config)
         let a = try pass.removalOrder(model, input: input, count: 0)
         let b = try pass.removalOrder(model, input: input, count: 0)
@@ -80,14 +80,14 @@ final class PruningFinerCutTests: XCTestCase {
     }
 
     func testValidationNamesTheKey() {
-        XCTAssertThrowsError(try FinerCut().validate(path: "passes[0]")) {
+        XCTAssertThrowsError(try FinerCutPruning().validate(path: "passes[0]")) {
             XCTAssertEqual(($0 as? PassError)?.path, "passes[0]")
         }
-        XCTAssertThrowsError(try FinerCut(removeRatio: 0.2, removeCount: 2).validate(path: "passes[0]"))
-        XCTAssertThrowsError(try FinerCut(removeRatio: 1.5).validate(path: "passes[0]")) {
+        XCTAssertThrowsError(try FinerCutPruning(removeRatio: 0.2, removeCount: 2).validate(path: "passes[0]"))
+        XCTAssertThrowsError(try FinerCutPruning(removeRatio: 1.5).validate(path: "passes[0]")) {
             XCTAssertEqual(($0 as? PassError)?.path, "passes[0].remove_ratio")
         }
-        let decoded = try? JSONDecoder().decode(FinerCut.self, from: Data(#"{"pass": "finercut", "remove_ratio": 0.25, "typo": 1}"#.utf8))
+        let decoded = try? JSONDecoder().decode(FinerCutPruning.self, from: Data(#"{"pass": "finercut", "remove_ratio": 0.25, "typo": 1}"#.utf8))
         XCTAssertNil(decoded)
     }
 
@@ -95,7 +95,7 @@ final class PruningFinerCutTests: XCTestCase {
     func testWrittenCheckpointComputesThePrunedFunction() throws {
         for layout in PrunedLayout.allCases {
             let (store, original) = try stories()
-            let report = try FinerCut(removeCount: 4, layout: layout).apply(to: store, context: PassContext(calibration: try storiesCalibration()))
+            let report = try FinerCutPruning(removeCount: 4, layout: layout).apply(to: store, context: PassContext(calibration: try storiesCalibration()))
             XCTAssertEqual(report.metrics["removed_sublayers"], 4)
             XCTAssertEqual(report.metrics["dropped_layers"], 1)
             XCTAssertNotNil(report.metrics["measured_speedup"])

@@ -1,6 +1,6 @@
 import XCTest
 import Checkpoints
-import Evaluation
+import Datasets
 import Models
 @testable import Passes
 import TestSupport
@@ -135,13 +135,13 @@ final class PruningOptinTests: XCTestCase {
     }
 
     func testValidationNamesTheKey() {
-        XCTAssertThrowsError(try Optin(flopsRatio: 0).validate(path: "passes[2]")) {
+        XCTAssertThrowsError(try OptinPruning(flopsRatio: 0).validate(path: "passes[2]")) {
             XCTAssertEqual(($0 as? PassError)?.path, "passes[2].flops_ratio")
         }
-        var o = Optin(); o.matchHeads = 3
+        var o = OptinPruning(); o.matchHeads = 3
         XCTAssertThrowsError(try o.validate(path: "p")) { XCTAssertEqual(($0 as? PassError)?.path, "p.match_heads") }
-        XCTAssertNil(try? JSONDecoder().decode(Optin.self, from: Data(#"{"pass": "optin", "flops": 0.5}"#.utf8)))
-        XCTAssertEqual(try JSONDecoder().decode(Optin.self, from: Data(#"{"pass": "optin", "flops_ratio": 0.5, "exclude_padding": true}"#.utf8)).excludePadding, true)
+        XCTAssertNil(try? JSONDecoder().decode(OptinPruning.self, from: Data(#"{"pass": "optin", "flops": 0.5}"#.utf8)))
+        XCTAssertEqual(try JSONDecoder().decode(OptinPruning.self, from: Data(#"{"pass": "optin", "flops_ratio": 0.5, "exclude_padding": true}"#.utf8)).excludePadding, true)
     }
 }
 
@@ -151,7 +151,7 @@ extension PruningOptinTests {
             PrunableUnit(.head, layer: 0, index: 0): 2, PrunableUnit(.head, layer: 0, index: 1): 6,     // layer mean 4
             PrunableUnit(.head, layer: 1, index: 0): 20, PrunableUnit(.head, layer: 1, index: 1): 60,   // layer mean 40
             PrunableUnit(.neuron, layer: 0, index: 0): 1, PrunableUnit(.neuron, layer: 1, index: 0): 3]
-        let n = Optin.normalizedPerLayer(imp)
+        let n = OptinPruning.normalizedPerLayer(imp)
         // Heads: kind mean 22; layer 0 → 2/4·22 = 11, 6/4·22 = 33; layer 1 the same.
         XCTAssertEqual(n[PrunableUnit(.head, layer: 0, index: 0)]!, 11, accuracy: 1e-12)
         XCTAssertEqual(n[PrunableUnit(.head, layer: 1, index: 1)]!, 33, accuracy: 1e-12)

@@ -1,6 +1,6 @@
 import XCTest
 import Checkpoints
-import Evaluation
+import Datasets
 import Models
 @testable import Passes
 import TestSupport
@@ -27,7 +27,7 @@ final class PruningTransformersParityTests: XCTestCase {
         let text = try String(contentsOfFile: Fixtures.path("eval/stories260k_samples.tokens"), encoding: .utf8)
         let calibration = text.split(separator: "\n").prefix(2).map { Example(ids: $0.split(separator: " ").prefix(64).map { Int32($0)! }) }
         let store = EditableCheckpoint(source: try Checkpoint(path: Fixtures.path("models/stories260K")))
-        _ = try FinerCut(removeCount: 4).apply(to: store, context: PassContext(calibration: calibration))
+        _ = try FinerCutPruning(removeCount: 4).apply(to: store, context: PassContext(calibration: calibration))
         let fixture = try Checkpoint(path: Fixtures.path("pruning/stories260K-finercut4-zeroed"))
         XCTAssertEqual(store.names.sorted(), fixture.names.sorted())
         for name in fixture.names {

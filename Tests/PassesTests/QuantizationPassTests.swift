@@ -1,6 +1,6 @@
 import XCTest
 import Checkpoints
-import Evaluation
+import Datasets
 import Kernels
 import Models
 import Passes

@@ -1,6 +1,6 @@
 import XCTest
 import Checkpoints
-import Evaluation
+import Datasets
 @testable import Recipes
 import TestSupport
 
@@ -37,7 +37,7 @@ final class PipelineDataTests: XCTestCase {
 
     func testTooShortTrainingDataIsNamed() throws {
         XCTAssertThrowsError(try data().trainingExamples(DataSource(data: tokens, seqLen: 4096))) { error in
-            XCTAssertEqual(error as? EvaluationError, .tooShortForWindow(file: self.tokens, tokens: 1024, seqLen: 4096))
+            XCTAssertEqual(error as? DatasetError, .tooShortForWindow(file: self.tokens, tokens: 1024, seqLen: 4096))
         }
     }
 }

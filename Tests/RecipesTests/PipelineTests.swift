@@ -1,5 +1,6 @@
 import XCTest
 import Checkpoints
+import Datasets
 import Evaluation
 import Models
 import Passes
@@ -125,7 +126,7 @@ final class PipelineTests: XCTestCase {
         var r = recipe(output: scratch + "/out")
         r.evaluation[0].source.data = scratch + "/missing.tokens"
         XCTAssertThrowsError(try Pipeline(recipe: r).run()) { error in
-            XCTAssertEqual(error as? EvaluationError, .fileNotFound(path: self.scratch + "/missing.tokens"))
+            XCTAssertEqual(error as? DatasetError, .fileNotFound(path: self.scratch + "/missing.tokens"))
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch), [])
     }

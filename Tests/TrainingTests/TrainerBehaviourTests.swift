@@ -3,7 +3,7 @@ import TestSupport
 import Training
 import XCTest
 
-/// Trainer pieces: hooks under the tape, accumulation, resume, schedules, loader, losses.
+/// Trainer pieces: hooks under the tape, accumulation, resume, schedules, losses.
 final class TrainerBehaviourTests: XCTestCase {
     func load(_ name: String) throws -> TransformerModel {
         let folder = Fixtures.path("training/\(name)")
@@ -133,15 +133,6 @@ final class TrainerBehaviourTests: XCTestCase {
         XCTAssertEqual((0..<10).map { linear.rate(step: $0) }, [0.5, 1, 1, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125])
         let cosine = LearningRateSchedule(peak: 2, warmupSteps: 0, totalSteps: 4, decay: .cosine)
         assertClose((0..<4).map { cosine.rate(step: $0) }, [2, 1.7071068, 1, 0.29289323], atol: 1e-6)
-    }
-
-    func testDataLoaderIsSeededAndCoversEveryItem() {
-        let loader = DataLoader(Array(0..<10), batchSize: 3, seed: 7)
-        XCTAssertEqual(loader.batchesPerEpoch, 4)
-        XCTAssertEqual(loader.batches(epoch: 0).flatMap { $0 }.sorted(), Array(0..<10))
-        XCTAssertEqual(loader.batches(epoch: 1).map { $0 }, DataLoader(Array(0..<10), batchSize: 3, seed: 7).batches(epoch: 1))
-        XCTAssertNotEqual(loader.order(epoch: 0), loader.order(epoch: 1))
-        XCTAssertEqual(loader.batch(step: 5), loader.batches(epoch: 1)[1])
     }
 
     func testDistillationLossGradient() {

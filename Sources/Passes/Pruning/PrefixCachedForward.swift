@@ -1,4 +1,4 @@
-import Evaluation
+import Datasets
 import Models
 
 /// Forward passes of one calibration batch under different sets of removed sublayers, reusing the

@@ -1,6 +1,6 @@
 import Tensors
 import Foundation
-import Evaluation
+import Datasets
 import Kernels
 import Models
 

@@ -1,5 +1,5 @@
 import Tensors
-import Evaluation
+import Datasets
 import Models
 
 /// Baseline importances for heads and neurons (no data): weight magnitude or a seeded random draw.

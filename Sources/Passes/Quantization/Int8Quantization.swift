@@ -22,18 +22,20 @@ public struct Int8Quantization: Pass, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case scheme, observer, targets, ignore }
 
-    public init(scheme: Scheme = .dynamic, observer: ActivationObserverKind = .minmax,
-                targets: [String] = TensorTargets.defaultTargets, ignore: [String] = []) {
+    public init() {}
+
+    public init(scheme: Scheme = defaults.scheme, observer: ActivationObserverKind = defaults.observer,
+                targets: [String] = defaults.targets, ignore: [String] = defaults.ignore) {
         self.scheme = scheme; self.observer = observer; self.targets = targets; self.ignore = ignore
     }
 
     public init(from decoder: Decoder) throws {
-        try StrictKeys.reject(unknownIn: decoder, allowed: ["pass"] + CodingKeys.allKeys)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        scheme = try c.decodeIfPresent(Scheme.self, forKey: .scheme) ?? .dynamic
-        observer = try c.decodeIfPresent(ActivationObserverKind.self, forKey: .observer) ?? .minmax
-        targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? TensorTargets.defaultTargets
-        ignore = try c.decodeIfPresent([String].self, forKey: .ignore) ?? []
+        self.init()
+        let c = try decoder.passKeys(CodingKeys.self)
+        try c.update(&scheme, .scheme)
+        try c.update(&observer, .observer)
+        try c.update(&targets, .targets)
+        try c.update(&ignore, .ignore)
     }
 
     public var needs: PassNeeds { scheme == .static ? .calibration : [] }

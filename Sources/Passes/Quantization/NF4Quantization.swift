@@ -23,20 +23,23 @@ public struct NF4Quantization: Pass, Equatable {
         case blockSize = "block_size", doubleQuant = "double_quant", targets, ignore, computeDType = "compute_dtype"
     }
 
-    public init(blockSize: Int = 64, doubleQuant: Bool = true, targets: [String] = TensorTargets.defaultTargets,
-                ignore: [String] = [], computeDType: String = "float32") {
+    public init() {}
+
+    public init(blockSize: Int = defaults.blockSize, doubleQuant: Bool = defaults.doubleQuant,
+                targets: [String] = defaults.targets, ignore: [String] = defaults.ignore,
+                computeDType: String = defaults.computeDType) {
         self.blockSize = blockSize; self.doubleQuant = doubleQuant; self.targets = targets
         self.ignore = ignore; self.computeDType = computeDType
     }
 
     public init(from decoder: Decoder) throws {
-        try StrictKeys.reject(unknownIn: decoder, allowed: ["pass"] + CodingKeys.allKeys)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        blockSize = try c.decodeIfPresent(Int.self, forKey: .blockSize) ?? 64
-        doubleQuant = try c.decodeIfPresent(Bool.self, forKey: .doubleQuant) ?? true
-        targets = try c.decodeIfPresent([String].self, forKey: .targets) ?? TensorTargets.defaultTargets
-        ignore = try c.decodeIfPresent([String].self, forKey: .ignore) ?? []
-        computeDType = try c.decodeIfPresent(String.self, forKey: .computeDType) ?? "float32"
+        self.init()
+        let c = try decoder.passKeys(CodingKeys.self)
+        try c.update(&blockSize, .blockSize)
+        try c.update(&doubleQuant, .doubleQuant)
+        try c.update(&targets, .targets)
+        try c.update(&ignore, .ignore)
+        try c.update(&computeDType, .computeDType)
     }
 
     var selector: TensorTargets { TensorTargets(targets: targets, ignore: ignore) }
@@ -172,8 +175,4 @@ final class NF4StreamCache: @unchecked Sendable {
         }
         return tensors
     }
-}
-
-extension CodingKey where Self: CaseIterable {
-    static var allKeys: [String] { allCases.map(\.stringValue) }
 }

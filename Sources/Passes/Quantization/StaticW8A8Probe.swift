@@ -1,5 +1,5 @@
 import Foundation
-import Evaluation
+import Datasets
 import Models
 
 /// Static W8A8 as a measurement (ALGORITHMS.md §3.5): calibrate per-tensor activation ranges at every

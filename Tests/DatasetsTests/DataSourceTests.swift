@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
-@testable import Evaluation
+@testable import Datasets
 
 final class DataSourceTests: XCTestCase {
     func decode(_ json: String) throws -> DataSource {
@@ -20,7 +20,7 @@ final class DataSourceTests: XCTestCase {
     func testUnknownKeyIsRejectedWithItsPath() {
         struct Wrapper: Decodable { var calibration: DataSource }
         XCTAssertThrowsError(try JSONDecoder().decode(Wrapper.self, from: Data(#"{"calibration": {"data": "x.txt", "seqlen": 8}}"#.utf8))) {
-            guard case let EvaluationError.unknownKey(path, key, _) = $0 else { return XCTFail("\($0)") }
+            guard case let DatasetError.unknownKey(path, key, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(path, "calibration"); XCTAssertEqual(key, "seqlen")
         }
     }
@@ -48,16 +48,7 @@ final class DataSourceTests: XCTestCase {
         XCTAssertEqual(DataFormat.infer(from: "x.tokens"), .tokenIDs)
         XCTAssertNil(DataFormat.infer(from: "x.parquet"))
         XCTAssertThrowsError(try DataSource(data: "x.parquet").resolvedFormat()) {
-            XCTAssertEqual($0 as? EvaluationError, .unknownFormat(path: "x.parquet", found: "x.parquet"))
-        }
-    }
-
-    func testEvaluationSpecAcceptsNameAndMetric() throws {
-        let spec = try JSONDecoder().decode(EvaluationSpec.self, from: Data(
-            #"{"name": "held-out", "data": "v.txt", "metric": "perplexity", "seq_len": 256}"#.utf8))
-        XCTAssertEqual(spec.name, "held-out"); XCTAssertEqual(spec.metric, .perplexity); XCTAssertEqual(spec.source.seqLen, 256)
-        XCTAssertThrowsError(try JSONDecoder().decode(EvaluationSpec.self, from: Data(#"{"data": "v.txt", "metric": "bleu"}"#.utf8))) {
-            XCTAssertEqual("\($0)", "metric: unknown metric 'bleu' (supported: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
+            XCTAssertEqual($0 as? DatasetError, .unknownFormat(path: "x.parquet", found: "x.parquet"))
         }
     }
 }

@@ -4,7 +4,7 @@ import Tensors
 public func calibrationSequences(from stream: [Int32], count: Int, seqLen: Int, seed: UInt64,
                                  file: String = "calibration data") throws -> [Example] {
     precondition(count > 0 && seqLen > 0)
-    guard stream.count >= seqLen else { throw EvaluationError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
+    guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
     var rng = SeededGenerator(seed: seed)
     let lastStart = stream.count - seqLen
     return (0..<count).map { _ in

@@ -65,21 +65,21 @@ public struct DataSource: Codable, Equatable, Sendable {
         let any = try decoder.container(keyedBy: AnyKey.self)
         let allowed = Self.keys + alsoAllowed
         for key in any.allKeys where !allowed.contains(key.stringValue) {
-            throw EvaluationError.unknownKey(path: path, key: key.stringValue, allowed: allowed)
+            throw DatasetError.unknownKey(path: path, key: key.stringValue, allowed: allowed)
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func field<T: Decodable>(_ key: CodingKeys, _ type: T.Type) throws -> T? {
             do { return try c.decodeIfPresent(T.self, forKey: key) } catch {
-                throw EvaluationError.invalidSource(path: jsonPath(decoder.codingPath + [key]), message: "expected \(Self.typeName(T.self))")
+                throw DatasetError.invalidSource(path: jsonPath(decoder.codingPath + [key]), message: "expected \(Self.typeName(T.self))")
             }
         }
         guard let data = try field(.data, String.self) else {
-            throw EvaluationError.invalidSource(path: path, message: "missing key 'data' (the path of the data file)")
+            throw DatasetError.invalidSource(path: path, message: "missing key 'data' (the path of the data file)")
         }
         self.data = data
         if let raw = try field(.format, String.self) {
             guard let f = DataFormat(rawValue: raw) else {
-                throw EvaluationError.invalidSource(path: jsonPath(decoder.codingPath + [CodingKeys.format]),
+                throw DatasetError.invalidSource(path: jsonPath(decoder.codingPath + [CodingKeys.format]),
                     message: "unknown format '\(raw)' (expected one of \(DataFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             format = f
@@ -104,7 +104,7 @@ public struct DataSource: Codable, Equatable, Sendable {
         }
         func positive(_ v: Int?, _ key: CodingKeys, minimum: Int = 1) throws {
             if let v, v < minimum {
-                throw EvaluationError.invalidSource(path: name(key), message: "must be at least \(minimum) (got \(v))")
+                throw DatasetError.invalidSource(path: name(key), message: "must be at least \(minimum) (got \(v))")
             }
         }
         try positive(samples, .samples)
@@ -113,7 +113,7 @@ public struct DataSource: Codable, Equatable, Sendable {
         try positive(stride, .stride)
         try positive(maxTokens, .maxTokens, minimum: 2)
         if let stride, let seqLen, stride > seqLen {
-            throw EvaluationError.invalidSource(path: name(.stride), message: "must not exceed seq_len \(seqLen) (got \(stride))")
+            throw DatasetError.invalidSource(path: name(.stride), message: "must not exceed seq_len \(seqLen) (got \(stride))")
         }
     }
 
@@ -121,7 +121,7 @@ public struct DataSource: Codable, Equatable, Sendable {
     public func resolvedFormat() throws -> DataFormat {
         if let format { return format }
         guard let f = DataFormat.infer(from: data) else {
-            throw EvaluationError.unknownFormat(path: data, found: (data as NSString).lastPathComponent)
+            throw DatasetError.unknownFormat(path: data, found: (data as NSString).lastPathComponent)
         }
         return f
     }
@@ -150,8 +150,8 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) { self.stringValue = "\(intValue)"; self.intValue = intValue }
 }
 
-/// `evaluation[0].seq_len` from a coding path.
-func jsonPath(_ path: [CodingKey]) -> String {
+/// `evaluation[0].seq_len` from a coding path (`$` for the root).
+public func jsonPath(_ path: [CodingKey]) -> String {
     var s = ""
     for key in path {
         if let i = key.intValue { s += "[\(i)]" } else { s += s.isEmpty ? key.stringValue : ".\(key.stringValue)" }

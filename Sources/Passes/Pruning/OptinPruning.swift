@@ -1,6 +1,6 @@
 import Foundation
 import Checkpoints
-import Evaluation
+import Datasets
 import Models
 
 /// Pass `optin` (OPTIN, ALGORITHMS.md §1): one-shot structured pruning of attention heads and FFN
@@ -10,7 +10,7 @@ import Models
 ///
 /// `ranking: "magnitude" | "random"` are baselines that keep the *same number* of heads and neurons
 /// as OPTIN chose (`match_heads` / `match_neurons`, or computed by running OPTIN's selection).
-public struct Optin: Pass, Equatable {
+public struct OptinPruning: Pass, Equatable {
     public static let kind = "optin"
     public static let category = PassCategory.pruning
     public var needs: PassNeeds { [.calibration] }
@@ -45,31 +45,34 @@ public struct Optin: Pass, Equatable {
         case lambda, temperature, sampleRows = "sample_rows", neuronBatch = "neuron_batch", layout, seed
     }
 
-    public init(flopsRatio: Double = 0.6, ranking: Ranking = .trajectory, excludePadding: Bool = false,
-                perLayerNormalization: Bool = false, layout: PrunedLayout = .zeroed) {
+    public init() {}
+
+    public init(flopsRatio: Double = defaults.flopsRatio, ranking: Ranking = defaults.ranking,
+                excludePadding: Bool = defaults.excludePadding, perLayerNormalization: Bool = defaults.perLayerNormalization,
+                layout: PrunedLayout = defaults.layout) {
         self.flopsRatio = flopsRatio; self.ranking = ranking; self.excludePadding = excludePadding
         self.perLayerNormalization = perLayerNormalization; self.layout = layout
     }
 
     public init(from decoder: Decoder) throws {
-        try StrictKeys.reject(unknownIn: decoder, allowed: ["pass"] + CodingKeys.allKeys)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        flopsRatio = try c.decodeIfPresent(Double.self, forKey: .flopsRatio) ?? 0.6
-        macSeqLen = try c.decodeIfPresent(Double.self, forKey: .macSeqLen)
-        ranking = try c.decodeIfPresent(Ranking.self, forKey: .ranking) ?? .trajectory
-        matchHeads = try c.decodeIfPresent(Int.self, forKey: .matchHeads)
-        matchNeurons = try c.decodeIfPresent(Int.self, forKey: .matchNeurons)
-        excludePadding = try c.decodeIfPresent(Bool.self, forKey: .excludePadding) ?? false
-        perLayerNormalization = try c.decodeIfPresent(Bool.self, forKey: .perLayerNormalization) ?? false
-        indexWeights = try c.decodeIfPresent(Bool.self, forKey: .indexWeights) ?? false
-        unresetHeadMask = try c.decodeIfPresent(Bool.self, forKey: .unresetHeadMask) ?? false
-        allowOverBudget = try c.decodeIfPresent(Bool.self, forKey: .allowOverBudget) ?? false
-        lambda = try c.decodeIfPresent(Double.self, forKey: .lambda) ?? 10
-        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? 4
-        sampleRows = try c.decodeIfPresent(Int.self, forKey: .sampleRows) ?? 768
-        neuronBatch = try c.decodeIfPresent(Int.self, forKey: .neuronBatch) ?? 32
-        layout = try c.decodeIfPresent(PrunedLayout.self, forKey: .layout) ?? .zeroed
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        self.init()
+        let c = try decoder.passKeys(CodingKeys.self)
+        try c.update(&flopsRatio, .flopsRatio)
+        try c.update(&macSeqLen, .macSeqLen)
+        try c.update(&ranking, .ranking)
+        try c.update(&matchHeads, .matchHeads)
+        try c.update(&matchNeurons, .matchNeurons)
+        try c.update(&excludePadding, .excludePadding)
+        try c.update(&perLayerNormalization, .perLayerNormalization)
+        try c.update(&indexWeights, .indexWeights)
+        try c.update(&unresetHeadMask, .unresetHeadMask)
+        try c.update(&allowOverBudget, .allowOverBudget)
+        try c.update(&lambda, .lambda)
+        try c.update(&temperature, .temperature)
+        try c.update(&sampleRows, .sampleRows)
+        try c.update(&neuronBatch, .neuronBatch)
+        try c.update(&layout, .layout)
+        try c.update(&seed, .seed)
     }
 
     public func validate(path: String) throws {
@@ -101,7 +104,7 @@ public struct Optin: Pass, Equatable {
         let (plan, selection) = try self.plan(network, scores: scores, macSeqLen: s, seed: seed ?? context.seed)
         let changes = try PrunedCheckpointWriter(model: model, config: network.config).write(plan, layout: layout)
         var r = report(network: network, plan: plan, selection: selection, macSeqLen: s, changes: changes)
-        let input = try FinerCut().calibrationInput(context.calibration, config: network.config)
+        let input = try FinerCutPruning().calibrationInput(context.calibration, config: network.config)
         let speedup = try measuredSpeedup(original: network, pruned: try TransformerModel.load(from: model), input: input)
         r.metrics["measured_speedup"] = speedup
         r.summary += String(format: "; measured forward speedup %.2fx (\(layout.rawValue) layout)", speedup)
@@ -123,7 +126,7 @@ public struct Optin: Pass, Equatable {
                 ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] })
             }
         } else {
-            segments = [try FinerCut().calibrationInput(calibration, config: network.config)]
+            segments = [try FinerCutPruning().calibrationInput(calibration, config: network.config)]
         }
         let scorer = try TrajectoryScorer(model: network, segments: segments, sampleRows: sampleRows, temperature: temperature,
                                           unresetHeadMask: unresetHeadMask, seed: seed)

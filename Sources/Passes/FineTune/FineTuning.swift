@@ -1,6 +1,6 @@
 import Foundation
 import Checkpoints
-import Evaluation
+import Datasets
 import Models
 import Tensors
 import Training
@@ -9,7 +9,7 @@ import Training
 /// labels, regression targets or next tokens), through the `Training` engine. The trained weights
 /// are written back into the checkpoint with each tensor's stored dtype; the loss curve goes into
 /// the report. No dropout is applied (the engine is deterministic).
-public struct FineTunePass: Pass, Equatable {
+public struct FineTuning: Pass, Equatable {
     public static let kind = "finetune"
     public static var category: PassCategory { .training }
     public var needs: PassNeeds { .training }
@@ -41,22 +41,22 @@ public struct FineTunePass: Pass, Equatable {
     public init() {}
 
     public init(from decoder: Decoder) throws {
-        try StrictKeys.reject(unknownIn: decoder, allowed: ["pass"] + CodingKeys.allKeys)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        lr = try c.decodeIfPresent(Float.self, forKey: .lr) ?? 2e-5
-        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
-        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? 1
-        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 16
-        gradientAccumulation = try c.decodeIfPresent(Int.self, forKey: .gradientAccumulation) ?? 1
-        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps)
-        warmupRatio = try c.decodeIfPresent(Float.self, forKey: .warmupRatio) ?? 0
-        schedule = try c.decodeIfPresent(LearningRateSchedule.Decay.self, forKey: .schedule) ?? .linear
-        optimizer = try c.decodeIfPresent(TrainerSettings.OptimizerKind.self, forKey: .optimizer) ?? .adamw
-        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? 0.01
-        maxGradNorm = c.contains(.maxGradNorm) ? try c.decodeIfPresent(Float.self, forKey: .maxGradNorm) : 1
-        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? 0
-        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength)
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        self.init()
+        let c = try decoder.passKeys(CodingKeys.self)
+        try c.update(&lr, .lr)
+        try c.update(&steps, .steps)
+        try c.update(&epochs, .epochs)
+        try c.update(&batchSize, .batchSize)
+        try c.update(&gradientAccumulation, .gradientAccumulation)
+        try c.update(&warmupSteps, .warmupSteps)
+        try c.update(&warmupRatio, .warmupRatio)
+        try c.update(&schedule, .schedule)
+        try c.update(&optimizer, .optimizer)
+        try c.update(&weightDecay, .weightDecay)
+        try c.update(&maxGradNorm, .maxGradNorm)
+        try c.update(&labelSmoothing, .labelSmoothing)
+        try c.update(&maxLength, .maxLength)
+        try c.update(&seed, .seed)
     }
 
     public func validate(path: String) throws {
@@ -91,7 +91,12 @@ public struct FineTunePass: Pass, Equatable {
         }
         let network = try TransformerModel.load(from: model)
         let trainable = try TrainableModel(network)
-        let batcher = try ExampleBatcher(config: network.config, modelConfig: model.config, maxLength: maxLength, examples: context.training)
+        let batcher: ExampleBatcher
+        do {
+            batcher = try ExampleBatcher(config: network.config, modelConfig: model.config, maxLength: maxLength, examples: context.training)
+        } catch TrainingError.invalidExamples(let reason) {
+            throw PassError(Self.kind, reason)
+        }
         let settings = settings(examples: context.training.count)
         let trainer = try Trainer(model: trainable, settings: settings)
         let loader = DataLoader(context.training, batchSize: batchSize, seed: seed ?? context.seed)
@@ -134,43 +139,5 @@ public struct FineTunePass: Pass, Equatable {
             changes.append(.init(name: t.name, before: "\(spec.dtype) \(spec.shape)", after: "\(spec.dtype) \(spec.shape) (trained)"))
         }
         return changes
-    }
-}
-
-/// Turns `Example`s into padded training batches for one model.
-struct ExampleBatcher {
-    let task: ModelTask
-    let regression: Bool
-    let padId: Int
-    let maxLength: Int?
-
-    init(config: ModelConfig, modelConfig json: [String: Any], maxLength: Int?, examples: [Example]) throws {
-        task = config.task
-        padId = json["pad_token_id"] as? Int ?? 0
-        self.maxLength = maxLength ?? config.maxPositions
-        regression = config.isClassifier && config.numLabels == 1
-        if config.isClassifier {
-            for (i, e) in examples.enumerated() {
-                if regression, e.target == nil { throw PassError(FineTunePass.kind, "training example \(i) has no regression target") }
-                if !regression {
-                    guard let label = e.label else { throw PassError(FineTunePass.kind, "training example \(i) has no label (the model is a classifier)") }
-                    guard (0..<config.numLabels).contains(label) else {
-                        throw PassError(FineTunePass.kind, "training example \(i) has label \(label); the model has \(config.numLabels) labels")
-                    }
-                }
-            }
-        } else if task == .encoder {
-            throw PassError(FineTunePass.kind, "the model has no head to train (a bare encoder)")
-        }
-    }
-
-    func batch(_ examples: [Example]) throws -> TrainingBatch {
-        let limit = maxLength ?? Int.max
-        let seqs = examples.map { Array($0.ids.prefix(limit)).map(Int.init) }
-        if task == .causalLM { return TrainingBatch.languageModel(seqs, padId: padId) }
-        let types = examples.first?.tokenTypes == nil ? nil : examples.map { Array(($0.tokenTypes ?? []).prefix(limit)).map(Int.init) }
-        var b = TrainingBatch.classification(seqs, tokenTypes: types, labels: examples.map { $0.label ?? 0 }, padId: padId)
-        if regression { b.regression = examples.map { $0.target ?? 0 } }
-        return b
     }
 }

@@ -11,10 +11,10 @@ extension DataSource {
         var stream: [Int32] = []
         switch try load() {
         case .text(let text):
-            guard let encoder else { throw EvaluationError.needsTokenizer(file: data, format: "text") }
+            guard let encoder else { throw DatasetError.needsTokenizer(file: data, format: "text") }
             stream = try encoder.encodeIDs(text, addSpecialTokens: false)
         case .records(let columns, let rows):
-            guard let encoder else { throw EvaluationError.needsTokenizer(file: data, format: try resolvedFormat().rawValue) }
+            guard let encoder else { throw DatasetError.needsTokenizer(file: data, format: try resolvedFormat().rawValue) }
             let field = try textColumn(columns)
             for row in rows { stream += try encoder.encodeIDs(row[field] ?? "", addSpecialTokens: false) }
         case .tokens(let lines):
@@ -29,15 +29,15 @@ extension DataSource {
     /// When `labels` is nil the label column is read as a regression target (STS-B style).
     public func labeledExamples(encoder: TextEncoding, labels: LabelSet?) throws -> [Example] {
         guard case let .records(columns, rows) = try load() else {
-            throw EvaluationError.invalidSource(path: data, message: "labeled examples need jsonl, json, tsv or csv data (got \(try resolvedFormat().rawValue))")
+            throw DatasetError.invalidSource(path: data, message: "labeled examples need jsonl, json, tsv or csv data (got \(try resolvedFormat().rawValue))")
         }
         let textField = try textColumn(columns)
         let labelField = self.labelField ?? "label"
         guard columns.contains(labelField) else {
-            throw EvaluationError.missingField(file: data, field: labelField, available: columns)
+            throw DatasetError.missingField(file: data, field: labelField, available: columns)
         }
         if let pair = textPairField, !columns.contains(pair) {
-            throw EvaluationError.missingField(file: data, field: pair, available: columns)
+            throw DatasetError.missingField(file: data, field: pair, available: columns)
         }
         var examples: [Example] = []
         let format = try resolvedFormat()
@@ -45,7 +45,7 @@ extension DataSource {
         for (i, row) in rows.enumerated() {
             let rowNumber = i + firstRow
             guard let rawLabel = row[labelField] else {
-                throw EvaluationError.missingField(file: data, field: labelField, available: row.keys.sorted())
+                throw DatasetError.missingField(file: data, field: labelField, available: row.keys.sorted())
             }
             var example: Example
             if let pair = textPairField {
@@ -57,40 +57,40 @@ extension DataSource {
             }
             if let labels {
                 guard let id = labels.id(of: rawLabel) else {
-                    throw EvaluationError.labelMismatch(file: data, row: rowNumber, label: rawLabel,
+                    throw DatasetError.labelMismatch(file: data, row: rowNumber, label: rawLabel,
                         modelLabels: labels.names.enumerated().map { "\($0.offset)=\($0.element)" })
                 }
                 example.label = id
             } else {
                 guard let target = Float(rawLabel.trimmingCharacters(in: .whitespaces)) else {
-                    throw EvaluationError.malformedRow(file: data, row: rowNumber, reason: "label '\(rawLabel)' is not a number")
+                    throw DatasetError.malformedRow(file: data, row: rowNumber, reason: "label '\(rawLabel)' is not a number")
                 }
                 example.target = target
             }
             examples.append(example)
         }
-        if examples.isEmpty { throw EvaluationError.noExamples(file: data) }
+        if examples.isEmpty { throw DatasetError.noExamples(file: data) }
         return examples
     }
 
     /// Raw (text, label) string pairs, for generation tasks scored by exact match.
     public func textPairs(answerField: String? = nil) throws -> [(prompt: String, answer: String)] {
         guard case let .records(columns, rows) = try load() else {
-            throw EvaluationError.invalidSource(path: data, message: "generation tasks need jsonl, json, tsv or csv data")
+            throw DatasetError.invalidSource(path: data, message: "generation tasks need jsonl, json, tsv or csv data")
         }
         let textField = try textColumn(columns)
         let answer = answerField ?? labelField ?? "label"
-        guard columns.contains(answer) else { throw EvaluationError.missingField(file: data, field: answer, available: columns) }
+        guard columns.contains(answer) else { throw DatasetError.missingField(file: data, field: answer, available: columns) }
         return rows.map { ($0[textField] ?? "", $0[answer] ?? "") }
     }
 
     func textColumn(_ columns: [String]) throws -> String {
         if let textField {
-            guard columns.contains(textField) else { throw EvaluationError.missingField(file: data, field: textField, available: columns) }
+            guard columns.contains(textField) else { throw DatasetError.missingField(file: data, field: textField, available: columns) }
             return textField
         }
         guard let found = Self.defaultTextFields.first(where: columns.contains) else {
-            throw EvaluationError.missingField(file: data, field: "text", available: columns)
+            throw DatasetError.missingField(file: data, field: "text", available: columns)
         }
         return found
     }

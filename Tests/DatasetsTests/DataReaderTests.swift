@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 import TestSupport
 import XCTest
-@testable import Evaluation
+@testable import Datasets
 
 final class DataReaderTests: XCTestCase {
     let sst2TSV = Fixtures.path("data/sst2-dev-head.tsv")
@@ -58,7 +58,7 @@ final class DataReaderTests: XCTestCase {
         XCTAssertEqual(try parseCSV("a,b\n\"x, \"\"y\"\"\",2\r\n\"multi\nline\",3\n\n", file: "t.csv"),
                        [["a", "b"], ["x, \"y\"", "2"], ["multi\nline", "3"]])
         XCTAssertThrowsError(try parseCSV("a\n\"open", file: "t.csv")) {
-            XCTAssertEqual($0 as? EvaluationError, .malformedRow(file: "t.csv", row: 2, reason: "unterminated quoted field"))
+            XCTAssertEqual($0 as? DatasetError, .malformedRow(file: "t.csv", row: 2, reason: "unterminated quoted field"))
         }
     }
 
@@ -66,18 +66,18 @@ final class DataReaderTests: XCTestCase {
 
     func testMissingDataFile() {
         XCTAssertThrowsError(try DataSource(data: "/nonexistent/dev.tsv").load()) {
-            XCTAssertEqual($0 as? EvaluationError, .fileNotFound(path: "/nonexistent/dev.tsv"))
+            XCTAssertEqual($0 as? DatasetError, .fileNotFound(path: "/nonexistent/dev.tsv"))
             XCTAssertEqual("\($0)", "/nonexistent/dev.tsv: no such data file")
         }
     }
 
     func testMissingColumn() {
         XCTAssertThrowsError(try DataSource(data: sst2TSV, textField: "sentence").labeledExamples(encoder: WordLengthEncoder(), labels: nil)) {
-            XCTAssertEqual($0 as? EvaluationError, .missingField(file: sst2TSV, field: "sentence", available: ["text", "label"]))
+            XCTAssertEqual($0 as? DatasetError, .missingField(file: sst2TSV, field: "sentence", available: ["text", "label"]))
             XCTAssertEqual("\($0)", "\(self.sst2TSV): no column or field 'sentence' (available: text, label)")
         }
         XCTAssertThrowsError(try DataSource(data: sst2TSV, labelField: "gold").labeledExamples(encoder: WordLengthEncoder(), labels: nil)) {
-            XCTAssertEqual($0 as? EvaluationError, .missingField(file: sst2TSV, field: "gold", available: ["text", "label"]))
+            XCTAssertEqual($0 as? DatasetError, .missingField(file: sst2TSV, field: "gold", available: ["text", "label"]))
         }
     }
 
@@ -89,7 +89,7 @@ final class DataReaderTests: XCTestCase {
         }
         let oneLabel = LabelSet(names: ["only"])
         XCTAssertThrowsError(try DataSource(data: sst2TSV).labeledExamples(encoder: WordLengthEncoder(), labels: oneLabel)) {
-            XCTAssertEqual($0 as? EvaluationError, .labelMismatch(file: sst2TSV, row: 2, label: "1", modelLabels: ["0=only"]))
+            XCTAssertEqual($0 as? DatasetError, .labelMismatch(file: sst2TSV, row: 2, label: "1", modelLabels: ["0=only"]))
         }
     }
 
@@ -99,22 +99,6 @@ final class DataReaderTests: XCTestCase {
         XCTAssertNil(labels.id(of: "2")); XCTAssertNil(labels.id(of: "neutral"))
         XCTAssertEqual(LabelSet(config: ["id2label": ["1": "pos", "0": "neg"]]), LabelSet(names: ["neg", "pos"]))
         XCTAssertNil(LabelSet(config: ["hidden_size": 64]))
-    }
-
-    func testTextTooShortForOneWindow() {
-        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 8, vocab: 4, file: "short.txt", logits: { _ in [] })) {
-            XCTAssertEqual($0 as? EvaluationError, .tooShortForWindow(file: "short.txt", tokens: 3, seqLen: 8))
-            XCTAssertEqual("\($0)", "short.txt: 3 tokens is too short for one window of seq_len 8 (use a smaller seq_len or more text)")
-        }
-    }
-
-    func testWindowArgumentsOutOfRangeThrowInsteadOfTrapping() {
-        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 2, stride: 3, vocab: 4, file: "f", logits: { _ in [] })) {
-            XCTAssertEqual("\($0)", "stride must be from 1 to seq_len 2 (got 3)")
-        }
-        XCTAssertThrowsError(try perplexity(of: [1, 2, 3], seqLen: 1, vocab: 4, file: "f", logits: { _ in [] })) {
-            XCTAssertEqual("\($0)", "seq_len must be at least 2 (got 1)")
-        }
     }
 
     func testSpreadsheetCSVWithByteOrderMarkKeepsItsHeader() throws {
@@ -130,7 +114,7 @@ final class DataReaderTests: XCTestCase {
         try "1 2 3\n4 x 5\n".write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
         XCTAssertThrowsError(try DataSource(data: file).load()) {
-            XCTAssertEqual($0 as? EvaluationError, .invalidTokenID(file: file, line: 2, token: "x"))
+            XCTAssertEqual($0 as? DatasetError, .invalidTokenID(file: file, line: 2, token: "x"))
         }
     }
 

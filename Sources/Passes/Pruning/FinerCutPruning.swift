@@ -1,6 +1,6 @@
 import Foundation
 import Checkpoints
-import Evaluation
+import Datasets
 import Models
 
 /// Pass `finercut` (FinerCut, ALGORITHMS.md §2): greedy removal of attention and MLP sublayers by
@@ -9,7 +9,7 @@ import Models
 /// `remove_count` (or ⌊2L·remove_ratio⌋) sublayers are removed.
 /// `baseline: "block"` instead removes whole blocks by input/output angular distance (ShortGPT-style)
 /// at the same removed count, for comparison.
-public struct FinerCut: Pass, Equatable {
+public struct FinerCutPruning: Pass, Equatable {
     public static let kind = "finercut"
     public static let category = PassCategory.pruning
     public var needs: PassNeeds { [.calibration] }
@@ -31,23 +31,26 @@ public struct FinerCut: Pass, Equatable {
         case fullOrder = "full_order"
     }
 
-    public init(removeRatio: Double? = nil, removeCount: Int? = nil, exclude: Double? = nil,
-                divergence: OutputDivergence = .referenceJS, baseline: Baseline = .none,
-                layout: PrunedLayout = .zeroed, fullOrder: Bool = true) {
+    public init() {}
+
+    public init(removeRatio: Double? = defaults.removeRatio, removeCount: Int? = defaults.removeCount,
+                exclude: Double? = defaults.exclude, divergence: OutputDivergence = defaults.divergence,
+                baseline: Baseline = defaults.baseline, layout: PrunedLayout = defaults.layout,
+                fullOrder: Bool = defaults.fullOrder) {
         self.removeRatio = removeRatio; self.removeCount = removeCount; self.exclude = exclude
         self.divergence = divergence; self.baseline = baseline; self.layout = layout; self.fullOrder = fullOrder
     }
 
     public init(from decoder: Decoder) throws {
-        try StrictKeys.reject(unknownIn: decoder, allowed: ["pass"] + CodingKeys.allKeys)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        removeRatio = try c.decodeIfPresent(Double.self, forKey: .removeRatio)
-        removeCount = try c.decodeIfPresent(Int.self, forKey: .removeCount)
-        exclude = try c.decodeIfPresent(Double.self, forKey: .exclude)
-        divergence = try c.decodeIfPresent(OutputDivergence.self, forKey: .divergence) ?? .referenceJS
-        baseline = try c.decodeIfPresent(Baseline.self, forKey: .baseline) ?? .none
-        layout = try c.decodeIfPresent(PrunedLayout.self, forKey: .layout) ?? .zeroed
-        fullOrder = try c.decodeIfPresent(Bool.self, forKey: .fullOrder) ?? true
+        self.init()
+        let c = try decoder.passKeys(CodingKeys.self)
+        try c.update(&removeRatio, .removeRatio)
+        try c.update(&removeCount, .removeCount)
+        try c.update(&exclude, .exclude)
+        try c.update(&divergence, .divergence)
+        try c.update(&baseline, .baseline)
+        try c.update(&layout, .layout)
+        try c.update(&fullOrder, .fullOrder)
     }
 
     public func validate(path: String) throws {

@@ -1,5 +1,5 @@
 import Checkpoints
-import Evaluation
+import Datasets
 import Models
 import Passes
 import Tensors
@@ -7,15 +7,15 @@ import TestSupport
 import Training
 import XCTest
 
-final class FineTunePassTests: XCTestCase {
+final class FineTuningTests: XCTestCase {
     func store(_ name: String) throws -> EditableCheckpoint {
         let folder = Fixtures.path("training/\(name)")
         guard FileManager.default.fileExists(atPath: folder + "/config.json") else { throw XCTSkip("\(folder) absent") }
         return EditableCheckpoint(source: try Checkpoint(path: folder))
     }
 
-    func decode(_ json: String) throws -> FineTunePass {
-        try JSONDecoder().decode(FineTunePass.self, from: Data(json.utf8))
+    func decode(_ json: String) throws -> FineTuning {
+        try JSONDecoder().decode(FineTuning.self, from: Data(json.utf8))
     }
 
     let examples = (0..<12).map { i in
@@ -55,12 +55,12 @@ final class FineTunePassTests: XCTestCase {
             XCTAssertEqual($0 as? PassError, PassError("passes[0].batch_size", "must be positive (got 0)"))
         }
         let model = try store("bert_classifier")
-        XCTAssertThrowsError(try FineTunePass().apply(to: model, context: PassContext())) {
+        XCTAssertThrowsError(try FineTuning().apply(to: model, context: PassContext())) {
             XCTAssertEqual($0 as? PassError, PassError("finetune", "needs training examples: add a \"training\" data section to the recipe"))
         }
-        XCTAssertThrowsError(try FineTunePass().apply(to: model, context: PassContext(training: [Example(ids: [1, 2], label: 7)]))) {
+        XCTAssertThrowsError(try FineTuning().apply(to: model, context: PassContext(training: [Example(ids: [1, 2], label: 7)]))) {
             XCTAssertEqual($0 as? PassError, PassError("finetune", "training example 0 has label 7; the model has 3 labels"))
         }
-        XCTAssertEqual(PassRegistry.type(of: "finetune").map { "\($0)" }, "FineTunePass")
+        XCTAssertEqual(PassRegistry.type(of: "finetune").map { "\($0)" }, "FineTuning")
     }
 }

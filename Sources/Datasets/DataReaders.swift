@@ -27,12 +27,12 @@ extension DataSource {
             return .records(columns: columns, rows: Array(objects.prefix(limit)))
         case .tsv, .csv:
             var table = format == .tsv ? parseTSV(text) : try parseCSV(text, file: data)
-            guard let header = table.first else { throw EvaluationError.noExamples(file: data) }
+            guard let header = table.first else { throw DatasetError.noExamples(file: data) }
             table.removeFirst()
             var rows: [[String: String]] = []
             for (i, cells) in table.prefix(limit).enumerated() {
                 guard cells.count == header.count else {
-                    throw EvaluationError.malformedRow(file: data, row: i + 2,
+                    throw DatasetError.malformedRow(file: data, row: i + 2,
                         reason: "\(cells.count) columns but the header has \(header.count)")
                 }
                 rows.append(Dictionary(zip(header, cells), uniquingKeysWith: { a, _ in a }))
@@ -50,7 +50,7 @@ func parseTokenIDs(_ text: String, file: String, limit: Int) throws -> [[Int32]]
         let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "," })
         if words.isEmpty { continue }
         sequences.append(try words.map { w in
-            guard let id = Int32(w), id >= 0 else { throw EvaluationError.invalidTokenID(file: file, line: i + 1, token: String(w)) }
+            guard let id = Int32(w), id >= 0 else { throw DatasetError.invalidTokenID(file: file, line: i + 1, token: String(w)) }
             return id
         })
     }
@@ -64,19 +64,19 @@ func parseJSONRecords(_ text: String, file: String, arrayExpected: Bool) throws 
     var objects: [Any] = []
     if arrayExpected && trimmed.first == "[" {
         do { objects = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] ?? [] } catch {
-            throw EvaluationError.malformedRow(file: file, row: 1, reason: "invalid JSON array (\(error.localizedDescription))")
+            throw DatasetError.malformedRow(file: file, row: 1, reason: "invalid JSON array (\(error.localizedDescription))")
         }
     } else {
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy(\.isWhitespace) { continue }
             do { objects.append(try JSONSerialization.jsonObject(with: Data(line.utf8))) } catch {
-                throw EvaluationError.malformedRow(file: file, row: i + 1, reason: "invalid JSON")
+                throw DatasetError.malformedRow(file: file, row: i + 1, reason: "invalid JSON")
             }
         }
     }
     return try objects.enumerated().map { i, value in
         guard let object = value as? [String: Any] else {
-            throw EvaluationError.malformedRow(file: file, row: i + 1, reason: "expected a JSON object with named fields")
+            throw DatasetError.malformedRow(file: file, row: i + 1, reason: "expected a JSON object with named fields")
         }
         return object.mapValues(jsonScalarText)
     }
@@ -133,7 +133,7 @@ func parseCSV(_ text: String, file: String) throws -> [[String]] {
         }
         switch c {
         case "\"":
-            guard field.isEmpty else { throw EvaluationError.malformedRow(file: file, row: line, reason: "quote inside an unquoted field") }
+            guard field.isEmpty else { throw DatasetError.malformedRow(file: file, row: line, reason: "quote inside an unquoted field") }
             inQuotes = true; fieldStarted = true
         case ",": row.append(field); field = ""; fieldStarted = true
         case "\r": continue
@@ -141,7 +141,7 @@ func parseCSV(_ text: String, file: String) throws -> [[String]] {
         default: field.unicodeScalars.append(c); fieldStarted = true
         }
     }
-    if inQuotes { throw EvaluationError.malformedRow(file: file, row: line, reason: "unterminated quoted field") }
+    if inQuotes { throw DatasetError.malformedRow(file: file, row: line, reason: "unterminated quoted field") }
     endRow()
     return rows
 }
