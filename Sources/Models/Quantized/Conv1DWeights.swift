@@ -6,11 +6,11 @@ import Tensors
 /// the `nf4` pass does the same and `QuantizedTensorStore` turns it back; compressed-tensors
 /// quantizes `nn.Linear` only (its loaders would not run a Conv1D quantized).
 public enum Conv1DWeights {
-    static let suffixes = [".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight"]
-
-    /// Whether `name` is a Conv1D weight of a model whose `config.json` has this `model_type`.
+    /// Whether `name` is a Conv1D weight of a model whose `config.json` has this `model_type`
+    /// (by the family name table, with or without the base-model prefix).
     public static func contains(_ name: String, config: [String: Any]) -> Bool {
-        (config["model_type"] as? String) == "gpt2" && suffixes.contains { name.hasSuffix($0) }
+        (config["model_type"] as? String) == "gpt2"
+            && [FamilyLayout(family: .gpt2), FamilyLayout(family: .gpt2, prefix: "")].contains { $0.isTransposedWeight(name) }
     }
 
     /// A 2-D tensor transposed (a Conv1D weight [in, out] → the Linear layout [out, in], and back);

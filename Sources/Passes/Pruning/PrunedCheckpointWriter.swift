@@ -17,37 +17,51 @@ public enum PrunedLayout: String, Codable, Sendable, CaseIterable {
 struct PrunedCheckpointWriter {
     let model: EditableCheckpoint
     let config: ModelConfig
-    let names: LayerTensorNames
+    /// The family name table, with the prefix found in the checkpoint.
+    let names: FamilyLayout
 
     init(model: EditableCheckpoint, config: ModelConfig) throws {
         self.model = model; self.config = config
-        names = try LayerTensorNames(family: config.family, store: model)
+        names = try FamilyLayout(family: config.family, store: model)
+    }
+
+    /// What one layer's edit left: tensor changes, and the pruned units still in the stored tensors
+    /// (zeroed, so every forward must keep them at zero: `whittle.masked_heads` / `masked_neurons`).
+    struct Edit {
+        var changes: [PassReport.TensorChange] = []
+        var masked: [Int] = []
     }
 
     func write(_ plan: PruningPlan, layout: PrunedLayout) throws -> [PassReport.TensorChange] {
         var changes: [PassReport.TensorChange] = []
+        var maskedHeads: [Int: [Int]] = [:], maskedNeurons: [Int: [Int]] = [:]
         let dropped = Set(plan.droppedLayers)
         for i in 0..<plan.layers where !dropped.contains(i) {
-            changes += try writeAttention(layer: i, plan: plan, layout: layout)
-            changes += try writeMLP(layer: i, plan: plan, layout: layout)
+            let attention = try writeAttention(layer: i, plan: plan, layout: layout)
+            let mlp = try writeMLP(layer: i, plan: plan, layout: layout)
+            changes += attention.changes + mlp.changes
+            if !attention.masked.isEmpty { maskedHeads[i] = attention.masked }
+            if !mlp.masked.isEmpty { maskedNeurons[i] = mlp.masked }
         }
         changes += try dropLayers(dropped.sorted(), total: plan.layers)
-        recordInConfig(plan, layout: layout)
+        recordInConfig(plan, layout: layout, maskedHeads: maskedHeads, maskedNeurons: maskedNeurons)
         return changes
     }
 
+    private func name(_ role: LinearRole, _ i: Int) -> String { names.linear(role, layer: i)!.name }
+
     // MARK: attention
 
-    private func writeAttention(layer i: Int, plan: PruningPlan, layout: PrunedLayout) throws -> [PassReport.TensorChange] {
+    private func writeAttention(layer i: Int, plan: PruningPlan, layout: PrunedLayout) throws -> Edit {
         let hd = config.headDim
         let heads = plan.keepHeads[i].count
         let skipped = plan.skipped.contains(SublayerID(layer: i, kind: .attention))
         let removed = (0..<heads).filter { skipped || !plan.keepHeads[i][$0] }
-        guard !removed.isEmpty else { return [] }
+        guard !removed.isEmpty else { return Edit() }
         let kvHeads = try self.kvHeads(layer: i, heads: heads)
-        let o = names.attentionOutput(i)
+        let o = name(.o, i)
         if layout == .zeroed {
-            return try zeroed(o, units: removed, width: hd, whole: skipped)
+            return Edit(changes: try zeroed(o, units: removed, width: hd, whole: skipped), masked: skipped ? [] : removed)
         }
         // Sliced: drop whole key/value groups whose query heads are all removed.
         let group = heads / kvHeads
@@ -56,44 +70,44 @@ struct PrunedCheckpointWriter {
         let keepKV = (0..<kvHeads).filter { !dropKV.contains($0) }
         let keepQ = keepKV.flatMap { g in (0..<group).map { g * group + $0 } }
         var changes: [PassReport.TensorChange] = []
-        if let (q, k, v) = names.queryKeyValue(i) {
-            changes += try sliceOutputs(q, rows: TensorSlicing.expand(keepQ, width: hd))
-            changes += try sliceOutputs(k, rows: TensorSlicing.expand(keepKV, width: hd))
-            changes += try sliceOutputs(v, rows: TensorSlicing.expand(keepKV, width: hd))
-        } else if let fused = names.fusedQKV {
+        if names.linear(.q, layer: i)!.part == nil {
+            changes += try sliceOutputs(name(.q, i), rows: TensorSlicing.expand(keepQ, width: hd))
+            changes += try sliceOutputs(name(.k, i), rows: TensorSlicing.expand(keepKV, width: hd))
+            changes += try sliceOutputs(name(.v, i), rows: TensorSlicing.expand(keepKV, width: hd))
+        } else {   // q | k | v fused along the outputs (GPT-2 c_attn)
             let c = config.hidden
             let cols = [0, 1, 2].flatMap { part in TensorSlicing.expand(keepQ, width: hd).map { part * c + $0 } }
-            changes += try sliceOutputs(names.layer(i) + fused, rows: cols)
+            changes += try sliceOutputs(name(.q, i), rows: cols)
         }
         changes += try sliceInputs(o, columns: TensorSlicing.expand(keepQ, width: hd))
         // Removed query heads inside kept groups stay, zeroed.
         let zeroInKept = keepQ.enumerated().filter { removed.contains($0.element) }.map(\.offset)
         if !zeroInKept.isEmpty { _ = try zeroed(o, units: zeroInKept, width: hd, whole: false) }
-        return changes
+        return Edit(changes: changes, masked: zeroInKept)
     }
 
     private func kvHeads(layer i: Int, heads: Int) throws -> Int {
-        guard let (_, k, _) = names.queryKeyValue(i), let spec = model.spec(k + ".weight") else { return heads }
+        guard names.linear(.k, layer: i)!.part == nil, let spec = model.spec(name(.k, i) + ".weight") else { return heads }
         return spec.shape[0] / config.headDim
     }
 
     // MARK: MLP
 
-    private func writeMLP(layer i: Int, plan: PruningPlan, layout: PrunedLayout) throws -> [PassReport.TensorChange] {
+    private func writeMLP(layer i: Int, plan: PruningPlan, layout: PrunedLayout) throws -> Edit {
         let width = plan.keepNeurons[i].count
         let skipped = plan.skipped.contains(SublayerID(layer: i, kind: .mlp))
         let removed = (0..<width).filter { skipped || !plan.keepNeurons[i][$0] }
-        guard !removed.isEmpty else { return [] }
-        let down = names.ffnOutput(i)
-        if layout == .zeroed { return try zeroed(down, units: removed, width: 1, whole: skipped) }
+        guard !removed.isEmpty else { return Edit() }
+        let down = name(.down, i)
+        if layout == .zeroed { return Edit(changes: try zeroed(down, units: removed, width: 1, whole: skipped), masked: skipped ? [] : removed) }
         var keep = (0..<width).filter { !removed.contains($0) }
         if keep.isEmpty && !skipped { keep = [removed[0]] }          // one zeroed neuron keeps the output bias
         var changes: [PassReport.TensorChange] = []
-        for name in names.ffnInputs(i) { changes += try sliceOutputs(name, rows: keep) }
+        for role in FamilyLayout.neuronOutputRoles { if let l = names.linear(role, layer: i) { changes += try sliceOutputs(l.name, rows: keep) } }
         changes += try sliceInputs(down, columns: keep)
         let zeroInKept = keep.enumerated().filter { removed.contains($0.element) }.map(\.offset)
         if !zeroInKept.isEmpty { _ = try zeroed(down, units: zeroInKept, width: 1, whole: false) }
-        return changes
+        return Edit(changes: changes, masked: zeroInKept)
     }
 
     // MARK: tensor edits
@@ -109,8 +123,8 @@ struct PrunedCheckpointWriter {
             return [.init(name: name + ".weight", before: before, after: "zeroed (sublayer removed)", sparsity: 1)]
         }
         let features = TensorSlicing.expand(units, width: width)
-        model.set(name + ".weight", names.transposed ? TensorSlicing.zeroRows(w, features) : TensorSlicing.zeroColumns(w, features))
-        let inputs = names.transposed ? w.shape[0] : w.shape[1]
+        model.set(name + ".weight", names.isTransposedWeight(name + ".weight") ? TensorSlicing.zeroRows(w, features) : TensorSlicing.zeroColumns(w, features))
+        let inputs = names.isTransposedWeight(name + ".weight") ? w.shape[0] : w.shape[1]
         return [.init(name: name + ".weight", before: before, after: "\(features.count) of \(inputs) input features zeroed",
                       sparsity: Double(features.count) / Double(max(inputs, 1)))]
     }
@@ -118,7 +132,7 @@ struct PrunedCheckpointWriter {
     /// Keeps output features `rows` of a projection (and its bias).
     private func sliceOutputs(_ name: String, rows: [Int]) throws -> [PassReport.TensorChange] {
         let w = try model.tensor(name + ".weight")
-        let sliced = names.transposed ? TensorSlicing.selectColumns(w, rows) : TensorSlicing.selectRows(w, rows)
+        let sliced = names.isTransposedWeight(name + ".weight") ? TensorSlicing.selectColumns(w, rows) : TensorSlicing.selectRows(w, rows)
         model.set(name + ".weight", sliced)
         if let b = try? model.tensor(name + ".bias") { model.set(name + ".bias", TensorSlicing.selectRows(b, rows)) }
         return [.init(name: name + ".weight", before: "\(w.dtype) \(w.shape)", after: "\(sliced.dtype) \(sliced.shape)")]
@@ -127,7 +141,7 @@ struct PrunedCheckpointWriter {
     /// Keeps input features `columns` of a projection.
     private func sliceInputs(_ name: String, columns: [Int]) throws -> [PassReport.TensorChange] {
         let w = try model.tensor(name + ".weight")
-        let sliced = names.transposed ? TensorSlicing.selectRows(w, columns) : TensorSlicing.selectColumns(w, columns)
+        let sliced = names.isTransposedWeight(name + ".weight") ? TensorSlicing.selectRows(w, columns) : TensorSlicing.selectColumns(w, columns)
         model.set(name + ".weight", sliced)
         return [.init(name: name + ".weight", before: "\(w.dtype) \(w.shape)", after: "\(sliced.dtype) \(sliced.shape)")]
     }
@@ -154,7 +168,7 @@ struct PrunedCheckpointWriter {
         return changes
     }
 
-    private func recordInConfig(_ plan: PruningPlan, layout: PrunedLayout) {
+    private func recordInConfig(_ plan: PruningPlan, layout: PrunedLayout, maskedHeads: [Int: [Int]], maskedNeurons: [Int: [Int]]) {
         let dropped = plan.droppedLayers
         let kept = (0..<plan.layers).filter { !dropped.contains($0) }
         let renumber = Dictionary(uniqueKeysWithValues: kept.enumerated().map { ($0.element, $0.offset) })
@@ -162,8 +176,6 @@ struct PrunedCheckpointWriter {
         if let types = model.config["layer_types"] as? [Any], types.count == plan.layers {
             model.config["layer_types"] = kept.map { types[$0] }
         }
-        let skipped = plan.skipped.compactMap { s in renumber[s.layer].map { ["layer": $0, "kind": s.kind.rawValue] as [String: Any] } }
-            .sorted { ($0["layer"] as! Int, $0["kind"] as! String) < ($1["layer"] as! Int, $1["kind"] as! String) }
         var prunedHeads: [String: [Int]] = [:], prunedNeurons: [String: [Int]] = [:]
         for old in kept {
             var h = plan.keepHeads[old].indices.filter { !plan.keepHeads[old][$0] }
@@ -174,11 +186,21 @@ struct PrunedCheckpointWriter {
             if !h.isEmpty { prunedHeads["\(renumber[old]!)"] = h }
             if !n.isEmpty { prunedNeurons["\(renumber[old]!)"] = n }
         }
-        var section: [String: Any] = ["layout": layout.rawValue, "skipped_sublayers": skipped,
-                                      "dropped_layers": dropped, "original_num_layers": plan.layers]
-        if !prunedHeads.isEmpty { section["pruned_heads"] = prunedHeads }
-        if !prunedNeurons.isEmpty { section["pruned_neurons"] = prunedNeurons }
-        model.config["whittle"] = section
+        func renumbered(_ units: [Int: [Int]]) -> [String: [Int]]? {
+            let out = Dictionary(uniqueKeysWithValues: units.compactMap { l, u in renumber[l].map { ("\($0)", u) } })
+            return out.isEmpty ? nil : out
+        }
+        var section = (try? WhittleConfig.read(from: model.config)) ?? WhittleConfig()   // keeps what earlier passes recorded (attention)
+        section.layout = layout.rawValue
+        section.skippedSublayers = plan.skipped.compactMap { s in renumber[s.layer].map { SublayerID(layer: $0, kind: s.kind) } }
+            .sorted { ($0.layer, $0.kind.rawValue) < ($1.layer, $1.kind.rawValue) }
+        section.droppedLayers = dropped
+        section.originalNumLayers = plan.layers
+        section.prunedHeads = prunedHeads.isEmpty ? nil : prunedHeads
+        section.prunedNeurons = prunedNeurons.isEmpty ? nil : prunedNeurons
+        section.maskedHeads = renumbered(maskedHeads)
+        section.maskedNeurons = renumbered(maskedNeurons)
+        model.config["whittle"] = section.jsonObject
         if config.family == .bert, layout == .sliced, !prunedHeads.isEmpty { model.config["pruned_heads"] = prunedHeads }
     }
 }
