@@ -31,8 +31,8 @@ final class GradientParityTests: XCTestCase {
             labels = try rows("labels")!.flatMap { $0 }
         }
 
-        func loss(_ trainable: TrainableModel, tape: Tape) throws -> Variable {
-            let out = try trainable.forward(input, tape: tape)
+        func loss(_ trainable: TrainableModel, tape: Tape, options: ForwardOptions = ForwardOptions()) throws -> Variable {
+            let out = try trainable.forward(input, options: options, tape: tape)
             if trainable.config.isClassifier {
                 return tape.crossEntropy(out.logits, targets: labels.map { Int32($0) }, classes: out.shape[1])
             }
