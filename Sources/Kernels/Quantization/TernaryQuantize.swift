@@ -7,11 +7,16 @@
 /// The mean scale of TWN's threshold (TI `mean_scale`).
 public let ternaryMeanScale = 0.7
 
-/// Codes (−1, 0, 1) of one group of `n` values; returns α.
-func ternaryQuantizeGroup(codes: UnsafeMutablePointer<Int32>, x: UnsafePointer<Float>, count n: Int) -> Float {
+/// Δ = 0.7 · mean|x| over `n` values, in Double.
+public func ternaryThreshold(_ x: UnsafePointer<Float>, count n: Int) -> Double {
     var sum = 0.0
     for i in 0..<n { sum += Double(abs(x[i])) }
-    let delta = ternaryMeanScale * (sum / Double(n))
+    return ternaryMeanScale * (sum / Double(n))
+}
+
+/// Codes (−1, 0, 1) of one group of `n` values; returns α.
+func ternaryQuantizeGroup(codes: UnsafeMutablePointer<Int32>, x: UnsafePointer<Float>, count n: Int) -> Float {
+    let delta = ternaryThreshold(x, count: n)
     var kept = 0.0, count = 0
     for i in 0..<n {
         let a = Double(abs(x[i]))

@@ -1,5 +1,6 @@
 import Foundation
 import Evaluation
+import Kernels
 import Models
 
 /// Static W8A8 as a measurement (ALGORITHMS.md §3.5): calibrate per-tensor activation ranges at every
@@ -42,8 +43,8 @@ public struct StaticW8A8Probe {
         for layer in model.layers {
             for case let linear as Linear in [layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down].compactMap({ $0 }) {
                 saved.append((linear, linear.weight))
-                let alpha = StaticQuantizers.mseSymmetricAlpha(linear.weight)
-                linear.weight = linear.weight.map { StaticQuantizers.fakeQuantSymmetric($0, alpha: alpha) }
+                let scale = int8SymmetricScale(absmax: StaticQuantizers.mseSymmetricAlpha(linear.weight))
+                linear.weight = linear.weight.map { int8FakeQuantize($0, scale: scale) }
             }
         }
         defer { for (linear, weight) in saved { linear.weight = weight } }
@@ -52,8 +53,8 @@ public struct StaticW8A8Probe {
         var num = 0.0, den = 0.0, agree = 0, total = 0
         for (e, ref) in zip(calibration, reference) {
             let options = ForwardOptions(capture: Set(Self.points), intervene: { key, buffer in
-                guard let p = params[key] else { return }
-                for i in buffer.indices { buffer[i] = StaticQuantizers.fakeQuantAsymmetric(buffer[i], p) }
+                guard let p = params[key], let x = buffer.baseAddress else { return }
+                uint8AsymmetricFakeQuantize(x, count: buffer.count, p)
             })
             let out = try model.forward(Self.input(e), options: options)
             for i in ref.indices {
