@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Kernels
 
 /// One forward window of the sliding-window perplexity: tokens `begin..<end` go in, and the tokens at
 /// absolute positions `firstTarget..<end` are scored (each predicted from the position before it).
@@ -35,20 +36,13 @@ public func perplexityWindows(tokenCount n: Int, seqLen: Int, stride: Int) -> [P
 public func windowNLL(logits: [Float], vocab: Int, ids: [Int32], firstTarget: Int) -> Double {
     precondition(logits.count == ids.count * vocab && firstTarget >= 1)
     var total = 0.0
-    for t in firstTarget..<ids.count {
-        total -= logSoftmax(logits, row: t - 1, vocab: vocab, at: Int(ids[t]))
+    logits.withUnsafeBufferPointer { l in
+        for t in firstTarget..<ids.count {
+            let row = l.baseAddress! + (t - 1) * vocab   // log_softmax(row)[id], as `logSoftmaxForward` computes it
+            total -= Double(row[Int(ids[t])]) - logSumExp(row, cols: vocab)
+        }
     }
     return total
-}
-
-/// log softmax of one row of `[*, V]` logits, at index `k` (max-subtracted, Double accumulation).
-func logSoftmax(_ logits: [Float], row: Int, vocab: Int, at k: Int) -> Double {
-    let base = row * vocab
-    var m = -Float.infinity
-    for j in 0..<vocab { m = max(m, logits[base + j]) }
-    var sum = 0.0
-    for j in 0..<vocab { sum += exp(Double(logits[base + j] - m)) }
-    return Double(logits[base + k] - m) - log(sum)
 }
 
 /// Mean negative log-likelihood over `count` predicted tokens, and its exponential.

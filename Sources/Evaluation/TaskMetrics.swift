@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 // GLUE-style metrics as pure functions (definitions as in scikit-learn / scipy).
 
@@ -78,17 +79,10 @@ public func exactMatch(predictions: [String], references: [String]) -> Double {
 public func meanKLDivergence(original: [Float], compressed: [Float], vocab: Int) -> Double {
     precondition(original.count == compressed.count && original.count % vocab == 0 && !original.isEmpty)
     let rows = original.count / vocab
+    var lp = [Double](repeating: 0, count: original.count), lq = lp
+    logSoftmaxForward(&lp, original, rows: rows, cols: vocab)
+    logSoftmaxForward(&lq, compressed, rows: rows, cols: vocab)
     var total = 0.0
-    for r in 0..<rows {
-        let lp = logSoftmaxRow(original, row: r, vocab: vocab), lq = logSoftmaxRow(compressed, row: r, vocab: vocab)
-        for j in 0..<vocab { total += exp(lp[j]) * (lp[j] - lq[j]) }
-    }
+    for i in lp.indices { total += exp(lp[i]) * (lp[i] - lq[i]) }
     return total / Double(rows)
-}
-
-func logSoftmaxRow(_ logits: [Float], row: Int, vocab: Int) -> [Double] {
-    let slice = logits[row * vocab..<(row + 1) * vocab].map(Double.init)
-    let m = slice.max()!
-    let lse = m + log(slice.reduce(0) { $0 + exp($1 - m) })
-    return slice.map { $0 - lse }
 }

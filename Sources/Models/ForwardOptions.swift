@@ -169,3 +169,24 @@ public struct ForwardOutput {
     /// The hidden state after the last block `[B·T, C]` (before any final norm).
     public var lastHidden: [Float]
 }
+
+extension SiteTransform {
+    /// The shared quantizer (`Kernels/Quantization`) as a transform: forward `fakeQuantizeForward`
+    /// over the values viewed as `[count / C, C]` (C the last dimension: a weight's input features,
+    /// an activation's channels), backward straight-through inside the clip range
+    /// (`fakeQuantizeBackward`, ALGORITHMS.md §4.1). Use it at a site or as a weight transform.
+    public static func fakeQuantize(_ quantizer: Quantizer) -> SiteTransform {
+        precondition(quantizer.problem == nil, "fakeQuantize: \(quantizer.problem ?? "")")
+        func rows(_ count: Int, _ shape: [Int]) -> (Int, Int) {
+            let cols = shape.last ?? 1
+            return (cols == 0 ? 0 : count / cols, cols)
+        }
+        return SiteTransform(forward: { x, shape in
+            let (r, c) = rows(x.count, shape)
+            quantizer.fakeQuantizeForward(x.baseAddress!, x.baseAddress!, rows: r, cols: c)
+        }, backward: { x, dout, dinp, shape in
+            let (r, c) = rows(x.count, shape)
+            quantizer.fakeQuantizeBackward(dinp: dinp.baseAddress!, dout: dout.baseAddress!, inp: x.baseAddress!, rows: r, cols: c)
+        })
+    }
+}

@@ -55,16 +55,16 @@ extension Tape {
         let st = student.value.map { $0 / temperature }, tt = teacher.map { $0 / temperature }
         softmaxForward(&ps, st, rows: n, cols: classes)
         softmaxForward(&pt, tt, rows: n, cols: classes)
+        var logPs = [Double](repeating: 0, count: student.count)
+        logSoftmaxForward(&logPs, st, rows: n, cols: classes)
         var total: Double = 0, counted = 0
         for r in 0..<n where (rowMask?[r] ?? 1) != 0 {
             counted += 1
-            let m = (0..<classes).map { st[r * classes + $0] }.max()!
-            let logZ = Double(m) + log((0..<classes).reduce(0.0) { $0 + exp(Double(st[r * classes + $1] - m)) })
             for j in 0..<classes {
                 let p = Double(pt[r * classes + j])
                 guard p > 0 else { continue }
-                let logPs = Double(st[r * classes + j]) - logZ
-                total += kl ? p * (log(p) - logPs) : -p * logPs
+                let lp = logPs[r * classes + j]
+                total += kl ? p * (log(p) - lp) : -p * lp
             }
         }
         let scale = temperature * temperature

@@ -191,6 +191,25 @@ final class QuantizationPassTests: XCTestCase {
         }
     }
 
+    /// Trained == written: every weight the int8 pass writes dequantizes (codes × stored scale) to exactly
+    /// the per-row int8 fake quantization QAT applies to the original weight.
+    func testInt8WrittenWeightsDequantizeToTheInt8FakeQuantBitForBit() throws {
+        let (out, report) = try runPass(Int8Quantization(), kind: "int8")
+        let source = try Checkpoint(path: Self.modelPath)
+        XCTAssertFalse(report.tensors.isEmpty)
+        for t in report.tensors {
+            let original = try source.tensor(t.name)
+            XCTAssertEqual(original.dtype, .F32, "the fixture's scales are stored unrounded")
+            let (rows, cols) = (original.shape[0], original.shape[1])
+            let q = try out.tensor(t.name).floats(), scale = try out.floats(t.name + "_scale")
+            var expected = [Float](repeating: 0, count: rows * cols)
+            Quantizer.int8(.row).fakeQuantizeForward(&expected, original.floats(), rows: rows, cols: cols)
+            let written = (0..<(rows * cols)).map { q[$0] * scale[$0 / cols] }
+            let first = written.indices.first { written[$0].bitPattern != expected[$0].bitPattern }
+            XCTAssertNil(first, "\(t.name)[\(first ?? 0)]: written \(first.map { written[$0] } ?? 0) vs fake quant \(first.map { expected[$0] } ?? 0)")
+        }
+    }
+
     /// W8A8 with dynamic per-token activations is discontinuous: a 1e-6 summation-order difference
     /// can flip one activation's rounding (a step of absmax/127.5), which then propagates — layer by
     /// layer our linears agree with compressed-tensors to 1e-6, but on 16 tokens a flip appears by

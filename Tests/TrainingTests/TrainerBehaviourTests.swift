@@ -1,3 +1,4 @@
+import Kernels
 import Models
 import TestSupport
 import Training
@@ -64,11 +65,13 @@ final class TrainerBehaviourTests: XCTestCase {
     func testFakeQuantizeStraightThrough() {
         let w = Variable.parameter([0.5, -1, 0.25, 0.1, 2, -0.3], shape: [2, 3], name: "w")
         let tape = Tape()
-        let q = tape.fakeQuantize(w, bits: 2, clipRatio: 0.5)
-        // Row 0: limit 0.5, step 0.5 → [0.5, -0.5 (clipped… to qmin=-2 → -1.0? no: -1/0.5 = -2 → -1.0), 0 (0.5 rounds to even)].
-        XCTAssertEqual(q.value, [0.5, -1.0, 0, 0, 1, -0.0], "levels")
+        let q = tape.fakeQuantize(w, .symmetric(bits: 2, .row, clip: 0.5))
+        // Clamped to ±0.5, per row m = 0.5, levels {−0.5, 0, 0.5}: 0.25 ties to 0 (half to even), 0.1 → 0, −0.3 → −0.5.
+        XCTAssertEqual(q.value, [0.5, -0.5, 0, 0, 0.5, -0.5], "levels")
         tape.backward(from: tape.weightedSum([(tape.meanSquaredError(q, target: [0, 0, 0, 0, 0, 0]), 1)]))
-        XCTAssertEqual(w.grad.map { $0 != 0 }, [true, false, false, false, false, false], "gradient only where not clipped and ŵ ≠ 0")
+        // TI's STE zeroes the gradient where |w| ≥ clip (0.5 itself included); the rest passes, nonzero where ŵ ≠ 0.
+        XCTAssertEqual(w.grad.map { $0 != 0 }, [false, false, false, false, false, true], "gradient only inside the clip and where ŵ ≠ 0")
+        XCTAssertEqual(w.grad[5], 2 * -0.5 / 6, "the straight-through gradient is the output's")
     }
 
     func testAccumulationEqualsFullBatch() throws {

@@ -19,6 +19,13 @@ func int8Round(_ v: Float) -> Int8 {
     Int8(min(max(v, -128), 127).rounded(.toNearestOrEven))
 }
 
+/// One value with a given scale: x̂ = clamp(round_half_even(x / scale), −128, 127) · scale (the static
+/// probe's weights, whose range is chosen by MSE; `int8QuantizeRows` codes times their scale).
+@inline(__always)
+public func int8FakeQuantize(_ x: Float, scale: Float) -> Float {
+    Float(int8Round(x / scale)) * scale
+}
+
 /// Quantizes each row with its own scale (per-channel weights, per-token activations).
 /// `roundScale` maps the Float32 scale to the value actually stored (e.g. through BF16).
 public func int8QuantizeRows(q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>,

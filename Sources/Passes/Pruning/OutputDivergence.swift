@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// How far a pruned model's output distribution is from the unpruned one (ALGORITHMS.md §2.2).
 public enum OutputDivergence: String, Codable, Sendable, CaseIterable {
@@ -11,19 +12,11 @@ public enum OutputDivergence: String, Codable, Sendable, CaseIterable {
     case angular
 }
 
-/// Log-softmax of each row of `logits[rows, v]`, in Double.
+/// Log-softmax of each row of `logits[rows, v]`, in Double (`logSoftmaxForward`).
 public func logSoftmaxRows(_ logits: [Float], rows: Int, vocab v: Int) -> [Double] {
     precondition(logits.count == rows * v)
     var out = [Double](repeating: 0, count: rows * v)
-    for r in 0..<rows {
-        let base = r * v
-        var m = -Double.infinity
-        for j in 0..<v { m = max(m, Double(logits[base + j])) }
-        var s = 0.0
-        for j in 0..<v { s += exp(Double(logits[base + j]) - m) }
-        let lse = m + log(s)
-        for j in 0..<v { out[base + j] = Double(logits[base + j]) - lse }
-    }
+    logSoftmaxForward(&out, logits, rows: rows, cols: v)
     return out
 }
 

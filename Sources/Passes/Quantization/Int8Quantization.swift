@@ -10,6 +10,8 @@ import Tensors
 /// linear input (`observer`: minmax with momentum, percentile, or mse; ALGORITHMS.md §3.5) and reports
 /// how far static W8A8 moves the model's outputs — a measure of quantization-friendliness; the
 /// checkpoint keeps the dynamic-activation config that stock loaders run.
+/// The codes come from `int8QuantizeRows` (via `Int8Layout.quantize`), the definition `Quantizer.int8(.row)`
+/// fake-quantizes with, so a weight trained under that quantizer is the weight written here.
 public struct Int8Quantization: Pass, Equatable {
     public static let kind = "int8"
     public static let category = PassCategory.quantization

@@ -1,34 +1,26 @@
 import Foundation
+import Kernels
 
-/// The static W8A8 quantizers of ALGORITHMS.md §3.5 (Quantizable Transformers' PTQ), as pure functions.
+/// The static W8A8 quantizers of ALGORITHMS.md §3.5 (Quantizable Transformers' PTQ), as pure functions
+/// over the `Kernels` definitions (`Quantizer`, `AsymmetricUInt8Params`, `int8FakeQuantize`):
 ///   activations: asymmetric uint8 per tensor  Δ = (x_max − x_min)/255, z = clamp(round(−x_min/Δ), 0, 255),
 ///                q = clamp(round(x/Δ) + z, 0, 255), x̂ = Δ(q − z)
 ///   weights:     symmetric int8 per tensor with the range α chosen by MSE grid search
 ///                (Δ = α/127.5, q = clamp(round(x/Δ), −128, 127), the compressed-tensors convention)
 /// Rounding is half-to-even throughout (torch.round / numpy.round).
 public enum StaticQuantizers {
-    public struct AsymmetricParams: Equatable, Sendable {
-        public var scale: Float
-        public var zeroPoint: Float
-    }
+    public typealias AsymmetricParams = AsymmetricUInt8Params
 
     /// Δ and z from a range; the range is widened to include 0 so zero is exact.
     public static func asymmetricParams(min lo: Float, max hi: Float) -> AsymmetricParams {
-        let lo = Swift.min(lo, 0), hi = Swift.max(hi, 0)
-        var scale = (hi - lo) / 255
-        if scale == 0 { scale = Float.ulpOfOne }
-        let z = Swift.min(Swift.max((-lo / scale).rounded(.toNearestOrEven), 0), 255)
-        return AsymmetricParams(scale: scale, zeroPoint: z)
+        AsymmetricUInt8Params(min: lo, max: hi)
     }
 
-    public static func fakeQuantAsymmetric(_ x: Float, _ p: AsymmetricParams) -> Float {
-        let q = Swift.min(Swift.max((x / p.scale).rounded(.toNearestOrEven) + p.zeroPoint, 0), 255)
-        return p.scale * (q - p.zeroPoint)
-    }
+    public static func fakeQuantAsymmetric(_ x: Float, _ p: AsymmetricParams) -> Float { p.fakeQuantize(x) }
 
+    /// int8 with the scale of absmax α (`int8SymmetricScale`: α/127.5, 0 → eps).
     public static func fakeQuantSymmetric(_ x: Float, alpha: Float) -> Float {
-        let scale = alpha > 0 ? alpha / 127.5 : Float.ulpOfOne
-        return Swift.min(Swift.max((x / scale).rounded(.toNearestOrEven), -128), 127) * scale
+        int8FakeQuantize(x, scale: int8SymmetricScale(absmax: alpha))
     }
 
     /// Candidate ranges for the MSE grid search: `count` fractions evenly spaced from 1 − margin

@@ -1,5 +1,6 @@
 import Foundation
 import Datasets
+import Kernels
 import Models
 
 /// Static W8A8 as a measurement (ALGORITHMS.md §3.5): calibrate per-tensor activation ranges at every
@@ -42,8 +43,8 @@ public struct StaticW8A8Probe {
         for layer in model.layers {
             for case let linear as Linear in [layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down].compactMap({ $0 }) {
                 saved.append((linear, linear.weight))
-                let alpha = StaticQuantizers.mseSymmetricAlpha(linear.weight)
-                linear.weight = linear.weight.map { StaticQuantizers.fakeQuantSymmetric($0, alpha: alpha) }
+                let scale = int8SymmetricScale(absmax: StaticQuantizers.mseSymmetricAlpha(linear.weight))
+                linear.weight = linear.weight.map { int8FakeQuantize($0, scale: scale) }
             }
         }
         defer { for (linear, weight) in saved { linear.weight = weight } }
@@ -53,9 +54,7 @@ public struct StaticW8A8Probe {
         for (e, ref) in zip(calibration, reference) {
             let fakeQuant = SiteHook(Set(Self.points), .transform { key in
                 params[key].map { p in
-                    SiteTransform.straightThrough { buffer, _ in
-                        for i in buffer.indices { buffer[i] = StaticQuantizers.fakeQuantAsymmetric(buffer[i], p) }
-                    }
+                    SiteTransform.straightThrough { buffer, _ in uint8AsymmetricFakeQuantize(buffer.baseAddress!, count: buffer.count, p) }
                 }
             })
             let options = ForwardOptions(capture: Set(Self.points), hooks: [fakeQuant])
