@@ -92,7 +92,7 @@ def write_metadata():
     writer.add_bool("test.bool_true", True)
     writer.add_bool("test.bool_false", False)
     writer.add_string("test.string", "héllo, wörld ✓ 🦙")
-    writer.add_string("test.string_empty", "")
+    writer.add_key_value("test.string_empty", "", gguf.GGUFValueType.STRING)   # add_string skips empty strings
     writer.add_uint64("test.uint64", 2**63 + 5)
     writer.add_int64("test.int64", -(2**62))
     writer.add_float64("test.float64", 1 / 3)
