@@ -27,6 +27,19 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case invalidConfig(path: String, reason: String)
     case wouldOverwriteInput(path: String)
     case writeFailed(path: String, reason: String)
+    // GGUF (GGUFHeader); tensor-level problems reuse duplicateTensor, offsetsOutOfBounds, overlappingTensors.
+    case ggufTruncated(path: String, reading: String, at: Int)
+    case ggufBadMagic(path: String, found: String)
+    case ggufUnsupportedVersion(path: String, version: UInt32)
+    case ggufCountTooLarge(path: String, what: String, count: UInt64, remaining: Int)
+    case ggufStringPastEnd(path: String, what: String, length: UInt64, remaining: Int)
+    case ggufInvalidMetadata(path: String, key: String, reason: String)
+    case ggufDuplicateKey(path: String, key: String)
+    case ggufBadAlignment(path: String, alignment: UInt32)
+    case ggufUnknownType(path: String, name: String, type: UInt32)
+    case ggufInvalidTensor(path: String, name: String, reason: String)
+    case ggufMisaligned(path: String, name: String, offset: UInt64, alignment: Int)
+    case ggufCannotDequantize(path: String, name: String, type: String)
 
     /// One line: control characters in names and paths (possible in a hostile header) are escaped.
     public var description: String {
@@ -67,6 +80,18 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .invalidConfig(p, r): return "\(p): \(r)"
         case let .wouldOverwriteInput(p): return "\(p): refusing to overwrite a file that is being read"
         case let .writeFailed(p, r): return "\(p): write failed (\(r))"
+        case let .ggufTruncated(p, w, a): return "\(p): the file ends at byte \(a) while reading \(w) (truncated?)"
+        case let .ggufBadMagic(p, f): return "\(p): not a GGUF file (starts with \(f), expected 'GGUF')"
+        case let .ggufUnsupportedVersion(p, v): return "\(p): GGUF version \(v) is not supported (expected 2 or 3)"
+        case let .ggufCountTooLarge(p, w, c, r): return "\(p): \(c) \(w) cannot fit in the \(r) bytes left in the file"
+        case let .ggufStringPastEnd(p, w, l, r): return "\(p): \(w) is a string of \(l) bytes, past the end of the file (\(r) bytes left)"
+        case let .ggufInvalidMetadata(p, k, r): return "\(p): metadata '\(k)': \(r)"
+        case let .ggufDuplicateKey(p, k): return "\(p): metadata key '\(k)' appears twice"
+        case let .ggufBadAlignment(p, a): return "\(p): general.alignment \(a) is not a power of two"
+        case let .ggufUnknownType(p, n, t): return "\(p): tensor '\(n)': unknown ggml type \(t)"
+        case let .ggufInvalidTensor(p, n, r): return "\(p): tensor '\(n)': \(r)"
+        case let .ggufMisaligned(p, n, o, a): return "\(p): tensor '\(n)': data offset \(o) is not a multiple of the alignment \(a)"
+        case let .ggufCannotDequantize(p, n, t): return "\(p): tensor '\(n)': cannot dequantize ggml type \(t) (supported: \(GGMLType.dequantizable.map(\.name).joined(separator: ", ")))"
         }
     }
 }

@@ -55,6 +55,28 @@ public struct CheckpointSummary: Codable, Equatable {
         self.config = config
     }
 
+    /// The summary of a GGUF file: tensors with their ggml type names and PyTorch-order shapes, every
+    /// metadata key (long values and arrays shortened, e.g. `[string; 49152]`), and in `config` the
+    /// GGUF version, the alignment and the architecture.
+    public init(gguf file: GGUFFile) {
+        path = file.path
+        files = [(file.path as NSString).lastPathComponent]
+        tensors = file.tensors.map { Entry(name: $0.name, dtype: $0.type.name, shape: $0.shape, bytes: $0.byteCount) }
+        var totals: [String: DTypeTotal] = [:]
+        for (t, info) in zip(tensors, file.tensors) {
+            let old = totals[t.dtype] ?? DTypeTotal(dtype: t.dtype, tensors: 0, parameters: 0, bytes: 0)
+            totals[t.dtype] = DTypeTotal(dtype: t.dtype, tensors: old.tensors + 1,
+                                         parameters: old.parameters + info.elementCount, bytes: old.bytes + t.bytes)
+        }
+        self.totals = totals.values.sorted { ($0.bytes, $1.dtype) > ($1.bytes, $0.dtype) }
+        parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
+        bytes = tensors.reduce(0) { $0 + $1.bytes }
+        metadata = file.metadata.mapValues(\.summary)
+        var config = ["gguf_version": "\(file.version)", "gguf_alignment": "\(file.alignment)"]
+        if let architecture = file.metadata["general.architecture"]?.string { config["model_type"] = architecture }
+        self.config = config
+    }
+
     /// A config value as JSON-like text: bools print as true/false (JSONSerialization gives NSNumber,
     /// which would print as 1), arrays as comma lists, objects as sorted compact JSON.
     static func configText(_ value: Any) -> String {

@@ -6,7 +6,7 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the tensors, dtypes, parameter count and config of a .safetensors file or checkpoint folder.")
 
-    @Argument(help: "A .safetensors file or a checkpoint folder.")
+    @Argument(help: "A .safetensors or .gguf file, or a checkpoint folder.")
     var path: String
 
     @Flag(help: "Print one JSON object instead of a table.")
@@ -14,7 +14,8 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try exitOnUserError {
-            let summary = CheckpointSummary(try Checkpoint(path: path))
+            let summary = path.hasSuffix(".gguf") ? CheckpointSummary(gguf: try GGUFFile(path: path))
+                                                  : CheckpointSummary(try Checkpoint(path: path))
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

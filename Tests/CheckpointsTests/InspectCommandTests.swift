@@ -48,4 +48,30 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual((json["config"] as? [String: String])?["tie_word_embeddings"], "true")
         XCTAssertEqual((json["tensors"] as? [Any])?.count, 47)
     }
+
+    func testInspectSummarizesAGGUFFile() throws {
+        let path = Fixtures.path("gguf/metadata.gguf")
+        let result = try run(["inspect", path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(lines.first, "\(path)  (metadata.gguf)")
+        for line in ["  gguf_alignment: 64", "  gguf_version: 3", "  model_type: whittle-test",
+                     "  metadata test.array_string: [string; 3]", "  metadata test.uint64: 9223372036854775813",
+                     "  metadata test.string: \"héllo, wörld ✓ 🦙\"",
+                     "weight  F32       [3, 5]              60", "bias    F16       [3]                 6",
+                     "F32      1 tensors, 15 parameters, 60 B", "total    2 tensors, 18 parameters, 66 B"] {
+            XCTAssertTrue(lines.contains(line), "missing line '\(line)' in:\n\(result.stdout)")
+        }
+        let types = try run(["inspect", "--json", Fixtures.path("gguf/types.gguf")])
+        XCTAssertEqual(types.status, 0, types.stderr)
+        XCTAssertTrue(types.stdout.contains(#"{"bytes":288,"dtype":"Q4_K","name":"q4_k.2d","shape":[2,256]}"#), types.stdout)
+    }
+
+    func testInspectRejectsMalformedGGUFWithOneLine() throws {
+        let path = Fixtures.path("gguf/malformed/overlapping_tensors.gguf")
+        let result = try run(["inspect", path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stdout, "")
+        XCTAssertEqual(result.stderr, "error: \(CheckpointError.overlappingTensors(path: path, first: "a", second: "b"))\n")
+    }
 }
