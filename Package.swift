@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Checkpoints", "Kernels", "Tensors", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Datasets", "Models", "Tokenizers", "Tensors", "TestSupport"]),
         .testTarget(name: "PassesTests", dependencies: ["Passes", "Training", "Datasets", "Models", "Kernels", "Checkpoints", "Tensors",
                                                         "TestSupport"]),
