@@ -3,32 +3,24 @@ import Tensors
 /// A strictly validated, memory-mapped GGUF file (v2 or v3) with lazy access by tensor name.
 /// Metadata is typed (`GGUFValue`); tensors keep their ggml type, report PyTorch-order shapes and
 /// can be read raw or dequantized to Float32.
+/// The header's fields (`version`, `keys`, `metadata`, `tensors`, `alignment`, `dataStart`) read through.
+@dynamicMemberLookup
 public final class GGUFFile: @unchecked Sendable {
     public let path: String
     public let mapped: MappedFile
-    public let version: UInt32
-    /// Metadata keys in file order.
-    public let keys: [String]
-    public let metadata: [String: GGUFValue]
-    /// Tensor infos in file order.
-    public let tensors: [GGUFTensorInfo]
-    public let alignment: Int
-    /// File offset of the data section.
-    public let dataStart: Int
+    public let header: GGUFHeader.Parsed
     private let byName: [String: Int]
 
     public init(path: String) throws {
         mapped = try MappedFile(path: path)
         self.path = path
-        let parsed = try GGUFHeader.parse(mapped.bytes, path: path)
-        version = parsed.version
-        keys = parsed.keys
-        metadata = parsed.metadata
-        tensors = parsed.tensors
-        alignment = parsed.alignment
-        dataStart = parsed.dataStart
-        byName = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
+        header = try GGUFHeader.parse(mapped.bytes, path: path)
+        byName = Dictionary(uniqueKeysWithValues: header.tensors.enumerated().map { ($1.name, $0) })
     }
+
+    public subscript<T>(dynamicMember field: KeyPath<GGUFHeader.Parsed, T>) -> T { header[keyPath: field] }
+    var tensors: [GGUFTensorInfo] { header.tensors }
+    var dataStart: Int { header.dataStart }
 
     public var names: [String] { tensors.map(\.name) }
 
