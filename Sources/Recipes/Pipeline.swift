@@ -47,6 +47,7 @@ public struct Pipeline {
             let model = EditableCheckpoint(source: input)
             let context = try passContext(data: data, input: input)
             var reports: [PassReport] = []
+            var stages: [PassStage] = []
             for (i, pass) in recipe.passes.enumerated() {
                 log("pass \(i + 1)/\(recipe.passes.count): \(pass.kind)")
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -55,9 +56,17 @@ public struct Pipeline {
                 report.peakRSSBytes = peakRSSBytes()
                 reports.append(report)
                 log("  \(report.summary)")
+                // A composed recipe is evaluated after every pass, so the report shows what each step cost or gained.
+                if recipe.passes.count > 1, i < recipe.passes.count - 1, !recipe.evaluation.isEmpty {
+                    log("evaluating after \(pass.kind)")
+                    stages.append(PassStage(pass: pass.kind, values: try evaluator.evaluateCompressed(model).map(\.value)))
+                }
             }
             if !recipe.evaluation.isEmpty { log("evaluating the compressed model") }
             let after = try evaluator.evaluateCompressed(model)
+            if recipe.passes.count > 1, let last = recipe.passes.last, !recipe.evaluation.isEmpty {
+                stages.append(PassStage(pass: last.kind, values: after.map(\.value)))
+            }
             log("writing \(output.destination)")
             try output.writeModel(model, inputFiles: input.files.map(\.path))
             // Streaming quantizers measured each weight while the writer pulled it; fill those in.
@@ -66,8 +75,9 @@ public struct Pipeline {
             let fingerprint = try Fingerprint.of(recipe: recipe, input: input)
             let normalized = try recipe.normalized(fingerprint: fingerprint)
             try output.write(try normalized.data(pretty: true), to: "recipe.json")
-            let report = try makeReport(input: input, outputFolder: output.temporary, before: before, after: after,
+            var report = try makeReport(input: input, outputFolder: output.temporary, before: before, after: after,
                                         passes: reports, fingerprint: fingerprint, recipeJSON: normalized)
+            report.stages = stages.isEmpty ? nil : stages
             do { try ReportWriter.write(report, to: output.temporary) } catch {
                 throw RecipeError.writeFailed(path: output.temporary, reason: "\(error)")
             }

@@ -7,6 +7,7 @@ public struct ResultTable {
 
     public func text() -> String {
         var lines = [result.report.comparisonTable()]
+        if let stages = result.report.stageTable() { lines += ["", stages, ""] }
         for pass in result.report.passes { lines.append("\(pass.kind): \(pass.summary)") }
         return lines.joined(separator: "\n")
     }

@@ -8,6 +8,14 @@ extension Report {
         }
         return alignedTable(header: header, rows: rows, rightAligned: [1, 2, 3, 4])
     }
+
+    /// The metrics after each pass as aligned text (nil for a single pass or no evaluation).
+    public func stageTable() -> String? {
+        guard let rows = stageRows, let stages, stages.count > 1 else { return nil }
+        let header = ["metric", "original"] + stages.enumerated().map { "after \($0.offset + 1). \($0.element.pass)" }
+        return alignedTable(header: header, rows: rows.map { r in [r.name] + r.values.map { formatValue($0, unit: r.unit) } },
+                            rightAligned: Set(1..<header.count))
+    }
 }
 
 /// Columns padded to their widest cell (counted in characters); a dashed rule under the header.

@@ -40,6 +40,15 @@ extension Report {
             h += "<td class=\"n \(cls)\" title=\"\(arrow)\">\(formatDelta(c.delta, unit: c.unit))</td><td class=\"n \(cls)\" title=\"\(arrow)\">\(formatRelative(c.relativeChange))</td></tr>\n"
         }
         h += "</tbody></table>\n<p class=\"muted\">Green: better, red: worse, in the metric's own direction.</p>\n"
+        if let rows = stageRows, let stages, stages.count > 1 {
+            h += "<h3>After each pass</h3>\n<table><thead><tr><th>metric</th><th class=\"n\">original</th>"
+            for (i, s) in stages.enumerated() { h += "<th class=\"n\">after \(i + 1). \(xmlEscape(s.pass))</th>" }
+            h += "</tr></thead><tbody>\n"
+            for r in rows {
+                h += "<tr><td>\(xmlEscape(r.name))</td>" + r.values.map { "<td class=\"n\">\(formatValue($0, unit: r.unit))</td>" }.joined() + "</tr>\n"
+            }
+            h += "</tbody></table>\n"
+        }
         if let chart = charts.first(where: { $0.id == "size" }) { h += "<figure>\(chart.svg())</figure>\n" }
         for (p, pass) in passes.enumerated() {
             h += "<h2>Pass \(p + 1): \(xmlEscape(pass.kind))</h2>\n<p>\(xmlEscape(pass.summary))</p>\n<div class=\"facts\">"

@@ -13,6 +13,12 @@ extension Report {
             [c.name + (c.count.map { " (n = \(formatCount(Double($0))))" } ?? ""), formatValue(c.original, unit: c.unit),
              formatValue(c.compressed, unit: c.unit), formatDelta(c.delta, unit: c.unit), formatRelative(c.relativeChange)]
         })
+        if let rows = stageRows, let stages, stages.count > 1 {
+            md += "\n### After each pass\n\n"
+            md += markdownTable(header: ["metric", "original"] + stages.enumerated().map { "after \($0.offset + 1). \($0.element.pass)" },
+                                align: ["l"] + Array(repeating: "r", count: stages.count + 1),
+                                rows: rows.map { r in [r.name] + r.values.map { formatValue($0, unit: r.unit) } })
+        }
         let charts = self.charts()
         if let size = charts.first(where: { $0.id == "size" }) { md += "\n![\(size.title)](\(chartFolder)/\(size.id).png)\n" }
         for (p, pass) in passes.enumerated() {

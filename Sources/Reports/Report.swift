@@ -12,6 +12,8 @@ public struct Report: Codable, Equatable, Sendable {
     public var comparisons: [MetricComparison]
     public var size: SizeComparison?
     public var passes: [PassReport]
+    /// The evaluation metrics after each pass of a composed recipe, so each step's cost or gain shows.
+    public var stages: [PassStage]?
     /// Per-module outlier statistics (ALGORITHMS.md §3.4) of the original and compressed models.
     public var outliersBefore: OutlierStats?
     public var outliersAfter: OutlierStats?
@@ -34,6 +36,14 @@ public struct Report: Codable, Equatable, Sendable {
         return try JSONDecoder().decode(Report.self, from: data)
     }
 
+    /// Rows of the per-pass table: one per evaluation metric, with its value originally and after each pass.
+    public var stageRows: [(name: String, unit: String, values: [Double?])]? {
+        guard let stages, !stages.isEmpty else { return nil }
+        return comparisons.enumerated().map { i, c in
+            (c.name, c.unit, [c.original] + stages.map { i < $0.values.count ? $0.values[i] : nil })
+        }
+    }
+
     /// Metric rows followed by the size rows (on disk, deflated, parameters): the before/after table.
     public var allComparisons: [MetricComparison] { comparisons + (size?.comparisons ?? []) }
 }
@@ -47,6 +57,13 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
         case let .writeFailed(p, r): return "\(p): cannot write (\(r))"
         }
     }
+}
+
+/// The evaluation after one pass (values in the order of `Report.comparisons`).
+public struct PassStage: Codable, Equatable, Sendable {
+    public var pass: String
+    public var values: [Double?]
+    public init(pass: String, values: [Double?]) { self.pass = pass; self.values = values }
 }
 
 /// One row of the before/after table.

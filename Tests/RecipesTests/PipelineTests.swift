@@ -64,6 +64,25 @@ final class PipelineTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(report.size).compressedBytes, report.size!.originalBytes / 2)
     }
 
+    /// A composed recipe is evaluated after every pass: the first stage is what the first pass alone
+    /// gives (a separate one-pass run), the last is the compressed column.
+    func testComposedRecipeReportsTheMetricsAfterEachPass() throws {
+        func pruning(_ output: String, _ passes: [any Pass]) -> Recipe {
+            var r = recipe(output: output, passes: passes)
+            r.calibration = DataSource(data: Fixtures.path("eval/stories260k_samples.tokens"), samples: 4, seqLen: 64, seed: 0)
+            return r
+        }
+        let composed = try Pipeline(recipe: pruning(scratch + "/both", [FinerCutPruning(removeRatio: 0.25), NF4Quantization()])).run()
+        let stages = try XCTUnwrap(composed.report.stages)
+        XCTAssertEqual(stages.map(\.pass), ["finercut", "nf4"])
+        XCTAssertEqual(stages[1].values, composed.report.comparisons.map(\.compressed))
+        let alone = try Pipeline(recipe: pruning(scratch + "/finercut", [FinerCutPruning(removeRatio: 0.25)])).run()
+        XCTAssertNil(alone.report.stages, "one pass: the before/after table says it all")
+        XCTAssertEqual(stages[0].values, alone.report.comparisons.map(\.compressed))
+        XCTAssertNotEqual(stages[0].values, stages[1].values, "NF4 moves the metric")
+        XCTAssertTrue(composed.report.markdown().contains("| metric | original | after 1. finercut | after 2. nf4 |"))
+    }
+
     func testInt8OutputIsEvaluatedAsItRunsWithQuantizedActivations() throws {
         let output = scratch + "/int8"
         let result = try Pipeline(recipe: recipe(output: output, passes: [Int8Quantization()])).run()
