@@ -1,6 +1,6 @@
 import Checkpoints
 
-/// Runs calibration batches through a model one layer at a time (DESIGN.md §3 "Bounded memory"):
+/// Runs calibration batches through a model one layer at a time (docs/ARCHITECTURE.md "Bounded memory"):
 /// only one layer's f32 weights and the activations at the layer boundary (`[B·T, C]` per batch)
 /// are resident, so models larger than RAM in f32 can be calibrated. Each layer is converted from
 /// the store when reached and released after every batch passed through it.

@@ -15,7 +15,7 @@ public enum PassCategory: String, Codable, Sendable {
     case pruning, quantization, training, architecture, other
 }
 
-/// A compression pass (DESIGN.md §3): a Codable struct whose stored properties are its recipe keys,
+/// A compression pass (docs/ARCHITECTURE.md "Passes"): a Codable struct whose stored properties are its recipe keys,
 /// validated before any work, with one `apply` that changes the model and returns a report.
 /// Passes never print and never touch files; progress goes through the context.
 /// Every key has a default, written once as the property's initial value: `init()` gives the pass with all

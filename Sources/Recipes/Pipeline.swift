@@ -6,7 +6,7 @@ import Passes
 import Reports
 
 /// Runs a recipe: load → evaluate before → passes in order → evaluate after → write the output
-/// folder atomically (DESIGN.md §3, §4). The input is never modified.
+/// folder atomically (docs/ARCHITECTURE.md; formats: DESIGN.md §4). The input is never modified.
 public struct Pipeline {
     public struct Options {
         public var output: String?

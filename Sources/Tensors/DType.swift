@@ -1,5 +1,5 @@
 /// Element types of stored tensors, named as in the safetensors header.
-/// Compute is Float32 (DESIGN.md §3); every type converts to and from Float.
+/// Compute is Float32 (docs/ARCHITECTURE.md "Key decisions"); every type converts to and from Float.
 public enum DType: String, CaseIterable, Sendable, Codable {
     case F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL
     case F8_E4M3, F8_E5M2

@@ -1,7 +1,7 @@
 import Kernels
 import Models
 
-/// Records the coarse ops of one step and replays their backward twins in reverse (DESIGN.md §3
+/// Records the coarse ops of one step and replays their backward twins in reverse (docs/ARCHITECTURE.md
 /// "Training is a tape over coarse ops"). Ops live in `Tape+…` extensions; each computes its output
 /// with the `Kernels` forward and records a closure that calls the matching `…Backward`.
 /// Inference never builds a tape, so it pays nothing for training.

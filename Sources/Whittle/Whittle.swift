@@ -1,4 +1,4 @@
-// The Whittle library: one import for every module (DESIGN.md §3).
+// The Whittle library: one import for every module (docs/ARCHITECTURE.md).
 @_exported import Tensors
 @_exported import Checkpoints
 @_exported import Kernels
