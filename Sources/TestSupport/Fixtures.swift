@@ -11,6 +11,19 @@ public enum Fixtures {
 
     public static func path(_ relative: String) -> String { repoRoot + "/fixtures/" + relative }
 
+    /// A committed fixture that must exist: a missing one fails the test (it is never a skip).
+    public static func required(_ relative: String, regenerate: String) throws -> String {
+        let p = path(relative)
+        guard FileManager.default.fileExists(atPath: p) else { throw MissingFixture(path: p, regenerate: regenerate) }
+        return p
+    }
+
+    public struct MissingFixture: Error, CustomStringConvertible {
+        public let path: String, regenerate: String
+        public init(path: String, regenerate: String) { self.path = path; self.regenerate = regenerate }
+        public var description: String { "committed fixture \(path) is missing: regenerate with \(regenerate)" }
+    }
+
     /// `../shared` (override with WHITTLE_SHARED). CI always has it.
     public static let sharedRoot: String = {
         if let env = ProcessInfo.processInfo.environment["WHITTLE_SHARED"] { return env }

@@ -16,7 +16,7 @@ struct ReferenceCase {
 
     static func open(_ path: String) throws -> SafetensorsFile {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("\(path) absent: regenerate with /root/venv/bin/python tools/reference/models_reference.py")
+            throw Fixtures.MissingFixture(path: path, regenerate: "/root/venv/bin/python tools/reference/models_reference.py")
         }
         return try SafetensorsFile(path: path)
     }

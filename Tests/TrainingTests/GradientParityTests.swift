@@ -15,9 +15,7 @@ final class GradientParityTests: XCTestCase {
 
         init(_ name: String) throws {
             let folder = Fixtures.path("training/\(name)")
-            guard FileManager.default.fileExists(atPath: folder + "/reference.safetensors") else {
-                throw XCTSkip("\(folder) absent: run /root/venv/bin/python tools/reference/training_reference.py")
-            }
+            _ = try Fixtures.required("training/\(name)/reference.safetensors", regenerate: "/root/venv/bin/python tools/reference/training_reference.py \(name)")
             model = try TransformerModel.load(path: folder)
             let ref = try SafetensorsFile(path: folder + "/reference.safetensors")
             reference = ref
@@ -61,6 +59,7 @@ final class GradientParityTests: XCTestCase {
 
     func testLlamaGQAGradients() throws { try checkGradients("llama_gqa") }
     func testQwen2TiedGradients() throws { try checkGradients("qwen2_tied") }
+    func testMistralGradients() throws { try checkGradients("mistral") }
     func testGPT2Gradients() throws { try checkGradients("gpt2") }
     func testBertClassifierGradients() throws { try checkGradients("bert_classifier") }
 
@@ -88,6 +87,7 @@ final class GradientParityTests: XCTestCase {
 
     func testLlamaTrajectory() throws { try checkTrajectory("llama_gqa") }
     func testQwen2Trajectory() throws { try checkTrajectory("qwen2_tied") }
+    func testMistralTrajectory() throws { try checkTrajectory("mistral") }
     func testGPT2Trajectory() throws { try checkTrajectory("gpt2") }
     func testBertTrajectory() throws { try checkTrajectory("bert_classifier") }
 }

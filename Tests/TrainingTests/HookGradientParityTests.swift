@@ -10,11 +10,8 @@ import XCTest
 /// (gradient stopped), and 8-bit straight-through fake quantization (clip 2.5) at every block linear's input.
 final class HookGradientParityTests: XCTestCase {
     func reference(_ name: String) throws -> SafetensorsFile {
-        let path = Fixtures.path("training/hooks/\(name)/reference.safetensors")
-        guard FileManager.default.fileExists(atPath: path) else {
-            return try XCTUnwrap(nil, "\(path) missing: run /root/venv/bin/python tools/reference/hooks_reference.py")
-        }
-        return try SafetensorsFile(path: path)
+        try SafetensorsFile(path: try Fixtures.required("training/hooks/\(name)/reference.safetensors",
+                                                        regenerate: "/root/venv/bin/python tools/reference/hooks_reference.py"))
     }
 
     /// The reference's fake quantization: symmetric per tensor, scale max|clamp(x)|/127 (0 → 1), round half to even.
