@@ -39,7 +39,10 @@ final class PrunedTrainingTests: XCTestCase {
             XCTAssertTrue(w.grad.allSatisfy { $0 == 0 }, "\(w.name): a removed sublayer does not run, so it gets no gradient")
         }
         let before = try floats(store, "model.layers.1.self_attn.q_proj.weight")
-        _ = try finetune.apply(to: store, context: PassContext(training: lm))
+        let report = try finetune.apply(to: store, context: PassContext(training: lm))
+        let written = Set(report.tensors.map(\.name))
+        XCTAssertFalse(written.contains("model.layers.1.self_attn.o_proj.weight"), "frozen tensors are not reported as trained")
+        XCTAssertTrue(written.contains("model.layers.0.self_attn.o_proj.weight"))
         XCTAssertTrue(try floats(store, "model.layers.1.self_attn.o_proj.weight").allSatisfy { $0 == 0 })
         XCTAssertTrue(try floats(store, "model.layers.0.mlp.down_proj.weight").allSatisfy { $0 == 0 })
         XCTAssertEqual(try floats(store, "model.layers.1.self_attn.q_proj.weight"), before, "a removed sublayer's inputs get no gradient")

@@ -124,7 +124,7 @@ public struct FineTuning: Pass, Equatable {
             notes: ["no dropout during training; AdamW weight decay applies to matrices and embeddings, not to norms or biases"])
     }
 
-    /// Writes every trained parameter back with the dtype it is stored in (names and layout from
+    /// Writes every parameter training changed back with the dtype it is stored in (names and layout from
     /// the family name table, with the prefix found in the checkpoint).
     func writeBack(_ trainable: TrainableModel, into model: EditableCheckpoint) throws -> [PassReport.TensorChange] {
         var changes: [PassReport.TensorChange] = []
@@ -135,6 +135,8 @@ public struct FineTuning: Pass, Equatable {
             guard spec.shape == t.shape else {
                 throw PassError(Self.kind, "trained tensor '\(t.name)' has shape \(t.shape), the checkpoint stores \(spec.shape)")
             }
+            // Frozen tensors (removed sublayers) come back as they were loaded: leave them untouched.
+            if try model.tensor(t.name).floats() == t.values { continue }
             model.set(t.name, Tensor(floats: t.values, shape: t.shape, dtype: spec.dtype))
             changes.append(.init(name: t.name, before: "\(spec.dtype) \(spec.shape)", after: "\(spec.dtype) \(spec.shape) (trained)"))
         }
