@@ -41,7 +41,7 @@ public struct StaticW8A8Probe {
         // 2. Fake-quantize weights in place (restored afterwards).
         var saved: [(Linear, [Float])] = []
         for layer in model.layers {
-            for case let linear as Linear in [layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down].compactMap({ $0 }) {
+            for case let linear as Linear in layer.linears.map(\.layer) {
                 saved.append((linear, linear.weight))
                 let scale = int8SymmetricScale(absmax: StaticQuantizers.mseSymmetricAlpha(linear.weight))
                 linear.weight = linear.weight.map { int8FakeQuantize($0, scale: scale) }
