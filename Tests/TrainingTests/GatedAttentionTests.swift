@@ -153,4 +153,13 @@ final class GatedAttentionTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("model.layers.0.self_attn.gate.fc1.weight"), "\(error)")
         }
     }
+
+    func testWhittleSectionClippedSoftmaxByAlpha() throws {
+        let w = try WhittleConfig.read(from: ["whittle": ["attention": ["normaliser": "clipped_softmax", "alpha": 12, "max_seq_length": 512]]])
+        XCTAssertEqual(try w.attentionVariant(), .clippedSoftmax(gamma: -0.0234375, zeta: 1))
+        let missing = try WhittleConfig.read(from: ["whittle": ["attention": ["normaliser": "clipped_softmax", "alpha": 12]]])
+        XCTAssertThrowsError(try missing.attentionVariant()) { XCTAssertTrue("\($0)".contains("max_seq_length"), "\($0)") }
+        let roundTrip = try WhittleConfig.read(from: ["whittle": w.jsonObject])
+        XCTAssertEqual(roundTrip, w)
+    }
 }
