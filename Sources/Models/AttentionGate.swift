@@ -55,7 +55,7 @@ public struct AttentionGateSettings: Codable, Equatable, Sendable {
     }
 
     /// Stacked per-head layers `(out, in)` for one head of width `headDim` (nil: not per head).
-    func stageShapes(headDim hd: Int) -> [(out: Int, in: Int)]? {
+    public func stageShapes(headDim hd: Int) -> [(out: Int, in: Int)]? {
         switch (type, network) {
         case (.unconditionalPerHead, _), (_, .linearAllFeatures): return nil
         case (_, .linear): return [(1, hd)]

@@ -48,7 +48,7 @@ extension FineTuning {
         try c.encode(warmupRatio, forKey: .warmupRatio)
         try c.encode(schedule, forKey: .schedule)
         try c.encode(weightDecay, forKey: .weightDecay)
-        try c.encodeIfPresent(maxGradNorm, forKey: .maxGradNorm)
+        try c.encode(maxGradNorm, forKey: .maxGradNorm)   // null: no clipping (absent would mean the default)
         try c.encodeIfPresent(maxLength, forKey: .maxLength)
         try c.encodeIfPresent(seed, forKey: .seed)
     }
