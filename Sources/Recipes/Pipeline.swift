@@ -104,13 +104,11 @@ public struct Pipeline {
         return context
     }
 
-    /// Passes whose purpose is to change activations (ALGORITHMS.md §3): their reports carry the
-    /// outlier statistics (§3.4) of the input and output models.
-    static let outlierPassKinds: Set<String> = ["clipped_softmax", "gated_attention"]
-
-    /// Up to 16 training examples when a pass changes activations (else none: no outlier section).
+    /// Up to 16 training examples when a pass trains (`clipped_softmax`, `gated_attention`, `finetune`:
+    /// they change activations), so the report carries the outlier statistics (ALGORITHMS.md §3.4)
+    /// of the input and output models; else none (no outlier section).
     func outlierExamples(_ context: PassContext) -> [Example] {
-        guard recipe.passes.contains(where: { Self.outlierPassKinds.contains($0.kind) }) else { return [] }
+        guard recipe.passes.contains(where: { $0.needs.contains(.training) }) else { return [] }
         return Array(context.training.prefix(16))
     }
 
