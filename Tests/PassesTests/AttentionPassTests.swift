@@ -30,6 +30,7 @@ final class AttentionPassTests: XCTestCase {
         XCTAssertEqual(report.series.first?.values.count, 12, "loss curve")
         XCTAssertLessThan(report.metrics["final_loss"]!, report.metrics["first_loss"]! - 0.1, "training reduces the loss")
         XCTAssertEqual(report.metrics["gate_tensors"], 4, "weight and bias in each of 2 layers")
+        XCTAssertGreaterThan(report.metrics["stock_loader_logits_relative_error"]!, 0, "a stock loader (gates dropped) computes something else")
         XCTAssertEqual(try model.tensor("model.layers.1.self_attn.gate.weight").shape, [4, 1, 4])
         XCTAssertEqual(try WhittleConfig.read(from: model.config).attentionGate,
                        AttentionGateSettings(type: .conditionalPerToken, network: .linear, initialProbability: 0.25, fineTuning: true))
@@ -76,6 +77,7 @@ final class AttentionPassTests: XCTestCase {
         XCTAssertEqual(w.attention?.maxSeqLength, 8)
         XCTAssertEqual(try TransformerModel.load(from: model).layers[0].structure.attention, .clippedSoftmax(gamma: -0.25, zeta: 1))
         XCTAssertEqual(report.series.first?.values.count, 4)
+        XCTAssertGreaterThan(report.metrics["stock_loader_logits_relative_error"]!, 0, "plain softmax differs")
     }
 
     func testKeysAndErrors() throws {

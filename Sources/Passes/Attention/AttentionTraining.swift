@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoints
+import Datasets
 import Models
 import Training
 
@@ -79,4 +80,27 @@ func editWhittle(_ model: EditableCheckpoint, _ edit: (inout WhittleConfig) thro
     var w = try WhittleConfig.read(from: model.config)
     try edit(&w)
     model.config["whittle"] = w.jsonObject
+}
+
+/// Export honesty: how far what a stock loader computes from the written checkpoint (`stock`
+/// changes the loaded model or the forward into it: gates dropped, plain softmax) is from what our
+/// runtime computes, on up to 8 `examples`: relative L2 change of the logits and argmax agreement.
+func stockLoaderDifference(_ model: EditableCheckpoint, examples: [Example],
+                           stock: (TransformerModel, inout ForwardOptions) -> Void) throws -> (relativeError: Double, argmaxAgreement: Double) {
+    let ours = try TransformerModel.load(from: model), theirs = try TransformerModel.load(from: model)
+    var options = ForwardOptions()
+    stock(theirs, &options)
+    var diff = 0.0, norm = 0.0, agree = 0, rows = 0
+    for e in examples.prefix(8) {
+        let input = ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] })
+        let a = try ours.forward(input), b = try theirs.forward(input, options: options)
+        for (x, y) in zip(a.logits, b.logits) { diff += Double(x - y) * Double(x - y); norm += Double(x) * Double(x) }
+        let width = a.shape.last!
+        for r in 0..<(a.logits.count / width) {
+            let ra = a.logits[(r * width)..<((r + 1) * width)], rb = b.logits[(r * width)..<((r + 1) * width)]
+            if ra.indices.max(by: { ra[$0] < ra[$1] }) == rb.indices.max(by: { rb[$0] < rb[$1] }) { agree += 1 }
+            rows += 1
+        }
+    }
+    return ((diff / max(norm, 1e-30)).squareRoot(), Double(agree) / Double(max(rows, 1)))
 }
