@@ -162,4 +162,19 @@ final class GatedAttentionTests: XCTestCase {
         let roundTrip = try WhittleConfig.read(from: ["whittle": w.jsonObject])
         XCTAssertEqual(roundTrip, w)
     }
+
+    /// Calibration streams layers from the store: gates and the whittle normaliser apply there too.
+    func testLayerStreamingRunsGatesAndClippedSoftmax() throws {
+        let store = EditableCheckpoint(source: try Checkpoint(path: Fixtures.path("gated/llama_linear")))
+        var w = try WhittleConfig.read(from: store.config)
+        w.attention = .init(normaliser: "clipped_softmax", alpha: 12, maxSeqLength: 32)
+        store.config["whittle"] = w.jsonObject
+        let model = try TransformerModel.load(from: store)
+        let input = ModelInput(tokens: [[1, 5, 9, 3, 7, 2]])
+        let direct = try model.forward(input)
+        let streamed = try LayerStreamingExecutor(store: store).run([input])
+        assertClose(streamed[0].logits, direct.logits, atol: 1e-5, "streamed == loaded")
+        for l in model.layers { l.structure.attention = .standard }
+        XCTAssertNotEqual(try model.forward(input).logits, direct.logits, "the case depends on the normaliser")
+    }
 }
