@@ -101,4 +101,17 @@ final class AttentionPassTests: XCTestCase {
         }
         XCTAssertTrue(PassRegistry.kinds.contains("gated_attention") && PassRegistry.kinds.contains("clipped_softmax"))
     }
+
+    /// The static W8A8 probe's perplexities: the NLL by hand, and W8A8 ≥ float-ish on a real model.
+    func testStaticProbePerplexity() throws {
+        // logits [3, 2]: targets ids[1] = 1, ids[2] = 0 (the last position predicts nothing).
+        let (nll, n) = StaticW8A8Probe.nextTokenNLL([0, 0, 2, 0, 9, 9], ids: [0, 1, 0])
+        XCTAssertEqual(n, 2)
+        XCTAssertEqual(nll, log(2) + (log(exp(2) + 1) - 2), accuracy: 1e-9)
+        let model = try TransformerModel.load(path: Fixtures.path("models/shakespeare-llama"))
+        let windows = (0..<2).map { i in Example(ids: (0..<32).map { Int32(($0 * 37 + i * 11) % 1000) }) }
+        let r = try StaticW8A8Probe(observer: .minmax).run(model: model, calibration: windows)
+        let f = try XCTUnwrap(r.floatPerplexity), q = try XCTUnwrap(r.quantizedPerplexity)
+        XCTAssertTrue(f > 1 && q > 1 && abs(q - f) / f < 0.5, "float \(f), W8A8 \(q)")
+    }
 }
