@@ -62,7 +62,9 @@ public struct GatedAttention: Pass, Equatable {
     }
 
     public func validate(path: String) throws {
-        if let problem = settings.problem { throw PassError("\(path).pi_init", problem) }
+        if let problem = settings.problem {
+            throw PassError("\(path).\(gateType == .unconditionalPerHead && network != .linear ? "gate_network" : "pi_init")", problem)
+        }
         if let s = gateInitStd, !(s >= 0 && s.isFinite) { throw PassError("\(path).gate_init_std", "must be ≥ 0 (got \(s))") }
         try training.validate(path: path)
     }
