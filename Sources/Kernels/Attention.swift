@@ -5,6 +5,12 @@ public enum AttentionVariant: Equatable, Sendable {
     case standard
     /// Clipped softmax `clip((ζ−γ)·softmax + γ, 0, 1)` (ALGORITHMS.md §3.1).
     case clippedSoftmax(gamma: Float, zeta: Float)
+
+    /// Clipped softmax by α (ALGORITHMS.md §3.1, reference `--alpha`): γ = −α / T_max, ζ = 1, with
+    /// T_max the training sequence length (OPT: `block_size`; α = 12, T = 512 → γ = −0.0234375).
+    public static func clippedSoftmax(alpha: Float, maxSeqLength: Int) -> AttentionVariant {
+        .clippedSoftmax(gamma: -alpha / Float(maxSeqLength), zeta: 1)
+    }
 }
 
 /// Masks shared by the attention kernels.

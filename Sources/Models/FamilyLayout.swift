@@ -105,6 +105,12 @@ public struct FamilyLayout: Sendable {
         }
     }
 
+    /// The attention gate's tensors of layer `i` (`<this>.weight`, `.bias`, `.fc1.weight`, …; gated
+    /// attention, `AttentionGateSettings.tensorShapes`), beside the attention projections.
+    public func attentionGate(layer i: Int) -> String {
+        layer(i) + (llama ? "self_attn.gate" : family == .gpt2 ? "attn.gate" : "attention.self.gate")
+    }
+
     /// Roles whose *output* rows are per head (q, k, v) or per FFN neuron (gate, up).
     public static let headOutputRoles: [LinearRole] = [.q, .k, .v]
     public static let neuronOutputRoles: [LinearRole] = [.gate, .up]

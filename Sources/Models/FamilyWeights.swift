@@ -6,11 +6,15 @@ struct FamilyWeights {
     let config: ModelConfig
     let reader: WeightReader
     let layout: FamilyLayout
+    /// `whittle.attention_gate`: every layer loads its gate tensors.
+    let gate: AttentionGateSettings?
 
     init(config: ModelConfig, store: TensorStore) throws {
         self.config = config
         reader = WeightReader(store: store)
         layout = try FamilyLayout(family: config.family, store: store)
+        gate = try WhittleConfig.read(from: store.config).attentionGate
+        if let problem = gate?.problem { throw ModelError.invalidConfig(key: "whittle.attention_gate", reason: problem) }
     }
 
     /// With `gatherFromStore`, the token table stays in the store and rows are converted on use.
@@ -56,11 +60,26 @@ struct FamilyWeights {
         let gate = try layout.linear(.gate, layer: i).map { _ in try linear(.gate, inFeatures: c) }
         let up = try linear(.up, inFeatures: c, outFeatures: gate?.outFeatures)
         let down = try linear(.down, inFeatures: up.outFeatures, outFeatures: c)
-        return TransformerLayer(index: i, heads: try heads(q, .q), kvHeads: try heads(k, .k), headDim: hd,
-                                q: q, k: k, v: v, o: o, gate: gate, up: up, down: down,
-                                norm1: try reader.norm(layout.norm(1, layer: i), kind: kind, channels: c, eps: eps),
-                                norm2: try reader.norm(layout.norm(2, layer: i), kind: kind, channels: c, eps: eps),
-                                placement: config.normPlacement)
+        let layer = TransformerLayer(index: i, heads: try heads(q, .q), kvHeads: try heads(k, .k), headDim: hd,
+                                     q: q, k: k, v: v, o: o, gate: gate, up: up, down: down,
+                                     norm1: try reader.norm(layout.norm(1, layer: i), kind: kind, channels: c, eps: eps),
+                                     norm2: try reader.norm(layout.norm(2, layer: i), kind: kind, channels: c, eps: eps),
+                                     placement: config.normPlacement)
+        layer.attentionGate = try attentionGate(layer: i, heads: layer.heads)
+        return layer
+    }
+
+    /// The gate of layer `i` when the `whittle` section declares gated attention.
+    func attentionGate(layer i: Int, heads: Int) throws -> AttentionGate? {
+        guard let settings = self.gate, heads > 0 else { return nil }
+        let prefix = layout.attentionGate(layer: i)
+        let parameters = try settings.tensorShapes(heads: heads, headDim: config.headDim, hidden: config.hidden).map { name, shape in
+            guard reader.has(prefix + "." + name) else {
+                throw ModelError.missingTensor(name: prefix + "." + name, hint: "config.json whittle.attention_gate declares gated attention (\(settings.network.rawValue))")
+            }
+            return Variable.parameter(try reader.floats(prefix + "." + name, shape), shape: shape, name: prefix + "." + name, decay: name.hasSuffix("weight"))
+        }
+        return AttentionGate(settings: settings, heads: heads, headDim: config.headDim, parameters: parameters)
     }
 
     func head(embeddings: Embeddings) throws -> ModelHead {

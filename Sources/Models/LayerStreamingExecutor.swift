@@ -9,10 +9,14 @@ import Checkpoints
 public final class LayerStreamingExecutor {
     public let config: ModelConfig
     let weights: FamilyWeights
+    /// What the `whittle` section says about each layer (skipped sublayers, masks, normaliser), as
+    /// `TransformerModel.load` applies it; gates load with the layer (`FamilyWeights`).
+    let structures: [LayerStructure]
 
     public init(store: TensorStore) throws {
         config = try ModelConfig.from(json: store.config)
         weights = try FamilyWeights(config: config, store: store)
+        structures = try WhittleConfig.read(from: store.config).structures(layers: config.numLayers)
     }
 
     /// Runs every batch through the embeddings, then layer 0 for all batches, then layer 1, …
@@ -28,6 +32,7 @@ public final class LayerStreamingExecutor {
         }
         for i in 0..<config.numLayers {
             let layer = try weights.layer(i)
+            try TransformerModel.apply(structures[i], to: layer)
             for b in hidden.indices { try layer.forward(&hidden[b], state: &states[b]) }
             try onLayer?(layer, hidden)
         }

@@ -17,6 +17,7 @@ extension TransformerModel {
             let attention = !(trainable && (layer.structure.skipAttention || layer.heads == 0))
             let mlp = !(trainable && (layer.structure.skipMLP || layer.ffnWidth == 0))
             for (role, l) in layer.linears where [.q, .k, .v, .o].contains(role) ? attention : mlp { add(l) }
+            if attention, let gate = layer.attentionGate { all += gate.parameters }
             // Pre-norm: a norm belongs to its sublayer. Post-norm (BERT) norms run even when it is removed.
             if attention || layer.placement == .post { add(layer.norm1) }
             if mlp || layer.placement == .post { add(layer.norm2) }
@@ -51,6 +52,7 @@ extension TransformerModel {
                 else { groups.append((location, [l])) }
             }
             for (location, parts) in groups { out += joined(location, parts, values) }
+            for p in layer.attentionGate?.parameters ?? [] { add(p.name, p) }
             add(layout.norm(1, layer: layer.index), layer.norm1)
             add(layout.norm(2, layer: layer.index), layer.norm2)
         }

@@ -45,6 +45,9 @@ public final class TransformerLayer {
     public var norm2: Norm
     public let placement: NormPlacement
     public var structure = LayerStructure()
+    /// Gated attention (`whittle.attention_gate`, ALGORITHMS.md §3.2): scales each head's context
+    /// before the output projection. nil: no gate.
+    public var attentionGate: AttentionGate?
 
     public init(index: Int, heads: Int, kvHeads: Int, headDim: Int, q: any LinearLayer, k: any LinearLayer, v: any LinearLayer,
                 o: any LinearLayer, gate: (any LinearLayer)?, up: any LinearLayer, down: any LinearLayer,

@@ -54,15 +54,18 @@ public final class TransformerModel {
 
     /// Sets each layer's structure from the section, checking unit indices against the layer's widths.
     static func apply(_ whittle: WhittleConfig, to layers: [TransformerLayer]) throws {
-        for (layer, structure) in zip(layers, try whittle.structures(layers: layers.count)) {
-            if let bad = structure.maskedHeads.first(where: { $0 >= layer.heads }) {
-                throw ModelError.invalidConfig(key: "whittle.masked_heads.\(layer.index)", reason: "head \(bad) but the layer has \(layer.heads)")
-            }
-            if let bad = structure.maskedNeurons.first(where: { $0 >= layer.ffnWidth }) {
-                throw ModelError.invalidConfig(key: "whittle.masked_neurons.\(layer.index)", reason: "neuron \(bad) but the layer has \(layer.ffnWidth)")
-            }
-            layer.structure = structure
+        for (layer, structure) in zip(layers, try whittle.structures(layers: layers.count)) { try apply(structure, to: layer) }
+    }
+
+    /// Sets one layer's structure, checking unit indices against its widths (also used when streaming).
+    static func apply(_ structure: LayerStructure, to layer: TransformerLayer) throws {
+        if let bad = structure.maskedHeads.first(where: { $0 >= layer.heads }) {
+            throw ModelError.invalidConfig(key: "whittle.masked_heads.\(layer.index)", reason: "head \(bad) but the layer has \(layer.heads)")
         }
+        if let bad = structure.maskedNeurons.first(where: { $0 >= layer.ffnWidth }) {
+            throw ModelError.invalidConfig(key: "whittle.masked_neurons.\(layer.index)", reason: "neuron \(bad) but the layer has \(layer.ffnWidth)")
+        }
+        layer.structure = structure
     }
 
     /// Loads a checkpoint folder (config.json + safetensors).

@@ -29,19 +29,29 @@ public struct WhittleConfig: Codable, Equatable, Sendable {
     public var maskedNeurons: [String: [Int]]?
     /// The attention normaliser of every layer.
     public var attention: AttentionSettings?
+    /// Gated attention in every layer: its tensors are `<layer>.self_attn.gate.*` (per family:
+    /// `FamilyLayout.attentionGate`), loaded with the model.
+    public var attentionGate: AttentionGateSettings?
 
     public struct AttentionSettings: Codable, Equatable, Sendable {
         /// `softmax` or `clipped_softmax`.
         public var normaliser: String
         public var gamma: Float?
         public var zeta: Float?
-        public init(normaliser: String, gamma: Float? = nil, zeta: Float? = nil) { self.normaliser = normaliser; self.gamma = gamma; self.zeta = zeta }
+        /// The α parametrisation (ALGORITHMS.md §3.1): γ = −α / T_max, ζ = 1, with T_max the
+        /// training sequence length (`max_seq_length`). Used when `gamma` is absent.
+        public var alpha: Float?
+        public var maxSeqLength: Int?
+        public init(normaliser: String, gamma: Float? = nil, zeta: Float? = nil, alpha: Float? = nil, maxSeqLength: Int? = nil) {
+            self.normaliser = normaliser; self.gamma = gamma; self.zeta = zeta; self.alpha = alpha; self.maxSeqLength = maxSeqLength
+        }
+        enum CodingKeys: String, CodingKey { case normaliser, gamma, zeta, alpha, maxSeqLength = "max_seq_length" }
     }
 
     enum CodingKeys: String, CodingKey {
         case layout, skippedSublayers = "skipped_sublayers", droppedLayers = "dropped_layers", originalNumLayers = "original_num_layers"
         case prunedHeads = "pruned_heads", prunedNeurons = "pruned_neurons", maskedHeads = "masked_heads", maskedNeurons = "masked_neurons"
-        case attention
+        case attention, attentionGate = "attention_gate"
     }
 
     public init() {}
@@ -76,8 +86,14 @@ public struct WhittleConfig: Codable, Equatable, Sendable {
         switch a.normaliser {
         case "softmax": return .standard
         case "clipped_softmax":
+            if a.gamma == nil, let alpha = a.alpha {
+                guard let t = a.maxSeqLength, t > 0 else {
+                    throw ModelError.invalidConfig(key: "whittle.attention.max_seq_length", reason: "alpha needs the training sequence length T_max (> 0)")
+                }
+                return .clippedSoftmax(alpha: alpha, maxSeqLength: t)
+            }
             guard let gamma = a.gamma, let zeta = a.zeta else {
-                throw ModelError.invalidConfig(key: "whittle.attention", reason: "clipped_softmax needs \"gamma\" and \"zeta\"")
+                throw ModelError.invalidConfig(key: "whittle.attention", reason: "clipped_softmax needs \"gamma\" and \"zeta\" (or \"alpha\" and \"max_seq_length\")")
             }
             return .clippedSoftmax(gamma: gamma, zeta: zeta)
         default:

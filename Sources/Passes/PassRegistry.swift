@@ -9,6 +9,8 @@ public enum PassRegistry {
         FineTuning.self,
         FinerCutPruning.self,
         OptinPruning.self,
+        ClippedSoftmax.self,
+        GatedAttention.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }

@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoints
+import Datasets
 import Evaluation
 import Models
 import Passes
@@ -46,6 +47,12 @@ public struct Pipeline {
             let before = try evaluator.evaluateOriginal(input)
             let model = EditableCheckpoint(source: input)
             let context = try passContext(data: data, input: input)
+            let outlierSamples = outlierExamples(context)
+            var outliersBefore: OutlierStats?, outliersAfter: OutlierStats?
+            if !outlierSamples.isEmpty {
+                log("outlier statistics of the input model (\(outlierSamples.count) training examples)")
+                outliersBefore = try TransformerModel.load(from: input).outlierStats(outlierSamples)
+            }
             var reports: [PassReport] = []
             var stages: [PassStage] = []
             for (i, pass) in recipe.passes.enumerated() {
@@ -62,6 +69,7 @@ public struct Pipeline {
                     stages.append(PassStage(pass: pass.kind, values: try evaluator.evaluateCompressed(model).map(\.value)))
                 }
             }
+            if !outlierSamples.isEmpty { outliersAfter = try TransformerModel.load(from: model).outlierStats(outlierSamples) }
             if !recipe.evaluation.isEmpty { log("evaluating the compressed model") }
             let after = try evaluator.evaluateCompressed(model)
             if recipe.passes.count > 1, let last = recipe.passes.last, !recipe.evaluation.isEmpty {
@@ -76,7 +84,8 @@ public struct Pipeline {
             let normalized = try recipe.normalized(fingerprint: fingerprint)
             try output.write(try normalized.data(pretty: true), to: "recipe.json")
             var report = try makeReport(input: input, outputFolder: output.temporary, before: before, after: after,
-                                        passes: reports, fingerprint: fingerprint, recipeJSON: normalized)
+                                        passes: reports, fingerprint: fingerprint, recipeJSON: normalized,
+                                        outliers: (outliersBefore, outliersAfter))
             report.stages = stages.isEmpty ? nil : stages
             do { try ReportWriter.write(report, to: output.temporary) } catch {
                 throw RecipeError.writeFailed(path: output.temporary, reason: "\(error)")
@@ -105,8 +114,17 @@ public struct Pipeline {
         return context
     }
 
+    /// Up to 16 training examples when a pass trains (`clipped_softmax`, `gated_attention`, `finetune`:
+    /// they change activations), so the report carries the outlier statistics (ALGORITHMS.md §3.4)
+    /// of the input and output models; else none (no outlier section).
+    func outlierExamples(_ context: PassContext) -> [Example] {
+        guard recipe.passes.contains(where: { $0.needs.contains(.training) }) else { return [] }
+        return Array(context.training.prefix(16))
+    }
+
     func makeReport(input: Checkpoint, outputFolder: String, before: [MetricResult], after: [MetricResult],
-                    passes: [PassReport], fingerprint: String, recipeJSON: JSONValue) throws -> Report {
+                    passes: [PassReport], fingerprint: String, recipeJSON: JSONValue,
+                    outliers: (OutlierStats?, OutlierStats?) = (nil, nil)) throws -> Report {
         let comparisons = zip(recipe.evaluation, zip(before, after)).map { spec, pair in
             MetricComparison(name: spec.displayName, original: pair.0, compressed: pair.1, higherIsBetter: spec.metric.higherIsBetter)
         }
@@ -118,7 +136,8 @@ public struct Pipeline {
         let provenance = Provenance(inputFingerprint: fingerprint, model: recipe.model,
                                     recipe: String(decoding: try recipeJSON.data(pretty: true), as: UTF8.self))
         let title = "\(URL(fileURLWithPath: recipe.model).lastPathComponent): \(recipe.passes.map(\.kind).joined(separator: " → "))"
-        return Report(title: title, comparisons: comparisons, size: size, passes: passes, provenance: provenance)
+        return Report(title: title, comparisons: comparisons, size: size, passes: passes,
+                      outliersBefore: outliers.0, outliersAfter: outliers.1, provenance: provenance)
     }
 
     func loadInput() throws -> Checkpoint {

@@ -73,6 +73,20 @@ public final class TapeExecutor: BlockExecutor {
 
     public func attentionMix(probs: Variable, v: Variable, _ g: AttentionGeometry) -> Variable { tape.attentionMix(probs: probs, v: v, g) }
 
+    public func groupedLinear(_ x: Variable, weight: Variable, bias: Variable, groups: Int) -> Variable {
+        tape.groupedLinear(x, weight: weight, bias: bias, rows: rows, groups: groups)
+    }
+
+    public func gateHeads(_ x: Variable, logits: Variable, logitRows: Int, heads: Int, headDim: Int, factor: Float) -> Variable {
+        tape.gateHeads(x, logits: logits, rows: rows, logitRows: logitRows, heads: heads, headDim: headDim, factor: factor)
+    }
+
+    public func tokenMean(_ x: Variable, channels: Int) -> Variable {
+        tape.tokenMean(x, batch: state.batch, seqLen: state.seqLen, channels: channels)
+    }
+
+    public func parameter(_ p: Variable) -> Variable { p }
+
     public func replaced(_ x: Variable, with values: [Float], shape: [Int]) -> Variable { tape.constant(values, shape: x.shape) }
 
     public func transformed(_ x: Variable, _ transform: SiteTransform, shape: [Int]) -> Variable {

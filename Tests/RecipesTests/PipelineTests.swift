@@ -183,4 +183,24 @@ final class PipelineTests: XCTestCase {
         XCTAssertFalse(files.isEmpty)
         for file in files { XCTAssertNoThrow(try Recipe.load(path: folder + "/" + file), file) }
     }
+
+    /// A pass that changes activations fills the report's outlier section (§3.4) before and after;
+    /// the gated output folder reloads with its gates.
+    func testGatedAttentionReportHasOutliersBeforeAndAfter() throws {
+        let output = scratch + "/gated"
+        var pass = GatedAttention()
+        pass.training.steps = 2; pass.training.batchSize = 2
+        var r = recipe(output: output, passes: [pass])
+        r.training = DataSource(data: Fixtures.path("eval/stories260k_samples.tokens"), seqLen: 32)
+        let result = try Pipeline(recipe: r).run()
+        let before = try XCTUnwrap(result.report.outliersBefore), after = try XCTUnwrap(result.report.outliersAfter)
+        let layers = try TransformerModel.load(path: output).layers
+        XCTAssertEqual(before.modules.count, 3 * layers.count, "attention output, FFN output, block output of every layer")
+        XCTAssertEqual(after.modules.map(\.name), before.modules.map(\.name))
+        XCTAssertNotEqual(after.modules.map(\.kurtosis), before.modules.map(\.kurtosis))
+        XCTAssertNotNil(layers[0].attentionGate)
+        XCTAssertTrue(try String(contentsOfFile: output + "/report.md", encoding: .utf8).contains("## Outliers"))
+        let plain = try Pipeline(recipe: recipe(output: scratch + "/nf4")).run()
+        XCTAssertNil(plain.report.outliersBefore, "no outlier section when nothing trains")
+    }
 }

@@ -41,6 +41,16 @@ public protocol BlockExecutor: AnyObject {
     func scaleHeads(_ x: Value, _ scale: Scale, outer: Int, heads: Int, inner: Int) -> Value
     func attentionMix(probs: Value, v: Value, _ g: AttentionGeometry) -> Value
 
+    /// Gated attention (`AttentionGate`): one `nn.Linear` per group over `x[N, G·I]` with stacked
+    /// `weight[G, O, I]`, `bias[G, O]` → `[N, G·O]`.
+    func groupedLinear(_ x: Value, weight: Variable, bias: Variable, groups: Int) -> Value
+    /// `x[n, h·HD + d]·factor·sigmoid(logits[n / (N/R), h])` with `logits[R, H]`.
+    func gateHeads(_ x: Value, logits: Value, logitRows: Int, heads: Int, headDim: Int, factor: Float) -> Value
+    /// `[B·T, C]` → `[B, C]`: the mean over each sequence's positions.
+    func tokenMean(_ x: Value, channels: Int) -> Value
+    /// A parameter used as a value (an unconditional gate's logits).
+    func parameter(_ p: Variable) -> Value
+
     /// Site hooks: values substituted (gradient stopped), transformed (the transform's gradient),
     /// and recorded.
     func replaced(_ x: Value, with values: [Float], shape: [Int]) -> Value

@@ -154,6 +154,31 @@ public final class EagerExecutor: BlockExecutor {
         }
     }
 
+    public func groupedLinear(_ x: [Float], weight: Variable, bias: Variable, groups: Int) -> [Float] {
+        let i = x.count / (rows * groups), o = bias.count / groups
+        return [Float](unsafeUninitializedCapacity: rows * groups * o) { out, count in
+            groupedLinearForward(out.baseAddress!, x, weight: weight.value, bias: bias.value, rows: rows, groups: groups, inFeatures: i, outFeatures: o)
+            count = rows * groups * o
+        }
+    }
+
+    public func gateHeads(_ x: [Float], logits: [Float], logitRows: Int, heads: Int, headDim: Int, factor: Float) -> [Float] {
+        var y = x
+        y.withUnsafeMutableBufferPointer {
+            gateHeadsForward($0.baseAddress!, $0.baseAddress!, logits: logits, rows: rows, logitRows: logitRows, heads: heads, headDim: headDim, factor: factor)
+        }
+        return y
+    }
+
+    public func tokenMean(_ x: [Float], channels: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: state.batch * channels) { out, count in
+            tokenMeanForward(out.baseAddress!, x, batch: state.batch, seqLen: state.seqLen, channels: channels)
+            count = state.batch * channels
+        }
+    }
+
+    public func parameter(_ p: Variable) -> [Float] { p.value }
+
     public func replaced(_ x: [Float], with values: [Float], shape: [Int]) -> [Float] { values }
 
     public func transformed(_ x: [Float], _ transform: SiteTransform, shape: [Int]) -> [Float] {

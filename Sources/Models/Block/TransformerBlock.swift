@@ -53,6 +53,7 @@ extension TransformerLayer {
         } else {
             ctx = e.attention(q: q, k: k, v: v, headScale: headScale, g)
         }
+        if let attentionGate { ctx = attentionGate.run(ctx, input: h, on: e) }
         ctx = e.site(key(.attentionContext), ctx, shape: shape(e, heads * headDim))
         let out = try e.linear(ctx, o, LinearSite(layer: index, role: .o))
         return e.site(key(.attentionOutput), out, shape: shape(e, hidden))
@@ -109,6 +110,10 @@ extension TransformerLayer {
         for (name, counts, expected, unit) in lists {
             guard let counts, index >= counts.count || counts[index] != expected else { continue }
             throw ModelError.invalidInput(reason: "\(name)[\(index)] must have \(expected) entries (\(unit) of layer \(index))")
+        }
+        if let g = attentionGate, g.heads != heads || (g.settings.stageShapes(headDim: headDim) != nil && heads * headDim != hidden) {
+            throw ModelError.unsupportedOption(option: "layer \(index) attention gate",
+                                               reason: "gate for \(g.heads) heads; the layer has \(heads) heads of \(headDim) over width \(hidden) (per-head gates need heads·head_dim = hidden)")
         }
         guard heads == 0 || (kvHeads > 0 && heads % kvHeads == 0) else {
             throw ModelError.unsupportedOption(option: "layer \(index) heads", reason: "\(heads) query heads are not a multiple of \(kvHeads) kv heads")

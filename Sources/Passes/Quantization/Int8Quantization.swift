@@ -61,6 +61,10 @@ public struct Int8Quantization: Pass, Equatable {
                                                                    calibration: context.calibration)
             metrics["static_w8a8_logits_relative_error"] = probe.logitsRelativeError
             metrics["static_w8a8_argmax_agreement"] = probe.argmaxAgreement
+            if let f = probe.floatPerplexity, let q = probe.quantizedPerplexity {
+                metrics["calibration_float_perplexity"] = f
+                metrics["calibration_static_w8a8_perplexity"] = q
+            }
             let keys = probe.ranges.keys.sorted { ($0.layer, $0.point.rawValue) < ($1.layer, $1.point.rawValue) }
             series.append(.init(title: "Calibrated activation range (max − min) at linear inputs", xLabel: "layer.point",
                                 yLabel: "range", labels: keys.map { "\($0.layer).\($0.point.rawValue)" },

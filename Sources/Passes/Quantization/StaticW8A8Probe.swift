@@ -18,6 +18,23 @@ public struct StaticW8A8Probe {
         public var logitsRelativeError: Double
         /// Fraction of positions (LM) or examples (classifier) whose argmax is unchanged.
         public var argmaxAgreement: Double
+        /// Causal LMs: next-token perplexity of the float and the static W8A8 model on the calibration
+        /// windows themselves (the ranges' own data, so an in-sample measure of the W8A8 gap); nil otherwise.
+        public var floatPerplexity: Double? = nil
+        public var quantizedPerplexity: Double? = nil
+    }
+
+    /// Summed next-token negative log-likelihood of `logits [T, V]` for `ids`, and the count.
+    public static func nextTokenNLL(_ logits: [Float], ids: [Int32]) -> (Double, Int) {
+        let v = logits.count / max(ids.count, 1)
+        var nll = 0.0
+        for t in 0..<max(ids.count - 1, 0) {
+            let row = logits[(t * v)..<((t + 1) * v)]
+            let m = Double(row.max()!)
+            let lse = m + log(row.reduce(0.0) { $0 + exp(Double($1) - m) })
+            nll += lse - Double(row[row.startIndex + Int(ids[t + 1])])
+        }
+        return (nll, max(ids.count - 1, 0))
     }
 
     public let observer: ActivationObserverKind
@@ -51,6 +68,7 @@ public struct StaticW8A8Probe {
         // 3. Run with fake-quantized linear inputs.
         let params = ranges.compactMapValues(\.params)
         var num = 0.0, den = 0.0, agree = 0, total = 0
+        var nllFloat = 0.0, nllQuant = 0.0, tokens = 0
         for (e, ref) in zip(calibration, reference) {
             let fakeQuant = SiteHook(Set(Self.points), .transform { key in
                 params[key].map { p in
@@ -62,6 +80,10 @@ public struct StaticW8A8Probe {
             for i in ref.indices {
                 let d = Double(out.logits[i] - ref[i]); num += d * d; den += Double(ref[i]) * Double(ref[i])
             }
+            if model.config.isCausalLM {
+                let f = Self.nextTokenNLL(ref, ids: e.ids), q = Self.nextTokenNLL(out.logits, ids: e.ids)
+                nllFloat += f.0; nllQuant += q.0; tokens += f.1
+            }
             let width = out.shape.last ?? 1
             for row in stride(from: 0, to: ref.count, by: width) {
                 let a = ref[row..<(row + width)].indices.max { ref[$0] < ref[$1] }
@@ -70,6 +92,8 @@ public struct StaticW8A8Probe {
             }
         }
         return Result(ranges: ranges, logitsRelativeError: den == 0 ? 0 : (num / den).squareRoot(),
-                      argmaxAgreement: total == 0 ? 1 : Double(agree) / Double(total))
+                      argmaxAgreement: total == 0 ? 1 : Double(agree) / Double(total),
+                      floatPerplexity: tokens > 0 ? exp(nllFloat / Double(tokens)) : nil,
+                      quantizedPerplexity: tokens > 0 ? exp(nllQuant / Double(tokens)) : nil)
     }
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Vanilla vs clipped softmax vs gated attention, trained from scratch (issue 14, ALGORITHMS.md §3.7).
+
+1. A randomly initialised copy of fixtures/models/shakespeare-llama (same config and tokenizer:
+   L=4, d=128, H=4 (2 kv heads), d_h=32; torch seed SEED, transformers' default init).
+2. Three recipes with the same data (every 128-token window of fixtures/data/shakespeare-train.txt,
+   the 90 % Tiny Shakespeare split), seed, optimizer and budget: `finetune` (vanilla),
+   `clipped_softmax` (α = 12, T_max = 128 → γ = −0.09375, ζ = 1), `gated_attention`
+   (conditional per token, linear, π_init = 0.25, pre-training mode: no ×1/π_init).
+   Each evaluates held-out perplexity (shakespeare-valid, seq 128, 16k tokens) and its report holds
+   outlier statistics (§3.4 over block outputs, o_proj and down_proj outputs, 16 training windows).
+3. `int8` with `"scheme": "static"` on each trained model: the static W8A8 probe (weights symmetric
+   per tensor with the MSE grid, linear inputs asymmetric per tensor with running min-max over 32
+   calibration windows of the train split) — relative change of the logits, argmax agreement and the
+   float vs W8A8 perplexity on those same windows (in-sample; §3.5 quantizes more tensors — scores,
+   probabilities, residual sums, norms — than the probe's linear inputs).
+
+Run from the repository root after `swift build -c release`:
+    /root/venv/bin/python tools/attention/scratch_comparison.py [--steps 600] [--out /tmp/attention-comparison]
+Writes <out>/results.json and prints a Markdown table.
+"""
+import argparse, json, os, shutil, subprocess, sys, time
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BASE = os.path.join(REPO, "fixtures", "models", "shakespeare-llama")
+TRAIN = os.path.join(REPO, "fixtures", "data", "shakespeare-train.txt")
+VALID = os.path.join(REPO, "fixtures", "data", "shakespeare-valid.txt")
+COMPRESS = os.path.join(REPO, ".build", "release", "compress")
+SEED = 0
+
+
+def scratch_model(folder):
+    shutil.rmtree(folder, ignore_errors=True)
+    config = LlamaConfig.from_pretrained(BASE)
+    torch.manual_seed(SEED)
+    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(os.path.join(BASE, f), folder)
+
+
+def run(recipe, path, output):
+    with open(path, "w") as f:
+        json.dump(recipe, f, indent=2)
+    start = time.time()
+    subprocess.run([COMPRESS, "--recipe", path, "--output", output, "--force", "--quiet"], check=True)
+    with open(os.path.join(output, "report.json")) as f:
+        report = json.load(f)
+    return report, time.time() - start
+
+
+def outliers(stats):
+    m = stats["modules"]
+    return {"mean_kurtosis": sum(x["kurtosis"] for x in m) / len(m), "max_kurtosis": max(x["kurtosis"] for x in m),
+            "max_inf_norm": max(x["infinityNorm"] for x in m)}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--out", default="/tmp/attention-comparison")
+    p.add_argument("--reuse", action="store_true", help="keep trained models already in --out (re-run only the W8A8 step)")
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    scratch = os.path.join(args.out, "scratch")
+    if not (args.reuse and os.path.isdir(scratch)):
+        scratch_model(scratch)
+    training = {"lr": args.lr, "steps": args.steps, "batch_size": args.batch_size, "warmup_steps": max(1, args.steps // 20),
+                "schedule": "cosine", "weight_decay": 0.1, "max_grad_norm": 1.0, "seed": 1}
+    variants = {
+        "vanilla": dict(training, **{"pass": "finetune"}),
+        "clipped": dict(training, **{"pass": "clipped_softmax", "alpha": 12, "max_seq_length": 128}),
+        "gated": dict(training, **{"pass": "gated_attention", "gate_type": "conditional_per_token", "gate_network": "linear",
+                                   "pi_init": 0.25, "fine_tuning": False}),
+    }
+    evaluation = [{"name": "held-out perplexity", "data": VALID, "metric": "perplexity", "seq_len": 128, "max_tokens": 16384}]
+    results = {"budget": dict(training, seq_len=128, train_windows="all 128-token windows of the train split"), "variants": {}}
+    for name, pass_ in variants.items():
+        out = os.path.join(args.out, name)
+        recipe = {"version": 1, "model": scratch, "seed": 1, "training": {"data": TRAIN, "seq_len": 128},
+                  "evaluation": evaluation, "passes": [pass_]}
+        if args.reuse and os.path.exists(os.path.join(out, "report.json")):
+            with open(os.path.join(out, "report.json")) as f:
+                report, seconds = json.load(f), None
+        else:
+            report, seconds = run(recipe, os.path.join(args.out, f"{name}.json"), out)
+        curve = report["passes"][0]["series"][0]["values"]
+        row = {"fp_perplexity": report["comparisons"][0]["compressed"], "train_seconds": seconds,
+               "first_loss": curve[0], "final_loss": sum(curve[-20:]) / len(curve[-20:]),
+               "loss_curve_every_50": curve[::50]}
+        row.update(outliers(report["outliersAfter"]) if report.get("outliersAfter") else {})
+        q = {"version": 1, "model": out, "calibration": {"data": TRAIN, "samples": 32, "seq_len": 128, "seed": 1},
+             "passes": [{"pass": "int8", "scheme": "static"}]}
+        qreport, _ = run(q, os.path.join(args.out, f"{name}-int8.json"), out + "-int8")
+        m = qreport["passes"][0]["metrics"]
+        row["static_w8a8_logits_relative_error"] = m["static_w8a8_logits_relative_error"]
+        row["static_w8a8_argmax_agreement"] = m["static_w8a8_argmax_agreement"]
+        row["calibration_float_perplexity"] = m.get("calibration_float_perplexity")
+        row["calibration_static_w8a8_perplexity"] = m.get("calibration_static_w8a8_perplexity")
+        results["variants"][name] = row
+        print(name, json.dumps({k: v for k, v in row.items() if k != "loss_curve_every_50"}), flush=True)
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=2)
+    print("| variant | FP ppl (valid) | final train loss | avg kurtosis | max kurtosis | max ‖x‖∞ | calib. ppl FP → static W8A8 | W8A8 logits rel. error | argmax agreement |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in results["variants"].items():
+        print(f"| {name} | {r['fp_perplexity']:.2f} | {r['final_loss']:.3f} | {r.get('mean_kurtosis', float('nan')):.2f} | "
+              f"{r.get('max_kurtosis', float('nan')):.2f} | {r.get('max_inf_norm', float('nan')):.2f} | "
+              f"{(r.get('calibration_float_perplexity') or float('nan')):.2f} → {(r.get('calibration_static_w8a8_perplexity') or float('nan')):.2f} | "
+              f"{r['static_w8a8_logits_relative_error']:.4f} | {r['static_w8a8_argmax_agreement']:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
