@@ -51,7 +51,7 @@ public struct Pipeline {
             var outliersBefore: OutlierStats?, outliersAfter: OutlierStats?
             if !outlierSamples.isEmpty {
                 log("outlier statistics of the input model (\(outlierSamples.count) training examples)")
-                outliersBefore = try TransformerModel.load(from: input).outlierStats(outlierSamples)
+                outliersBefore = try TransformerModel.loadCompressed(from: input).outlierStats(outlierSamples)
             }
             var reports: [PassReport] = []
             var stages: [PassStage] = []
@@ -69,7 +69,7 @@ public struct Pipeline {
                     stages.append(PassStage(pass: pass.kind, values: try evaluator.evaluateCompressed(model).map(\.value)))
                 }
             }
-            if !outlierSamples.isEmpty { outliersAfter = try TransformerModel.load(from: model).outlierStats(outlierSamples) }
+            if !outlierSamples.isEmpty { outliersAfter = try TransformerModel.loadCompressed(from: model).outlierStats(outlierSamples) }   // as it runs (NF4, W8A8)
             if !recipe.evaluation.isEmpty { log("evaluating the compressed model") }
             let after = try evaluator.evaluateCompressed(model)
             if recipe.passes.count > 1, let last = recipe.passes.last, !recipe.evaluation.isEmpty {

@@ -83,6 +83,19 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(composed.report.markdown().contains("| metric | original | after 1. finercut | after 2. nf4 |"))
     }
 
+    /// Training then quantizing (the quickstart's shape): the outlier statistics after the run are
+    /// taken on the model as it runs (NF4 weights), not on its packed tensors read as floats.
+    func testTrainingThenQuantizingReportsOutliersOfTheQuantizedModel() throws {
+        var finetune = FineTuning()
+        finetune.lr = 1e-3; finetune.steps = 2; finetune.batchSize = 2
+        var r = recipe(output: scratch + "/ft-nf4", passes: [finetune, NF4Quantization()])
+        r.training = DataSource(data: Fixtures.path("eval/stories260k_samples.tokens"), samples: 4, seqLen: 32, seed: 0)
+        let report = try Pipeline(recipe: r).run().report
+        let before = try XCTUnwrap(report.outliersBefore), after = try XCTUnwrap(report.outliersAfter)
+        XCTAssertNotEqual(before.maxInfinityNorm, after.maxInfinityNorm, "training and NF4 change the activations")
+        XCTAssertEqual(report.stages?.map(\.pass), ["finetune", "nf4"])
+    }
+
     func testInt8OutputIsEvaluatedAsItRunsWithQuantizedActivations() throws {
         let output = scratch + "/int8"
         let result = try Pipeline(recipe: recipe(output: output, passes: [Int8Quantization()])).run()
