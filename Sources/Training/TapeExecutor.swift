@@ -9,6 +9,10 @@ public final class TapeExecutor: BlockExecutor {
     public let state: ForwardState
     public let tape: Tape
     public private(set) var captures: [CaptureKey: Variable] = [:]
+    /// Projections whose input enters as a constant: the weight still gets its gradient, nothing
+    /// flows back into the input (TI's "Q, K from a detached copy of the layer input", §4.3).
+    /// Tape only: eager inference has no gradient to stop.
+    public var detachedInputs: Set<LinearRole> = []
 
     public init(state: ForwardState, tape: Tape) { self.state = state; self.tape = tape }
 
@@ -20,6 +24,7 @@ public final class TapeExecutor: BlockExecutor {
             throw TrainingError.untrainableLayer(name: name, type: "\(type(of: layer))")
         }
         var w = l.weightParameter
+        let x = site.map { detachedInputs.contains($0.role) } == true ? tape.constant(x.value, shape: x.shape) : x
         if let site, let t = state.options.weightTransform?(site) { w = tape.transform(w, t, shape: w.shape) }
         return tape.linear(x, weight: w, bias: l.biasParameter, rows: x.count / l.inFeatures)
     }

@@ -41,7 +41,14 @@ public final class TrainableModel {
 
     /// Runs the model on `tape`: the same block, sites and hooks as `TransformerModel.forward`.
     public func forward(_ input: ModelInput, options: ForwardOptions = ForwardOptions(), tape: Tape) throws -> TrainingForward {
+        try forward(input, options: options, detachingInputsOf: [], tape: tape)
+    }
+
+    /// The same, with the inputs of the `detached` projections (every layer) entering as constants:
+    /// their weights train, no gradient flows through them into the layer input (teacher intervention).
+    public func forward(_ input: ModelInput, options: ForwardOptions, detachingInputsOf detached: Set<LinearRole>, tape: Tape) throws -> TrainingForward {
         let e = TapeExecutor(state: try ForwardState(config: config, input: input, options: options), tape: tape)
+        e.detachedInputs = detached
         var x = model.embeddings.run(input, on: e)
         for layer in model.layers { x = try layer.run(x, on: e) }
         let st = e.state
