@@ -9,6 +9,7 @@ public enum PassRegistry {
         FineTuning.self,
         FinerCutPruning.self,
         OptinPruning.self,
+        QuantizationAwareTraining.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }

@@ -1,0 +1,84 @@
+import Checkpoints
+import Datasets
+import Kernels
+import Models
+import Passes
+import Tensors
+import TestSupport
+import Training
+import XCTest
+
+/// The `qat` pass end to end on the tiny BERT classifier (fixtures/training/bert_classifier): the
+/// distillation loss falls, TI-G runs O → C → M in step 1, and the written block weights lie on the
+/// quantizer's grid (ALGORITHMS.md §4).
+final class QuantizationAwareTrainingTests: XCTestCase {
+    func store() throws -> EditableCheckpoint {
+        let folder = Fixtures.path("training/bert_classifier")
+        guard FileManager.default.fileExists(atPath: folder + "/config.json") else { throw XCTSkip("\(folder) absent") }
+        return EditableCheckpoint(source: try Checkpoint(path: folder))
+    }
+
+    func decode(_ json: String) throws -> QuantizationAwareTraining {
+        try JSONDecoder().decode(QuantizationAwareTraining.self, from: Data(json.utf8))
+    }
+
+    let examples = (0..<24).map { i in
+        Example(ids: [1] + (0..<(3 + i % 4)).map { Int32(($0 * 7 + i * 3) % 38 + 2) }, label: i % 3)
+    }
+
+    static let blockWeights = (0..<2).flatMap { l in
+        ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense"]
+            .map { "bert.encoder.layer.\(l).\($0).weight" }
+    }
+
+    func run(_ json: String) throws -> (EditableCheckpoint, PassReport) {
+        let model = try store()
+        let report = try decode(json).apply(to: model, context: PassContext(training: examples))
+        return (model, report)
+    }
+
+    func testTernaryLossFallsAndWeightsAreTernary() throws {
+        let (model, report) = try run(#"{"pass": "qat", "bits": "ternary", "step1_steps": 12, "step2_steps": 12, "lr": 0.002, "batch_size": 8, "seed": 1}"#)
+        let curve = report.series[0].values
+        XCTAssertEqual(curve.count, 24)
+        let head = curve.prefix(4).reduce(0, +) / 4, tail = curve.suffix(4).reduce(0, +) / 4
+        XCTAssertLessThan(tail, 0.8 * head, "distillation loss falls: \(curve)")
+        XCTAssertEqual(report.metrics["steps_ti_output"], 2)
+        XCTAssertEqual(report.metrics["steps_ti_context"], 2)
+        XCTAssertEqual(report.metrics["steps_ti_map"], 8)
+        for name in Self.blockWeights {
+            let w = try model.tensor(name).floats()
+            let levels = Set(w.map(abs))
+            XCTAssertEqual(levels.count, 2, "\(name): {−α, 0, α}, got \(levels.sorted())")
+            XCTAssertTrue(levels.contains(0), name)
+            // Quantizing again changes nothing: the values are the quantizer's own grid.
+            var again = w
+            Quantizer.ternary(.tensor, clip: 2.5).fakeQuantizeForward(&again, w, rows: 1, cols: w.count)
+            XCTAssertEqual(again, w, "\(name) is a fixed point of the ternary quantizer")
+        }
+        XCTAssertNotEqual(try model.tensor("classifier.weight").floats(), try model.source.tensor("classifier.weight").floats(), "full-precision head trains")
+    }
+
+    func testFourBitWeightsLieOnTheSymmetricGrid() throws {
+        let (model, report) = try run(#"{"pass": "qat", "bits": 4, "schedule": "stochastic", "step1_steps": 6, "step2_steps": 6, "lr": 0.002, "batch_size": 8}"#)
+        XCTAssertEqual(report.series[0].values.count, 12)
+        for name in Self.blockWeights {
+            let w = try model.tensor(name).floats()
+            let s = w.map(abs).max()! / 7
+            XCTAssertLessThanOrEqual(Set(w).count, 15, name)
+            for v in w { XCTAssertEqual((v / s).rounded() * s, v, accuracy: 1e-6 * max(1, abs(v)), "\(name) value \(v) off the grid of step \(s)") }
+        }
+    }
+
+    func testErrors() throws {
+        XCTAssertThrowsError(try decode(#"{"pass": "qat", "bits": 3}"#))
+        XCTAssertThrowsError(try decode(#"{"pass": "qat", "teacher_path": "x"}"#))
+        XCTAssertThrowsError(try decode(#"{"pass": "qat", "step1_steps": 0, "step2_steps": 0}"#).validate(path: "passes[0]")) {
+            XCTAssertEqual($0 as? PassError, PassError("passes[0].step1_steps", "step1_steps + step2_steps must be positive"))
+        }
+        XCTAssertThrowsError(try QuantizationAwareTraining().apply(to: try store(), context: PassContext())) {
+            XCTAssertEqual($0 as? PassError, PassError("qat", "needs training examples: add a \"training\" data section to the recipe"))
+        }
+        XCTAssertEqual(PassRegistry.type(of: "qat").map { "\($0)" }, "QuantizationAwareTraining")
+    }
+}
