@@ -5,21 +5,36 @@ import Models
 /// projection's weight through `weights` (`weightTransform`, straight-through, zero gradient outside
 /// the clip) and `activations` at every quantized linear's input and on q, k, v and the
 /// probabilities inside attention (`SiteHook(.transform)` with `SiteTransform.fakeQuantize`).
-/// Not covered here: the word embedding (TI: ternary per row) and the pooler, which the block's
-/// weight hook does not reach; they stay full precision.
+/// The word embedding (TI: the weight quantizer per row) and the pooler (per tensor), which the
+/// block's weight hook does not reach, go through `parameterTransforms` (training only; the
+/// eager `options` leave them alone). The pooler's input is not quantized.
 public struct StudentQuantization: Sendable, Equatable {
     public var weights: Quantizer?
     public var activations: Quantizer?
+    public var tokenEmbedding: Quantizer?
+    public var pooler: Quantizer?
 
-    public init(weights: Quantizer?, activations: Quantizer?) {
-        self.weights = weights; self.activations = activations
+    public init(weights: Quantizer?, activations: Quantizer?, tokenEmbedding: Quantizer? = nil, pooler: Quantizer? = nil) {
+        self.weights = weights; self.activations = activations; self.tokenEmbedding = tokenEmbedding; self.pooler = pooler
+    }
+
+    /// The token table and the pooler weight with their fake quantization (STE), for
+    /// `TrainableModel.forward(_:options:detachingInputsOf:transforming:tape:)`.
+    public func parameterTransforms(_ model: TransformerModel) -> [(Variable, SiteTransform)] {
+        var out: [(Variable, SiteTransform)] = []
+        if let q = tokenEmbedding, model.embeddings.tokenParameter.count > 0 { out.append((model.embeddings.tokenParameter, .fakeQuantize(q))) }
+        if let q = pooler, let p = model.head.pooler as? Linear { out.append((p.weightParameter, .fakeQuantize(q))) }
+        return out
     }
 
     /// TI's student: weights ternary (TWN, per layer) for `bits` 2 — or symmetric `bits`-bit per
     /// tensor — clamped to ±`clip` first; activations 8-bit symmetric dynamic per tensor, ±`clip`.
     public static func ti(weightBits bits: Int, ternary: Bool = true, clip: Float = 2.5, activationBits: Int? = 8) -> StudentQuantization {
         let w: Quantizer = ternary && bits == 2 ? .ternary(.tensor, clip: clip) : .symmetric(bits: bits, .tensor, clip: clip)
-        return StudentQuantization(weights: w, activations: activationBits.map { .symmetric(bits: $0, .tensor, clip: clip) })
+        var rows = w
+        rows.granularity = .row
+        return StudentQuantization(weights: w, activations: activationBits.map { .symmetric(bits: $0, .tensor, clip: clip) },
+                                   tokenEmbedding: rows, pooler: w)
     }
 
     /// Inputs of the block's linears (q/k/v, o, gate/up, down).
@@ -78,7 +93,8 @@ public final class InterventionDistiller {
                      intervention: TeacherIntervention = .none) throws -> Variable {
         let t = try teacherForward(batch.input, intervention: intervention)
         let options = studentOptions(intervention: intervention, teacher: t, student: student.model)
-        let s = try student.forward(batch.input, options: options, detachingInputsOf: intervention.detachedInputs, tape: tape)
+        let s = try student.forward(batch.input, options: options, detachingInputsOf: intervention.detachedInputs,
+                                    transforming: quantization.parameterTransforms(student.model), tape: tape)
         let (l, terms) = try tape.distillationLoss(student: s, teacher: t, model: student.model, objective: objective, batch: batch)
         lastTerms = terms
         return l

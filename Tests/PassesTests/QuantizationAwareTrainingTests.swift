@@ -60,6 +60,16 @@ final class QuantizationAwareTrainingTests: XCTestCase {
             Quantizer.ternary(.tensor, clip: 2.5).fakeQuantizeForward(&again, w, rows: 1, cols: w.count)
             XCTAssertEqual(again, w, "\(name) is a fixed point of the ternary quantizer")
         }
+        // TI: the word embedding ternary per row, the pooler per tensor; the classifier stays full precision.
+        let table = try model.tensor("bert.embeddings.word_embeddings.weight")
+        let c = table.shape[1], rows = table.floats()
+        for r in 0..<table.shape[0] {
+            let levels = Set(rows[(r * c)..<((r + 1) * c)].map(abs))
+            XCTAssertTrue(levels.count <= 2 && levels.contains(0), "embedding row \(r): \(levels.sorted())")
+        }
+        XCTAssertEqual(Set(try model.tensor("bert.pooler.dense.weight").floats().map(abs)).count, 2, "pooler ternary")
+        XCTAssertEqual(report.metrics["quantized_tensors"], 14)
+        XCTAssertGreaterThan(Set(try model.tensor("classifier.weight").floats().map(abs)).count, 2, "classifier stays full precision")
         XCTAssertNotEqual(try model.tensor("classifier.weight").floats(), try model.source.tensor("classifier.weight").floats(), "full-precision head trains")
     }
 

@@ -58,12 +58,15 @@ public struct QuantizationAwareTraining: Pass, Equatable {
     public var maxLength: Int?
     /// Weight of the cross-entropy on the labels (0 as TernaryBERT/TI).
     public var groundTruthWeight: Float = 0
+    /// Quantize the word embedding (per row) and the pooler (per tensor) with the weights, as TI.
+    public var quantizeEmbeddingAndPooler: Bool = true
     public var seed: UInt64?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case bits, activationBits = "activation_bits", clip, schedule, step1Steps = "step1_steps", step2Steps = "step2_steps"
         case lr, warmupRatio = "warmup_ratio", weightDecay = "weight_decay", batchSize = "batch_size", maxGradNorm = "max_grad_norm"
         case maxLength = "max_length", groundTruthWeight = "ground_truth_weight", seed
+        case quantizeEmbeddingAndPooler = "quantize_embedding_and_pooler"
     }
 
     public init() {}
@@ -85,6 +88,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         try c.update(&maxLength, .maxLength)
         try c.update(&groundTruthWeight, .groundTruthWeight)
         try c.update(&seed, .seed)
+        try c.update(&quantizeEmbeddingAndPooler, .quantizeEmbeddingAndPooler)
     }
 
     public func validate(path: String) throws {
@@ -104,7 +108,11 @@ public struct QuantizationAwareTraining: Pass, Equatable {
 
     /// The student's fake quantization.
     public var quantization: StudentQuantization {
-        StudentQuantization(weights: bits.quantizer(clip), activations: activationBits.map { .symmetric(bits: $0, .tensor, clip: clip) })
+        let w = bits.quantizer(clip)
+        var rows = w
+        rows.granularity = .row
+        return StudentQuantization(weights: w, activations: activationBits.map { .symmetric(bits: $0, .tensor, clip: clip) },
+                                   tokenEmbedding: quantizeEmbeddingAndPooler ? rows : nil, pooler: quantizeEmbeddingAndPooler ? w : nil)
     }
 
     /// Trainer settings of one step of `steps` iterations (its own warm-up and linear decay).
@@ -154,7 +162,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         let last = Double(tail.reduce(0, +)) / Double(tail.count)
         let labels = curve.indices.map { String($0 + 1) }
         var metrics: [String: Double] = ["step1_steps": Double(step1Steps), "step2_steps": Double(step2Steps),
-                                         "first_loss": first, "final_loss": last, "quantized_tensors": Double(changes.count)]
+                                         "first_loss": first, "final_loss": last, "quantized_tensors": Double(changes.filter { $0.bitsPerWeight != nil }.count)]
         for i in [TeacherIntervention.output, .context, .map] { metrics["steps_ti_\(i.rawValue)"] = Double(used.filter { $0 == i }.count) }
         return PassReport(
             kind: Self.kind,
@@ -168,7 +176,8 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                            values: terms.map { Double($0.hidden + $0.scores + $0.attentionOutput) })],
             notes: ["weights written as full-precision values on the \(quantization.weights!) grid (no packed layout yet)",
                     "activation fake quantization (\(activationBits.map { "\($0)-bit symmetric per tensor, clip ±\(clip)" } ?? "none")) is applied in training only; the written model runs its activations in full precision",
-                    "the word embedding and the pooler stay full precision (TI quantizes them too)",
+                    quantizeEmbeddingAndPooler ? "word embedding quantized per row and pooler per tensor with the weights' quantizer; the pooler's input is not quantized"
+                                               : "the word embedding and the pooler stay full precision",
                     "no dropout during training; no data augmentation"])
     }
 
@@ -176,7 +185,14 @@ public struct QuantizationAwareTraining: Pass, Equatable {
     /// parts get one scale each) and writes every trained parameter with its stored dtype.
     func writeQuantized(_ trainable: TrainableModel, into model: EditableCheckpoint) throws -> [PassReport.TensorChange] {
         let q = quantization.weights!
-        var quantized: Set<String> = []
+        var quantized: [String: Quantizer] = [:]
+        for (v, _) in quantization.parameterTransforms(trainable.model) {
+            let quantizer = v === trainable.model.embeddings.tokenParameter ? quantization.tokenEmbedding! : quantization.pooler!
+            v.value.withUnsafeMutableBufferPointer { p in
+                quantizer.fakeQuantizeForward(p.baseAddress!, p.baseAddress!, rows: v.shape[0], cols: v.shape[1])
+            }
+            quantized[v.name] = quantizer
+        }
         for layer in trainable.model.layers {
             for (role, l) in layer.linears {
                 guard let l = l as? Linear else { continue }
@@ -184,7 +200,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                 w.value.withUnsafeMutableBufferPointer { p in
                     q.fakeQuantizeForward(p.baseAddress!, p.baseAddress!, rows: w.shape[0], cols: w.shape[1])
                 }
-                if let location = trainable.model.layout.linear(role, layer: layer.index) { quantized.insert(location.name + ".weight") }
+                if let location = trainable.model.layout.linear(role, layer: layer.index) { quantized[location.name + ".weight"] = q }
             }
         }
         var changes: [PassReport.TensorChange] = []
@@ -193,10 +209,10 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                 throw PassError(Self.kind, "trained tensor '\(t.name)' \(t.shape) does not match the checkpoint")
             }
             model.set(t.name, Tensor(floats: t.values, shape: t.shape, dtype: spec.dtype))
-            let isQuantized = quantized.contains(t.name)
+            let used = quantized[t.name]
             changes.append(.init(name: t.name, before: "\(spec.dtype) \(spec.shape)",
-                                 after: "\(spec.dtype) \(spec.shape) " + (isQuantized ? "(\(q) values)" : "(trained)"),
-                                 bitsPerWeight: isQuantized ? (bits == .ternary ? 2 : Double(q.bits)) : nil))
+                                 after: "\(spec.dtype) \(spec.shape) " + (used.map { "(\($0) values)" } ?? "(trained)"),
+                                 bitsPerWeight: used.map { Double($0.bits) }))
         }
         return changes
     }
