@@ -34,3 +34,28 @@ final class StudentQuantizationTests: XCTestCase {
         }
     }
 }
+
+/// The objective on a causal decoder (logit distillation over the vocabulary, pre-norm sites).
+final class DecoderDistillationTests: XCTestCase {
+    func testStudentEqualToTeacherHasZeroFeatureLossesAndTrainsUnderIntervention() throws {
+        let folder = Fixtures.path("training/llama_gqa")
+        guard FileManager.default.fileExists(atPath: folder + "/config.json") else { throw XCTSkip("\(folder) absent") }
+        let teacher = try TransformerModel.load(path: folder)
+        let student = try TrainableModel(try TransformerModel.load(path: folder))
+        let batch = TrainingBatch.languageModel([[1, 5, 9, 3, 7, 2], [4, 8, 6, 1]])
+        let plain = InterventionDistiller(teacher: teacher)
+        _ = try plain.loss(student, batch, Tape())
+        let t = plain.lastTerms
+        XCTAssertEqual([t.hidden, t.scores, t.attentionOutput], [0, 0, 0], "identical student: feature terms vanish")
+        XCTAssertGreaterThan(t.prediction, 0, "soft cross-entropy equals the teacher's entropy")
+        XCTAssertEqual(plain.objective.outputPoint(teacher), .attentionOutput, "pre-norm: the output projection's result")
+
+        let quantized = InterventionDistiller(teacher: teacher, quantization: .ti(weightBits: 2))
+        let tape = Tape()
+        let l = try quantized.loss(student, batch, tape, intervention: .map)
+        XCTAssertGreaterThan(quantized.lastTerms.hidden, 0)
+        tape.backward(from: l)
+        let q = student.model.layers[0].q as! Linear
+        XCTAssertTrue(q.weightParameter.grad.contains { $0 != 0 }, "W_q learns from the score loss under TI-M")
+    }
+}
