@@ -73,6 +73,17 @@ final class QuantizationAwareTrainingTests: XCTestCase {
         XCTAssertNotEqual(try model.tensor("classifier.weight").floats(), try model.source.tensor("classifier.weight").floats(), "full-precision head trains")
     }
 
+    func testHeldOutFakeQuantAccuracyIsTracked() throws {
+        let model = try store()
+        let pass = try decode(#"{"pass": "qat", "step1_steps": 4, "step2_steps": 4, "lr": 0.002, "batch_size": 8, "eval_every": 3}"#)
+        XCTAssertTrue(pass.needs.contains(.calibration))
+        let report = try pass.apply(to: model, context: PassContext(calibration: Array(examples.prefix(9)), training: examples))
+        let acc = try XCTUnwrap(report.series.first { $0.title.hasPrefix("Held-out accuracy") })
+        XCTAssertEqual(acc.labels, ["0", "3", "6", "8"])
+        XCTAssertTrue(acc.values.allSatisfy { (0...1).contains($0) })
+        XCTAssertEqual(report.metrics["fake_quant_accuracy"], acc.values.last)
+    }
+
     func testFourBitWeightsLieOnTheSymmetricGrid() throws {
         let (model, report) = try run(#"{"pass": "qat", "bits": 4, "schedule": "stochastic", "step1_steps": 6, "step2_steps": 6, "lr": 0.002, "batch_size": 8}"#)
         XCTAssertEqual(report.series[0].values.count, 12)

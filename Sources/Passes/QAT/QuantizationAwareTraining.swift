@@ -17,7 +17,7 @@ import Training
 public struct QuantizationAwareTraining: Pass, Equatable {
     public static let kind = "qat"
     public static var category: PassCategory { .quantization }
-    public var needs: PassNeeds { .training }
+    public var needs: PassNeeds { evalEvery > 0 ? [.training, .calibration] : .training }
 
     /// Weight precision: ternary (TWN, per layer) or symmetric 2, 4, 8 bits per tensor.
     public enum WeightBits: String, Codable, Sendable, CaseIterable {
@@ -60,13 +60,17 @@ public struct QuantizationAwareTraining: Pass, Equatable {
     public var groundTruthWeight: Float = 0
     /// Quantize the word embedding (per row) and the pooler (per tensor) with the weights, as TI.
     public var quantizeEmbeddingAndPooler: Bool = true
+    /// Every this many steps (and before and after training), the fake-quantized student's accuracy
+    /// (weights and activations) on the recipe's `calibration` examples — use held-out labeled data
+    /// there; 0 turns it off. Classifiers only.
+    public var evalEvery: Int = 0
     public var seed: UInt64?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case bits, activationBits = "activation_bits", clip, schedule, step1Steps = "step1_steps", step2Steps = "step2_steps"
         case lr, warmupRatio = "warmup_ratio", weightDecay = "weight_decay", batchSize = "batch_size", maxGradNorm = "max_grad_norm"
         case maxLength = "max_length", groundTruthWeight = "ground_truth_weight", seed
-        case quantizeEmbeddingAndPooler = "quantize_embedding_and_pooler"
+        case quantizeEmbeddingAndPooler = "quantize_embedding_and_pooler", evalEvery = "eval_every"
     }
 
     public init() {}
@@ -89,6 +93,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         try c.update(&groundTruthWeight, .groundTruthWeight)
         try c.update(&seed, .seed)
         try c.update(&quantizeEmbeddingAndPooler, .quantizeEmbeddingAndPooler)
+        try c.update(&evalEvery, .evalEvery)
     }
 
     public func validate(path: String) throws {
@@ -103,6 +108,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         guard batchSize > 0 else { throw PassError("\(path).batch_size", "must be positive (got \(batchSize))") }
         if let m = maxGradNorm, !(m > 0) { throw PassError("\(path).max_grad_norm", "must be positive or null (got \(m))") }
         if let l = maxLength, l < 2 { throw PassError("\(path).max_length", "must be at least 2 (got \(l))") }
+        guard evalEvery >= 0 else { throw PassError("\(path).eval_every", "must be ≥ 0 (got \(evalEvery))") }
         guard groundTruthWeight >= 0 else { throw PassError("\(path).ground_truth_weight", "must be ≥ 0 (got \(groundTruthWeight))") }
     }
 
@@ -142,6 +148,10 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         let loader = DataLoader(context.training, batchSize: batchSize, seed: seed ?? context.seed)
         var rng = SeededGenerator(seed: (seed ?? context.seed) &+ 1)
         var curve: [Float] = [], used: [TeacherIntervention] = [], terms: [DistillationTerms] = []
+        var accuracy: [(step: Int, value: Double)] = []
+        let held = evalEvery > 0 && teacher.config.isClassifier ? context.calibration : []
+        func evaluate() throws { if !held.isEmpty { accuracy.append((curve.count, try fakeQuantAccuracy(student.model, held, batcher))) } }
+        try evaluate()
         context.progress.start("qat: \(step1Steps) + \(step2Steps) steps", step1Steps + step2Steps)
         for (phase, steps) in [(1, step1Steps), (2, step2Steps)] where steps > 0 {
             let trainer = try Trainer(model: student, settings: settings(steps: steps))
@@ -154,6 +164,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                 curve.append(try trainer.train([batch]))
                 used.append(current); terms.append(distiller.lastTerms)
                 context.progress.update(curve.count)
+                if !held.isEmpty, curve.count % evalEvery == 0 || curve.count == step1Steps + step2Steps { try evaluate() }
             }
         }
         context.progress.finish()
@@ -164,13 +175,19 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         var metrics: [String: Double] = ["step1_steps": Double(step1Steps), "step2_steps": Double(step2Steps),
                                          "first_loss": first, "final_loss": last, "quantized_tensors": Double(changes.filter { $0.bitsPerWeight != nil }.count)]
         for i in [TeacherIntervention.output, .context, .map] { metrics["steps_ti_\(i.rawValue)"] = Double(used.filter { $0 == i }.count) }
+        var series: [PassReport.Series] = []
+        if let a = accuracy.last {
+            metrics["fake_quant_accuracy_before"] = accuracy[0].value; metrics["fake_quant_accuracy"] = a.value
+            series.append(.init(title: "Held-out accuracy of the fake-quantized student (\(held.count) examples)", xLabel: "step", yLabel: "accuracy",
+                                labels: accuracy.map { String($0.step) }, values: accuracy.map(\.value)))
+        }
         return PassReport(
             kind: Self.kind,
             summary: String(format: "QAT %@ weights, %@ activations: %d steps with %@ intervention + %d KD-QAT steps; distillation loss %.4f → %.4f",
                             bits.rawValue, activationBits.map { "\($0)-bit" } ?? "FP", step1Steps, schedule.rawValue, step2Steps, first, last),
             metrics: metrics,
             tensors: changes,
-            series: [.init(title: "Distillation loss", xLabel: "step", yLabel: "loss", labels: labels, values: curve.map(Double.init)),
+            series: series + [.init(title: "Distillation loss", xLabel: "step", yLabel: "loss", labels: labels, values: curve.map(Double.init)),
                      .init(title: "Distillation loss terms: pred", xLabel: "step", yLabel: "loss", labels: labels, values: terms.map { Double($0.prediction) }),
                      .init(title: "Distillation loss terms: rep + attn + out", xLabel: "step", yLabel: "loss", labels: labels,
                            values: terms.map { Double($0.hidden + $0.scores + $0.attentionOutput) })],
@@ -179,6 +196,30 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                     quantizeEmbeddingAndPooler ? "word embedding quantized per row and pooler per tensor with the weights' quantizer; the pooler's input is not quantized"
                                                : "the word embedding and the pooler stay full precision",
                     "no dropout during training; no data augmentation"])
+    }
+
+    /// Accuracy of the student with weights and activations fake-quantized, as trained: the eager
+    /// forward with the quantization's options, the token table and pooler quantized for the
+    /// duration (their full-precision values are restored).
+    func fakeQuantAccuracy(_ model: TransformerModel, _ examples: [Example], _ batcher: ExampleBatcher) throws -> Double {
+        let q = quantization
+        let saved = q.parameterTransforms(model).map { ($0.0, $0.0.value) }
+        defer { for (v, values) in saved { v.value = values } }
+        for (v, _) in saved {
+            let quantizer = v === model.embeddings.tokenParameter ? q.tokenEmbedding! : q.pooler!
+            v.value.withUnsafeMutableBufferPointer { quantizer.fakeQuantizeForward($0.baseAddress!, $0.baseAddress!, rows: v.shape[0], cols: v.shape[1]) }
+        }
+        var correct = 0
+        for start in stride(from: 0, to: examples.count, by: 32) {
+            let b = try batcher.batch(Array(examples[start..<min(examples.count, start + 32)]))
+            let out = try model.forward(b.input, options: q.options)
+            let c = out.shape.last!
+            for (i, label) in b.targets.enumerated() {
+                let row = out.logits[(i * c)..<((i + 1) * c)]
+                if let best = row.indices.max(by: { row[$0] < row[$1] }), best - i * c == Int(label) { correct += 1 }
+            }
+        }
+        return Double(correct) / Double(examples.count)
     }
 
     /// Quantizes every block projection's weight in place (its own tensor: a fused projection's
