@@ -11,6 +11,7 @@ public enum PassRegistry {
         OptinPruning.self,
         ClippedSoftmax.self,
         GatedAttention.self,
+        QuantizationAwareTraining.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }

@@ -9,6 +9,14 @@ public final class TapeExecutor: BlockExecutor {
     public let state: ForwardState
     public let tape: Tape
     public private(set) var captures: [CaptureKey: Variable] = [:]
+    /// Projections whose input enters as a constant: the weight still gets its gradient, nothing
+    /// flows back into the input (TI's "Q, K from a detached copy of the layer input", §4.3).
+    /// Tape only: eager inference has no gradient to stop.
+    public var detachedInputs: Set<LinearRole> = []
+    /// Transforms of particular weights wherever they are used, by identity — for weights the block's
+    /// `weightTransform` does not reach (the token table, the pooler): TI's word-embedding and pooler
+    /// fake quantization. Tape only.
+    public var parameterTransforms: [ObjectIdentifier: SiteTransform] = [:]
 
     public init(state: ForwardState, tape: Tape) { self.state = state; self.tape = tape }
 
@@ -20,7 +28,9 @@ public final class TapeExecutor: BlockExecutor {
             throw TrainingError.untrainableLayer(name: name, type: "\(type(of: layer))")
         }
         var w = l.weightParameter
+        let x = site.map { detachedInputs.contains($0.role) } == true ? tape.constant(x.value, shape: x.shape) : x
         if let site, let t = state.options.weightTransform?(site) { w = tape.transform(w, t, shape: w.shape) }
+        else if let t = parameterTransforms[ObjectIdentifier(w)] { w = tape.transform(w, t, shape: w.shape) }
         return tape.linear(x, weight: w, bias: l.biasParameter, rows: x.count / l.inFeatures)
     }
 
@@ -55,6 +65,7 @@ public final class TapeExecutor: BlockExecutor {
 
     public func embedding(_ table: Variable, ids: [Int32], stored: Tensor?) -> Variable {
         precondition(table.count > 0, "training needs the token table in memory (not gathered from the store)")
+        if let t = parameterTransforms[ObjectIdentifier(table)] { return tape.embedding(tape.transform(table, t, shape: table.shape), ids: ids) }
         return tape.embedding(table, ids: ids)
     }
 

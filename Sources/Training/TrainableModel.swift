@@ -41,7 +41,18 @@ public final class TrainableModel {
 
     /// Runs the model on `tape`: the same block, sites and hooks as `TransformerModel.forward`.
     public func forward(_ input: ModelInput, options: ForwardOptions = ForwardOptions(), tape: Tape) throws -> TrainingForward {
+        try forward(input, options: options, detachingInputsOf: [], tape: tape)
+    }
+
+    /// The same, with the inputs of the `detached` projections (every layer) entering as constants:
+    /// their weights train, no gradient flows through them into the layer input (teacher intervention);
+    /// and `transformed` weights (by identity: the token table, the pooler) passed through their
+    /// transform wherever they are used (fake quantization the block's `weightTransform` does not reach).
+    public func forward(_ input: ModelInput, options: ForwardOptions, detachingInputsOf detached: Set<LinearRole>,
+                        transforming transformed: [(Variable, SiteTransform)] = [], tape: Tape) throws -> TrainingForward {
         let e = TapeExecutor(state: try ForwardState(config: config, input: input, options: options), tape: tape)
+        e.detachedInputs = detached
+        for (v, t) in transformed { e.parameterTransforms[ObjectIdentifier(v)] = t }
         var x = model.embeddings.run(input, on: e)
         for layer in model.layers { x = try layer.run(x, on: e) }
         let st = e.state
