@@ -12,43 +12,13 @@ import XCTest
 final class GatedAttentionTests: XCTestCase {
     static let cases = ["llama_linear", "llama_mlp", "gpt2_per_head_finetune", "bert_all_features", "llama_unconditional"]
 
-    struct Case {
-        let model: TransformerModel
-        let reference: SafetensorsFile
-        let input: ModelInput
-        let labels: [Int]
-
-        init(_ name: String) throws {
-            let folder = Fixtures.path("gated/\(name)")
-            guard FileManager.default.fileExists(atPath: folder + "/reference.safetensors") else {
-                throw XCTSkip("\(folder) absent: run /root/venv/bin/python tools/reference/gated_attention_reference.py")
-            }
-            model = try TransformerModel.load(path: folder)
-            let ref = try SafetensorsFile(path: folder + "/reference.safetensors")
-            reference = ref
-            func rows(_ n: String) throws -> [[Int]]? {
-                guard ref.contains(n) else { return nil }
-                let t = try ref.tensor(n), v = t.floats().map { Int($0) }
-                if t.shape.count == 1 { return [v] }
-                return stride(from: 0, to: v.count, by: t.shape[1]).map { Array(v[$0..<($0 + t.shape[1])]) }
-            }
-            input = ModelInput(tokens: try rows("input_ids")!, tokenTypes: try rows("token_type_ids"), attentionMask: try rows("attention_mask"))
-            labels = try rows("labels")!.flatMap { $0 }
-        }
-
-        func loss(_ trainable: TrainableModel, tape: Tape, options: ForwardOptions = ForwardOptions()) throws -> Variable {
-            let out = try trainable.forward(input, options: options, tape: tape)
-            if trainable.config.isClassifier {
-                return tape.crossEntropy(out.logits, targets: labels.map { Int32($0) }, classes: out.shape[1])
-            }
-            let t = input.seqLen
-            let labelRows = stride(from: 0, to: labels.count, by: t).map { Array(labels[$0..<($0 + t)]) }
-            return tape.crossEntropy(out.logits, targets: languageModelTargets(input, labels: labelRows), classes: out.shape[2])
-        }
+    /// The fixtures of tools/reference/gated_attention_reference.py, read like the training ones.
+    func gated(_ name: String) throws -> GradientParityTests.Case {
+        try GradientParityTests.Case(name, in: "gated", generator: "gated_attention_reference.py")
     }
 
     func testGatesLoadFromTheWhittleSection() throws {
-        let c = try Case("llama_mlp")
+        let c = try gated("llama_mlp")
         let gate = try XCTUnwrap(c.model.layers[1].attentionGate)
         XCTAssertEqual(gate.settings, AttentionGateSettings(type: .conditionalPerToken, network: .mlp))
         XCTAssertEqual(gate.parameters.map(\.name), ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"].map { "model.layers.1.self_attn.gate." + $0 })
@@ -58,7 +28,7 @@ final class GatedAttentionTests: XCTestCase {
 
     func testGradientsMatchPyTorchReferenceGate() throws {
         for name in Self.cases {
-            let c = try Case(name)
+            let c = try gated(name)
             let trainable = try TrainableModel(c.model)
             let tape = Tape()
             let loss = try c.loss(trainable, tape: tape)
@@ -78,7 +48,7 @@ final class GatedAttentionTests: XCTestCase {
 
     func testAdamWTrajectoryFollowsPyTorch() throws {
         for name in Self.cases {
-            let c = try Case(name)
+            let c = try gated(name)
             let trainable = try TrainableModel(c.model)
             let optimizer = AdamW(parameters: trainable.parameters, weightDecay: 0.1)
             let schedule = LearningRateSchedule(peak: 1e-3, warmupSteps: 2, totalSteps: 10, decay: .linear)
@@ -99,7 +69,7 @@ final class GatedAttentionTests: XCTestCase {
     /// The block runs the gate in both executors, on the fused and the step-by-step attention path.
     func testEagerEqualsTapeAtEverySite() throws {
         for name in Self.cases {
-            let c = try Case(name)
+            let c = try gated(name)
             for steps in [false, true] {
                 var options = ForwardOptions(capture: Set(CapturePoint.allCases).subtracting(steps ? [] : [.scores, .probabilities]))
                 if steps { options.attention = .clippedSoftmax(alpha: 12, maxSeqLength: 512) }
@@ -115,7 +85,7 @@ final class GatedAttentionTests: XCTestCase {
 
     /// Without its gate the model computes something else: the gate is really in the forward.
     func testGateChangesTheContext() throws {
-        let c = try Case("llama_linear")
+        let c = try gated("llama_linear")
         let gated = try c.model.forward(c.input, options: ForwardOptions(capture: [.attentionContext]))
         let gates = c.model.layers.map(\.attentionGate)
         for l in c.model.layers { l.attentionGate = nil }

@@ -13,9 +13,10 @@ final class GradientParityTests: XCTestCase {
         let input: ModelInput
         let labels: [Int]
 
-        init(_ name: String) throws {
-            let folder = Fixtures.path("training/\(name)")
-            _ = try Fixtures.required("training/\(name)/reference.safetensors", regenerate: "/root/venv/bin/python tools/reference/training_reference.py \(name)")
+        /// `fixtures/<root>/<name>`: a model folder with the PyTorch batch, loss and gradients.
+        init(_ name: String, in root: String = "training", generator: String = "training_reference.py") throws {
+            let folder = Fixtures.path("\(root)/\(name)")
+            _ = try Fixtures.required("\(root)/\(name)/reference.safetensors", regenerate: "/root/venv/bin/python tools/reference/\(generator) \(name)")
             model = try TransformerModel.load(path: folder)
             let ref = try SafetensorsFile(path: folder + "/reference.safetensors")
             reference = ref
