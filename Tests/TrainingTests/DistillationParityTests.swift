@@ -18,9 +18,8 @@ final class DistillationParityTests: XCTestCase {
 
         init() throws {
             let folder = Fixtures.path("training/distill/bert_classifier")
-            guard FileManager.default.fileExists(atPath: folder + "/reference.safetensors") else {
-                throw XCTSkip("\(folder) absent: run /root/venv/bin/python tools/reference/distillation_reference.py")
-            }
+            _ = try Fixtures.required("training/distill/bert_classifier/reference.safetensors",
+                                      regenerate: "/root/venv/bin/python tools/reference/distillation_reference.py")
             teacher = try TransformerModel.load(path: Fixtures.path("training/bert_classifier"))
             student = try TransformerModel.load(path: folder + "/student")
             reference = try SafetensorsFile(path: folder + "/reference.safetensors")
