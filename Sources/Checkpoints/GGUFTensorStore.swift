@@ -95,6 +95,8 @@ public final class GGUFTensorStore: TensorStore, @unchecked Sendable {
         }
         func double(_ key: String) throws -> Double? {
             guard let v = value(key) else { return nil }
+            // A float32 as its shortest decimal (1e-05, not 9.99999974e-06), as config.json writes it.
+            if case let .float32(f) = v { return Double("\(f)") ?? Double(f) }
             guard let d = v.double else {
                 throw CheckpointError.ggufInvalidMetadata(path: path, key: "\(arch).\(key)", reason: "expected a float, found \(v.type) \(v.summary)")
             }

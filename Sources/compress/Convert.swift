@@ -7,12 +7,12 @@ import Whittle
 /// the GGUF metadata: it is not written yet.
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a llama.cpp .gguf model (llama, qwen2) to a Hugging Face folder (config.json + F32 model.safetensors).")
+        abstract: "Convert a llama.cpp .gguf model (llama, qwen2) to a Hugging Face folder (config.json + F32 weights).")
 
     @Argument(help: "A .gguf file.")
     var path: String
 
-    @Option(help: "The folder to write; it must not exist or be empty.")
+    @Option(help: "The folder to write (absent or empty).")
     var output: String
 
     func validate() throws {

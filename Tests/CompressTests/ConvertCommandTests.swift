@@ -29,6 +29,23 @@ final class ConvertCommandTests: XCTestCase {
         XCTAssertEqual(try Checkpoint(path: folder).config["tie_word_embeddings"] as? Bool, false)
     }
 
+    func testConvertHelpText() {
+        XCTAssertEqual(Convert.helpMessage(columns: 100), """
+        OVERVIEW: Convert a llama.cpp .gguf model (llama, qwen2) to a Hugging Face folder (config.json +
+        F32 weights).
+
+        USAGE: convert <path> --output <output>
+
+        ARGUMENTS:
+          <path>                  A .gguf file.
+
+        OPTIONS:
+          --output <output>       The folder to write (absent or empty).
+          -h, --help              Show help information.
+
+        """)
+    }
+
     func testConvertRefusesANonEmptyOutput() throws {
         let gguf = try Fixtures.required("gguf/llama-tiny/f32.gguf", regenerate: regenerate)
         XCTAssertThrowsError(try Convert.parse([gguf, "--output", Fixtures.path("gguf")]))
