@@ -25,6 +25,8 @@ final class GGUFModelTests: XCTestCase {
     func testF32LlamaGGUFLogitsMatchTransformers() throws { try checkLogits("f32", key: "f32") }
     func testQ8_0LlamaGGUFLogitsMatchTransformers() throws { try checkLogits("q8_0", key: "q8_0") }
     func testTiedLlamaGGUFWithoutOutputWeightMatchesTransformers() throws { try checkLogits("tied-f32", key: "tied_f32") }
+    /// `qwen2`: q/k/v biases, rows stored unpermuted, tied embeddings.
+    func testQwen2GGUFWithBiasesMatchesTransformers() throws { try checkLogits("qwen2-q8_0", key: "qwen2_q8_0") }
 
     func testConfigAndNamesComeFromTheGGUFMetadata() throws {
         let store = try GGUFTensorStore(path: try fixture("f32.gguf"))
