@@ -40,6 +40,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case ggufInvalidTensor(path: String, name: String, reason: String)
     case ggufMisaligned(path: String, name: String, offset: UInt64, alignment: Int)
     case ggufCannotDequantize(path: String, name: String, type: String)
+    case ggufMissingKey(path: String, key: String)
+    case ggufUnsupportedModel(path: String, reason: String)
 
     /// One line: control characters in names and paths (possible in a hostile header) are escaped.
     public var description: String {
@@ -92,6 +94,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .ggufInvalidTensor(p, n, r): return "\(p): tensor '\(n)': \(r)"
         case let .ggufMisaligned(p, n, o, a): return "\(p): tensor '\(n)': data offset \(o) is not a multiple of the alignment \(a)"
         case let .ggufCannotDequantize(p, n, t): return "\(p): tensor '\(n)': cannot dequantize ggml type \(t) (supported: \(GGMLType.dequantizable.map(\.name).joined(separator: ", ")))"
+        case let .ggufMissingKey(p, k): return "\(p): metadata key '\(k)' is missing (needed to build config.json)"
+        case let .ggufUnsupportedModel(p, r): return "\(p): \(r)"
         }
     }
 }

@@ -20,3 +20,9 @@ extension Checkpoint: TensorStore {
         info(name).map { TensorSpec(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
     }
 }
+
+/// Opens a model by path: a `.gguf` file as the Hugging Face checkpoint it stands for
+/// (`GGUFTensorStore`), anything else as a `Checkpoint` (folder or `.safetensors` file).
+public func openTensorStore(path: String) throws -> TensorStore {
+    path.lowercased().hasSuffix(".gguf") ? try GGUFTensorStore(path: path) : try Checkpoint(path: path)
+}

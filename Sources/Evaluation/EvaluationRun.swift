@@ -13,7 +13,7 @@ public struct EvaluationModel {
 
     public init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw EvaluationError.fileNotFound(path: path) }
-        let checkpoint = try Checkpoint(path: path)
+        let checkpoint = try openTensorStore(path: path)
         self.path = path
         model = try TransformerModel.loadCompressed(from: checkpoint)
         labels = model.config.isClassifier ? LabelSet(config: checkpoint.config) : nil

@@ -68,9 +68,10 @@ public final class TransformerModel {
         layer.structure = structure
     }
 
-    /// Loads a checkpoint folder (config.json + safetensors).
+    /// Loads a checkpoint folder (config.json + safetensors) or a llama.cpp `.gguf` file
+    /// (`GGUFTensorStore`: dequantized to F32, Hugging Face names and q/k order).
     public static func load(path: String) throws -> TransformerModel {
-        try load(from: try Checkpoint(path: path))
+        try load(from: try openTensorStore(path: path))
     }
 
     /// Sublayers the model removes (`whittle.skipped_sublayers`); setting it changes the layers' structure.

@@ -12,6 +12,7 @@ struct Compress: ParsableCommand {
             Validate.self,
             Inspect.self,
             Logits.self,
+            Convert.self,
             Eval.self,
             Tokenize.self,
         ],

@@ -7,7 +7,7 @@ struct Logits: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a model on token ids; write the logits or print the top-5 next tokens.")
 
-    @Option(help: "A checkpoint folder (config.json + safetensors).")
+    @Option(help: "A checkpoint folder (config.json + safetensors) or a llama.cpp .gguf file.")
     var model: String
 
     @Option(help: "Comma-separated token ids, e.g. 1,2,3.")
@@ -26,13 +26,13 @@ struct Logits: ParsableCommand {
     func run() throws {
         try exitOnUserError {
             let tokens = ids.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
-            let store = try Checkpoint(path: model)
+            let store = try openTensorStore(path: model)
             let transformer = try TransformerModel.loadCompressed(from: store)   // NF4 / int8 outputs run as written
             let output = try transformer.forward(ModelInput(tokens: [tokens]))
             let shape = Array(output.shape.dropFirst())   // drop the batch of one
             if let out {
                 try SafetensorsWriter.write(to: out, tensors: ["logits": Tensor(floats: output.logits, shape: shape)],
-                                            metadata: ["model": model, "ids": ids], inputs: store.files.map(\.path))
+                                            metadata: ["model": model, "ids": ids], inputs: (store as? Checkpoint)?.files.map(\.path) ?? [model])
                 print("wrote logits \(shape) to \(out)")
             } else {
                 print(topFive(output.logits, shape: shape, config: transformer.config, labels: store.config["id2label"] as? [String: String]))

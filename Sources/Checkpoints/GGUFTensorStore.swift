@@ -1,0 +1,136 @@
+import Tensors
+
+/// A llama.cpp model file presented as the Hugging Face checkpoint it was converted from: tensors
+/// under Hugging Face names, dequantized to F32, q/k rows back in Hugging Face order, and a
+/// `config.json` built from the metadata. Models load from it like from a folder
+/// (`TransformerModel.load(path: "x.gguf")`). The tokenizer is not rebuilt from the metadata.
+///
+/// ```swift
+/// let store = try GGUFTensorStore(path: "smollm2.Q4_1.gguf")
+/// store.config["num_hidden_layers"]; try store.tensor("model.layers.0.self_attn.q_proj.weight")
+/// ```
+public final class GGUFTensorStore: TensorStore, @unchecked Sendable {
+    public let file: GGUFFile
+    public let layout: GGUFLlamaLayout
+    public let config: [String: Any]
+    public let names: [String]
+    /// Hugging Face name → (GGUF name, permuted rows).
+    private let sources: [String: (gguf: String, rows: GGUFLlamaLayout.QKRows?)]
+    private let heads: Int, kvHeads: Int
+
+    public convenience init(path: String) throws { try self.init(try GGUFFile(path: path)) }
+
+    public init(_ file: GGUFFile) throws {
+        self.file = file
+        let path = file.path
+        guard let archValue = file.metadata["general.architecture"] else {
+            throw CheckpointError.ggufMissingKey(path: path, key: "general.architecture")
+        }
+        guard let arch = archValue.string else {
+            throw CheckpointError.ggufInvalidMetadata(path: path, key: "general.architecture", reason: "expected a string, found \(archValue.type)")
+        }
+        guard let layout = GGUFLlamaLayout(architecture: arch) else {
+            throw CheckpointError.ggufUnsupportedModel(path: path, reason: "general.architecture '\(arch)' is not supported (supported: \(GGUFLlamaLayout.supported.joined(separator: ", ")))")
+        }
+        self.layout = layout
+        var sources: [String: (gguf: String, rows: GGUFLlamaLayout.QKRows?)] = [:]
+        var names: [String] = []
+        for name in file.names {
+            guard let (hf, rows) = layout.hfName(name) else {
+                let hint = name == "rope_freqs.weight" ? " (Llama 3.1-style rope scaling factors are not supported)" : ""
+                throw CheckpointError.ggufUnsupportedModel(path: path, reason: "tensor '\(name)' has no Hugging Face name for architecture '\(arch)'\(hint)")
+            }
+            sources[hf] = (name, rows); names.append(hf)
+        }
+        let config = try GGUFTensorStore.hfConfig(file, layout: layout)
+        let layers = config["num_hidden_layers"] as! Int
+        for required in ["token_embd.weight", "output_norm.weight"]
+            + (0..<layers).flatMap({ l in GGUFLlamaLayout.requiredBlockTensors.map { "blk.\(l).\($0).weight" } })
+            where file.info(required) == nil {
+            throw CheckpointError.tensorNotFound(path: path, name: required)
+        }
+        self.config = config
+        self.names = names
+        self.sources = sources
+        heads = config["num_attention_heads"] as! Int
+        kvHeads = config["num_key_value_heads"] as! Int
+    }
+
+    public func spec(_ name: String) -> TensorSpec? {
+        guard let source = sources[name], let info = file.info(source.gguf) else { return nil }
+        return TensorSpec(name: name, dtype: .F32, shape: info.shape)
+    }
+
+    public func tensor(_ name: String) throws -> Tensor {
+        guard let source = sources[name], let info = file.info(source.gguf) else {
+            throw CheckpointError.tensorNotFound(path: file.path, name: name)
+        }
+        var values = try file.floats(source.gguf)
+        if let rows = source.rows {
+            let n = rows == .queryHeads ? heads : kvHeads
+            let shape = info.shape, rowCount = shape[0]
+            guard rowCount % (2 * n) == 0 else {
+                throw CheckpointError.ggufInvalidTensor(path: file.path, name: source.gguf, reason: "\(rowCount) rows do not split into \(n) heads of an even size")
+            }
+            values = unpermuteGGUFRows(values, rows: rowCount, columns: values.count / max(rowCount, 1), heads: n)
+        }
+        return Tensor(floats: values, shape: info.shape)
+    }
+
+    /// `config.json` for the model: the `<arch>.*` hyper-parameters under Hugging Face's keys; the
+    /// vocabulary size from the token table; tied embeddings when there is no `output.weight`.
+    static func hfConfig(_ file: GGUFFile, layout: GGUFLlamaLayout) throws -> [String: Any] {
+        let arch = layout.architecture, path = file.path
+        func value(_ key: String) -> GGUFValue? { file.metadata["\(arch).\(key)"] }
+        func int(_ key: String) throws -> Int? {
+            guard let v = value(key) else { return nil }
+            guard let i = v.int, i > 0 else {
+                throw CheckpointError.ggufInvalidMetadata(path: path, key: "\(arch).\(key)", reason: "expected a positive integer, found \(v.type) \(v.summary)")
+            }
+            return i
+        }
+        func requiredInt(_ key: String) throws -> Int {
+            guard let i = try int(key) else { throw CheckpointError.ggufMissingKey(path: path, key: "\(arch).\(key)") }
+            return i
+        }
+        func double(_ key: String) throws -> Double? {
+            guard let v = value(key) else { return nil }
+            // A float32 as its shortest decimal (1e-05, not 9.99999974e-06), as config.json writes it.
+            if case let .float32(f) = v { return Double("\(f)") ?? Double(f) }
+            guard let d = v.double else {
+                throw CheckpointError.ggufInvalidMetadata(path: path, key: "\(arch).\(key)", reason: "expected a float, found \(v.type) \(v.summary)")
+            }
+            return d
+        }
+        guard let embedding = file.info("token_embd.weight") else {
+            throw CheckpointError.tensorNotFound(path: path, name: "token_embd.weight")
+        }
+        let heads = try requiredInt("attention.head_count")
+        guard let eps = try double("attention.layer_norm_rms_epsilon") else {
+            throw CheckpointError.ggufMissingKey(path: path, key: "\(arch).attention.layer_norm_rms_epsilon")
+        }
+        var config: [String: Any] = [
+            "model_type": layout.modelType,
+            "architectures": [layout.hfArchitecture],
+            "vocab_size": embedding.shape[0],
+            "hidden_size": try requiredInt("embedding_length"),
+            "intermediate_size": try requiredInt("feed_forward_length"),
+            "num_hidden_layers": try requiredInt("block_count"),
+            "num_attention_heads": heads,
+            "num_key_value_heads": try int("attention.head_count_kv") ?? heads,
+            "rms_norm_eps": eps,
+            "rope_theta": try double("rope.freq_base") ?? 10000,   // llama.cpp's default when absent
+            "max_position_embeddings": try requiredInt("context_length"),
+            "hidden_act": "silu",
+            "tie_word_embeddings": file.info("output.weight") == nil,
+        ]
+        if let keyLength = try int("attention.key_length") { config["head_dim"] = keyLength }
+        if let scaling = value("rope.scaling.type")?.string, scaling != "none" {
+            guard scaling == "linear", let factor = try double("rope.scaling.factor") else {
+                throw CheckpointError.ggufUnsupportedModel(path: path, reason: "\(arch).rope.scaling.type '\(scaling)' is not supported (only 'linear' with rope.scaling.factor)")
+            }
+            config["rope_scaling"] = ["rope_type": "linear", "factor": factor]
+        }
+        return config
+    }
+}
