@@ -49,19 +49,7 @@ final class GatedAttentionTests: XCTestCase {
     func testAdamWTrajectoryFollowsPyTorch() throws {
         for name in Self.cases {
             let c = try gated(name)
-            let trainable = try TrainableModel(c.model)
-            let optimizer = AdamW(parameters: trainable.parameters, weightDecay: 0.1)
-            let schedule = LearningRateSchedule(peak: 1e-3, warmupSteps: 2, totalSteps: 10, decay: .linear)
-            var losses: [Float] = []
-            for step in 0..<10 {
-                optimizer.zeroGrad()
-                let tape = Tape()
-                let loss = try c.loss(trainable, tape: tape)
-                losses.append(loss.value[0])
-                tape.backward(from: loss)
-                clipGradientNorm(trainable.parameters, maxNorm: 1)
-                optimizer.step(lr: schedule.rate(step: step))
-            }
+            let losses = try c.adamWLosses()
             assertClose(losses, try c.reference.tensor("adamw_losses").floats(), atol: 2e-4, rtol: 1e-5, "\(name) AdamW trajectory")
         }
     }

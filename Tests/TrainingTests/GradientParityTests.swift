@@ -30,6 +30,24 @@ final class GradientParityTests: XCTestCase {
             labels = try rows("labels")!.flatMap { $0 }
         }
 
+        /// The reference trajectory's run: 10 AdamW steps (warm-up 2, linear decay, clip 1.0, wd 0.1 on matrices).
+        func adamWLosses() throws -> [Float] {
+            let trainable = try TrainableModel(model)
+            let optimizer = AdamW(parameters: trainable.parameters, weightDecay: 0.1)
+            let schedule = LearningRateSchedule(peak: 1e-3, warmupSteps: 2, totalSteps: 10, decay: .linear)
+            var losses: [Float] = []
+            for step in 0..<10 {
+                optimizer.zeroGrad()
+                let tape = Tape()
+                let loss = try self.loss(trainable, tape: tape)
+                losses.append(loss.value[0])
+                tape.backward(from: loss)
+                clipGradientNorm(trainable.parameters, maxNorm: 1)
+                optimizer.step(lr: schedule.rate(step: step))
+            }
+            return losses
+        }
+
         func loss(_ trainable: TrainableModel, tape: Tape, options: ForwardOptions = ForwardOptions()) throws -> Variable {
             let out = try trainable.forward(input, options: options, tape: tape)
             if trainable.config.isClassifier {
@@ -68,19 +86,7 @@ final class GradientParityTests: XCTestCase {
     /// PyTorch's loss step by step.
     func checkTrajectory(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let c = try Case(name)
-        let trainable = try TrainableModel(c.model)
-        let optimizer = AdamW(parameters: trainable.parameters, weightDecay: 0.1)
-        let schedule = LearningRateSchedule(peak: 1e-3, warmupSteps: 2, totalSteps: 10, decay: .linear)
-        var losses: [Float] = []
-        for step in 0..<10 {
-            optimizer.zeroGrad()
-            let tape = Tape()
-            let loss = try c.loss(trainable, tape: tape)
-            losses.append(loss.value[0])
-            tape.backward(from: loss)
-            clipGradientNorm(trainable.parameters, maxNorm: 1)
-            optimizer.step(lr: schedule.rate(step: step))
-        }
+        let losses = try c.adamWLosses()
         let expected = try c.reference.tensor("adamw_losses").floats()
         assertClose(losses, expected, atol: 2e-4, rtol: 1e-5, "\(name) AdamW trajectory", file: file, line: line)
         XCTAssertLessThan(losses[9], losses[0] - 0.3, "\(name): training must reduce the loss", file: file, line: line)
