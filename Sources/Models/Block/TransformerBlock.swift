@@ -43,7 +43,7 @@ extension TransformerLayer {
         let g = st.geometry(heads: heads, kvHeads: kvHeads, headDim: headDim, variant: options.attention ?? structure.attention)
         let headScale = headScale(options)
         var ctx: E.Value
-        if options.touches(.scores, layer: index) || options.touches(.probabilities, layer: index) {
+        if CapturePoint.allCases.contains(where: { $0.needsAttentionSteps && options.touches($0, layer: index) }) {
             var s = e.attentionScores(q: q, k: k, g)
             s = e.site(key(.scores), s, shape: g.scoresShape)
             var p = e.attentionNormalise(s, g)
