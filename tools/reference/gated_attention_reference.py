@@ -22,13 +22,14 @@ import argparse, json, math, os, shutil
 import torch, transformers, safetensors
 from torch import nn
 from safetensors.torch import save_file, load_file
+from training_reference import adamw_losses, lm_batch, randomize   # the same models, batches and trajectory
 from transformers import (LlamaConfig, LlamaForCausalLM, GPT2Config, GPT2LMHeadModel, BertConfig, BertForSequenceClassification)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 OUT = os.path.join(ROOT, "fixtures", "gated")
 META = {"generator": "tools/reference/gated_attention_reference.py", "torch": torch.__version__,
         "transformers": transformers.__version__, "safetensors": safetensors.__version__}
-STEPS, LR, WARMUP, WD, CLIP = 10, 1e-3, 2, 0.1, 1.0
+# Trajectory settings (steps, lr, warm-up, weight decay, clip) are training_reference.py's.
 COMMON = dict(attn_implementation="eager")
 
 
@@ -134,28 +135,6 @@ def attach(model, layers, names, gate_kwargs, seed, randomize_gate):
     return gates
 
 
-def randomize(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.startswith("gate_"):
-                continue
-            if p.dim() == 1 and ("norm" in name.lower() or "ln_" in name):
-                p.copy_((0.1 if name.endswith("bias") else 1) * torch.ones(p.shape) * (name.endswith("weight")) +
-                        0.1 * torch.randn(p.shape, generator=g))
-            elif p.dim() == 1:
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
-            else:
-                fan_in = p.shape[-1] if "wte" not in name and "embed" not in name else 4
-                p.copy_(torch.randn(p.shape, generator=g) / fan_in ** 0.5)
-
-
-def schedule(step):
-    if step < WARMUP:
-        return (step + 1) / WARMUP
-    return max(0.0, (STEPS - step) / (STEPS - WARMUP))
-
-
 def run(case, model, gates, whittle, batch):
     model.eval()
     folder = os.path.join(OUT, case)
@@ -185,33 +164,10 @@ def run(case, model, gates, whittle, batch):
         for k, v in gate.stacked(grads=True).items():
             tensors[f"grad.{gname}.{k}"] = v.contiguous()
     model.zero_grad()
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=LR, betas=(0.9, 0.999), eps=1e-8)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
-    losses = []
-    for step in range(STEPS):
-        opt.zero_grad()
-        loss = model(**batch).loss
-        losses.append(loss.item())
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-        sched.step()
+    losses = adamw_losses(model, batch)
     tensors["adamw_losses"] = torch.tensor(losses, dtype=torch.float32)
     save_file(tensors, os.path.join(folder, "reference.safetensors"), metadata=dict(META, case=case))
     print(case, "loss", out.loss.item(), "trajectory", [round(x, 4) for x in losses])
-
-
-def lm_batch(vocab, seed, pad_last=2):
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(0, vocab, (2, 6), generator=g)
-    mask = torch.ones(2, 6, dtype=torch.long)
-    mask[1, 6 - pad_last:] = 0
-    labels = ids.clone()
-    labels[mask == 0] = -100
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
 def llama(case, seed, gate_kwargs, whittle, randomize_gate=True):

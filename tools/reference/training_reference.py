@@ -31,6 +31,8 @@ def randomize(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
+            if name.startswith("gate_"):      # gates attached by gated_attention_reference.py keep their own init
+                continue
             if p.dim() == 1 and ("norm" in name.lower() or "ln_" in name):
                 p.copy_((0.1 if name.endswith("bias") else 1) * torch.ones(p.shape) * (name.endswith("weight")) +
                         0.1 * torch.randn(p.shape, generator=g))
@@ -47,18 +49,8 @@ def schedule(step):   # multiplier of LR at 0-based step
     return max(0.0, (STEPS - step) / (STEPS - WARMUP))
 
 
-def run(case, model, batch):
-    model.eval()
-    folder = os.path.join(OUT, case)
-    shutil.rmtree(folder, ignore_errors=True)
-    model.save_pretrained(folder, safe_serialization=True)
-    out = model(**batch)
-    out.loss.backward()
-    tensors = {k: v.contiguous() for k, v in batch.items()}
-    tensors["loss"] = out.loss.detach().reshape(1)
-    for name, p in model.named_parameters():
-        tensors["grad." + name] = p.grad.detach().clone().contiguous()
-    model.zero_grad()
+def adamw_losses(model, batch):
+    """The loss of each of STEPS AdamW steps (warm-up, linear decay, decay on ≥ 2-D parameters, clipping)."""
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": no_decay, "weight_decay": 0.0}],
@@ -73,6 +65,22 @@ def run(case, model, batch):
         torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
         opt.step()
         sched.step()
+    return losses
+
+
+def run(case, model, batch):
+    model.eval()
+    folder = os.path.join(OUT, case)
+    shutil.rmtree(folder, ignore_errors=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    out = model(**batch)
+    out.loss.backward()
+    tensors = {k: v.contiguous() for k, v in batch.items()}
+    tensors["loss"] = out.loss.detach().reshape(1)
+    for name, p in model.named_parameters():
+        tensors["grad." + name] = p.grad.detach().clone().contiguous()
+    model.zero_grad()
+    losses = adamw_losses(model, batch)
     tensors["adamw_losses"] = torch.tensor(losses, dtype=torch.float32)
     meta = dict(META, case=case, steps=str(STEPS), lr=str(LR), warmup=str(WARMUP), weight_decay=str(WD), clip=str(CLIP))
     save_file(tensors, os.path.join(folder, "reference.safetensors"), metadata=meta)
