@@ -6,24 +6,7 @@ import TestSupport
 /// Gated attention kernels (ALGORITHMS.md §3.2) against finite differences of Float64 twins, and
 /// the clipped softmax's α parametrisation and exact 0 / 1 (§3.1).
 final class AttentionGateKernelTests: XCTestCase {
-    /// The helpers of `BackwardFiniteDifferenceTests` (random normals, central differences in Float64).
-    struct FiniteDifference {
-        var rng = BackwardTestRandom(seed: 43)
-        mutating func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in scale * rng.normal() } }
-        func numericalGradient(_ inputs: [[Float]], which: Int, w: [Float], _ f: ([[Double]]) -> [Double]) -> [Float] {
-            var xs = inputs.map { $0.map(Double.init) }
-            let h = 1e-6
-            func loss() -> Double { zip(f(xs), w).reduce(0) { $0 + $1.0 * Double($1.1) } }
-            return (0..<xs[which].count).map { i in
-                let old = xs[which][i]
-                xs[which][i] = old + h; let up = loss()
-                xs[which][i] = old - h; let down = loss()
-                xs[which][i] = old
-                return Float((up - down) / (2 * h))
-            }
-        }
-    }
-    var fd = FiniteDifference()
+    var fd = FiniteDifference(seed: 43)
 
     func testGroupedLinearBackward() {
         let n = 3, g = 2, i = 4, o = 3

@@ -6,22 +6,10 @@ import TestSupport
 /// Every backward kernel against central finite differences of a Float64 twin of its forward
 /// (loss `L = Σ w·out` with random `w`; step 1e-6 in Float64, so the check is exact to ~1e-8).
 final class BackwardFiniteDifferenceTests: XCTestCase {
-    var rng = BackwardTestRandom(seed: 42)
-
-    func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in scale * rng.normal() } }
-
-    /// Numerical gradient of `Σ w·f(x)` with respect to `inputs[which]`.
+    var fd = FiniteDifference(seed: 42)
+    func randoms(_ n: Int, scale: Float = 1) -> [Float] { fd.randoms(n, scale: scale) }
     func numericalGradient(_ inputs: [[Float]], which: Int, w: [Float], _ f: ([[Double]]) -> [Double]) -> [Float] {
-        var xs = inputs.map { $0.map(Double.init) }
-        let h = 1e-6
-        func loss() -> Double { zip(f(xs), w).reduce(0) { $0 + $1.0 * Double($1.1) } }
-        return (0..<xs[which].count).map { i in
-            let old = xs[which][i]
-            xs[which][i] = old + h; let up = loss()
-            xs[which][i] = old - h; let down = loss()
-            xs[which][i] = old
-            return Float((up - down) / (2 * h))
-        }
+        fd.numericalGradient(inputs, which: which, w: w, f)
     }
 
     // MARK: matmul
@@ -281,5 +269,26 @@ extension Optional where Wrapped == [Float] {
     func withOptionalFloats<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
         guard let self else { return body(nil) }
         return self.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+/// Seeded random normals and central differences in Float64: the oracle of the backward kernels.
+struct FiniteDifference {
+    var rng: BackwardTestRandom
+    init(seed: UInt64) { rng = BackwardTestRandom(seed: seed) }
+    mutating func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in scale * rng.normal() } }
+
+    /// Numerical gradient of `Σ w·f(x)` with respect to `inputs[which]`.
+    func numericalGradient(_ inputs: [[Float]], which: Int, w: [Float], _ f: ([[Double]]) -> [Double]) -> [Float] {
+        var xs = inputs.map { $0.map(Double.init) }
+        let h = 1e-6
+        func loss() -> Double { zip(f(xs), w).reduce(0) { $0 + $1.0 * Double($1.1) } }
+        return (0..<xs[which].count).map { i in
+            let old = xs[which][i]
+            xs[which][i] = old + h; let up = loss()
+            xs[which][i] = old - h; let down = loss()
+            xs[which][i] = old
+            return Float((up - down) / (2 * h))
+        }
     }
 }
