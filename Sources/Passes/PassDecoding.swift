@@ -20,8 +20,9 @@ struct AnyPassKey: CodingKey {
 extension Decoder {
     /// The container of a pass's recipe keys. Any key outside `Keys` (and `pass`, the registry's name) is an
     /// error naming it and the allowed keys in declaration order.
-    func passKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
-        let allowed = ["pass"] + Keys.allCases.map(\.stringValue)
+    /// `alsoAllowing` names keys another decoder of the same object reads (shared training keys).
+    func passKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, alsoAllowing shared: [String] = []) throws -> KeyedDecodingContainer<Keys> {
+        let allowed = ["pass"] + Keys.allCases.map(\.stringValue) + shared
         let unknown = try container(keyedBy: AnyPassKey.self).allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
         if let first = unknown.first {
             throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [AnyPassKey(stringValue: first)],

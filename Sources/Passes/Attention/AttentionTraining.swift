@@ -64,15 +64,9 @@ extension FineTuning {
     }
 }
 
-/// Unknown-key check over a pass's own keys plus the shared training keys.
+/// A pass's own keys plus the shared training keys; any other key is an error (`passKeys`).
 func attentionPassKeys<Own: CodingKey & CaseIterable>(_ decoder: Decoder, _ own: Own.Type) throws -> KeyedDecodingContainer<Own> {
-    let allowed = ["pass"] + Own.allCases.map(\.stringValue) + AttentionTrainingKey.allCases.map(\.stringValue)
-    let unknown = try decoder.container(keyedBy: AnyPassKey.self).allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
-    if let first = unknown.first {
-        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [AnyPassKey(stringValue: first)],
-            debugDescription: "unknown key '\(first)'; allowed: \(allowed.joined(separator: ", "))"))
-    }
-    return try decoder.container(keyedBy: Own.self)
+    try decoder.passKeys(Own.self, alsoAllowing: AttentionTrainingKey.allCases.map(\.stringValue))
 }
 
 /// The checkpoint's `whittle` section, changed by `edit` and written back into `config.json`.
