@@ -1,0 +1,99 @@
+import Foundation
+import Whittle
+
+// Suite `decoding` (issues 16, 20): greedy decoding of 128 new tokens on SmolLM2-135M (f32) with the
+// KV cache, against the uncached path (each step recomputes the prefix, as before the cache) and
+// against transformers `generate` (tools/bench_decode_torch.py, same prompt, same 2 threads, its own
+// KV cache). tokens/s = new tokens / wall time of the whole call (prefill included) on both sides;
+// every figure is a range (min–max) and median over the same number of runs.
+
+let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
+
+/// The prompt: 16 fixed ids of SmolLM2's vocabulary ("The history of the printing press begins in"
+/// and so on would need the tokenizer; fixed ids keep both sides on identical input).
+let decodePrompt: [Int32] = [504, 2270, 282, 260, 5616, 3184, 3664, 281, 13862, 30, 2738, 314, 260, 1345, 282, 4158]
+
+func smolLM2Folder() -> String? {
+    if let p = ProcessInfo.processInfo.environment["WHITTLE_SMOLLM2"] { return p }
+    let p = NSHomeDirectory() + "/.cache/whittle/models/smollm2-135m-instruct"
+    return FileManager.default.fileExists(atPath: p + "/config.json") ? p : nil
+}
+
+/// "min–max (median m)" of tokens/s over runs of `seconds`.
+func rateSummary(_ seconds: [Double], tokens: Int) -> (median: Double, text: String) {
+    let rates = seconds.map { Double(tokens) / $0 }.sorted()
+    let median = rates[rates.count / 2]
+    return (median, String(format: "%.1f–%.1f tokens/s (median %.1f, %d runs)", rates.first!, rates.last!, median, rates.count))
+}
+
+func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let r = try body()
+    return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+}
+
+func runDecodingBench() throws {
+    guard let folder = smolLM2Folder() else {
+        print("decoding skipped: SmolLM2-135M not found (run `bash ../shared/tools/get-smollm2.sh`, or set WHITTLE_SMOLLM2)")
+        return
+    }
+    Threads.set(decodeThreads)
+    let model = try TransformerModel.load(path: folder)
+    let vocab = model.config.vocabSize
+    print("SmolLM2-135M f32 (\(folder)), prompt \(decodePrompt.count) tokens, \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
+
+    // KV cache (warm-up first).
+    _ = try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: 8, eos: nil)
+    var cachedSeconds: [Double] = [], cachedTokens: [Int32] = []
+    for _ in 0..<decodeRuns {
+        let (out, s) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
+        cachedSeconds.append(s); cachedTokens = out[0]
+    }
+    let cached = rateSummary(cachedSeconds, tokens: decodeNewTokens)
+    print("ours, KV cache:    \(cached.text)")
+
+    // Uncached: the closure path, every step a full forward over prompt + generated (all positions' logits).
+    var uncachedSeconds: [Double] = [], uncachedTokens: [Int32] = []
+    for _ in 0..<2 {
+        let (out, s) = try timed {
+            try greedyGenerate(prompt: decodePrompt, maxNewTokens: decodeNewTokens, eos: nil) { Array(try model.sequenceLogits($0).suffix(vocab)) }
+        }
+        uncachedSeconds.append(s); uncachedTokens = out
+    }
+    let uncached = rateSummary(uncachedSeconds, tokens: decodeNewTokens)
+    print("ours, no cache:    \(uncached.text)")
+    print(String(format: "KV cache speed-up: %.1f× (medians; range %.1f–%.1f×); tokens identical: %@", cached.median / uncached.median,
+                 uncachedSeconds.min()! / cachedSeconds.max()!, uncachedSeconds.max()! / cachedSeconds.min()!,
+                 cachedTokens == uncachedTokens ? "yes" : "NO"))
+
+    // transformers generate, same prompt and threads.
+    guard let peer = runDecodePeer(folder: folder) else { print("transformers peer skipped: python or tools/bench_decode_torch.py unavailable"); return }
+    guard let seconds = peer["seconds"] as? [Double], let tokens = peer["tokens"] as? [Int] else { print("transformers peer failed: \(peer)"); return }
+    let theirs = rateSummary(seconds, tokens: decodeNewTokens)
+    print("transformers \(peer["transformers"] ?? "?") generate (torch \(peer["torch"] ?? "?"), KV cache): \(theirs.text)")
+    let same = tokens.map { Int32($0) } == cachedTokens
+    let firstDiff = zip(tokens, cachedTokens).enumerated().first { $0.element.0 != Int($0.element.1) }?.offset
+    print(String(format: "ours / transformers: %.2f× (medians; range %.2f–%.2f×); tokens identical: %@", cached.median / theirs.median,
+                 seconds.min()! / cachedSeconds.max()!, seconds.max()! / cachedSeconds.min()!,
+                 same ? "yes" : "no, first difference at new token \(firstDiff.map(String.init) ?? "?")"))
+}
+
+/// Runs tools/bench_decode_torch.py and returns the JSON object of its last line.
+func runDecodePeer(folder: String) -> [String: Any]? {
+    let python = ProcessInfo.processInfo.environment["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("tools/bench_decode_torch.py").path
+    guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [script, "--model", folder, "--prompt", decodePrompt.map(String.init).joined(separator: ","),
+                         "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "\(decodeRuns)"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
+    return try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+}
