@@ -10,6 +10,8 @@ import Kernels
 ///             .intermediateSize / .vocabSize / .numLabels / .isCausalLM / .isClassifier
 /// let out = try model.forward(ModelInput(tokens: [[1, 2, 3]]), options: ForwardOptions())
 /// out.logits, out.shape        // [B,T,V] (causal LM) | [B,numLabels] (classifier) | [B,T,C] (encoder)
+/// let cache = KVCache(model: model, batch: 2)                   // decoding: keys/values per sequence
+/// let last = try model.forward(appending: [[1, 2, 3], [4]], to: cache)   // [B, V] last-token logits
 /// ```
 ///
 /// The block is written once (`Block/TransformerBlock.swift`) and run by an executor: `EagerExecutor`
