@@ -5,7 +5,8 @@ import Whittle
 // KV cache, against the uncached path (each step recomputes the prefix, as before the cache) and
 // against transformers `generate` (tools/bench_decode_torch.py, same prompt, same 2 threads, its own
 // KV cache). tokens/s = new tokens / wall time of the whole call (prefill included) on both sides;
-// every figure is a range (min–max) and median over the same number of runs.
+// every figure is a range (min–max) and median over the same number of runs; ours and transformers
+// alternate run by run.
 
 let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
 
@@ -34,23 +35,42 @@ func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
 
 func runDecodingBench() throws {
     guard let folder = smolLM2Folder() else {
-        print("decoding skipped: SmolLM2-135M not found (run `bash ../shared/tools/get-smollm2.sh`, or set WHITTLE_SMOLLM2)")
+        say("decoding skipped: SmolLM2-135M not found (run `bash ../shared/tools/get-smollm2.sh`, or set WHITTLE_SMOLLM2)")
         return
     }
     Threads.set(decodeThreads)
     let model = try TransformerModel.load(path: folder)
     let vocab = model.config.vocabSize
-    print("SmolLM2-135M f32 (\(folder)), prompt \(decodePrompt.count) tokens, \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
+    say("SmolLM2-135M f32 (\(folder)), prompt \(decodePrompt.count) tokens, \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
 
-    // KV cache (warm-up first).
+    // KV cache and transformers alternate, one run each per round, so both see the same machine load
+    // (the project machine is shared); each side warms up first.
     _ = try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: 8, eos: nil)
     var cachedSeconds: [Double] = [], cachedTokens: [Int32] = []
-    for _ in 0..<decodeRuns {
+    var peerSeconds: [Double] = [], peerTokens: [Int] = [], peerInfo = ""
+    for round in 0..<decodeRuns {
         let (out, s) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
         cachedSeconds.append(s); cachedTokens = out[0]
+        var line = String(format: "round %d: ours %.2f s", round + 1, s)
+        if let peer = runDecodePeer(folder: folder), let t = peer["seconds"] as? [Double], let tokens = peer["tokens"] as? [Int] {
+            peerSeconds += t; peerTokens = tokens
+            peerInfo = "transformers \(peer["transformers"] ?? "?"), torch \(peer["torch"] ?? "?"), attention \(peer["attn"] ?? "?")"
+            line += String(format: ", transformers %.2f s", t[0])
+        }
+        say(line)
     }
     let cached = rateSummary(cachedSeconds, tokens: decodeNewTokens)
-    print("ours, KV cache:    \(cached.text)")
+    say("ours, KV cache:    \(cached.text)")
+    if peerSeconds.isEmpty {
+        say("transformers peer skipped: python, transformers or tools/bench_decode_torch.py unavailable")
+    } else {
+        let theirs = rateSummary(peerSeconds, tokens: decodeNewTokens)
+        say("\(peerInfo) generate (its KV cache): \(theirs.text)")
+        let firstDiff = zip(peerTokens, cachedTokens).enumerated().first { $0.element.0 != Int($0.element.1) }?.offset
+        say(String(format: "ours / transformers: %.2f× (medians; per-round range %.2f–%.2f×); tokens identical: %@", cached.median / theirs.median,
+                   zip(peerSeconds, cachedSeconds).map { $0 / $1 }.min()!, zip(peerSeconds, cachedSeconds).map { $0 / $1 }.max()!,
+                   peerTokens.map { Int32($0) } == cachedTokens ? "yes" : "no, first difference at new token \(firstDiff.map(String.init) ?? "?")"))
+    }
 
     // Uncached: the closure path, every step a full forward over prompt + generated (all positions' logits).
     var uncachedSeconds: [Double] = [], uncachedTokens: [Int32] = []
@@ -59,23 +79,19 @@ func runDecodingBench() throws {
             try greedyGenerate(prompt: decodePrompt, maxNewTokens: decodeNewTokens, eos: nil) { Array(try model.sequenceLogits($0).suffix(vocab)) }
         }
         uncachedSeconds.append(s); uncachedTokens = out
+        say(String(format: "uncached run: %.1f s", s))
     }
     let uncached = rateSummary(uncachedSeconds, tokens: decodeNewTokens)
-    print("ours, no cache:    \(uncached.text)")
-    print(String(format: "KV cache speed-up: %.1f× (medians; range %.1f–%.1f×); tokens identical: %@", cached.median / uncached.median,
-                 uncachedSeconds.min()! / cachedSeconds.max()!, uncachedSeconds.max()! / cachedSeconds.min()!,
-                 cachedTokens == uncachedTokens ? "yes" : "NO"))
+    say("ours, no cache:    \(uncached.text)")
+    say(String(format: "KV cache speed-up: %.1f× (medians; range %.1f–%.1f×); tokens identical: %@", cached.median / uncached.median,
+               uncachedSeconds.min()! / cachedSeconds.max()!, uncachedSeconds.max()! / cachedSeconds.min()!,
+               cachedTokens == uncachedTokens ? "yes" : "NO"))
+}
 
-    // transformers generate, same prompt and threads.
-    guard let peer = runDecodePeer(folder: folder) else { print("transformers peer skipped: python or tools/bench_decode_torch.py unavailable"); return }
-    guard let seconds = peer["seconds"] as? [Double], let tokens = peer["tokens"] as? [Int] else { print("transformers peer failed: \(peer)"); return }
-    let theirs = rateSummary(seconds, tokens: decodeNewTokens)
-    print("transformers \(peer["transformers"] ?? "?") generate (torch \(peer["torch"] ?? "?"), KV cache): \(theirs.text)")
-    let same = tokens.map { Int32($0) } == cachedTokens
-    let firstDiff = zip(tokens, cachedTokens).enumerated().first { $0.element.0 != Int($0.element.1) }?.offset
-    print(String(format: "ours / transformers: %.2f× (medians; range %.2f–%.2f×); tokens identical: %@", cached.median / theirs.median,
-                 seconds.min()! / cachedSeconds.max()!, seconds.max()! / cachedSeconds.min()!,
-                 same ? "yes" : "no, first difference at new token \(firstDiff.map(String.init) ?? "?")"))
+/// Prints and flushes (the bench's output often goes to a file).
+func say(_ line: String) {
+    print(line)
+    fflush(stdout)
 }
 
 /// Runs tools/bench_decode_torch.py and returns the JSON object of its last line.
@@ -87,7 +103,7 @@ func runDecodePeer(folder: String) -> [String: Any]? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
     process.arguments = [script, "--model", folder, "--prompt", decodePrompt.map(String.init).joined(separator: ","),
-                         "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "\(decodeRuns)"]
+                         "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "1"]
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
