@@ -1,7 +1,8 @@
 """transformers peer for `whittle-bench decoding`: greedy `generate` (its KV cache) on the same model,
 prompt, thread count and number of new tokens.
 
-Prints one JSON line {"seconds": [per run], "tokens": [new ids of the last run], ...}. Timing covers
+Prints one JSON line {"seconds": [wall, per run], "cpu_seconds": [process CPU, per run],
+"tokens": [new ids of the last run], ...}. Timing covers
 the whole generate call (prefill included), as on our side. Default attention implementation (sdpa).
 """
 import argparse, json, time
@@ -21,11 +22,12 @@ x = torch.tensor([[int(t) for t in a.prompt.split(",")]])
 kw = dict(attention_mask=torch.ones_like(x), do_sample=False, eos_token_id=None, pad_token_id=0, use_cache=True)
 with torch.inference_mode():
     model.generate(x, max_new_tokens=8, **kw)      # warm-up
-    seconds, out = [], None
+    seconds, cpu, out = [], [], None
     for _ in range(a.runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = model.generate(x, max_new_tokens=a.new_tokens, min_new_tokens=a.new_tokens, **kw)
         seconds.append(time.perf_counter() - t0)
-print(json.dumps({"seconds": seconds, "tokens": out[0, x.shape[1]:].tolist(), "threads": a.threads,
+        cpu.append(time.process_time() - c0)
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "tokens": out[0, x.shape[1]:].tolist(), "threads": a.threads,
                   "torch": torch.__version__, "transformers": transformers.__version__,
                   "attn": model.config._attn_implementation}))

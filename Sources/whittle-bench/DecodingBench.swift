@@ -27,10 +27,16 @@ func rateSummary(_ seconds: [Double], tokens: Int) -> (median: Double, text: Str
     return (median, String(format: "%.1f–%.1f tokens/s (median %.1f, %d runs)", rates.first!, rates.last!, median, rates.count))
 }
 
-func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
-    let t0 = DispatchTime.now().uptimeNanoseconds
+/// Wall seconds and process CPU seconds (all threads) of `body`.
+func timed<T>(_ body: () throws -> T) rethrows -> (T, Double, Double) {
+    func cpu() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpu()
     let r = try body()
-    return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, cpu() - c0)
 }
 
 func runDecodingBench() throws {
@@ -46,46 +52,49 @@ func runDecodingBench() throws {
     // KV cache and transformers alternate, one run each per round, so both see the same machine load
     // (the project machine is shared); each side warms up first.
     _ = try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: 8, eos: nil)
-    var cachedSeconds: [Double] = [], cachedTokens: [Int32] = []
-    var peerSeconds: [Double] = [], peerTokens: [Int] = [], peerInfo = ""
+    var cachedSeconds: [Double] = [], cachedCPU: [Double] = [], cachedTokens: [Int32] = []
+    var peerSeconds: [Double] = [], peerCPU: [Double] = [], peerTokens: [Int] = [], peerInfo = ""
     for round in 0..<decodeRuns {
-        let (out, s) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
-        cachedSeconds.append(s); cachedTokens = out[0]
-        var line = String(format: "round %d: ours %.2f s", round + 1, s)
-        if let peer = runDecodePeer(folder: folder), let t = peer["seconds"] as? [Double], let tokens = peer["tokens"] as? [Int] {
-            peerSeconds += t; peerTokens = tokens
+        let (out, s, c) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
+        cachedSeconds.append(s); cachedCPU.append(c); cachedTokens = out[0]
+        var line = String(format: "round %d: ours %.2f s wall, %.2f s CPU", round + 1, s, c)
+        if let peer = runDecodePeer(folder: folder), let t = peer["seconds"] as? [Double], let pc = peer["cpu_seconds"] as? [Double],
+           let tokens = peer["tokens"] as? [Int] {
+            peerSeconds += t; peerCPU += pc; peerTokens = tokens
             peerInfo = "transformers \(peer["transformers"] ?? "?"), torch \(peer["torch"] ?? "?"), attention \(peer["attn"] ?? "?")"
-            line += String(format: ", transformers %.2f s", t[0])
+            line += String(format: "; transformers %.2f s wall, %.2f s CPU", t[0], pc[0])
         }
         say(line)
     }
     let cached = rateSummary(cachedSeconds, tokens: decodeNewTokens)
-    say("ours, KV cache:    \(cached.text)")
+    say("ours, KV cache:    \(cached.text) wall; \(rateSummary(cachedCPU, tokens: decodeNewTokens).text) of process CPU time")
     if peerSeconds.isEmpty {
         say("transformers peer skipped: python, transformers or tools/bench_decode_torch.py unavailable")
     } else {
         let theirs = rateSummary(peerSeconds, tokens: decodeNewTokens)
-        say("\(peerInfo) generate (its KV cache): \(theirs.text)")
+        say("\(peerInfo) generate (its KV cache): \(theirs.text) wall; \(rateSummary(peerCPU, tokens: decodeNewTokens).text) of process CPU time")
         let firstDiff = zip(peerTokens, cachedTokens).enumerated().first { $0.element.0 != Int($0.element.1) }?.offset
         say(String(format: "ours / transformers: %.2f× (medians; per-round range %.2f–%.2f×); tokens identical: %@", cached.median / theirs.median,
                    zip(peerSeconds, cachedSeconds).map { $0 / $1 }.min()!, zip(peerSeconds, cachedSeconds).map { $0 / $1 }.max()!,
                    peerTokens.map { Int32($0) } == cachedTokens ? "yes" : "no, first difference at new token \(firstDiff.map(String.init) ?? "?")"))
+        say(String(format: "ours / transformers by CPU time: %.2f× (medians)", rateSummary(cachedCPU, tokens: 1).median / rateSummary(peerCPU, tokens: 1).median))
     }
 
     // Uncached: the closure path, every step a full forward over prompt + generated (all positions' logits).
-    var uncachedSeconds: [Double] = [], uncachedTokens: [Int32] = []
+    var uncachedSeconds: [Double] = [], uncachedCPU: [Double] = [], uncachedTokens: [Int32] = []
     for _ in 0..<2 {
-        let (out, s) = try timed {
+        let (out, s, c) = try timed {
             try greedyGenerate(prompt: decodePrompt, maxNewTokens: decodeNewTokens, eos: nil) { Array(try model.sequenceLogits($0).suffix(vocab)) }
         }
-        uncachedSeconds.append(s); uncachedTokens = out
-        say(String(format: "uncached run: %.1f s", s))
+        uncachedSeconds.append(s); uncachedCPU.append(c); uncachedTokens = out
+        say(String(format: "uncached run: %.1f s wall, %.1f s CPU", s, c))
     }
     let uncached = rateSummary(uncachedSeconds, tokens: decodeNewTokens)
-    say("ours, no cache:    \(uncached.text)")
+    say("ours, no cache:    \(uncached.text) wall; \(rateSummary(uncachedCPU, tokens: decodeNewTokens).text) of process CPU time")
     say(String(format: "KV cache speed-up: %.1f× (medians; range %.1f–%.1f×); tokens identical: %@", cached.median / uncached.median,
                uncachedSeconds.min()! / cachedSeconds.max()!, uncachedSeconds.max()! / cachedSeconds.min()!,
                cachedTokens == uncachedTokens ? "yes" : "NO"))
+    say(String(format: "KV cache speed-up by CPU time: %.1f× (medians)", rateSummary(cachedCPU, tokens: 1).median / rateSummary(uncachedCPU, tokens: 1).median))
 }
 
 /// Prints and flushes (the bench's output often goes to a file).
