@@ -39,7 +39,8 @@ final class GenerationTests: XCTestCase {
     /// `layer_types` layers) through generate's own sliding-window cache.
     func testCachedGenerationMatchesTransformersGenerateAndTheUncachedPath() throws {
         let cases = try cases()
-        XCTAssertEqual(cases.map(\.name), ["gpt2", "llama_gqa", "llama_mha_tied", "llama_mqa_bias", "llama_rope_linear", "llama_rope_llama3",
+        XCTAssertEqual(cases.map(\.name), ["gpt2", "llama_gqa", "llama_mha_tied", "llama_mqa_bias", "llama_rope_dynamic", "llama_rope_linear",
+                                           "llama_rope_llama3",
                                            "mistral_window", "mistral_window5", "qwen2_bias_tied", "qwen2_window5"])
         for c in cases {
             let model = try model(c.folder)
@@ -48,6 +49,9 @@ final class GenerationTests: XCTestCase {
             for (p, g) in zip(c.prompts, c.generated) {
                 XCTAssertEqual(try greedyGenerate(model: model, prompts: [p], maxNewTokens: c.maxNewTokens, eos: nil), [g], "\(c.name): one at a time")
             }
+            // Dynamic NTK past max_position_embeddings: cached keys keep the base they were rotated with
+            // (transformers' cache does the same); recomputing the prefix re-rotates them, so that path differs.
+            if c.name == "llama_rope_dynamic" { continue }
             XCTAssertEqual(try uncached(model, c.prompts, c.maxNewTokens, eos: nil), c.generated, "\(c.name): uncached vs transformers")
         }
     }

@@ -24,7 +24,10 @@ META = {"generator": "tools/reference/generation_reference.py", "torch": torch._
 # (case, prompt lengths, max_new_tokens): GPT-2's position table has 16 rows, so prompt + new <= 16.
 CASES = [("llama_gqa", [1, 4, 11], 12), ("llama_mha_tied", [1, 4, 11], 12), ("llama_mqa_bias", [1, 4, 11], 12),
          ("llama_rope_linear", [2, 6], 12), ("llama_rope_llama3", [2, 6], 12), ("qwen2_bias_tied", [1, 4, 11], 12),
-         ("mistral_window", [1, 4, 11], 12), ("gpt2", [1, 4, 7], 9)]
+         ("mistral_window", [1, 4, 11], 12), ("gpt2", [1, 4, 7], 9),
+         # Dynamic NTK (max_position_embeddings 8): the base grows with the length seen so far, and
+         # cached keys keep the rotation they were stored with.
+         ("llama_rope_dynamic", [2, 6], 12)]
 
 
 def prompts(lengths, vocab, seed):
