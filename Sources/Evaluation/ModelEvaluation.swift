@@ -141,22 +141,17 @@ public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: T
 }
 
 /// Exact match of greedily generated answers: each prompt (text field, special tokens as the tokenizer adds
-/// them) is continued greedily for at most `seq_len` (default 64) tokens or until the end token, decoded,
-/// and compared with the label field after whitespace normalisation.
+/// them) is continued greedily (batched, with the KV cache) for at most `seq_len` (default 64) tokens or
+/// until the end token, decoded, and compared with the label field after whitespace normalisation.
 public func exactMatchOfGreedyAnswers(_ source: DataSource, model: TransformerModel, tokenizer: TextDecoding) throws -> MetricResult {
     guard model.config.isCausalLM else {
         throw EvaluationError.invalidArgument(message: "exact_match generates text and needs a causal language model (this is a \(model.config.architecture))")
     }
     let pairs = try source.textPairs()
     if pairs.isEmpty { throw DatasetError.noExamples(file: source.data) }
-    let vocab = model.config.vocabSize
-    let answers = try pairs.map { pair -> String in
-        let prompt = try tokenizer.encodeIDs(pair.prompt, addSpecialTokens: true)
-        let ids = try greedyGenerate(prompt: prompt, maxNewTokens: source.seqLen ?? 64, eos: tokenizer.endOfSequenceID) { ids in
-            Array(try model.sequenceLogits(ids).suffix(vocab))
-        }
-        return tokenizer.decodeIDs(ids)
-    }
+    let prompts = try pairs.map { try tokenizer.encodeIDs($0.prompt, addSpecialTokens: true) }
+    let answers = try greedyGenerate(model: model, prompts: prompts, maxNewTokens: source.seqLen ?? 64, eos: tokenizer.endOfSequenceID)
+        .map { tokenizer.decodeIDs($0) }
     return MetricResult(metric: Metric.exactMatch.rawValue, value: exactMatch(predictions: answers, references: pairs.map(\.answer)),
                         count: pairs.count)
 }

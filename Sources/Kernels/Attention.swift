@@ -19,15 +19,22 @@ public struct AttentionMask {
     public var causal: Bool
     /// `[B,T]`: 1 for real tokens, 0 for padding keys (masked out). nil: every key is real.
     public var keyPadding: UnsafePointer<Float>?
-    public init(causal: Bool, keyPadding: UnsafePointer<Float>? = nil) {
+    /// Sliding window (Mistral `sliding_window`, transformers' `sliding_window_overlay`): query i sees
+    /// only keys j > i − window, so `window` keys including its own. nil: unlimited.
+    public var window: Int?
+    public init(causal: Bool, keyPadding: UnsafePointer<Float>? = nil, window: Int? = nil) {
         self.causal = causal
         self.keyPadding = keyPadding
+        self.window = window
     }
     @inline(__always) func allowed(b: Int, t: Int, i: Int, j: Int) -> Bool {
         if causal && j > i { return false }
+        if let window, j <= i - window { return false }
         if let keyPadding, keyPadding[b * t + j] == 0 { return false }
         return true
     }
+    /// The first key query i can see (0 without a window).
+    @inline(__always) func firstKey(_ i: Int) -> Int { window.map { max(0, i - $0 + 1) } ?? 0 }
 }
 
 /// Query rows per block in causal attention (blocks skip the keys they cannot see).
@@ -37,7 +44,8 @@ public let attentionQueryBlock = 128
 ///
 /// Shapes: `q[N, NH·HD]`, `k`, `v` `[N, NKV·HD]` with N = B·T (token-major, heads packed per row);
 /// `out[N, NH·HD]`. Query head h reads key/value head `h / (NH/NKV)`. Scores are `scale·q·kᵀ`; masked
-/// entries are excluded; a row with no visible key gets zero probabilities (and zero output).
+/// entries (causal, sliding window, padding) are excluded; a row with no visible key gets zero
+/// probabilities (and zero output).
 /// `headMask[NH]` multiplies each head's probabilities (transformers `head_mask`).
 /// `probs[B, NH, T, T]`, when given, receives the final probabilities (what backward needs);
 /// otherwise a `[T,T]` scratch is used.
@@ -68,6 +76,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMu
                     for r in start..<end {
                         let row = pb + r * t
                         let visible = causal ? i0 + r + 1 : t
+                        for j in 0..<mask.firstKey(i0 + r) { row[j] = -.infinity }
                         if let pad { for j in 0..<visible where pad[j] == 0 { row[j] = -.infinity } }
                         softmaxRow(row, row, visible)
                         for j in visible..<t { row[j] = 0 }

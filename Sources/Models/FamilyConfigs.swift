@@ -61,6 +61,8 @@ struct LlamaFamilyConfig: Decodable {
     var ropeParameters: RopeParametersJSON?
     var slidingWindow: Int?
     var useSlidingWindow: Bool?
+    var maxWindowLayers: Int?
+    var layerTypes: [String]?
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
         case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
@@ -68,6 +70,7 @@ struct LlamaFamilyConfig: Decodable {
         case maxPositionEmbeddings = "max_position_embeddings", rmsNormEps = "rms_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings", ropeTheta = "rope_theta", ropeScaling = "rope_scaling"
         case ropeParameters = "rope_parameters", slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window"
+        case maxWindowLayers = "max_window_layers", layerTypes = "layer_types"
     }
 
     func modelConfig(family: ModelFamily, architecture: String) throws -> ModelConfig {
@@ -83,16 +86,31 @@ struct LlamaFamilyConfig: Decodable {
         let ropeKey = ropeParameters != nil ? "rope_parameters" : "rope_scaling"
         let rope = try (ropeParameters ?? ropeScaling ?? RopeParametersJSON())
             .ropeConfig(theta: ropeTheta ?? 10000, dim: headDim, maxPositions: maxPos, key: ropeKey)
-        var window: Int? = nil
+        // transformers: Mistral slides in every layer (it ignores `layer_types`); Qwen2 only with
+        // `use_sliding_window`, in the layers `layer_types` marks, by default those ≥ `max_window_layers`.
+        var window: Int? = nil, full: Set<Int> = []
         if family == .mistral { window = slidingWindow }
-        if family == .qwen2, useSlidingWindow == true { window = slidingWindow }
-        return ModelConfig(
+        if family == .qwen2, useSlidingWindow == true, let slidingWindow {
+            window = slidingWindow
+            if let layerTypes {
+                guard layerTypes.count == numHiddenLayers, layerTypes.allSatisfy({ $0 == "sliding_attention" || $0 == "full_attention" }) else {
+                    throw ModelError.invalidConfig(key: "layer_types", reason: "expected \(numHiddenLayers) entries of \"sliding_attention\" or \"full_attention\"")
+                }
+                full = Set(layerTypes.indices.filter { layerTypes[$0] == "full_attention" })
+            } else {
+                full = Set(0..<min(maxWindowLayers ?? 28, numHiddenLayers))
+            }
+        }
+        if let window, window < 1 { throw ModelError.invalidConfig(key: "sliding_window", reason: "must be at least 1 (got \(window))") }
+        var config = ModelConfig(
             family: family, task: .causalLM, architecture: architecture, numLayers: numHiddenLayers, hidden: hiddenSize,
             numHeads: numAttentionHeads, numKVHeads: kv, headDim: headDim, intermediateSize: intermediateSize,
             vocabSize: vocabSize ?? 32000, numLabels: 0, maxPositions: maxPos,
             normEps: rmsNormEps ?? 1e-6, normPlacement: .pre,
             activation: try Activation(configName: hiddenAct ?? "silu", key: "hidden_act"), gatedMLP: true,
             rope: rope, tieWordEmbeddings: tieWordEmbeddings ?? false, slidingWindow: window, typeVocabSize: 0)
+        config.fullAttentionLayers = full
+        return config
     }
 }
 

@@ -48,8 +48,14 @@ public struct ModelConfig: Sendable {
     /// Rotary embeddings (nil: learned absolute positions).
     public var rope: RopeConfig?
     public var tieWordEmbeddings: Bool
+    /// Sliding-window attention (keys per query); applies to every layer except `fullAttentionLayers`.
     public var slidingWindow: Int?
     public var typeVocabSize: Int
+    /// Layers that attend in full although `slidingWindow` is set (Qwen2: below `max_window_layers`,
+    /// or `layer_types` "full_attention").
+    public var fullAttentionLayers: Set<Int> = []
+    /// The sliding window of layer `layer` (nil: full causal attention).
+    public func slidingWindow(layer: Int) -> Int? { fullAttentionLayers.contains(layer) ? nil : slidingWindow }
     /// Queries attend only to earlier keys.
     public var isCausal: Bool { task == .causalLM }
     public var isCausalLM: Bool { task == .causalLM }

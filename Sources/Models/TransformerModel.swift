@@ -10,6 +10,8 @@ import Kernels
 ///             .intermediateSize / .vocabSize / .numLabels / .isCausalLM / .isClassifier
 /// let out = try model.forward(ModelInput(tokens: [[1, 2, 3]]), options: ForwardOptions())
 /// out.logits, out.shape        // [B,T,V] (causal LM) | [B,numLabels] (classifier) | [B,T,C] (encoder)
+/// let cache = KVCache(model: model, batch: 2)                   // decoding: keys/values per sequence
+/// let last = try model.forward(appending: [[1, 2, 3], [4]], to: cache)   // [B, V] last-token logits
 /// ```
 ///
 /// The block is written once (`Block/TransformerBlock.swift`) and run by an executor: `EagerExecutor`
@@ -93,6 +95,36 @@ public final class TransformerModel {
         var x = embeddings.run(input, on: e)
         for layer in layers { x = try layer.run(x, on: e) }
         return try head.finish(x, state: e.state, config: config, computeHead: options.computeHead)
+    }
+
+    /// Incremental forward with a KV cache (inference): runs each sequence's new tokens `tokens[b]`
+    /// (any positive count; ragged batches are right-padded inside) after the positions `cache`
+    /// holds, stores their keys and values, and returns the logits of each sequence's last new token,
+    /// `[B, V]`. The same block and executor as `forward`; structure from the `whittle` section
+    /// (masked heads, skipped sublayers, gates) applies as there.
+    public func forward(appending tokens: [[Int32]], to cache: KVCache) throws -> [Float] {
+        if let reason = kvCacheProblem { throw ModelError.unsupportedOption(option: "KV cache", reason: reason) }
+        let input = ModelInput(padding: tokens.map { $0.map(Int.init) })
+        let state = try ForwardState(config: config, input: input, options: ForwardOptions(), cache: cache)
+        let e = EagerExecutor(state: state)
+        var x = embeddings.run(input, on: e)
+        for layer in layers { x = try layer.run(x, on: e) }
+        let t = input.seqLen, count = state.cacheGeometry!.count
+        x = e.gatherRows(x, count.indices.map { $0 * t + count[$0] - 1 }, channels: config.hidden)
+        if let n = head.finalNorm { x = e.norm(x, n) }
+        let logits = try e.linear(x, head.lmHead!, nil)
+        cache.commit(count)
+        return logits
+    }
+
+    /// Why an incremental forward cannot reproduce `forward` on this model (nil: it can): not a
+    /// causal LM, or a per-sequence attention gate (its mean runs over every position, later ones too).
+    public var kvCacheProblem: String? {
+        guard config.isCausalLM, head.lmHead != nil else { return "a KV cache needs a causal language model (this is a \(config.architecture))" }
+        if let l = layers.first(where: { $0.attentionGate?.settings.type == .conditionalPerHead }) {
+            return "layer \(l.index)'s conditional_per_head attention gate averages over the whole sequence, so earlier positions change with each new token"
+        }
+        return nil
     }
 
     /// Heads per layer and FFN width per layer (after any pruning).

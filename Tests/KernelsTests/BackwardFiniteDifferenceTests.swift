@@ -162,12 +162,12 @@ final class BackwardFiniteDifferenceTests: XCTestCase {
 
     // MARK: attention
     func attentionD(_ q: [Double], _ k: [Double], _ v: [Double], hm: [Double]?, b: Int, t: Int, nh: Int, nkv: Int, hd: Int,
-                    scale: Double, causal: Bool, pad: [Float]?, clip: (Double, Double)?) -> [Double] {
+                    scale: Double, causal: Bool, pad: [Float]?, clip: (Double, Double)?, window: Int? = nil) -> [Double] {
         var out = [Double](repeating: 0, count: b * t * nh * hd)
         let group = nh / nkv
         for bi in 0..<b { for h in 0..<nh { for i in 0..<t {
             var s = [Double](repeating: -.infinity, count: t)
-            for j in 0..<t where !(causal && j > i) && (pad?[bi * t + j] ?? 1) != 0 {
+            for j in 0..<t where !(causal && j > i) && (pad?[bi * t + j] ?? 1) != 0 && j > i - (window ?? t + 1) {
                 s[j] = scale * (0..<hd).reduce(0.0) { $0 + q[(bi * t + i) * nh * hd + h * hd + $1] * k[(bi * t + j) * nkv * hd + (h / group) * hd + $1] }
             }
             var p = Self.softmaxD(s)
@@ -180,7 +180,7 @@ final class BackwardFiniteDifferenceTests: XCTestCase {
         return out
     }
 
-    func checkAttention(causal: Bool, padded: Bool, clipped: Bool, headMask: Bool, nh: Int, nkv: Int) {
+    func checkAttention(causal: Bool, padded: Bool, clipped: Bool, headMask: Bool, nh: Int, nkv: Int, window: Int? = nil) {
         let b = 2, t = 4, hd = 3, scale: Float = 0.6
         let q = randoms(b * t * nh * hd), k = randoms(b * t * nkv * hd), v = randoms(b * t * nkv * hd)
         let hm: [Float]? = headMask ? randoms(nh) : nil
@@ -192,16 +192,16 @@ final class BackwardFiniteDifferenceTests: XCTestCase {
         pad.withOptionalFloats { padp in
             hm.withOptionalFloats { hmp in
                 attentionBackward(dq: &dq, dk: &dk, dv: &dv, dheadMask: &dhm, dout: w, q: q, k: k, v: v,
-                                  mask: AttentionMask(causal: causal, keyPadding: padp), headMask: hmp, variant: variant,
+                                  mask: AttentionMask(causal: causal, keyPadding: padp, window: window), headMask: hmp, variant: variant,
                                   batch: b, seqLen: t, heads: nh, kvHeads: nkv, headDim: hd, scale: scale)
             }
         }
         let f: ([[Double]]) -> [Double] = { a in
             self.attentionD(a[0], a[1], a[2], hm: headMask ? a[3] : nil, b: b, t: t, nh: nh, nkv: nkv, hd: hd, scale: Double(scale),
-                            causal: causal, pad: pad, clip: clipped ? (-0.1, 1.1) : nil)
+                            causal: causal, pad: pad, clip: clipped ? (-0.1, 1.1) : nil, window: window)
         }
         let inputs = [q, k, v, hm ?? [1]]
-        let label = "causal \(causal) padded \(padded) clipped \(clipped) headMask \(headMask) \(nh)/\(nkv)"
+        let label = "causal \(causal) padded \(padded) clipped \(clipped) headMask \(headMask) \(nh)/\(nkv) window \(String(describing: window))"
         assertClose(dq, numericalGradient(inputs, which: 0, w: w, f), atol: 1e-4, rtol: 1e-3, "dq \(label)")
         assertClose(dk, numericalGradient(inputs, which: 1, w: w, f), atol: 1e-4, rtol: 1e-3, "dk \(label)")
         assertClose(dv, numericalGradient(inputs, which: 2, w: w, f), atol: 1e-4, rtol: 1e-3, "dv \(label)")
@@ -212,6 +212,7 @@ final class BackwardFiniteDifferenceTests: XCTestCase {
         checkAttention(causal: true, padded: false, clipped: false, headMask: false, nh: 4, nkv: 2)
         checkAttention(causal: false, padded: true, clipped: false, headMask: true, nh: 2, nkv: 2)
         checkAttention(causal: true, padded: true, clipped: true, headMask: true, nh: 4, nkv: 1)
+        checkAttention(causal: true, padded: false, clipped: false, headMask: true, nh: 4, nkv: 2, window: 2)   // Mistral sliding window
     }
 
     // MARK: embedding, cross-entropy

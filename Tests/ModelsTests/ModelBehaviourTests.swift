@@ -57,15 +57,6 @@ final class ModelBehaviourTests: XCTestCase {
         }
     }
 
-    func testMistralSlidingWindowShorterThanInputThrows() throws {
-        let c = try ReferenceCase("mistral_window")   // sliding_window 32
-        let model = try TransformerModel.load(from: try Checkpoint(path: c.folder))
-        XCTAssertThrowsError(try model.forward(ModelInput(tokens: [Array(repeating: 1, count: 33)]))) { error in
-            guard case .unsupportedOption(option: "sliding_window", _)? = error as? ModelError else { return XCTFail("\(error)") }
-        }
-        XCTAssertNoThrow(try model.forward(ModelInput(tokens: [Array(repeating: 1, count: 32)])))
-    }
-
     func testBadInputsThrow() throws {
         let model = try TransformerModel.load(from: try Checkpoint(path: try ReferenceCase("llama_gqa").folder))
         XCTAssertThrowsError(try model.forward(ModelInput(tokens: [[1, 64]]))) { error in

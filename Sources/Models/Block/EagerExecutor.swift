@@ -108,6 +108,20 @@ public final class EagerExecutor: BlockExecutor {
 
     public func attention(q: [Float], k: [Float], v: [Float], headScale: Scale?, _ g: AttentionGeometry) -> [Float] {
         let mask = headScale.map(factors)
+        if let cache = state.cache, var cg = state.cacheGeometry {
+            // Incremental forward: the new keys and values join the cache, queries read all of it.
+            cache.store(layer: g.layer, k: k, v: v, cg)
+            cg.window = g.window
+            return [Float](unsafeUninitializedCapacity: g.rows * g.heads * g.headDim) { out, count in
+                cache.withLayer(g.layer) { kc, vc in
+                    withOptionalPointer(mask) { hm in
+                        cachedAttentionForward(out.baseAddress!, q: q, kCache: kc, vCache: vc, cg, headMask: hm, variant: g.variant,
+                                               heads: g.heads, kvHeads: g.kvHeads, headDim: g.headDim, scale: g.scale)
+                    }
+                }
+                count = g.rows * g.heads * g.headDim
+            }
+        }
         return [Float](unsafeUninitializedCapacity: g.rows * g.heads * g.headDim) { out, count in
             g.withMask { m in
                 withOptionalPointer(mask) { hm in

@@ -40,10 +40,13 @@ extension TransformerLayer {
         q = e.site(key(.query), q, shape: shape(e, heads * headDim))
         k = e.site(key(.key), k, shape: shape(e, kvHeads * headDim))
         v = e.site(key(.value), v, shape: shape(e, kvHeads * headDim))
-        let g = st.geometry(heads: heads, kvHeads: kvHeads, headDim: headDim, variant: options.attention ?? structure.attention)
+        let g = st.geometry(layer: index, heads: heads, kvHeads: kvHeads, headDim: headDim, variant: options.attention ?? structure.attention)
         let headScale = headScale(options)
         var ctx: E.Value
         if CapturePoint.allCases.contains(where: { $0.needsAttentionSteps && options.touches($0, layer: index) }) {
+            if st.cache != nil {
+                throw ModelError.unsupportedOption(option: "KV cache", reason: "hooks at the scores or probabilities of layer \(index) need the whole attention matrix (run without the cache)")
+            }
             var s = e.attentionScores(q: q, k: k, g)
             s = e.site(key(.scores), s, shape: g.scoresShape)
             var p = e.attentionNormalise(s, g)
@@ -122,12 +125,13 @@ extension TransformerLayer {
 }
 
 extension Embeddings {
-    /// `x[B·T, C]`: token rows + positions (0..<T in every sequence) + token types, then the norm.
+    /// `x[B·T, C]`: token rows + positions (`state.positions`: 0..<T, or after the cached ones) + token
+    /// types, then the norm.
     public func run<E: BlockExecutor>(_ input: ModelInput, on e: E) -> E.Value {
         let n = e.state.rows, t = e.state.seqLen
         var x = e.embedding(tokenParameter, ids: input.tokens.joined().map { Int32($0) }, stored: storedTokens)
         if let positionParameter {
-            x = e.add(x, e.embedding(positionParameter, ids: (0..<n).map { Int32($0 % t) }, stored: nil))
+            x = e.add(x, e.embedding(positionParameter, ids: e.state.positions.map { Int32($0) }, stored: nil))
         }
         if let tokenTypeParameter {
             let ids = input.tokenTypes.map { $0.joined().map { Int32($0) } } ?? [Int32](repeating: 0, count: n)

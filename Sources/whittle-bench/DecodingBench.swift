@@ -1,0 +1,124 @@
+import Foundation
+import Whittle
+
+// Suite `decoding` (issues 16, 20): greedy decoding of 128 new tokens on SmolLM2-135M (f32) with the
+// KV cache, against the uncached path (each step recomputes the prefix, as before the cache) and
+// against transformers `generate` (tools/bench_decode_torch.py, same prompt, same 2 threads, its own
+// KV cache). tokens/s = new tokens / wall time of the whole call (prefill included) on both sides;
+// every figure is a range (min–max) and median over the same number of runs; ours and transformers
+// alternate run by run.
+
+let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
+
+/// The prompt: 16 fixed ids of SmolLM2's vocabulary ("The history of the printing press begins in"
+/// and so on would need the tokenizer; fixed ids keep both sides on identical input).
+let decodePrompt: [Int32] = [504, 2270, 282, 260, 5616, 3184, 3664, 281, 13862, 30, 2738, 314, 260, 1345, 282, 4158]
+
+func smolLM2Folder() -> String? {
+    if let p = ProcessInfo.processInfo.environment["WHITTLE_SMOLLM2"] { return p }
+    let p = NSHomeDirectory() + "/.cache/whittle/models/smollm2-135m-instruct"
+    return FileManager.default.fileExists(atPath: p + "/config.json") ? p : nil
+}
+
+/// "min–max (median m)" of tokens/s over runs of `seconds`.
+func rateSummary(_ seconds: [Double], tokens: Int) -> (median: Double, text: String) {
+    let rates = seconds.map { Double(tokens) / $0 }.sorted()
+    let median = rates[rates.count / 2]
+    return (median, String(format: "%.1f–%.1f tokens/s (median %.1f, %d runs)", rates.first!, rates.last!, median, rates.count))
+}
+
+/// Wall seconds and process CPU seconds (all threads) of `body`.
+func timed<T>(_ body: () throws -> T) rethrows -> (T, Double, Double) {
+    func cpu() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpu()
+    let r = try body()
+    return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, cpu() - c0)
+}
+
+func runDecodingBench() throws {
+    guard let folder = smolLM2Folder() else {
+        say("decoding skipped: SmolLM2-135M not found (run `bash ../shared/tools/get-smollm2.sh`, or set WHITTLE_SMOLLM2)")
+        return
+    }
+    Threads.set(decodeThreads)
+    let model = try TransformerModel.load(path: folder)
+    let vocab = model.config.vocabSize
+    say("SmolLM2-135M f32 (\(folder)), prompt \(decodePrompt.count) tokens, \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
+
+    // KV cache and transformers alternate, one run each per round, so both see the same machine load
+    // (the project machine is shared); each side warms up first.
+    _ = try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: 8, eos: nil)
+    var cachedSeconds: [Double] = [], cachedCPU: [Double] = [], cachedTokens: [Int32] = []
+    var peerSeconds: [Double] = [], peerCPU: [Double] = [], peerTokens: [Int] = [], peerInfo = ""
+    for round in 0..<decodeRuns {
+        let (out, s, c) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
+        cachedSeconds.append(s); cachedCPU.append(c); cachedTokens = out[0]
+        var line = String(format: "round %d: ours %.2f s wall, %.2f s CPU", round + 1, s, c)
+        if let peer = runDecodePeer(folder: folder), let t = peer["seconds"] as? [Double], let pc = peer["cpu_seconds"] as? [Double],
+           let tokens = peer["tokens"] as? [Int] {
+            peerSeconds += t; peerCPU += pc; peerTokens = tokens
+            peerInfo = "transformers \(peer["transformers"] ?? "?"), torch \(peer["torch"] ?? "?"), attention \(peer["attn"] ?? "?")"
+            line += String(format: "; transformers %.2f s wall, %.2f s CPU", t[0], pc[0])
+        }
+        say(line)
+    }
+    let cached = rateSummary(cachedSeconds, tokens: decodeNewTokens)
+    say("ours, KV cache:    \(cached.text) wall; \(rateSummary(cachedCPU, tokens: decodeNewTokens).text) of process CPU time")
+    if peerSeconds.isEmpty {
+        say("transformers peer skipped: python, transformers or tools/bench_decode_torch.py unavailable")
+    } else {
+        let theirs = rateSummary(peerSeconds, tokens: decodeNewTokens)
+        say("\(peerInfo) generate (its KV cache): \(theirs.text) wall; \(rateSummary(peerCPU, tokens: decodeNewTokens).text) of process CPU time")
+        let firstDiff = zip(peerTokens, cachedTokens).enumerated().first { $0.element.0 != Int($0.element.1) }?.offset
+        say(String(format: "ours / transformers: %.2f× (medians; per-round range %.2f–%.2f×); tokens identical: %@", cached.median / theirs.median,
+                   zip(peerSeconds, cachedSeconds).map { $0 / $1 }.min()!, zip(peerSeconds, cachedSeconds).map { $0 / $1 }.max()!,
+                   peerTokens.map { Int32($0) } == cachedTokens ? "yes" : "no, first difference at new token \(firstDiff.map(String.init) ?? "?")"))
+        say(String(format: "ours / transformers by CPU time: %.2f× (medians)", rateSummary(cachedCPU, tokens: 1).median / rateSummary(peerCPU, tokens: 1).median))
+    }
+
+    // Uncached: the closure path, every step a full forward over prompt + generated (all positions' logits).
+    var uncachedSeconds: [Double] = [], uncachedCPU: [Double] = [], uncachedTokens: [Int32] = []
+    for _ in 0..<2 {
+        let (out, s, c) = try timed {
+            try greedyGenerate(prompt: decodePrompt, maxNewTokens: decodeNewTokens, eos: nil) { Array(try model.sequenceLogits($0).suffix(vocab)) }
+        }
+        uncachedSeconds.append(s); uncachedCPU.append(c); uncachedTokens = out
+        say(String(format: "uncached run: %.1f s wall, %.1f s CPU", s, c))
+    }
+    let uncached = rateSummary(uncachedSeconds, tokens: decodeNewTokens)
+    say("ours, no cache:    \(uncached.text) wall; \(rateSummary(uncachedCPU, tokens: decodeNewTokens).text) of process CPU time")
+    say(String(format: "KV cache speed-up: %.1f× (medians; range %.1f–%.1f×); tokens identical: %@", cached.median / uncached.median,
+               uncachedSeconds.min()! / cachedSeconds.max()!, uncachedSeconds.max()! / cachedSeconds.min()!,
+               cachedTokens == uncachedTokens ? "yes" : "NO"))
+    say(String(format: "KV cache speed-up by CPU time: %.1f× (medians)", rateSummary(cachedCPU, tokens: 1).median / rateSummary(uncachedCPU, tokens: 1).median))
+}
+
+/// Prints and flushes (the bench's output often goes to a file).
+func say(_ line: String) {
+    print(line)
+    fflush(stdout)
+}
+
+/// Runs tools/bench_decode_torch.py and returns the JSON object of its last line.
+func runDecodePeer(folder: String) -> [String: Any]? {
+    let python = ProcessInfo.processInfo.environment["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("tools/bench_decode_torch.py").path
+    guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [script, "--model", folder, "--prompt", decodePrompt.map(String.init).joined(separator: ","),
+                         "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "1"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
+    return try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+}
