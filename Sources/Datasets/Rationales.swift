@@ -112,6 +112,11 @@ public struct RationaleData: Sendable {
     /// Teacher strings whose rationale or label could not be parsed, per split ("train", "test").
     public var parseFailures: [String: Int]
 
+    public init(task: RationaleTask, train: [RationaleExample], validation: [RationaleExample], test: [RationaleExample],
+                parseFailures: [String: Int]) {
+        self.task = task; self.train = train; self.validation = validation; self.test = test; self.parseFailures = parseFailures
+    }
+
     /// Splits off `fraction` of `examples` as validation with a seeded shuffle (§6.2: 10 %, the sets have
     /// no validation split); both parts keep file order.
     public static func holdOut(_ examples: [RationaleExample], fraction: Double = 0.1, seed: UInt64) -> (train: [RationaleExample], validation: [RationaleExample]) {

@@ -12,6 +12,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("training", runTrainingBench),
     ("pruning", runPruningBench),
     ("evaluation", runEvaluationBench),
+    ("distill", runDistillBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
