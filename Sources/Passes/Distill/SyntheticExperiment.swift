@@ -6,7 +6,8 @@ import Datasets
 /// steps) by DSS and label-only on `fractions` of `train` examples, each run `steps` steps of `batchSize`
 /// (equal budgets); scored by exact match of the greedy label on `test` held-out inputs. Deterministic.
 public func syntheticDistillationExperiment(modelFolder: String, train: Int = 800, test: Int = 200, fractions: [Double] = [0.125, 0.25, 0.5, 1],
-                                            steps: Int = 600, batchSize: Int = 32, lr: Float = 3e-3, seed: UInt64 = 0) throws -> PassReport {
+                                            steps: Int = 600, batchSize: Int = 32, lr: Float = 3e-3, seed: UInt64 = 0,
+                                            progress: ProgressReporter = .silent) throws -> PassReport {
     let all = syntheticArithmetic(count: train + test, seed: seed)
     let data = RationaleData(task: .jsonl, train: Array(all.prefix(train)), validation: [], test: Array(all.suffix(test)), parseFailures: [:])
     let model = EditableCheckpoint(source: try Checkpoint(path: modelFolder))
@@ -22,7 +23,7 @@ public func syntheticDistillationExperiment(modelFolder: String, train: Int = 80
     pass.training.lr = lr
     pass.training.warmupRatio = 0.05
     pass.training.weightDecay = 0.01
-    var context = PassContext(seed: seed)
+    var context = PassContext(progress: progress, seed: seed)
     context.rationales = data
     context.tokenizer = CharacterCodec(alphabet: "0123456789+*= :\nabcdefghijklmnopqrstuvwxyz")
     return try pass.apply(to: model, context: context)
