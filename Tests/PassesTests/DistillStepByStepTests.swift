@@ -85,6 +85,20 @@ final class DistillStepByStepTests: XCTestCase {
         XCTAssertEqual(try model2.tensor("lm_head.weight").floats(), try model.tensor("lm_head.weight").floats())
     }
 
+    /// `student`: the written model is the given checkpoint trained, not the pass's input model.
+    func testStudentCheckpointReplacesTheInputModel() throws {
+        var pass = DistillStepByStep()
+        pass.student = Fixtures.path("training/qwen2_tied")
+        pass.training.steps = 1; pass.training.batchSize = 4; pass.maxNewTokens = 2; pass.reportRationales = 0
+        let (report, model) = try tinyRun(pass)
+        XCTAssertEqual(model.config["model_type"] as? String, "qwen2")
+        XCTAssertFalse(model.names.contains("lm_head.weight"), "qwen2_tied has a tied head; llama_gqa's tensors are gone")
+        XCTAssertEqual(Set(model.names), Set(try Checkpoint(path: Fixtures.path("training/qwen2_tied")).names))
+        XCTAssertFalse(report.tensors.isEmpty)
+        pass.student = "/nonexistent/student"
+        XCTAssertThrowsError(try tinyRun(pass)) { XCTAssertEqual(($0 as? PassError)?.path, "distill_step_by_step.student") }
+    }
+
     func testErrorsNameTheKey() throws {
         XCTAssertThrowsError(try JSONDecoder().decode(DistillStepByStep.self, from: Data(#"{"pass": "distill_step_by_step", "beta": 1}"#.utf8))) {
             XCTAssertTrue("\($0)".contains("unknown key 'beta'"), "\($0)")
