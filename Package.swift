@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensors", "Checkpoints", "Kernels"]),
         .target(name: "Training", dependencies: ["Tensors", "Checkpoints", "Kernels", "Models", "Datasets"]),
         .target(name: "Evaluation", dependencies: ["Checkpoints", "Tokenizers", "Models", "Datasets", "CZlib"]),
-        .target(name: "Passes", dependencies: ["Tensors", "Checkpoints", "Kernels", "Models", "Datasets", "Training"]),
+        .target(name: "Passes", dependencies: ["Tensors", "Checkpoints", "Kernels", "Models", "Datasets", "Training", "Evaluation"]),
         .target(name: "Reports", dependencies: ["Checkpoints", "Evaluation", "Passes", "CZlib"]),
         .target(name: "Recipes", dependencies: ["StrictJSON", "Checkpoints", "Tokenizers", "Models", "Datasets", "Evaluation",
                                                 "Passes", "Reports"]),

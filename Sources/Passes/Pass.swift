@@ -9,6 +9,9 @@ public struct PassNeeds: OptionSet, Sendable, Codable {
     public static let calibration = PassNeeds(rawValue: 1)
     public static let teacher = PassNeeds(rawValue: 2)
     public static let training = PassNeeds(rawValue: 4)
+    /// Rationale data (input, label, teacher rationale) read from the recipe's `training` section, and the
+    /// model's tokenizer (`distill_step_by_step`).
+    public static let rationales = PassNeeds(rawValue: 8)
 }
 
 /// What a pass does, for whole-recipe order checks (pruning before quantization of the same tensors).
@@ -49,6 +52,10 @@ public struct PassContext {
     public var training: [Example]
     /// The unmodified input model, for passes that distil from a teacher.
     public var teacher: TensorStore?
+    /// Rationale data, when a pass needs it (`PassNeeds.rationales`).
+    public var rationales: RationaleData?
+    /// The model folder's tokenizer, for passes that encode and decode text.
+    public var tokenizer: TextDecoding?
     public var progress: ProgressReporter
     public var seed: UInt64
 

@@ -12,6 +12,7 @@ public enum PassRegistry {
         ClippedSoftmax.self,
         GatedAttention.self,
         QuantizationAwareTraining.self,
+        DistillStepByStep.self,
     ]
 
     public static var kinds: [String] { passes.map { $0.kind }.sorted() }

@@ -28,12 +28,22 @@ public struct PassReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// A small table for the report (e.g. accuracy against the fraction of training data).
+    public struct Table: Codable, Sendable, Equatable {
+        public var title: String
+        public var header: [String]
+        public var rows: [[String]]
+        public init(title: String, header: [String], rows: [[String]]) { self.title = title; self.header = header; self.rows = rows }
+    }
+
     public var kind: String
     public var summary: String
     public var metrics: [String: Double]
     public var tensors: [TensorChange]
     public var series: [Series]
     public var notes: [String]
+    /// Tables rendered after the pass's charts (nil or empty: none).
+    public var tables: [Table]?
     /// Filled by the pipeline.
     public var seconds: Double?
     public var peakRSSBytes: Int?
@@ -41,12 +51,12 @@ public struct PassReport: Codable, Sendable, Equatable {
     /// the writer); `completed()` applies it. Not encoded.
     public var pending: PendingReport? = nil
 
-    enum CodingKeys: String, CodingKey { case kind, summary, metrics, tensors, series, notes, seconds, peakRSSBytes }
+    enum CodingKeys: String, CodingKey { case kind, summary, metrics, tensors, series, notes, tables, seconds, peakRSSBytes }
 
     public init(kind: String, summary: String, metrics: [String: Double] = [:], tensors: [TensorChange] = [],
-                series: [Series] = [], notes: [String] = []) {
+                series: [Series] = [], notes: [String] = [], tables: [Table]? = nil) {
         self.kind = kind; self.summary = summary; self.metrics = metrics; self.tensors = tensors
-        self.series = series; self.notes = notes
+        self.series = series; self.notes = notes; self.tables = tables
     }
 
     /// The report with its pending fields filled in; whatever the writer has not produced yet is

@@ -109,6 +109,14 @@ public struct Pipeline {
             options.log("reading training data \(training.data)")
             context.training = try data.trainingExamples(training)
         }
+        if recipe.passes.contains(where: { $0.needs.contains(.rationales) }) {
+            guard let training = recipe.training else {
+                throw RecipeError.invalid(jsonPath: "training", message: "required by distill_step_by_step: a rationale folder (…/distill/svamp) or a JSONL file with input, label, rationale")
+            }
+            options.log("reading rationale data \(training.data)")
+            context.rationales = try training.rationaleData()
+            context.tokenizer = data.encoder
+        }
         if recipe.passes.contains(where: { $0.needs.contains(.teacher) }) {
             context.teacher = try recipe.teacher.map { try Checkpoint(path: $0) } ?? input
         }

@@ -11,6 +11,9 @@ extension Recipe {
             if pass.needs.contains(.calibration) && calibration == nil {
                 throw RecipeError.invalid(jsonPath: path, message: "'\(pass.kind)' needs calibration data: add a \"calibration\" section with \"data\"")
             }
+            if pass.needs.contains(.rationales) && training == nil {
+                throw RecipeError.invalid(jsonPath: path, message: "'\(pass.kind)' trains on rationales: add a \"training\" section whose data is a rationale folder (…/distill/svamp) or a JSONL file with input, label, rationale")
+            }
             if pass.needs.contains(.training) && training == nil {
                 throw RecipeError.invalid(jsonPath: path, message: "'\(pass.kind)' trains: add a \"training\" section with \"data\"")
             }

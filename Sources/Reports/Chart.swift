@@ -95,11 +95,15 @@ extension Report {
                                 unit: "bytes"))
         }
         for (p, pass) in passes.enumerated() {
-            for (s, series) in pass.series.enumerated() {
+            // Series sharing a title and labels are drawn in one chart, one bar group (or line) per series.
+            var drawn: [String] = []
+            for (s, series) in pass.series.enumerated() where !drawn.contains(series.title) {
+                drawn.append(series.title)
+                let group = pass.series.filter { $0.title == series.title && $0.labels == series.labels }
                 let isCurve = series.title.lowercased().contains("loss") || series.xLabel.lowercased().contains("step")
                 charts.append(Chart(id: "pass\(p + 1)-\(s + 1)", title: "\(pass.kind): \(series.title)", kind: isCurve ? .line : .bar,
-                                    xLabel: series.xLabel, yLabel: series.yLabel, labels: series.labels,
-                                    series: [.init(name: series.yLabel, values: series.values)]))
+                                    xLabel: series.xLabel, yLabel: group.count > 1 ? "" : series.yLabel, labels: series.labels,
+                                    series: group.map { .init(name: $0.yLabel, values: $0.values) }))
             }
         }
         if let before = outliersBefore {

@@ -61,6 +61,11 @@ extension Report {
                 h += pass.tensors.count > 12 ? "<details><summary>\(pass.tensors.count) tensors changed</summary>\(table)</details>\n" : table
             }
             for chart in charts where chart.id.hasPrefix("pass\(p + 1)-") { h += "<figure>\(chart.svg())</figure>\n" }
+            for table in pass.tables ?? [] {
+                h += "<h3>\(xmlEscape(table.title))</h3>\n<table><thead><tr>" + table.header.map { "<th>\(xmlEscape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+                for row in table.rows { h += "<tr>" + row.map { "<td>\(xmlEscape($0))</td>" }.joined() + "</tr>\n" }
+                h += "</tbody></table>\n"
+            }
             for note in pass.notes { h += "<blockquote>\(xmlEscape(note))</blockquote>\n" }
         }
         if let chart = charts.first(where: { $0.id == "kurtosis" }), let before = outliersBefore {

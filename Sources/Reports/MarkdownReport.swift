@@ -39,6 +39,9 @@ extension Report {
                 if folded { md += "\n</details>\n" }
             }
             for chart in charts where chart.id.hasPrefix("pass\(p + 1)-") { md += "\n![\(chart.title)](\(chartFolder)/\(chart.id).png)\n" }
+            for table in pass.tables ?? [] {
+                md += "\n**\(table.title)**\n\n" + markdownTable(header: table.header, align: table.header.map { _ in "l" }, rows: table.rows)
+            }
             for note in pass.notes { md += "\n> \(note)\n" }
         }
         if let chart = charts.first(where: { $0.id == "kurtosis" }), let before = outliersBefore {
@@ -60,7 +63,7 @@ extension Report {
 }
 
 func markdownTable(header: [String], align: [String], rows: [[String]]) -> String {
-    func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+    func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
     var t = "| " + header.map(cell).joined(separator: " | ") + " |\n"
     t += "|" + align.map { $0 == "r" ? "---:" : "---" }.joined(separator: "|") + "|\n"
     for r in rows { t += "| " + r.map(cell).joined(separator: " | ") + " |\n" }

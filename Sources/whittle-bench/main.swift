@@ -13,6 +13,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("pruning", runPruningBench),
     ("evaluation", runEvaluationBench),
     ("decoding", runDecodingBench),
+    ("distill", runDistillBench),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
