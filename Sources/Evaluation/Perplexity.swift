@@ -63,12 +63,8 @@ public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, voca
         throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
     }
     guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
-    var result = PerplexityResult(nllSum: 0, count: 0, windows: 0)
-    for w in perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen) {
+    return perplexityResult(try perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen).map { w in
         let ids = Array(stream[w.begin..<w.end])
-        result.nllSum += windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin)
-        result.count += w.predicted
-        result.windows += 1
-    }
-    return result
+        return .window(nll: windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin), count: w.predicted)
+    })
 }
