@@ -1,4 +1,5 @@
 import Foundation
+import Passes
 
 /// Who owns a temporary output folder (`<output>.tmp-PID/.whittle-run.json`, written when the folder
 /// is created): a later run tells a folder of a live process from one a killed run left behind.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Whittle
 import Foundation
 
 /// Runs `body`; any error becomes one line on stderr and exit code 1 (never a stack trace).

@@ -37,14 +37,14 @@ final class ProductionCommandTests: XCTestCase {
                 String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }
 
-    /// OPTIN on stories260K (19 evaluation windows, 70 scoring items, 19 again after: 108 work items).
+    /// OPTIN on stories260K (16 evaluation windows, 70 scoring items, 16 again after: 102 work items).
     func writeRecipe(gate: String? = nil, passes: String = #"[{"pass": "optin", "flops_ratio": 0.6}]"#) throws -> String {
         let tokens = Fixtures.path("eval/stories260k_samples.tokens")
         let path = scratch + "/recipe.json"
         try Data("""
         {"version": 1, "model": "\(Fixtures.path("models/stories260K"))",
          "calibration": {"data": "\(tokens)", "samples": 4, "seq_len": 32, "seed": 0},
-         "evaluation": [{"name": "held-out", "data": "\(tokens)", "seq_len": 16}],
+         "evaluation": [{"name": "held-out", "data": "\(tokens)", "seq_len": 64}],
          "passes": \(passes)\(gate.map { ", \"gate\": \($0)" } ?? "")}
         """.utf8).write(to: URL(fileURLWithPath: path))
         return path
@@ -81,7 +81,7 @@ final class ProductionCommandTests: XCTestCase {
         let recipe = try writeRecipe()
         let reference = scratch + "/reference"
         XCTAssertEqual(try run(binary, ["--recipe", recipe, "--output", reference, "--quiet"]).status, 0)
-        for k in [6, 30, 52, 85, 101] {
+        for k in [6, 30, 52, 80, 95] {
             let output = scratch + "/run\(k)"
             let killed = try run(binary, ["--recipe", recipe, "--output", output, "--quiet", "--save-every", "4", "--threads", "1"],
                                  environment: ["WHITTLE_KILL_AFTER_ITEMS": "\(k)"])
