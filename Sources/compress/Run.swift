@@ -5,7 +5,8 @@ import Whittle
 /// `compress --recipe FILE`: the main job.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a recipe: evaluate, compress, evaluate again, write the output folder and report.")
+        abstract: "Run a recipe: evaluate, compress, evaluate again, write the output folder and report.",
+        discussion: "Exit codes: 0 done, 1 error, 3 the recipe's accuracy gate failed (report in <output>.gate-report, no output).")
 
     @Option(help: "The recipe JSON file.")
     var recipe: String
@@ -28,13 +29,13 @@ struct Run: ParsableCommand {
     @Flag(help: "Print every tensor each pass changed.")
     var verbose = false
 
-    @Option(help: "Run slice I of N of the splittable work and write a partial result (<output>.shard-I-of-N); 'auto' reads SLURM_ARRAY_TASK_* or JOB_COMPLETION_INDEX + WHITTLE_SHARD_COUNT. Finish with 'compress merge'.")
+    @Option(help: "Run slice I/N of the splittable work into <output>.shard-I-of-N ('auto': from a Slurm array or Kubernetes Indexed Job); then 'compress merge'.")
     var shard: String?
 
     @Flag(help: "Continue a killed run of the same recipe and input from the progress it saved.")
     var resume = false
 
-    @Option(help: "Work items (OPTIN units, evaluation windows) between progress saves (default: 16).")
+    @Option(help: "Work items or training steps between progress saves (default: 16).")
     var saveEvery: Int?
 
     func validate() throws {

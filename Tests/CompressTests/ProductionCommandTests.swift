@@ -108,6 +108,38 @@ final class ProductionCommandTests: XCTestCase {
         XCTAssertTrue(fresh.stdout.contains("removed stale temporary folder \(output).tmp-"), fresh.stdout)
     }
 
+    /// The same for training: `finetune` saves parameters, AdamW moments and the loss curve every
+    /// `--save-every` steps; killed after steps 3, 6 and 11 of 12, the resumed runs write the
+    /// uninterrupted run's weights and loss curve.
+    func testFinetuneResumeAfterSIGKILLGivesTheUninterruptedOutput() throws {
+        let binary = try compress()
+        let tokens = Fixtures.path("eval/stories260k_samples.tokens")
+        let recipe = try writeRecipe(passes: #"[{"pass": "finetune", "lr": 0.003, "steps": 12, "batch_size": 2}]"#)
+        var text = try String(contentsOfFile: recipe, encoding: .utf8)
+        text = text.replacingOccurrences(of: #""calibration""#, with: #""training": {"data": "\#(tokens)", "samples": 8, "seq_len": 32, "seed": 1}, "calibration""#)
+        try text.write(toFile: recipe, atomically: true, encoding: .utf8)
+        let reference = scratch + "/reference"
+        let r = try run(binary, ["--recipe", recipe, "--output", reference, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for k in [3, 6, 11] {
+            let output = scratch + "/train\(k)"
+            let killed = try run(binary, ["--recipe", recipe, "--output", output, "--quiet", "--save-every", "2"],
+                                 environment: ["WHITTLE_KILL_AFTER_STEPS": "\(k)"])
+            XCTAssertTrue(killed.signal, "run \(k) was not killed: \(killed.status) \(killed.stderr)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: scratch).filter { $0.hasPrefix("train\(k).tmp-") }
+            XCTAssertEqual(left.count, 1)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: scratch + "/" + left[0] + "/progress/passes[0].training.safetensors"),
+                          "training state saved before step \(k)")
+            let resumed = try run(binary, ["--recipe", recipe, "--output", output, "--resume", "--save-every", "2"])
+            XCTAssertEqual(resumed.status, 0, resumed.stderr)
+            XCTAssertTrue(resumed.stdout.contains("resuming from \(scratch!)/\(left[0])"), resumed.stdout)
+            try assertSameOutput(output, reference, "finetune killed after step \(k)")
+            let a = try Report.decode(bytes(output + "/report.json")), b = try Report.decode(bytes(reference + "/report.json"))
+            XCTAssertEqual(a.passes[0].series.first?.values, b.passes[0].series.first?.values, "loss curve")
+            XCTAssertEqual(a.passes[0].metrics["tokens"], b.passes[0].metrics["tokens"])
+        }
+    }
+
     // MARK: Slurm
 
     func slurmRunning() -> Bool {
