@@ -137,6 +137,7 @@ final class ProductionCommandTests: XCTestCase {
             let a = try Report.decode(bytes(output + "/report.json")), b = try Report.decode(bytes(reference + "/report.json"))
             XCTAssertEqual(a.passes[0].series.first?.values, b.passes[0].series.first?.values, "loss curve")
             XCTAssertEqual(a.passes[0].metrics["tokens"], b.passes[0].metrics["tokens"])
+            XCTAssertTrue(a.passes[0].notes.contains("resumed at step \((k - 1) / 2 * 2) from the training state a killed run saved"), "\(a.passes[0].notes)")
         }
     }
 
