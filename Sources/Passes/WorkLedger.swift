@@ -72,11 +72,18 @@ public final class WorkLedger: @unchecked Sendable {
         afterRecord?(count)
     }
 
-    /// Adds every item of `other` (a shard's partial result); an item present in both is an error.
+    /// Adds every item of `other` (a shard's partial result); an item present in both with different
+    /// values is an error (the same value twice is harmless: a weight split across two output shards
+    /// is measured by both).
     public func merge(_ other: WorkLedger) throws {
         for (step, entries) in other.items {
             for (index, data) in entries {
-                if items[step]?[index] != nil { throw WorkLedgerError.duplicateItem(step: step, index: index) }
+                if let existing = items[step]?[index] {
+                    guard try JSONDecoder().decode(JSONAny.self, from: existing) == JSONDecoder().decode(JSONAny.self, from: data) else {
+                        throw WorkLedgerError.duplicateItem(step: step, index: index)
+                    }
+                    continue
+                }
                 items[step, default: [:]][index] = data
             }
         }
@@ -93,7 +100,7 @@ public enum WorkLedgerError: Error, CustomStringConvertible, Equatable {
     case duplicateItem(step: String, index: Int)
     public var description: String {
         switch self {
-        case let .duplicateItem(step, index): return "\(step): item \(index) is in two partial results"
+        case let .duplicateItem(step, index): return "\(step): item \(index) is in two partial results with different values"
         }
     }
 }
@@ -104,4 +111,15 @@ public struct SliceComplete: Error, CustomStringConvertible {
     public let step: String
     public init(step: String) { self.step = step }
     public var description: String { "\(step): slice computed; the other slices are needed to go on (compress merge)" }
+}
+
+/// Any JSON value, compared by value (key order and number spelling do not matter).
+private indirect enum JSONAny: Decodable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([JSONAny]), object([String: JSONAny])
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null } else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) } else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONAny].self) { self = .array(a) } else { self = .object(try c.decode([String: JSONAny].self)) }
+    }
 }

@@ -20,6 +20,10 @@ public struct Pipeline {
         public var saveEvery = 16
         /// Items already computed (a merge of shards' partial results).
         public var ledger: WorkLedger?
+        /// Write the weights as this many shards of a sharded checkpoint (`ShardedOutput`), and evaluate them as written.
+        public var outputShards: Int?
+        /// Output shards already written by `--shard` runs (shard index → file), linked in by a merge.
+        public var existingShards: [Int: String] = [:]
         /// Called after each computed work item with the count so far (fault injection in tests).
         public var afterRecord: ((Int) -> Void)?
         /// Called after each training step with the step count (fault injection in tests).
@@ -103,14 +107,25 @@ public struct Pipeline {
                     stages.append(PassStage(pass: pass.kind, values: try evaluator.evaluateCompressed(model, after: "passes[\(i)]").map { $0!.value }))
                 }
             }
-            if !outlierSamples.isEmpty { outliersAfter = try TransformerModel.loadCompressed(from: model).outlierStats(outlierSamples) }   // as it runs (NF4, W8A8)
+            // A sharded output is written first and evaluated as written: a merge links the shards' files
+            // in, so no weight is quantized again.
+            var compressed: TensorStore = model
+            if let n = options.outputShards {
+                log("writing \(output.destination) (\(n) shards)")
+                try ShardedOutput.writeShards(model, to: output.temporary, count: n, existing: options.existingShards, inputs: input.files.map(\.path))
+                try ShardedOutput.finish(model, folder: output.temporary, count: n)
+                compressed = try Checkpoint(path: output.temporary)
+            }
+            if !outlierSamples.isEmpty { outliersAfter = try TransformerModel.loadCompressed(from: compressed).outlierStats(outlierSamples) }   // as it runs (NF4, W8A8)
             if !recipe.evaluation.isEmpty { log("evaluating the compressed model") }
-            let after = try evaluator.evaluateCompressed(model, after: nil).map { $0! }
+            let after = try evaluator.evaluateCompressed(compressed, after: nil).map { $0! }
             if recipe.passes.count > 1, let last = recipe.passes.last, !recipe.evaluation.isEmpty {
                 stages.append(PassStage(pass: last.kind, values: after.map(\.value)))
             }
-            log("writing \(output.destination)")
-            try output.writeModel(model, inputFiles: input.files.map(\.path))
+            if options.outputShards == nil {
+                log("writing \(output.destination)")
+                try output.writeModel(model, inputFiles: input.files.map(\.path))
+            }
             // Streaming quantizers measured each weight while the writer pulled it; fill those in.
             reports = try reports.map { try $0.completed() }
             try output.copyFiles(from: recipe.model)

@@ -4,8 +4,9 @@ import Passes
 
 /// Sharded runs (docs/ARCHITECTURE.md "Production runs"): `compress --shard I/N` computes slice I of
 /// the work items that depend only on the input — the input model's evaluation (perplexity windows,
-/// classified examples) and the first pass's items when it splits (OPTIN's unit scores) — and writes
-/// them as a partial result; `compress merge` checks the partials and runs the recipe with every item
+/// classified examples), the first pass's items when it splits (OPTIN's unit scores), and when the
+/// first pass is weight-only quantization, shard I of N of the output checkpoint — and writes them
+/// as a partial result; `compress merge` checks the partials and runs the recipe with every item
 /// taken from them. The merged output is the single-process output byte for byte: each item is
 /// computed by the same code, and totals add items in item order.
 extension Pipeline {
@@ -25,8 +26,9 @@ extension Pipeline {
         let parts = Fingerprint.parts(recipe: recipe, input: input)
         let data = try PipelineData(modelFolder: recipe.model, input: input)
         let ledger = WorkLedger(slice: slice)
+        let quantizesByRanges = recipe.passes.first.map(Self.quantizesWeightsOnly) ?? false
         let splittable = recipe.evaluation.contains { [.perplexity, .accuracy, .f1, .mcc].contains($0.metric) }
-            || recipe.passes.first?.splitsIntoWorkItems == true
+            || recipe.passes.first?.splitsIntoWorkItems == true || quantizesByRanges
         guard splittable else {
             throw RecipeError.invalid(jsonPath: "passes", message: "nothing in this recipe splits into shards (splitting: perplexity and classification evaluation, "
                                       + "and a first pass with work items such as optin); run it without --shard")
@@ -45,11 +47,28 @@ extension Pipeline {
             context.step = "passes[0]"
             do { _ = try first.apply(to: EditableCheckpoint(source: input), context: context) } catch is SliceComplete {}
         }
-        let work = try WorkFile(fingerprint: fingerprint, parts: parts, recipe: try recipe.normalized(fingerprint: nil), ledger: ledger)
         let temporary = folder + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        try? FileManager.default.removeItem(atPath: temporary)
+        do { try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true) } catch {
+            throw RecipeError.writeFailed(path: temporary, reason: OutputFolder.reason(error))
+        }
+        var outputShard: String?
+        if let first = recipe.passes.first, quantizesByRanges {
+            // Weight-only quantization: this slice's tensor range, as shard I of N of the output checkpoint.
+            log("shard \(slice): pass 1/\(recipe.passes.count): \(first.kind), output shard \(slice.index + 1) of \(slice.count)")
+            let model = EditableCheckpoint(source: input)
+            var context = try passContext(data: data, input: input)
+            context.ledger = ledger
+            context.step = "passes[0]"
+            _ = try first.apply(to: model, context: context)
+            do {
+                try ShardedOutput.writeShards(model, to: temporary, count: slice.count, only: slice.index, inputs: input.files.map(\.path))
+            } catch { try? FileManager.default.removeItem(atPath: temporary); throw error }
+            outputShard = ShardedOutput.fileName(slice.index, of: slice.count)
+        }
+        var work = try WorkFile(fingerprint: fingerprint, parts: parts, recipe: try recipe.normalized(fingerprint: nil), ledger: ledger)
+        work.outputShard = outputShard
         do {
-            try? FileManager.default.removeItem(atPath: temporary)
-            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
             try work.write(to: temporary + "/" + WorkFile.fileName)
             try? FileManager.default.removeItem(atPath: folder)
             try FileManager.default.moveItem(atPath: temporary, toPath: folder)
@@ -97,8 +116,24 @@ extension Pipeline {
         for work in works { try ledger.merge(try work.ledger()) }
         var options = options
         options.ledger = ledger
+        if works.contains(where: { $0.outputShard != nil }) {
+            options.outputShards = n
+            for (folder, work) in zip(folders, works) {
+                guard let name = work.outputShard, FileManager.default.fileExists(atPath: folder + "/" + name) else {
+                    throw RecipeError.cannotMerge(reason: "\(folder) has no output shard (\(work.outputShard ?? "none recorded"))")
+                }
+                options.existingShards[work.slice.index] = folder + "/" + name
+            }
+        }
         options.log("merging \(n) partial results (\(ledger.items.values.reduce(0) { $0 + $1.count }) work items)")
         return try Pipeline(recipe: recipe, options: options).run()
+    }
+}
+
+extension Pipeline {
+    /// A first pass a shard can run on a tensor range: weight-only quantization (no calibration).
+    static func quantizesWeightsOnly(_ pass: any Pass) -> Bool {
+        type(of: pass).category == .quantization && !pass.needs.contains(.calibration) && !pass.splitsIntoWorkItems
     }
 }
 

@@ -15,9 +15,11 @@ public struct WorkFile: Codable {
     public var recipe: JSONValue
     /// step → item index (decimal) → the item's JSON.
     public var items: [String: [String: JSONValue]]
+    /// The output shard a weight-only quantization shard wrote beside this file (`model-0000k-of-0000n.safetensors`).
+    public var outputShard: String?
 
     enum CodingKeys: String, CodingKey {
-        case format, fingerprint, fingerprintParts = "fingerprint_parts", slice, recipe, items
+        case format, fingerprint, fingerprintParts = "fingerprint_parts", slice, recipe, items, outputShard = "output_shard"
     }
 
     public init(fingerprint: String, parts: [String: String], recipe: JSONValue, ledger: WorkLedger) throws {

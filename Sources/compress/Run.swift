@@ -38,8 +38,12 @@ struct Run: ParsableCommand {
     @Option(help: "Work items or training steps between progress saves (default: 16).")
     var saveEvery: Int?
 
+    @Option(help: "Write the weights as N shards of a sharded checkpoint (as a weight-only quantization run with --shard I/N does).")
+    var outputShards: Int?
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let outputShards, outputShards < 1 { throw ValidationError("--output-shards must be at least 1 (got \(outputShards))") }
         if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1 (got \(saveEvery))") }
         if shard != nil && resume { throw ValidationError("--shard and --resume cannot be used together (a shard is short; rerun it)") }
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together") }
@@ -55,6 +59,7 @@ struct Run: ParsableCommand {
             options.progress = console.progress
             options.resume = resume
             if let saveEvery { options.saveEvery = saveEvery }
+            options.outputShards = outputShards
             // Fault injection for the resume tests: SIGKILL itself after N computed work items.
             if let n = ProcessInfo.processInfo.environment["WHITTLE_KILL_AFTER_ITEMS"].flatMap(Int.init) {
                 options.afterRecord = { if $0 == n { kill(getpid(), SIGKILL) } }

@@ -10,7 +10,7 @@ final class RunCommandTests: XCTestCase {
         Exit codes: 0 done, 1 error, 3 the recipe's accuracy gate failed (report in <output>.gate-report,
         no output).
 
-        USAGE: run --recipe <recipe> [--output <output>] [--dry-run] [--force] [--threads <threads>] [--quiet] [--verbose] [--shard <shard>] [--resume] [--save-every <save-every>]
+        USAGE: run --recipe <recipe> [--output <output>] [--dry-run] [--force] [--threads <threads>] [--quiet] [--verbose] [--shard <shard>] [--resume] [--save-every <save-every>] [--output-shards <output-shards>]
 
         OPTIONS:
           --recipe <recipe>       The recipe JSON file.
@@ -26,6 +26,9 @@ final class RunCommandTests: XCTestCase {
                                   saved.
           --save-every <save-every>
                                   Work items or training steps between progress saves (default: 16).
+          --output-shards <output-shards>
+                                  Write the weights as N shards of a sharded checkpoint (as a weight-only
+                                  quantization run with --shard I/N does).
           -h, --help              Show help information.
 
         """)

@@ -180,6 +180,34 @@ final class ProductionRunTests: XCTestCase {
         XCTAssertEqual(measured(merged.report), measured(single.report))
     }
 
+    /// NF4 by tensor ranges: each shard writes one shard of the output checkpoint (and its input-evaluation
+    /// windows); the merge links them in. Every file equals the single-process run's with `outputShards: 4`.
+    func testFourNF4ShardsMergeIntoTheSingleProcessShardedCheckpoint() throws {
+        let recipe = nf4Recipe(output: scratch + "/sharded", gate: nil)
+        var options = Pipeline.Options(output: scratch + "/single")
+        options.outputShards = 4
+        let single = try Pipeline(recipe: recipe, options: options).run()
+        let folders = try (0..<4).map { try Pipeline(recipe: recipe).runShard(WorkSlice(index: $0, count: 4)) }
+        for (k, folder) in folders.enumerated() {
+            XCTAssertEqual(contents(folder), ["model-0000\(k + 1)-of-00004.safetensors", "work.json"])
+        }
+        let merged = try Pipeline.merge(partials: folders, options: Pipeline.Options())
+        let names = (1...4).map { "model-0000\($0)-of-00004.safetensors" } + ["model.safetensors.index.json", "config.json", "recipe.json"]
+        for name in names {
+            XCTAssertEqual(try bytes(merged.outputFolder + "/" + name), try bytes(single.outputFolder + "/" + name), name)
+        }
+        XCTAssertFalse(contents(merged.outputFolder).contains("model.safetensors"))
+        XCTAssertEqual(merged.report.comparisons, single.report.comparisons)
+        XCTAssertEqual(merged.report.passes[0].tensors, single.report.passes[0].tensors, "reconstruction errors measured by the shards")
+        XCTAssertEqual(merged.report.passes[0].metrics, single.report.passes[0].metrics)
+        // The sharded checkpoint holds what the one-file run holds.
+        let oneFile = try Pipeline(recipe: recipe, options: Pipeline.Options(output: scratch + "/one-file")).run()
+        let a = try Checkpoint(path: oneFile.outputFolder), b = try Checkpoint(path: merged.outputFolder)
+        XCTAssertEqual(a.names.sorted(), b.names.sorted())
+        for name in a.names { XCTAssertEqual(Array(try a.tensor(name).bytes), Array(try b.tensor(name).bytes), name) }
+        XCTAssertEqual(oneFile.report.comparisons, merged.report.comparisons)
+    }
+
     func testMergeRefusesMissingDuplicateAndForeignSlices() throws {
         let recipe = optinRecipe(output: scratch + "/out")
         let pipeline = Pipeline(recipe: recipe)
