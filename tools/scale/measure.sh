@@ -18,9 +18,10 @@ cat > "$out/optin.json" <<JSON
 JSON
 measure() {  # label, command...
   local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
-  read -r secs kb < "$out/time"
-  echo "{\"what\": \"$label\", \"seconds\": $secs, \"peak_rss_mb\": $((kb / 1024))}"
+  /usr/bin/time -f "%e %U %S %M" -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
+  read -r secs user sys kb < "$out/time"
+  # CPU seconds (user + sys) are the cost figure: wall time on a loaded machine is mostly waiting.
+  echo "{\"what\": \"$label\", \"wall_s\": $secs, \"cpu_s\": $(echo "$user + $sys" | bc), \"peak_rss_mb\": $((kb / 1024))}"
 }
 # Setup only (last neuron batch of the last layer: no later layer to propagate through).
 measure "optin setup (+ last-layer neuron batch)" $bin --recipe "$out/optin.json" --shard 1710/1710 --force --threads 1 --quiet
@@ -28,9 +29,9 @@ measure "optin head item, layer 0 (30 layers)" $bin --recipe "$out/optin.json" -
 measure "optin head item, layer 15 (15 layers)" $bin --recipe "$out/optin.json" --shard 136/1710 --force --threads 1 --quiet
 measure "optin neuron batch (32), layer 0 (29 layers)" $bin --recipe "$out/optin.json" --shard 271/1710 --force --threads 1 --quiet
 measure "optin neuron batch (32), layer 15 (14 layers)" $bin --recipe "$out/optin.json" --shard 991/1710 --force --threads 1 --quiet
-measure "perplexity 8192 tokens (16 windows of 512)" $bin eval --model "$model" --data "$data" --seq-len 512 --max-tokens 8192 --json
+OPENBLAS_NUM_THREADS=1 measure "perplexity 8192 tokens (16 windows of 512)" $bin eval --model "$model" --data "$data" --seq-len 512 --max-tokens 8192 --json
 cat > "$out/nf4.json" <<JSON
 {"version": 1, "model": "$model", "output": "$out/nf4-out", "passes": [{"pass": "nf4"}]}
 JSON
-measure "nf4 whole model (538 MB F32... as stored)" $bin --recipe "$out/nf4.json" --force --threads 1 --quiet
+measure "nf4 whole model" $bin --recipe "$out/nf4.json" --force --threads 1 --quiet
 du -sb "$model/model.safetensors"
