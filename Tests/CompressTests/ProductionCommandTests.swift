@@ -52,8 +52,9 @@ final class ProductionCommandTests: XCTestCase {
 
     func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
-    func assertSameOutput(_ a: String, _ b: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        for name in ["model.safetensors", "config.json", "recipe.json"] {
+    func assertSameOutput(_ a: String, _ b: String, _ message: String, files: [String] = ["model.safetensors", "config.json", "recipe.json"],
+                          file: StaticString = #filePath, line: UInt = #line) throws {
+        for name in files {
             XCTAssertEqual(try bytes(a + "/" + name), try bytes(b + "/" + name), "\(message): \(name)", file: file, line: line)
         }
         let ra = try Report.decode(bytes(a + "/report.json")), rb = try Report.decode(bytes(b + "/report.json"))
@@ -155,22 +156,13 @@ final class ProductionCommandTests: XCTestCase {
         return String(field.dropFirst("JobState=".count))
     }
 
-    func testSlurmArrayOfFourAndMergeJobEqualTheSingleProcessRun() throws {
-        guard slurmRunning() else {
-            throw XCTSkip("Slurm is not running: start a local cluster with deploy/slurm/start-local-cluster.sh (as root; .ci/run does)")
-        }
-        let binary = try compress()
-        let recipe = try writeRecipe()
-        let single = scratch + "/single"
-        XCTAssertEqual(try run(binary, ["--recipe", recipe, "--output", single, "--quiet"]).status, 0)
-
-        let output = scratch + "/sharded"
+    /// Submits `recipe` as a 4-task array + merge job and waits for the merge (at most 5 minutes).
+    func submitAndWait(_ recipe: String, output: String) throws -> String {
         let submit = try run("/bin/bash", [Fixtures.repoRoot + "/deploy/slurm/submit.sh", recipe, output, "4", "--chdir", scratch],
-                             environment: ["COMPRESS": binary, "KEEP_PARTIALS": "1"])
+                             environment: ["COMPRESS": try compress(), "KEEP_PARTIALS": "1"])
         XCTAssertEqual(submit.status, 0, submit.stderr)
         let ids = submit.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
-        XCTAssertEqual(ids.count, 2, submit.stdout)
-        // Wait for the merge job (it starts only when all four tasks succeeded): at most 5 minutes.
+        guard ids.count == 2 else { XCTFail("submit.sh printed \(submit.stdout)"); return "" }
         var state = "PENDING"
         for _ in 0..<600 {
             state = try jobState(ids[1])
@@ -180,11 +172,41 @@ final class ProductionCommandTests: XCTestCase {
         let logs = ((try? FileManager.default.contentsOfDirectory(atPath: scratch)) ?? []).filter { $0.hasSuffix(".log") }.sorted()
         let logText = logs.map { "\($0):\n" + ((try? String(contentsOfFile: scratch + "/" + $0, encoding: .utf8)) ?? "") }.joined(separator: "\n")
         XCTAssertEqual(state, "COMPLETED", "merge job \(ids[1]); logs:\n\(logText)")
-        XCTAssertEqual(logs.filter { $0.hasPrefix("whittle-shard-") }.count, 4, "four array tasks ran")
+        XCTAssertEqual(logs.filter { $0.hasPrefix("whittle-shard-\(ids[0])_") }.count, 4, "four array tasks ran")
+        return ids[0]
+    }
+
+    /// OPTIN scores and the input's evaluation split over a 4-task array, then an NF4 run whose tasks
+    /// each write one shard of a 4-shard checkpoint: the merged outputs equal the single-process ones.
+    func testSlurmArrayOfFourAndMergeJobEqualTheSingleProcessRun() throws {
+        guard slurmRunning() else {
+            throw XCTSkip("Slurm is not running: start a local cluster with deploy/slurm/start-local-cluster.sh (as root; .ci/run does)")
+        }
+        let binary = try compress()
+        let recipe = try writeRecipe()
+        let single = scratch + "/single"
+        XCTAssertEqual(try run(binary, ["--recipe", recipe, "--output", single, "--quiet"]).status, 0)
+        let output = scratch + "/sharded"
+        _ = try submitAndWait(recipe, output: output)
         // Each task computed its slice only; together, every item once.
         let works = try (1...4).map { try WorkFile.read("\(output).shard-\($0)-of-4/work.json") }
         XCTAssertEqual(works.map(\.slice), (0..<4).map { WorkSlice(index: $0, count: 4) })
-        XCTAssertEqual(works.map { $0.items["passes[0]"]?.count ?? 0 }.reduce(0, +), 70)
+        XCTAssertEqual(works.map { $0.items["passes[0]"]?.count ?? 0 }, [17, 18, 17, 18], "70 OPTIN items")
+        XCTAssertEqual(works.map { $0.items["evaluation[0].before"]?.count ?? 0 }, [4, 4, 4, 4], "16 windows")
         try assertSameOutput(output, single, "Slurm array + merge vs one process")
+
+        let nf4 = scratch + "/nf4.json"
+        try Data(try String(contentsOfFile: recipe, encoding: .utf8).replacingOccurrences(of: #"{"pass": "optin", "flops_ratio": 0.6}"#, with: #"{"pass": "nf4"}"#).utf8)
+            .write(to: URL(fileURLWithPath: nf4))
+        let nf4Single = scratch + "/nf4-single"
+        XCTAssertEqual(try run(binary, ["--recipe", nf4, "--output", nf4Single, "--output-shards", "4", "--quiet"]).status, 0)
+        let nf4Output = scratch + "/nf4-sharded"
+        _ = try submitAndWait(nf4, output: nf4Output)
+        let files = (1...4).map { "model-0000\($0)-of-00004.safetensors" } + ["model.safetensors.index.json"]
+        for (k, name) in files.prefix(4).enumerated() {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(nf4Output).shard-\(k + 1)-of-4/\(name)"), "task \(k + 1) wrote \(name)")
+        }
+        for name in files { XCTAssertEqual(try bytes(nf4Output + "/" + name), try bytes(nf4Single + "/" + name), name) }
+        try assertSameOutput(nf4Output, nf4Single, "NF4 by tensor ranges", files: ["config.json", "recipe.json"])
     }
 }

@@ -13,7 +13,7 @@ out=${1:-/tmp/whittle-scale}
 mkdir -p "$out"
 cat > "$out/optin.json" <<JSON
 {"version": 1, "model": "$model", "output": "$out/optin-out",
- "calibration": {"data": "$(realpath $data)", "samples": 8, "seq_len": 128, "seed": 0},
+ "calibration": {"data": "$(realpath $data)", "samples": 4, "seq_len": 64, "seed": 0},
  "passes": [{"pass": "optin", "flops_ratio": 0.6}]}
 JSON
 measure() {  # label, command...
