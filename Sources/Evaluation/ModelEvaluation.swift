@@ -39,6 +39,22 @@ extension TransformerModel {
                                          progress: progress, logits: sequenceLogits)
     }
 
+    /// The windows `perplexity(of:)` scores, after the same checks.
+    public func perplexityWindows(of stream: [Int32], seqLen: Int, stride: Int? = nil, file: String) throws -> [PerplexityWindow] {
+        guard config.isCausalLM else {
+            throw EvaluationError.invalidArgument(message: "perplexity needs a causal language model (this is a \(config.architecture))")
+        }
+        guard seqLen <= config.maxPositions else {
+            throw EvaluationError.invalidArgument(message: "seq_len \(seqLen) exceeds the model's \(config.maxPositions) positions (max_position_embeddings)")
+        }
+        guard seqLen >= 2 else { throw EvaluationError.invalidArgument(message: "seq_len must be at least 2 (got \(seqLen))") }
+        if let stride, !(1...seqLen).contains(stride) {
+            throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
+        }
+        guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
+        return Evaluation.perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen)
+    }
+
     /// Arg-max class of each example, one example per forward (no padding, so no mask effects).
     public func predictions(_ examples: [Example], progress: ProgressReporter = .silent) throws -> [Int] {
         guard config.isClassifier else {
@@ -102,28 +118,16 @@ public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: T
                      progress: ProgressReporter = .silent) throws -> MetricResult {
     let source = spec.source
     switch spec.metric {
-    case .perplexity:
-        let seqLen = source.seqLen ?? min(512, model.config.maxPositions)
-        let r = try model.perplexity(of: try source.tokenStream(encoder: encoder), seqLen: seqLen, stride: source.stride, file: source.data,
-                                     progress: progress)
-        return MetricResult(metric: spec.metric.rawValue, value: r.perplexity, count: r.count,
-                            details: ["mean_nll": r.meanNLL, "windows": Double(r.windows)])
-    case .accuracy, .f1, .mcc:
-        guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
-        guard model.config.isClassifier else {
-            throw EvaluationError.invalidArgument(message: "\(spec.metric.rawValue) needs a sequence classifier (this is a \(model.config.architecture))")
+    case .perplexity, .accuracy, .f1, .mcc:
+        let items = try evaluationItems(spec, model: model, encoder: encoder, labels: labels)!
+        let values = try progress.stage(spec.metric == .perplexity ? "windows" : "examples", total: items.count) { update in
+            try (0..<items.count).map { i in
+                let value = try items.compute(i)
+                update(i + 1)
+                return value
+            }
         }
-        let examples = try source.labeledExamples(encoder: encoder, labels: labels ?? LabelSet(names: (0..<model.config.numLabels).map { "LABEL_\($0)" }))
-        let gold = examples.map { $0.label! }
-        let predicted = try model.predictions(examples, progress: progress)
-        let value: Double
-        switch spec.metric {
-        case .accuracy: value = accuracy(predictions: predicted, labels: gold)
-        case .f1: value = f1Score(predictions: predicted, labels: gold)
-        default: value = matthewsCorrelation(predictions: predicted, labels: gold)
-        }
-        return MetricResult(metric: spec.metric.rawValue, value: value, count: examples.count,
-                            details: ["correct": Double(zip(predicted, gold).filter { $0 == $1 }.count)])
+        return items.finish(values)
     case .pearson, .spearman:
         guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
         let examples = try source.labeledExamples(encoder: encoder, labels: nil)

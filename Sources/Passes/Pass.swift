@@ -34,6 +34,9 @@ public protocol Pass: Codable, Sendable {
     /// Checks parameter values; errors name `path` (e.g. `passes[1]`) and the key.
     func validate(path: String) throws
     func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport
+    /// Whether `apply` splits its expensive part into independent items through `context.ledger`
+    /// (so `compress --shard` can run a slice of it, and `--resume` can skip what was saved).
+    var splitsIntoWorkItems: Bool { get }
 }
 
 extension Pass {
@@ -41,6 +44,7 @@ extension Pass {
     public static var defaults: Self { Self() }
     public static var category: PassCategory { .other }
     public var needs: PassNeeds { [] }
+    public var splitsIntoWorkItems: Bool { false }
     public var kind: String { Self.kind }
 }
 
@@ -58,6 +62,17 @@ public struct PassContext {
     public var tokenizer: TextDecoding?
     public var progress: ProgressReporter
     public var seed: UInt64
+    /// Work items done elsewhere (other shards, saved progress) and the slice this process computes.
+    public var ledger = WorkLedger()
+    /// This pass's key in the ledger (the pipeline sets `passes[i]`).
+    public var step = "pass"
+    /// A folder of the run's temporary output where a training pass keeps its resumable state
+    /// (`<step>.training.safetensors`, every `ledger.saveEvery` steps); the pipeline owns it and checks
+    /// its fingerprint before `--resume` uses it. Nil: no saved state.
+    public var progressFolder: String?
+
+    /// The training checkpoint file of this pass, when the run keeps progress.
+    public var trainingCheckpoint: String? { progressFolder.map { $0 + "/" + step + ".training.safetensors" } }
 
     public init(calibration: [Example] = [], training: [Example] = [], teacher: TensorStore? = nil,
                 progress: ProgressReporter = .silent, seed: UInt64 = 0) {

@@ -6,20 +6,50 @@ import Checkpoints
 /// gigabytes), and the full contents of the data files the recipe names.
 public enum Fingerprint {
     public static func of(recipe: Recipe, input: Checkpoint) throws -> String {
+        _ = try recipe.normalized(fingerprint: nil)
         var hasher = SHA256()
-        hasher.update(Array(try recipe.normalized(fingerprint: nil).data()))
-        if let config = try? JSONSerialization.data(withJSONObject: input.config, options: [.sortedKeys]) {
-            hasher.update(Array(config))
-        }
-        for name in input.names {
-            let info = input.info(name)!
-            hasher.update("\(name) \(info.dtype.rawValue) \(info.shape) \(info.byteCount)\n")
-        }
-        let dataFiles = [recipe.calibration?.data, recipe.training?.data].compactMap { $0 } + recipe.evaluation.map(\.source.data)
-        for file in Set(dataFiles).sorted() {
-            if let data = FileManager.default.contents(atPath: file) { hasher.update(Array(data)) }
-        }
+        feed(&hasher, part: .recipe, recipe: recipe, input: input)
+        feed(&hasher, part: .input, recipe: recipe, input: input)
+        feed(&hasher, part: .data, recipe: recipe, input: input)
         return "sha256:" + hasher.finalize()
+    }
+
+    /// The three things a fingerprint covers, hashed apart, so a refused resume or merge can say which changed.
+    public enum Part: String, CaseIterable, Codable { case recipe, input, data }
+
+    public static func parts(recipe: Recipe, input: Checkpoint) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: Part.allCases.map { part in
+            var hasher = SHA256()
+            feed(&hasher, part: part, recipe: recipe, input: input)
+            return (part.rawValue, "sha256:" + hasher.finalize())
+        })
+    }
+
+    /// What changed between two part digests, in words ("the recipe", "the input model", "the data files").
+    public static func changed(_ old: [String: String], _ new: [String: String]) -> String {
+        let words: [Part: String] = [.recipe: "the recipe", .input: "the input model (config or tensor headers)", .data: "the data files"]
+        let differing = Part.allCases.filter { old[$0.rawValue] != new[$0.rawValue] }.map { words[$0]! }
+        return differing.isEmpty ? "nothing recorded differs" : differing.joined(separator: " and ") + " changed"
+    }
+
+    static func feed(_ hasher: inout SHA256, part: Part, recipe: Recipe, input: Checkpoint) {
+        switch part {
+        case .recipe:
+            hasher.update(Array((try? recipe.normalized(fingerprint: nil).data()) ?? Data()))
+        case .input:
+            if let config = try? JSONSerialization.data(withJSONObject: input.config, options: [.sortedKeys]) {
+                hasher.update(Array(config))
+            }
+            for name in input.names {
+                let info = input.info(name)!
+                hasher.update("\(name) \(info.dtype.rawValue) \(info.shape) \(info.byteCount)\n")
+            }
+        case .data:
+            let dataFiles = [recipe.calibration?.data, recipe.training?.data].compactMap { $0 } + recipe.evaluation.map(\.source.data)
+            for file in Set(dataFiles).sorted() {
+                if let data = FileManager.default.contents(atPath: file) { hasher.update(Array(data)) }
+            }
+        }
     }
 }
 
@@ -42,6 +72,7 @@ extension Recipe {
             object["pass"] = .string(pass.kind)
             return .object(object)
         })
+        if let gate { root["gate"] = gate.json }
         if let fingerprint { root["fingerprint"] = .string(fingerprint) }
         return .object(root)
     }

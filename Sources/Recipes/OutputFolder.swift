@@ -68,6 +68,7 @@ public struct OutputFolder {
     /// Moves the finished folder into place (replacing an old output when forced).
     public func commit() throws {
         let fm = FileManager.default
+        try? fm.removeItem(atPath: gateReportFolder)   // an earlier run's verdict no longer applies
         if fm.fileExists(atPath: destination) {
             let old = destination + ".old-\(ProcessInfo.processInfo.processIdentifier)"
             do {
@@ -80,6 +81,22 @@ public struct OutputFolder {
                 throw RecipeError.writeFailed(path: destination, reason: Self.reason(error))
             }
         }
+    }
+
+    /// Where a run that failed its gate leaves its report: `<output>.gate-report/`.
+    public var gateReportFolder: String { destination + ".gate-report" }
+
+    /// Moves the report files (and `recipe.json`) of the temporary folder to `gateReportFolder`, replacing an old one.
+    public func keepReport() throws -> String {
+        let fm = FileManager.default, folder = gateReportFolder
+        do {
+            try? fm.removeItem(atPath: folder)
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for name in try fm.contentsOfDirectory(atPath: temporary) where name.hasPrefix("report") || name == "charts" || name == "recipe.json" {
+                try fm.moveItem(atPath: temporary + "/" + name, toPath: folder + "/" + name)
+            }
+        } catch { throw RecipeError.writeFailed(path: folder, reason: Self.reason(error)) }
+        return folder
     }
 
     /// Removes the temporary folder after a failure: no half-written output is left behind.

@@ -3,6 +3,7 @@ import Checkpoints
 import Datasets
 import Evaluation
 import Models
+import Passes
 import Tokenizers
 
 /// The model folder's tokenizer and labels, and the recipe's data read into examples.
@@ -46,39 +47,62 @@ struct PipelineData {
 }
 
 /// Runs the recipe's evaluation entries on a model (the input, or the compressed one as it will be
-/// loaded: quantized layouts are dequantized by `QuantizedTensorStore`).
+/// loaded: quantized layouts are dequantized by `QuantizedTensorStore`). Perplexity and classification
+/// go item by item through the ledger (step `evaluation[i].before`, `.after`, `.after-passes[k]`), so a
+/// shard computes its slice and a merge adds the sums; a value is nil when items of other slices are
+/// missing (`sliceOnly`: a shard also skips the metrics that do not split, leaving them to the merge).
 struct RecipeEvaluator {
     let specs: [EvaluationSpec]
     let data: PipelineData
     let log: (String) -> Void
+    let ledger: WorkLedger
+    var sliceOnly = false
     var progress: ProgressReporter = .silent
     /// The input model, kept for comparisons that need both (KL divergence).
     private(set) var original: TransformerModel?
 
-    init(specs: [EvaluationSpec], data: PipelineData, log: @escaping (String) -> Void) {
-        self.specs = specs; self.data = data; self.log = log
+    init(specs: [EvaluationSpec], data: PipelineData, log: @escaping (String) -> Void, ledger: WorkLedger = WorkLedger()) {
+        self.specs = specs; self.data = data; self.log = log; self.ledger = ledger
     }
 
     static func load(_ store: TensorStore) throws -> TransformerModel {
         try TransformerModel.loadCompressed(from: store)
     }
 
-    mutating func evaluateOriginal(_ store: TensorStore) throws -> [MetricResult] {
+    mutating func evaluateOriginal(_ store: TensorStore) throws -> [MetricResult?] {
         guard !specs.isEmpty else { return [] }
         let model = try Self.load(store)
         original = model
-        return try specs.map { try evaluate($0, model: model, isOriginal: true) }
+        return try specs.indices.map { try evaluate(specs[$0], model: model, isOriginal: true, step: "evaluation[\($0)].before") }
     }
 
-    func evaluateCompressed(_ store: TensorStore) throws -> [MetricResult] {
+    /// `after`: the pass after which a composed recipe is evaluated (nil: the final model).
+    func evaluateCompressed(_ store: TensorStore, after: String?) throws -> [MetricResult?] {
         guard !specs.isEmpty else { return [] }
         let model = try Self.load(store)
-        return try specs.map { try evaluate($0, model: model, isOriginal: false) }
+        return try specs.indices.map {
+            try evaluate(specs[$0], model: model, isOriginal: false, step: "evaluation[\($0)].after" + (after.map { "-" + $0 } ?? ""))
+        }
     }
 
-    private func evaluate(_ spec: EvaluationSpec, model: TransformerModel, isOriginal: Bool) throws -> MetricResult {
+    private func evaluate(_ spec: EvaluationSpec, model: TransformerModel, isOriginal: Bool, step: String) throws -> MetricResult? {
         log("  \(spec.displayName)")
         let progress = self.progress.prefixed(spec.displayName)
+        if let items = try evaluationItems(spec, model: model, encoder: data.encoder, labels: data.labels) {
+            var values: [EvaluationItem] = []
+            try progress.stage(spec.metric == .perplexity ? "windows" : "examples", total: items.count) { update in
+                for i in 0..<items.count {
+                    if let saved = try ledger.item(step, i, as: EvaluationItem.self) { values.append(saved); update(i + 1); continue }
+                    guard ledger.shouldCompute(step, i, of: items.count) else { continue }
+                    let value = try items.compute(i)
+                    try ledger.record(step, i, value)
+                    values.append(value)
+                    update(i + 1)
+                }
+            }
+            return values.count == items.count ? items.finish(values) : nil
+        }
+        if sliceOnly { return nil }
         if spec.metric == .klDivergence {
             let seqLen = spec.source.seqLen ?? min(512, model.config.maxPositions)
             let stream = try spec.source.tokenStream(encoder: data.encoder)

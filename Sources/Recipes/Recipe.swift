@@ -10,7 +10,7 @@ import Passes
 public struct Recipe {
     public static let currentVersion = 1
     public static let topLevelKeys = ["version", "model", "output", "calibration", "training", "teacher",
-                                      "evaluation", "passes", "seed"]
+                                      "evaluation", "passes", "seed", "gate"]
 
     public var version: Int
     public var model: String
@@ -22,6 +22,8 @@ public struct Recipe {
     public var evaluation: [EvaluationSpec]
     public var passes: [any Pass]
     public var seed: UInt64
+    /// The accuracy gate (`Gate.swift`).
+    public var gate: Gate?
 
     public init(model: String, output: String? = nil, calibration: DataSource? = nil, training: DataSource? = nil,
                 teacher: String? = nil, evaluation: [EvaluationSpec] = [], passes: [any Pass], seed: UInt64 = 0) {
@@ -87,6 +89,7 @@ public struct Recipe {
         var recipe = Recipe(model: model, output: output, calibration: calibration, training: training, teacher: teacher,
                             evaluation: evaluation, passes: passes, seed: seed)
         recipe.version = Int(version)
+        if let g = root["gate"], g != .null { recipe.gate = try Gate.parse(g) }
         return recipe
     }
 

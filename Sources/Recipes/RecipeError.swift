@@ -9,6 +9,10 @@ public indirect enum RecipeError: Error, CustomStringConvertible, Equatable {
     case outputExists(path: String)
     case outputInsideInput(output: String, input: String)
     case writeFailed(path: String, reason: String)
+    /// `--resume` found an earlier run of this output that cannot continue (`reason` says what changed).
+    case cannotResume(path: String, reason: String)
+    /// `compress merge` refuses the partial results.
+    case cannotMerge(reason: String)
     /// An error in a recipe file: the file name, then the error.
     case inFile(path: String, error: RecipeError)
 
@@ -23,6 +27,8 @@ public indirect enum RecipeError: Error, CustomStringConvertible, Equatable {
         case let .outputExists(p): return "\(p): output already exists (use --force to replace it)"
         case let .outputInsideInput(o, i): return "\(o): output must not be inside the input model folder \(i)"
         case let .writeFailed(p, r): return "\(p): \(r)"
+        case let .cannotResume(p, r): return "cannot resume from \(p): \(r) (run without --resume to start afresh)"
+        case let .cannotMerge(r): return "cannot merge: \(r)"
         case let .inFile(p, e):
             if case .invalidJSON = e { return e.description }
             return "\(p): \(e)"

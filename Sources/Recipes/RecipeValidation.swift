@@ -3,6 +3,11 @@ import Passes
 extension Recipe {
     /// Whole-recipe checks, after each pass has checked its own keys.
     public func validate() throws {
+        if let gate, gateSpecIndex == nil {
+            let names = evaluation.map { $0.name ?? $0.displayName }
+            throw RecipeError.invalid(jsonPath: "gate.evaluation", message: "no evaluation entry named '\(gate.evaluation)'"
+                + (names.isEmpty ? " (the recipe has no \"evaluation\" entries)" : " (entries: \(names.joined(separator: ", ")))"))
+        }
         for (i, pass) in passes.enumerated() {
             let path = "passes[\(i)]"
             do { try pass.validate(path: path) } catch let e as PassError {
@@ -30,5 +35,13 @@ extension Recipe {
             throw RecipeError.invalid(jsonPath: "passes[\(quantizers[1])]",
                                       message: "only one quantization pass per recipe (passes[\(quantizers[0])] already quantizes)")
         }
+    }
+}
+
+extension Recipe {
+    /// The evaluation entry the gate names (by `name`, else by its shown name).
+    var gateSpecIndex: Int? {
+        guard let gate else { return nil }
+        return evaluation.firstIndex { $0.name == gate.evaluation } ?? evaluation.firstIndex { $0.displayName == gate.evaluation }
     }
 }

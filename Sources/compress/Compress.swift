@@ -9,6 +9,7 @@ struct Compress: ParsableCommand {
         abstract: "Compress transformer checkpoints with a JSON recipe and report what it cost.",
         subcommands: [
             Run.self,
+            Merge.self,
             Validate.self,
             Inspect.self,
             Logits.self,

@@ -7,7 +7,10 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(Run.helpMessage(columns: 100), """
         OVERVIEW: Run a recipe: evaluate, compress, evaluate again, write the output folder and report.
 
-        USAGE: run --recipe <recipe> [--output <output>] [--dry-run] [--force] [--threads <threads>] [--quiet] [--verbose]
+        Exit codes: 0 done, 1 error, 3 the recipe's accuracy gate failed (report in <output>.gate-report,
+        no output).
+
+        USAGE: run --recipe <recipe> [--output <output>] [--dry-run] [--force] [--threads <threads>] [--quiet] [--verbose] [--shard <shard>] [--resume] [--save-every <save-every>] [--output-shards <output-shards>]
 
         OPTIONS:
           --recipe <recipe>       The recipe JSON file.
@@ -17,6 +20,15 @@ final class RunCommandTests: XCTestCase {
           --threads <threads>     Threads for BLAS and parallel loops (default: all cores).
           --quiet                 Print only errors and the final table.
           --verbose               Print every tensor each pass changed.
+          --shard <shard>         Run slice I/N of the splittable work into <output>.shard-I-of-N ('auto':
+                                  from a Slurm array or Kubernetes Indexed Job); then 'compress merge'.
+          --resume                Continue a killed run of the same recipe and input from the progress it
+                                  saved.
+          --save-every <save-every>
+                                  Work items or training steps between progress saves (default: 16).
+          --output-shards <output-shards>
+                                  Write the weights as N shards of a sharded checkpoint (as a weight-only
+                                  quantization run with --shard I/N does).
           -h, --help              Show help information.
 
         """)
@@ -34,6 +46,8 @@ final class RunCommandTests: XCTestCase {
         SUBCOMMANDS:
           run (default)           Run a recipe: evaluate, compress, evaluate again, write the output folder
                                   and report.
+          merge                   Join the partial results of 'compress --shard I/N' (every slice exactly
+                                  once) and finish the run.
           validate                Check a recipe without running it.
           inspect                 List the tensors, dtypes, parameter count and config of a .safetensors
                                   file or checkpoint folder.
@@ -67,5 +81,8 @@ final class RunCommandTests: XCTestCase {
         XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--quiet", "--verbose"]))
         XCTAssertThrowsError(try Run.parse([]), "--recipe is required")
         XCTAssertNoThrow(try Run.parse(["--recipe", "r.json", "--threads", "2", "--dry-run"]))
+        XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--shard", "1/2", "--resume"]), "a shard does not resume")
+        XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--save-every", "0"]))
+        XCTAssertThrowsError(try Merge.parse([]), "merge needs the partial folders")
     }
 }

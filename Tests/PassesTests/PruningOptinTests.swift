@@ -84,7 +84,7 @@ final class PruningOptinTests: XCTestCase {
 
     func checkScorer(_ model: TransformerModel, segments: [ModelInput], file: StaticString = #filePath, line: UInt = #line) throws {
         let scorer = try TrajectoryScorer(model: model, segments: segments, sampleRows: 100_000, seed: 0)
-        let scored = try scorer.score(neuronBatch: 5, progress: .silent)
+        let scored = try XCTUnwrap(scorer.score(neuronBatch: 5, progress: .silent))
         XCTAssertEqual(scored.units.count, model.layers.reduce(0) { $0 + $1.heads + $1.ffnWidth }, file: file, line: line)
         let picks = [0, 3, scored.units.count / 2, scored.units.count - 7, scored.units.count - 1]
         for i in picks {

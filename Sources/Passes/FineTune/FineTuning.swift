@@ -101,12 +101,24 @@ public struct FineTuning: Pass, Equatable {
         let trainer = try Trainer(model: trainable, settings: settings)
         let loader = DataLoader(context.training, batchSize: batchSize, seed: seed ?? context.seed)
         var tokens = 0
+        // Resume (`--resume`): parameters, optimizer state and loss curve of the last saved step; batches
+        // are a function of the step, so the steps that follow are the uninterrupted run's.
+        let checkpoint = context.trainingCheckpoint
+        var resumedAt: Int?
+        if let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
+            try trainer.resume(from: checkpoint)
+            resumedAt = trainer.step
+            for i in 0..<(trainer.step * settings.accumulation) { tokens += try batcher.batch(loader.batch(step: i)).tokenCount }
+        }
         context.progress.start("finetune: \(settings.steps) steps", settings.steps)
         try trainer.run(batch: { step in
             let b = try batcher.batch(loader.batch(step: step))
             tokens += b.tokenCount
             return b
-        }, progress: { step, _ in context.progress.update(step) })
+        }, checkpoint: checkpoint, checkpointEvery: context.ledger.saveEvery, progress: { step, _ in
+            context.progress.update(step)
+            context.ledger.afterStep?(step)
+        })
         context.progress.finish()
         let changes = try writeBack(trainable, into: model)
         let curve = trainer.lossCurve
@@ -121,7 +133,8 @@ public struct FineTuning: Pass, Equatable {
             tensors: changes,
             series: [.init(title: "Training loss", xLabel: "step", yLabel: "loss",
                            labels: trainer.lossSeries.labels, values: trainer.lossSeries.values)],
-            notes: ["no dropout during training; AdamW weight decay applies to matrices and embeddings, not to norms or biases"])
+            notes: ["no dropout during training; AdamW weight decay applies to matrices and embeddings, not to norms or biases"]
+                + (resumedAt.map { ["resumed at step \($0) from the training state a killed run saved"] } ?? []))
     }
 
     /// Writes every parameter training changed back with the dtype it is stored in (names and layout from

@@ -14,6 +14,8 @@ public struct OptinPruning: Pass, Equatable {
     public static let kind = "optin"
     public static let category = PassCategory.pruning
     public var needs: PassNeeds { [.calibration] }
+    /// Trajectory scoring: one item per head and per neuron batch.
+    public var splitsIntoWorkItems: Bool { ranking == .trajectory || matchHeads == nil || matchNeurons == nil }
 
     public enum Ranking: String, Codable, Sendable, CaseIterable { case trajectory, magnitude, random }
 
@@ -99,7 +101,8 @@ public struct OptinPruning: Pass, Equatable {
         let s = macSeqLen ?? Self.meanLength(context.calibration)
         var scores: OptinScores? = nil
         if ranking == .trajectory || matchHeads == nil || matchNeurons == nil {
-            scores = try self.scores(network, calibration: context.calibration, progress: context.progress, seed: seed ?? context.seed)
+            scores = try self.scores(network, calibration: context.calibration, progress: context.progress, seed: seed ?? context.seed,
+                                     ledger: context.ledger, step: context.step)
         }
         let (plan, selection) = try self.plan(network, scores: scores, macSeqLen: s, seed: seed ?? context.seed)
         let changes = try PrunedCheckpointWriter(model: model, config: network.config).write(plan, layout: layout)
@@ -118,8 +121,9 @@ public struct OptinPruning: Pass, Equatable {
     /// Trajectory terms of every unit (the expensive part; independent of the budget and of the
     /// options applied afterwards, so one scoring serves every `flops_ratio` and variant).
     /// With `exclude_padding` every calibration example runs unpadded (feature rows = real tokens).
+    /// Items come from and go to `ledger` (sharding, resume); a slice of them throws `SliceComplete`.
     public func scores(_ network: TransformerModel, calibration: [Example], progress: ProgressReporter = .silent,
-                       seed: UInt64 = 0) throws -> OptinScores {
+                       seed: UInt64 = 0, ledger: WorkLedger = WorkLedger(), step: String = kind) throws -> OptinScores {
         let segments: [ModelInput]
         if excludePadding && network.config.isClassifier {
             segments = calibration.map { e in
@@ -130,7 +134,9 @@ public struct OptinPruning: Pass, Equatable {
         }
         let scorer = try TrajectoryScorer(model: network, segments: segments, sampleRows: sampleRows, temperature: temperature,
                                           unresetHeadMask: unresetHeadMask, seed: seed)
-        let s = try scorer.score(neuronBatch: neuronBatch, progress: progress)
+        guard let s = try scorer.score(neuronBatch: neuronBatch, progress: progress, ledger: ledger, step: step) else {
+            throw SliceComplete(step: step)
+        }
         return OptinScores(units: s.units, terms: s.terms, excludePadding: excludePadding && network.config.isClassifier)
     }
 

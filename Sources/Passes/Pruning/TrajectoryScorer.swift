@@ -74,27 +74,43 @@ final class TrajectoryScorer {
 
     var unitCount: Int { model.layers.reduce(0) { $0 + $1.heads + $1.ffnWidth } }
 
-    /// Terms of every unit in canonical order (heads of layer 0…L−1, then neurons of layer 0…L−1).
-    func score(neuronBatch: Int = 32, progress: ProgressReporter) throws -> (units: [PrunableUnit], terms: [TrajectoryTerms]) {
-        var units: [PrunableUnit] = [], terms: [TrajectoryTerms] = []
-        progress.start("optin: trajectory scores of \(unitCount) heads and neurons", unitCount)
-        defer { progress.finish() }
-        for l in 0..<layers {
-            for h in 0..<model.layers[l].heads {
-                units.append(PrunableUnit(.head, layer: l, index: h)); terms.append(try scoreHead(layer: l, head: h))
-                progress.update(units.count)
-            }
-        }
+    /// The independent work items in canonical order: each head alone, then each layer's neurons in
+    /// batches of `neuronBatch` (a batch runs stacked, so it is one item: the same batches in every mode).
+    func workItems(neuronBatch: Int) -> [[PrunableUnit]] {
+        var items: [[PrunableUnit]] = []
+        for l in 0..<layers { for h in 0..<model.layers[l].heads { items.append([PrunableUnit(.head, layer: l, index: h)]) } }
         for l in 0..<layers {
             let width = model.layers[l].ffnWidth
             for start in stride(from: 0, to: width, by: neuronBatch) {
-                let chunk = Array(start..<min(start + neuronBatch, width))
-                units += chunk.map { PrunableUnit(.neuron, layer: l, index: $0) }
-                terms += try scoreNeurons(layer: l, neurons: chunk)
-                progress.update(units.count)
+                items.append((start..<min(start + neuronBatch, width)).map { PrunableUnit(.neuron, layer: l, index: $0) })
             }
         }
-        return (units, terms)
+        return items
+    }
+
+    /// Terms of every unit in canonical order (heads of layer 0…L−1, then neurons of layer 0…L−1).
+    /// Items already in `ledger` are taken from it; of the others, those in the ledger's slice are
+    /// computed and recorded. Nil when some items belong to other slices (a shard's run).
+    func score(neuronBatch: Int = 32, progress: ProgressReporter, ledger: WorkLedger = WorkLedger(),
+               step: String = "optin") throws -> (units: [PrunableUnit], terms: [TrajectoryTerms])? {
+        let items = workItems(neuronBatch: neuronBatch)
+        var units: [PrunableUnit] = [], terms: [TrajectoryTerms] = [], complete = true
+        progress.start("optin: trajectory scores of \(unitCount) heads and neurons", unitCount)
+        defer { progress.finish() }
+        for (i, item) in items.enumerated() {
+            var result = try ledger.item(step, i, as: [TrajectoryTerms].self)
+            if result == nil, ledger.shouldCompute(step, i, of: items.count) {
+                let u = item[0]
+                let computed = u.kind == .head ? [try scoreHead(layer: u.layer, head: u.index)]
+                                               : try scoreNeurons(layer: u.layer, neurons: item.map(\.index))
+                try ledger.record(step, i, computed)
+                result = computed
+            }
+            guard let result, result.count == item.count else { complete = false; continue }
+            units += item; terms += result
+            progress.update(units.count)
+        }
+        return complete ? (units, terms) : nil
     }
 
     // MARK: propagation

@@ -79,7 +79,8 @@ public struct NF4Quantization: Pass, Equatable {
                                  after: "NF4 block \(blockSize)\(doubleQuant ? " + double-quant absmax" : "")",
                                  bitsPerWeight: NF4Tensor.bitsPerWeight(count: n, blockSize: blockSize, doubleQuant: doubleQuant)))
             counts.append(n)
-            measure[spec.name] = try register(spec, specs: specs, offset: offset, transposed: conv1D, in: model, cache: cache, errors: errors)
+            measure[spec.name] = try register(spec, specs: specs, offset: offset, transposed: conv1D, in: model, cache: cache, errors: errors,
+                                              record: { try? context.ledger.record(context.step + ".errors", k, $0) })
             releasePages(of: spec.name, in: model)
             context.progress.update(k + 1)
         }
@@ -92,7 +93,9 @@ public struct NF4Quantization: Pass, Equatable {
             var changes = pending.tensors
             for i in changes.indices where changes[i].relativeError == nil {
                 let name = changes[i].name
-                if errors.error(name) == nil { try measure[name]!() }   // not written (yet): quantize it now
+                // Measured by a shard that wrote this weight (`compress merge`), else not written (yet): quantize it now.
+                if errors.error(name) == nil, let e = try context.ledger.item(context.step + ".errors", i, as: Double.self) { errors.record(name, e) }
+                if errors.error(name) == nil { try measure[name]!() }
                 changes[i].relativeError = errors.error(name)
             }
             var done = makeReport(changes, counts: counts, skipped: skipped)
@@ -128,7 +131,7 @@ public struct NF4Quantization: Pass, Equatable {
     /// quantized once, when the writer (or a reader) first asks for one of its parts, and its
     /// reconstruction error recorded in `errors` then. Returns a closure that does the same on demand.
     func register(_ spec: TensorSpec, specs: [TensorSpec], offset: Float?, transposed: Bool, in model: EditableCheckpoint,
-                  cache: NF4StreamCache, errors: ErrorLedger) throws -> () throws -> Void {
+                  cache: NF4StreamCache, errors: ErrorLedger, record: @escaping (Double) -> Void = { _ in }) throws -> () throws -> Void {
         let name = spec.name
         let (blockSize, doubleQuant) = (self.blockSize, self.doubleQuant)
         // A weight an earlier pass changed is read now; an untouched one streams from the source map,
@@ -141,6 +144,7 @@ public struct NF4Quantization: Pass, Equatable {
                 let weight = transposed ? Conv1DWeights.transposed(stored) : stored
                 let (q, error) = NF4Tensor.quantizeMeasuringError(weight, blockSize: blockSize, doubleQuant: doubleQuant, offset: offset)
                 errors.record(name, error)
+                record(error)
                 if pending == nil { releasePages(of: name, in: source) }
                 return q
             }
