@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(name: "whittle-bench", dependencies: ["Whittle"]),
         .target(name: "TestSupport", dependencies: ["Tensors"]),
 
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CSIMD"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CSIMD", "TestSupport"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "CSIMD", "TestSupport"]),
