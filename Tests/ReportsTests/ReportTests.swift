@@ -14,23 +14,23 @@ final class ReportTests: XCTestCase {
         XCTAssertNil(kl.relativeChange); XCTAssertEqual(kl.delta, 0.1)
     }
 
+    /// Bytes, deflated bytes and parameters of two different checkpoints (stories260K and the NF4 export
+    /// bitsandbytes + transformers wrote), against os.path.getsize, Python's zlib and the safetensors
+    /// library (fixtures/eval/sizes_reference.json from tools/reference/sizes_reference.py).
     func testSizeIsMeasuredFromRealCheckpoints() throws {
-        let model = Fixtures.path("models/stories260K")
-        let size = try SizeComparison.measure(original: model, compressed: model + "/model.safetensors")
-        XCTAssertEqual(size.originalBytes, size.compressedBytes)
-        XCTAssertEqual(size.originalParameters, size.compressedParameters)
-        XCTAssertGreaterThan(size.originalParameters, 250_000); XCTAssertLessThan(size.originalParameters, 300_000)
-        XCTAssertEqual(size.originalDeflatedBytes, size.compressedDeflatedBytes)
-        XCTAssertEqual(size.ratio, 1)
-    }
-
-    func testNF4CheckpointKeepsItsParameterCount() throws {
-        // A bitsandbytes NF4 export of stories260K (written by `compress --recipe recipes/nf4.json`), when present.
-        let nf4 = Fixtures.path("eval/stories260K-nf4")
-        guard FileManager.default.fileExists(atPath: nf4) else { throw XCTSkip("fixtures/eval/stories260K-nf4 absent") }
-        let size = try SizeComparison.measure(original: Fixtures.path("models/stories260K"), compressed: nf4, deflate: false)
-        XCTAssertEqual(size.compressedParameters, size.originalParameters)
-        XCTAssertLessThan(Double(size.compressedBytes), 0.35 * Double(size.originalBytes))
+        let ref = (try Fixtures.readJSON(try Fixtures.required("eval/sizes_reference.json", regenerate: "tools/reference/sizes_reference.py"))
+                   as! [String: Any])["checkpoints"] as! [String: [String: Int]]
+        let original = ref["models/stories260K"]!, nf4 = ref["quant/stories260K-bnb-nf4"]!
+        let size = try SizeComparison.measure(original: Fixtures.path("models/stories260K"),
+                                              compressed: Fixtures.path("quant/stories260K-bnb-nf4"))
+        XCTAssertEqual(size.originalParameters, 260_032)
+        XCTAssertEqual(size.originalParameters, original["parameters"]); XCTAssertEqual(size.compressedParameters, nf4["parameters"])
+        XCTAssertEqual(size.originalBytes, original["bytes"]); XCTAssertEqual(size.compressedBytes, nf4["bytes"])
+        XCTAssertEqual(size.originalDeflatedBytes, original["deflated_bytes"]); XCTAssertEqual(size.compressedDeflatedBytes, nf4["deflated_bytes"])
+        XCTAssertEqual(size.ratio, Double(original["bytes"]!) / Double(nf4["bytes"]!), accuracy: 1e-12)
+        let rows = size.comparisons
+        XCTAssertEqual(rows.map(\.name), ["size on disk", "size after zlib deflate", "parameters"])
+        XCTAssertEqual(rows[0].delta, Double(nf4["bytes"]! - original["bytes"]!))
     }
 
     func testTerminalTableIsAlignedWithUnits() {
