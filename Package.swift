@@ -43,9 +43,9 @@ let package = Package(
         .executableTarget(name: "whittle-bench", dependencies: ["Whittle"]),
         .target(name: "TestSupport", dependencies: ["Tensors"]),
 
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CSIMD"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CSIMD", "TestSupport"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport", "Recipes"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "CSIMD", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "TestSupport"]),

@@ -203,7 +203,9 @@ public struct Pipeline {
         let written = try QuantizedTensorStore(try Checkpoint(path: outputFolder))
         let writtenParameters = written.names.compactMap { written.spec($0) }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         let size = SizeComparison(originalBytes: try onDiskBytes(recipe.model), compressedBytes: try onDiskBytes(outputFolder),
-                                  originalParameters: input.parameterCount, compressedParameters: writtenParameters)
+                                  originalParameters: input.parameterCount, compressedParameters: writtenParameters,
+                                  computing: SizeComparison.computingSizes(original: (recipe.model, input.parameterCount),
+                                                                           compressed: (outputFolder, writtenParameters)))
         let provenance = Provenance(inputFingerprint: fingerprint, model: recipe.model,
                                     recipe: String(decoding: try recipeJSON.data(pretty: true), as: UTF8.self))
         let title = "\(URL(fileURLWithPath: recipe.model).lastPathComponent): \(recipe.passes.map(\.kind).joined(separator: " → "))"

@@ -113,14 +113,24 @@ public struct SizeComparison: Codable, Equatable, Sendable {
     public var compressedBytes: Int
     public var originalDeflatedBytes: Int?
     public var compressedDeflatedBytes: Int?
+    /// Stored parameters (quantized tensors count their original elements).
     public var originalParameters: Int
     public var compressedParameters: Int
+    /// Parameters and MACs per token that still compute (`ComputingSize`): a pruned model in the zeroed
+    /// layout stores what it removed, so the stored count alone would hide what pruning bought.
+    public var originalComputingParameters: Int?
+    public var compressedComputingParameters: Int?
+    public var originalMACsPerToken: Double?
+    public var compressedMACsPerToken: Double?
 
     public init(originalBytes: Int, compressedBytes: Int, originalDeflatedBytes: Int? = nil, compressedDeflatedBytes: Int? = nil,
-                originalParameters: Int, compressedParameters: Int) {
+                originalParameters: Int, compressedParameters: Int,
+                computing: (original: ComputingSize, compressed: ComputingSize)? = nil) {
         self.originalBytes = originalBytes; self.compressedBytes = compressedBytes
         self.originalDeflatedBytes = originalDeflatedBytes; self.compressedDeflatedBytes = compressedDeflatedBytes
         self.originalParameters = originalParameters; self.compressedParameters = compressedParameters
+        originalComputingParameters = computing?.original.parameters; compressedComputingParameters = computing?.compressed.parameters
+        originalMACsPerToken = computing?.original.macsPerToken; compressedMACsPerToken = computing?.compressed.macsPerToken
     }
 
     public var comparisons: [MetricComparison] {
@@ -132,6 +142,14 @@ public struct SizeComparison: Codable, Equatable, Sendable {
         }
         rows.append(MetricComparison(name: "parameters", metric: "parameters", original: Double(originalParameters),
                                      compressed: Double(compressedParameters), higherIsBetter: false, unit: "count"))
+        if let a = originalComputingParameters, let b = compressedComputingParameters {
+            rows.append(MetricComparison(name: "parameters computing", metric: "computing_parameters", original: Double(a),
+                                         compressed: Double(b), higherIsBetter: false, unit: "count"))
+        }
+        if let a = originalMACsPerToken, let b = compressedMACsPerToken {
+            rows.append(MetricComparison(name: "MACs per token", metric: "macs_per_token", original: a.rounded(),
+                                         compressed: b.rounded(), higherIsBetter: false, unit: "count"))
+        }
         return rows
     }
 

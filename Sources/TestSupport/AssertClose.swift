@@ -2,6 +2,7 @@ import Tensors
 
 /// The result of comparing values against a reference: nil when close, else a message naming the
 /// failing stage (shape, count, or values) with the worst element and the first few values.
+/// Non-finite values must match exactly: NaN only NaN, +∞ only +∞, −∞ only −∞.
 public func closeness(_ actual: [Float], _ expected: [Float], shape: [Int]? = nil, expectedShape: [Int]? = nil,
                       atol: Float, rtol: Float = 0) -> String? {
     if let shape, let expectedShape, shape != expectedShape { return "shape \(shape) != expected \(expectedShape)" }
@@ -11,10 +12,15 @@ public func closeness(_ actual: [Float], _ expected: [Float], shape: [Int]? = ni
     var bad = 0
     for i in 0..<actual.count {
         let a = actual[i], e = expected[i]
-        if a.isNaN != e.isNaN { bad += 1; if worst < 0 { worst = i; worstExcess = .infinity }; continue }
-        if a.isNaN { continue }
+        // NaN matches only NaN; ±∞ matches only the same infinity (atol + rtol·∞ would otherwise accept
+        // any finite value: ∞ − ∞ is NaN, and NaN > 0 is false).
+        if a.isNaN || e.isNaN || a.isInfinite || e.isInfinite {
+            let same = (a.isNaN && e.isNaN) || a == e
+            if !same { bad += 1; if worst < 0 || worstExcess < .infinity { worst = i; worstExcess = .infinity } }
+            continue
+        }
         let excess = abs(a - e) - (atol + rtol * abs(e))
-        if excess > 0 || (a.isInfinite && a != e) {
+        if excess > 0 {
             bad += 1
             if excess > worstExcess || worst < 0 { worst = i; worstExcess = excess }
         }

@@ -5,25 +5,9 @@ import TestSupport
 /// Runs the built `compress` binary (next to this test bundle; `swift test` builds it) on bad
 /// input: exit status 1, nothing on stdout, one stderr line naming the file and the problem.
 final class InspectCommandTests: XCTestCase {
-    func compress() throws -> String {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let binary = folder + "/compress"
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) not built") }
-        return binary
-    }
-
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try compress())
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let r = try BuiltBinary.run(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
     func testInspectRejectsMalformedFilesWithOneLine() throws {

@@ -77,9 +77,15 @@ final class RunCommandTests: XCTestCase {
     }
 
     func testBadOptionValuesAreUserErrors() {
-        XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--threads", "0"]))
-        XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--quiet", "--verbose"]))
-        XCTAssertThrowsError(try Run.parse([]), "--recipe is required")
+        func expect(_ arguments: [String], _ message: String, line: UInt = #line) {
+            XCTAssertThrowsError(try Run.parse(arguments), line: line) {
+                XCTAssertEqual(Run.message(for: $0), message, line: line)
+            }
+        }
+        expect(["--recipe", "r.json", "--threads", "0"], "--threads must be at least 1 (got 0)")
+        expect(["--recipe", "r.json", "--quiet", "--verbose"], "--quiet and --verbose cannot be used together")
+        expect([], "Missing expected argument '--recipe <recipe>'")
+        expect(["--recipe", "r.json", "--threads", "two"], "The value 'two' is invalid for '--threads <threads>'")
         XCTAssertNoThrow(try Run.parse(["--recipe", "r.json", "--threads", "2", "--dry-run"]))
         XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--shard", "1/2", "--resume"]), "a shard does not resume")
         XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--save-every", "0"]))

@@ -71,14 +71,22 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(out, [3, 4, 5])
     }
 
+    /// Bytes and deflated bytes against os.path.getsize and Python's zlib at level 6
+    /// (fixtures/eval/sizes_reference.json); peak memory against the kernel's VmHWM read around it.
     func testSizesOfARealCheckpoint() throws {
-        let model = Fixtures.path("models/stories260K")
-        let bytes = try onDiskBytes(model)
-        XCTAssertEqual(bytes, try FileManager.default.attributesOfItem(atPath: model + "/model.safetensors")[.size] as! Int)
-        let deflated = try deflatedBytes(model)
-        // F32 weights of a trained model deflate a little, never to nothing and never beyond stored size + headers.
-        XCTAssertGreaterThan(deflated, bytes / 2); XCTAssertLessThan(deflated, bytes + 1024)
-        XCTAssertNotNil(peakRSSBytes())
-        XCTAssertGreaterThan(peakRSSBytes()!, 1 << 20)
+        let ref = (try Fixtures.readJSON(try Fixtures.required("eval/sizes_reference.json", regenerate: "tools/reference/sizes_reference.py"))
+                   as! [String: Any])["checkpoints"] as! [String: [String: Double]]
+        for name in ["models/stories260K", "quant/stories260K-bnb-nf4"] {
+            XCTAssertEqual(try onDiskBytes(Fixtures.path(name)), Int(ref[name]!["bytes"]!), name)
+            XCTAssertEqual(try deflatedBytes(Fixtures.path(name)), Int(ref[name]!["deflated_bytes"]!), name)
+        }
+        func vmHWM() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+            let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+            return try XCTUnwrap(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])) * 1024
+        }
+        // The high-water mark only grows: the kernel's value read before and after brackets ours.
+        let before = try vmHWM(), peak = try XCTUnwrap(peakRSSBytes()), after = try vmHWM()
+        XCTAssertLessThanOrEqual(before, peak); XCTAssertLessThanOrEqual(peak, after)
     }
 }

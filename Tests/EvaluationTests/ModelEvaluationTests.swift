@@ -29,14 +29,32 @@ final class ModelEvaluationTests: XCTestCase {
         XCTAssertEqual(r.value, 23.9343, accuracy: 23.9343 * 1e-3)
     }
 
-    func testKLOfAModelWithItselfIsZeroAndOutlierStatsCoverEveryLayer() throws {
+    /// KL(stories260K ‖ its FinerCut-pruned checkpoint) and per-module kurtosis / ∞-norm against PyTorch hooks
+    /// on the same ids (fixtures/eval/stories260k_model_reference.json from tools/reference/eval_model_reference.py).
+    func testKLAndOutlierStatsMatchPyTorchOnTheSameActivations() throws {
+        let ref = try Fixtures.readJSON(try Fixtures.required("eval/stories260k_model_reference.json",
+                                                               regenerate: "tools/reference/eval_model_reference.py")) as! [String: Any]
         let model = try TransformerModel.load(path: Fixtures.path("models/stories260K"))
+        let pruned = try TransformerModel.load(path: Fixtures.path("pruning/stories260K-finercut4-zeroed"))
         let stream = try DataSource(data: Fixtures.path("eval/stories260k_samples.tokens"), maxTokens: 128).tokenStream(encoder: nil)
-        let kl = try klDivergence(original: model, compressed: model, stream: stream, seqLen: 64, file: "samples")
-        XCTAssertEqual(kl.value, 0, accuracy: 1e-9); XCTAssertEqual(kl.count, 128)
-        let stats = try model.outlierStats([Example(ids: Array(stream.prefix(64)))])
-        XCTAssertEqual(stats.modules.count, 5 * 3)
-        XCTAssertTrue(stats.modules.allSatisfy { $0.kurtosis > 1 && $0.infinityNorm > 0 })
+        let klRef = ref["kl"] as! [String: Any]
+        let kl = try klDivergence(original: model, compressed: pruned, stream: stream, seqLen: 64, file: "samples")
+        XCTAssertEqual(kl.count, klRef["count"] as! Int)
+        XCTAssertEqual(kl.value, klRef["mean_kl"] as! Double, accuracy: 1e-5 * (klRef["mean_kl"] as! Double))
+        XCTAssertEqual(try klDivergence(original: model, compressed: model, stream: stream, seqLen: 64, file: "samples").value, 0, accuracy: 1e-9)
+
+        let stats = try model.outlierStats([Example(ids: Array(stream[0..<64])), Example(ids: Array(stream[64..<128]))])
+        let names = ["attentionOutput": "attention_output", "ffnOutput": "ffn_output", "blockOutput": "block_output"]
+        let expected = (ref["outliers"] as! [String: Any])["modules"] as! [[String: Any]]
+        XCTAssertEqual(stats.modules.count, expected.count)
+        for m in stats.modules {
+            let parts = m.name.split(separator: ".")
+            let key = "layers.\(parts[1]).\(names[String(parts[2])]!)"
+            guard let e = expected.first(where: { $0["name"] as! String == key }) else { XCTFail("no reference for \(m.name)"); continue }
+            XCTAssertEqual(m.samples, 2)
+            XCTAssertEqual(m.kurtosis, e["kurtosis"] as! Double, accuracy: 1e-4 * (e["kurtosis"] as! Double), m.name)
+            XCTAssertEqual(m.infinityNorm, e["infinity_norm"] as! Double, accuracy: 1e-5 * (e["infinity_norm"] as! Double), m.name)
+        }
     }
 
     func testGreedyAnswersMatchTransformersGenerateExactly() throws {

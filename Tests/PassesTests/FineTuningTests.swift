@@ -32,11 +32,19 @@ final class FineTuningTests: XCTestCase {
         let w = try model.tensor("classifier.weight")
         XCTAssertEqual(w.dtype, try model.source.tensor("classifier.weight").dtype)
         XCTAssertNotEqual(w.floats(), try model.source.tensor("classifier.weight").floats())
-        // The written checkpoint reloads and reproduces the trained model's predictions.
+        // The written checkpoint reloads and reproduces the trained model's predictions: the same training
+        // (settings, batches, seed) run here in memory gives the logits the reloaded checkpoint gives.
+        let trainable = try TrainableModel(try TransformerModel.load(from: model.source))
+        let batcher = try ExampleBatcher(config: trainable.config, modelConfig: model.source.config, maxLength: pass.maxLength, examples: examples)
+        let loader = DataLoader(examples, batchSize: 4, seed: 3)
+        try Trainer(model: trainable, settings: pass.settings(examples: examples.count))
+            .run(batch: { try batcher.batch(loader.batch(step: $0)) }, progress: { _, _ in })
         let reloaded = try TransformerModel.load(from: model)
-        let direct = try TransformerModel.load(from: model.source)
-        let input = ModelInput(tokens: [[1, 5, 9, 3]])
-        XCTAssertNotEqual(try reloaded.forward(input).logits, try direct.forward(input).logits)
+        let untrained = try TransformerModel.load(from: model.source)
+        let input = ModelInput(padding: [[1, 5, 9, 3], [1, 7, 2, 30, 11, 4]])
+        let trained = try trainable.forward(input, tape: Tape()).logits.value
+        assertClose(try reloaded.forward(input).logits, trained, atol: 1e-6, rtol: 1e-5, "reloaded vs trained in memory")
+        XCTAssertNotNil(closeness(try untrained.forward(input).logits, trained, atol: 1e-3), "training changed the predictions")
     }
 
     func testLanguageModelGPT2WritesConv1DLayout() throws {

@@ -14,23 +14,43 @@ final class ReportTests: XCTestCase {
         XCTAssertNil(kl.relativeChange); XCTAssertEqual(kl.delta, 0.1)
     }
 
+    /// Bytes, deflated bytes and parameters of two different checkpoints (stories260K and the NF4 export
+    /// bitsandbytes + transformers wrote), against os.path.getsize, Python's zlib and the safetensors
+    /// library (fixtures/eval/sizes_reference.json from tools/reference/sizes_reference.py).
     func testSizeIsMeasuredFromRealCheckpoints() throws {
-        let model = Fixtures.path("models/stories260K")
-        let size = try SizeComparison.measure(original: model, compressed: model + "/model.safetensors")
-        XCTAssertEqual(size.originalBytes, size.compressedBytes)
-        XCTAssertEqual(size.originalParameters, size.compressedParameters)
-        XCTAssertGreaterThan(size.originalParameters, 250_000); XCTAssertLessThan(size.originalParameters, 300_000)
-        XCTAssertEqual(size.originalDeflatedBytes, size.compressedDeflatedBytes)
-        XCTAssertEqual(size.ratio, 1)
+        let ref = (try Fixtures.readJSON(try Fixtures.required("eval/sizes_reference.json", regenerate: "tools/reference/sizes_reference.py"))
+                   as! [String: Any])["checkpoints"] as! [String: [String: Double]]
+        let original = ref["models/stories260K"]!.mapValues { Int($0) }, nf4 = ref["quant/stories260K-bnb-nf4"]!.mapValues { Int($0) }
+        let size = try SizeComparison.measure(original: Fixtures.path("models/stories260K"),
+                                              compressed: Fixtures.path("quant/stories260K-bnb-nf4"))
+        XCTAssertEqual(size.originalParameters, 260_032)
+        XCTAssertEqual(size.originalParameters, original["parameters"]); XCTAssertEqual(size.compressedParameters, nf4["parameters"])
+        XCTAssertEqual(size.originalBytes, original["bytes"]); XCTAssertEqual(size.compressedBytes, nf4["bytes"])
+        XCTAssertEqual(size.originalDeflatedBytes, original["deflated_bytes"]); XCTAssertEqual(size.compressedDeflatedBytes, nf4["deflated_bytes"])
+        XCTAssertEqual(size.ratio, Double(original["bytes"]!) / Double(nf4["bytes"]!), accuracy: 1e-12)
+        let rows = size.comparisons
+        XCTAssertEqual(rows.map(\.name), ["size on disk", "size after zlib deflate", "parameters", "parameters computing", "MACs per token"])
+        XCTAssertEqual(rows[0].delta, Double(nf4["bytes"]! - original["bytes"]!))
     }
 
-    func testNF4CheckpointKeepsItsParameterCount() throws {
-        // A bitsandbytes NF4 export of stories260K (written by `compress --recipe recipes/nf4.json`), when present.
-        let nf4 = Fixtures.path("eval/stories260K-nf4")
-        guard FileManager.default.fileExists(atPath: nf4) else { throw XCTSkip("fixtures/eval/stories260K-nf4 absent") }
-        let size = try SizeComparison.measure(original: Fixtures.path("models/stories260K"), compressed: nf4, deflate: false)
-        XCTAssertEqual(size.compressedParameters, size.originalParameters)
-        XCTAssertLessThan(Double(size.compressedBytes), 0.35 * Double(size.originalBytes))
+    /// A pruned model shows what pruning bought: stored parameters, parameters and MACs per token that still
+    /// compute (FinerCut's skipped sublayers; OPTIN's zeroed heads and neurons), against a Python count
+    /// from config.json and the tensor shapes (fixtures/eval/sizes_reference.json).
+    func testPrunedCheckpointsReportWhatStillComputes() throws {
+        let ref = (try Fixtures.readJSON(try Fixtures.required("eval/sizes_reference.json", regenerate: "tools/reference/sizes_reference.py"))
+                   as! [String: Any])["checkpoints"] as! [String: [String: Double]]
+        for (original, pruned) in [("models/stories260K", "pruning/stories260K-finercut4-zeroed"),
+                                   ("models-reference/bert_classifier", "pruning/bert-optin50-zeroed"),
+                                   ("models/stories260K", "quant/stories260K-bnb-nf4")] {
+            let size = try SizeComparison.measure(original: Fixtures.path(original), compressed: Fixtures.path(pruned), deflate: false)
+            let a = ref[original]!, b = ref[pruned]!
+            XCTAssertEqual(size.compressedParameters, Int(b["parameters"]!), pruned)
+            XCTAssertEqual(size.originalComputingParameters, Int(a["computing_parameters"]!), original)
+            XCTAssertEqual(size.compressedComputingParameters, Int(b["computing_parameters"]!), pruned)
+            XCTAssertEqual(size.originalMACsPerToken ?? 0, a["macs_per_token"]!, accuracy: 1e-6, original)
+            XCTAssertEqual(size.compressedMACsPerToken ?? 0, b["macs_per_token"]!, accuracy: 1e-6, pruned)
+            XCTAssertEqual(size.comparisons.map(\.name), ["size on disk", "parameters", "parameters computing", "MACs per token"])
+        }
     }
 
     func testTerminalTableIsAlignedWithUnits() {

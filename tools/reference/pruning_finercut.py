@@ -73,6 +73,18 @@ def greedy_order(model, ids):
     return order
 
 
+def hooked_prefix_logits(model, order, count, ids):
+    """Logits of the model with the first `count` sublayers of `order` zeroed by forward hooks (no
+    checkpoint written by our code involved): what a FinerCut pass removing `count` must compute."""
+    modules = {("attention", i): model.model.layers[i].self_attn.o_proj for i in range(model.config.num_hidden_layers)}
+    modules.update({("mlp", i): model.model.layers[i].mlp.down_proj for i in range(model.config.num_hidden_layers)})
+    hooks = [modules[(o["kind"], o["layer"])].register_forward_hook(lambda mod, inp, out: out * 0) for o in order[:count]]
+    logits = model(torch.tensor(ids)).logits
+    for h in hooks:
+        h.remove()
+    return {"removed": count, "ids": ids, "shape": list(logits.shape), "logits": logits.flatten().tolist()}
+
+
 def pruned_logits():
     out = []
     folder = os.path.join(ROOT, "fixtures", "pruning")
@@ -112,6 +124,7 @@ def main():
         "finercut_order": greedy_order(model, ids),
         "pruned_checkpoints": pruned_logits(),
     }
+    result["finercut4_hooked"] = hooked_prefix_logits(model, result["finercut_order"], 4, [[1, 436, 422, 327, 396, 360, 413, 433, 416, 283, 340, 428]])
     with open(os.path.join(ROOT, "fixtures", "pruning", "finercut_reference.json"), "w") as f:
         json.dump(result, f, indent=1)
     print("order:", [(o["layer"], o["kind"]) for o in result["finercut_order"]])

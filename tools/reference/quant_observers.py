@@ -7,6 +7,12 @@ the Swift code from the formulas: fixtures/quant/observers_reference.json.
   percentile:       batch bounds = np.percentile(x, [100-p, p]) (linear interpolation)
   mse grid:         fractions f_k = 1 - m + m*k/N, k = 1..N (N = 100, m = 0.5) of the extreme(s);
                     the candidate with the smallest squared error (float64 sum) wins, first on ties
+The same quantities from PyTorch's own quantization library (torch.ao.quantization), the outside
+reference the tests check first: MovingAverageMinMaxObserver (averaging_constant 0.1 = momentum 0.9;
+first batch sets the range), MinMaxObserver's quint8 affine qparams, torch.fake_quantize_per_tensor_affine
+(asymmetric 0..255 and symmetric -128..127) and torch.quantile (linear interpolation) for the
+percentile observer. torch.ao has no MSE grid-search observer (its HistogramObserver minimises a
+different, histogram-based L2 error), so the mse observer keeps the NumPy reference only.
 Run: /root/venv/bin/python tools/reference/quant_observers.py
 """
 import json, os
@@ -80,6 +86,30 @@ def run_observer(kind, batches, p=99.9):
     return history
 
 
+def torch_ao(batches, sample, p=99.9):
+    import torch
+    from torch.ao.quantization.observer import MinMaxObserver, MovingAverageMinMaxObserver
+    moving = MovingAverageMinMaxObserver(averaging_constant=0.1, dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+    minmax_history, percentile_history, lo, hi = [], [], None, None
+    for b in batches:
+        t = torch.tensor(b)
+        moving(t)
+        minmax_history.append([float(moving.min_val), float(moving.max_val)])
+        q = torch.quantile(t.double(), torch.tensor([(100 - p) / 100, p / 100], dtype=torch.float64)).float()
+        blo, bhi = q[0], q[1]
+        lo, hi = (blo, bhi) if lo is None else (0.1 * blo + 0.9 * lo, 0.1 * bhi + 0.9 * hi)
+        percentile_history.append([float(lo), float(hi)])
+    obs = MinMaxObserver(dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+    obs(torch.tensor([-2.5, 3.0]))
+    scale, zp = obs.calculate_qparams()
+    x = torch.tensor(sample)
+    sym_scale = 3.0 / 127.5
+    return {"moving_average_minmax": minmax_history, "percentile_torch_quantile": percentile_history,
+            "minmax_observer_quint8": [float(scale), int(zp)],
+            "fake_quant_asymmetric": torch.fake_quantize_per_tensor_affine(x, float(scale), int(zp), 0, 255).tolist(),
+            "fake_quant_symmetric_alpha_3": torch.fake_quantize_per_tensor_affine(x, sym_scale, 0, -128, 127).tolist()}
+
+
 def main():
     rng = np.random.default_rng(35)
     batches = []
@@ -103,6 +133,8 @@ def main():
         "fake_quant_asymmetric": fq_asym(sample, s, z).tolist(),
         "fake_quant_symmetric_alpha_3": fq_sym(sample, f32(3.0)).tolist(),
     }
+    ref["torch_ao"] = torch_ao(batches, sample)
+    ref["meta"]["torch"] = __import__("torch").__version__
     with open(OUT, "w") as fh:
         json.dump(ref, fh)
     print("wrote", OUT)

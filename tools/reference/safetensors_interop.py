@@ -115,6 +115,8 @@ def verify():
     result = {"meta": VERSIONS, "file": "swift_written.safetensors", "sha256": digest,
               "bytes": os.path.getsize(path), "tensors": len(loaded), "metadata": metadata,
               "sharded_files": sorted(set(index["weight_map"].values())), "sharded_total_size": total,
+              "sharded_sha256": {name: hashlib.sha256(open(os.path.join(shard_dir, name), "rb").read()).hexdigest()
+                                 for name in sorted(os.listdir(shard_dir))},
               "result": "ok: loaded by safetensors.torch.load_file, every tensor bit-equal to python_written/all_dtypes.safetensors"
               if not problems else f"FAILED: {problems}"}
     with open(os.path.join(FIX, "swift_written.verified.json"), "w") as f:
