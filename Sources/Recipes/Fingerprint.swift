@@ -32,7 +32,11 @@ extension Recipe {
             "model": .string(model),
             "seed": .number(Double(seed)),
         ]
-        if let output { root["output"] = .string(output) }
+        if exports != ["safetensors"] {
+            var object: [String: JSONValue] = ["export": .array(exports.map { .string($0) })]
+            if let output { object["path"] = .string(output) }
+            root["output"] = .object(object)
+        } else if let output { root["output"] = .string(output) }
         if let teacher { root["teacher"] = .string(teacher) }
         if let calibration { root["calibration"] = try JSONValue(encoding: calibration) }
         if let training { root["training"] = try JSONValue(encoding: training) }

@@ -80,6 +80,8 @@ public struct Pipeline {
             // Streaming quantizers measured each weight while the writer pulled it; fill those in.
             reports = try reports.map { try $0.completed() }
             try output.copyFiles(from: recipe.model)
+            let exported = try writeExports(model, folder: output.temporary, inputFiles: input.files.map(\.path),
+                                            evaluator: evaluator, before: before)
             let fingerprint = try Fingerprint.of(recipe: recipe, input: input)
             let normalized = try recipe.normalized(fingerprint: fingerprint)
             try output.write(try normalized.data(pretty: true), to: "recipe.json")
@@ -87,6 +89,7 @@ public struct Pipeline {
                                         passes: reports, fingerprint: fingerprint, recipeJSON: normalized,
                                         outliers: (outliersBefore, outliersAfter))
             report.stages = stages.isEmpty ? nil : stages
+            report.exports = exported.isEmpty ? nil : exported
             do { try ReportWriter.write(report, to: output.temporary) } catch {
                 throw RecipeError.writeFailed(path: output.temporary, reason: "\(error)")
             }
