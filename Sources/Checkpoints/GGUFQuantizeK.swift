@@ -124,9 +124,17 @@ func makeQXQuants(_ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ L: UnsafeM
 /// block_q4_K (144 bytes): half d, half dmin, 12 bytes of 6-bit scales and mins for the eight
 /// 32-weight sub-blocks, 128 bytes of nibbles (sub-blocks 2k and 2k+1 share 32 bytes: low, high).
 func quantizeQ4_K(_ y: UnsafeMutableRawPointer, _ x: UnsafePointer<Float>) {
-    var L = [UInt8](repeating: 0, count: 256), Laux = [UInt8](repeating: 0, count: 32)
-    var weights = [Float](repeating: 0, count: 32)
-    var scales = [Float](repeating: 0, count: 8), mins = [Float](repeating: 0, count: 8)
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 32 + 12) { bytes in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 16) { floats in
+            quantizeQ4_K(y, x, L: bytes.baseAddress!, Laux: bytes.baseAddress! + 256, packed: bytes.baseAddress! + 288,
+                         weights: floats.baseAddress!, scales: floats.baseAddress! + 32, mins: floats.baseAddress! + 40)
+        }
+    }
+}
+
+func quantizeQ4_K(_ y: UnsafeMutableRawPointer, _ x: UnsafePointer<Float>, L: UnsafeMutablePointer<UInt8>, Laux: UnsafeMutablePointer<UInt8>,
+                  packed: UnsafeMutablePointer<UInt8>, weights: UnsafeMutablePointer<Float>, scales: UnsafeMutablePointer<Float>,
+                  mins: UnsafeMutablePointer<Float>) {
     var maxScale: Float = 0, maxMin: Float = 0
     for j in 0..<8 {
         let xs = x + 32 * j
@@ -134,20 +142,14 @@ func quantizeQ4_K(_ y: UnsafeMutableRawPointer, _ x: UnsafePointer<Float>) {
         for l in 0..<32 { sumX2 += xs[l] * xs[l] }
         let avX = (sumX2 / 32).squareRoot()
         for l in 0..<32 { weights[l] = avX + abs(xs[l]) }
-        let (scale, negMin) = L.withUnsafeMutableBufferPointer { l in
-            Laux.withUnsafeMutableBufferPointer { aux in
-                weights.withUnsafeBufferPointer { w in
-                    makeQKX2Quants(32, 15, xs, w.baseAddress!, l.baseAddress! + 32 * j, aux.baseAddress!, rmin: -1, rdelta: 0.1, nstep: 20)
-                }
-            }
-        }
+        let (scale, negMin) = makeQKX2Quants(32, 15, xs, weights, L + 32 * j, Laux, rmin: -1, rdelta: 0.1, nstep: 20)
         scales[j] = scale; mins[j] = negMin
         if scale > maxScale { maxScale = scale }
         if negMin > maxMin { maxMin = negMin }
     }
     let invScale: Float = maxScale > 0 ? 63 / maxScale : 0
     let invMin: Float = maxMin > 0 ? 63 / maxMin : 0
-    var packed = [UInt8](repeating: 0, count: 12)
+    for k in 0..<12 { packed[k] = 0 }
     for j in 0..<8 {
         // C stores nearest_int into a uint8_t (mod 256) before MIN(63, ·).
         let ls = Swift.min(63, UInt8(truncatingIfNeeded: nearestInt(invScale * scales[j])))
@@ -180,7 +182,7 @@ func quantizeQ4_K(_ y: UnsafeMutableRawPointer, _ x: UnsafePointer<Float>) {
 }
 
 /// ggml's `get_scale_min_k4`: the 6-bit scale and min of sub-block j from the 12 packed bytes.
-func scaleMinK4(_ j: Int, _ q: [UInt8]) -> (UInt8, UInt8) {
+func scaleMinK4(_ j: Int, _ q: UnsafePointer<UInt8>) -> (UInt8, UInt8) {
     if j < 4 { return (q[j] & 63, q[j + 4] & 63) }
     return ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
 }
@@ -188,15 +190,20 @@ func scaleMinK4(_ j: Int, _ q: [UInt8]) -> (UInt8, UInt8) {
 /// block_q6_K (210 bytes): 128 bytes low nibbles ql, 64 bytes high bit pairs qh, 16 int8 scales,
 /// half d. Weights are 6-bit levels −32…31 per 16-weight sub-block scale.
 func quantizeQ6_K(_ y: UnsafeMutableRawPointer, _ x: UnsafePointer<Float>) {
-    var L = [Int8](repeating: 0, count: 256)
-    var scales = [Float](repeating: 0, count: 16)
-    var maxScale: Float = 0, maxAbsScale: Float = 0
-    L.withUnsafeMutableBufferPointer { l in
-        for ib in 0..<16 {
-            let scale = makeQXQuants(16, 32, x + 16 * ib, l.baseAddress! + 16 * ib)
-            scales[ib] = scale
-            if abs(scale) > maxAbsScale { maxAbsScale = abs(scale); maxScale = scale }
+    withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256 + 16) { bytes in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scales in
+            quantizeQ6_K(y, x, L: bytes.baseAddress!, sc: bytes.baseAddress! + 256, scales: scales.baseAddress!)
         }
+    }
+}
+
+func quantizeQ6_K(_ y: UnsafeMutableRawPointer, _ x: UnsafePointer<Float>, L: UnsafeMutablePointer<Int8>, sc: UnsafeMutablePointer<Int8>,
+                  scales: UnsafeMutablePointer<Float>) {
+    var maxScale: Float = 0, maxAbsScale: Float = 0
+    for ib in 0..<16 {
+        let scale = makeQXQuants(16, 32, x + 16 * ib, L + 16 * ib)
+        scales[ib] = scale
+        if abs(scale) > maxAbsScale { maxAbsScale = abs(scale); maxScale = scale }
     }
     if maxAbsScale < groupMaxEps {
         for k in 0..<210 { y.storeBytes(of: UInt8(0), toByteOffset: k, as: UInt8.self) }
@@ -205,7 +212,6 @@ func quantizeQ6_K(_ y: UnsafeMutableRawPointer, _ x: UnsafePointer<Float>) {
     let iscale = -128 / maxScale
     let dHalf = DTypeConversion.floatToFloat16(1 / iscale)
     let dAll = DTypeConversion.float16ToFloat(dHalf)
-    var sc = [Int8](repeating: 0, count: 16)
     for ib in 0..<16 { sc[ib] = Int8(truncatingIfNeeded: Swift.min(127, nearestInt(iscale * scales[ib]))) }
     for j in 0..<16 {
         let d = dAll * Float(sc[j])

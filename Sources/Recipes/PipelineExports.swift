@@ -1,6 +1,7 @@
 import Foundation
 import Checkpoints
 import Evaluation
+import Models
 import Reports
 
 extension Pipeline {
@@ -11,10 +12,12 @@ extension Pipeline {
                       before: [MetricResult]) throws -> [ExportedFile] {
         let tokenizer = FileManager.default.fileExists(atPath: recipe.model + "/tokenizer.json") ? recipe.model : nil
         let name = URL(fileURLWithPath: recipe.model).lastPathComponent
+        // Our own quantized layouts (NF4, int8) are exported from their dequantized weights.
+        let source = try QuantizedTensorStore(model)
         return try recipe.ggufExports.map { type in
             let file = "model-\(type.rawValue).gguf"
             options.log("exporting \(file)")
-            let summary = try GGUFExport.write(model, to: folder + "/" + file, type: type, tokenizerFolder: tokenizer,
+            let summary = try GGUFExport.write(source, to: folder + "/" + file, type: type, tokenizerFolder: tokenizer,
                                                name: name, inputs: inputFiles)
             let after = try evaluator.evaluateCompressed(try GGUFTensorStore(path: folder + "/" + file))
             let metrics = zip(recipe.evaluation, zip(before, after)).map { spec, pair in
