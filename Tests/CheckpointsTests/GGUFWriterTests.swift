@@ -149,7 +149,7 @@ final class GGUFWriterTests: XCTestCase {
         XCTAssertThrowsError(try GGUFWriter.write(to: folder.file("x.gguf"), metadata: [], tensors: plans) { plan in
             Tensor(floats: [Float](repeating: 1, count: plan.name == "a" ? 64 : 31), shape: plan.name == "a" ? [2, 32] : [31])
         }) { error in
-            XCTAssertEqual("\(error)", "\(folder.file("x.gguf")): cannot write (tensor 'b' was produced as F32 [31], expected floats of shape [32])")
+            XCTAssertEqual("\(error)", "\(folder.file("x.gguf")): write failed (tensor 'b' was produced as F32 [31], expected floats of shape [32])")
         }
         XCTAssertEqual(folder.contents, [], "no partial or temporary file")
         XCTAssertThrowsError(try GGUFWriter.write(to: folder.file("x.gguf"), metadata: [], tensors: [GGUFTensorPlan(name: "c", type: .Q4_K, dimensions: [32, 1])]) { _ in
