@@ -73,10 +73,10 @@ public struct GGUFExportSummary: Sendable {
 public enum GGUFExport {
     /// `tokenizerFolder` holds tokenizer.json (and optionally tokenizer_config.json); nil writes no
     /// tokenizer (llama.cpp then cannot run the file, our reader still can), except for a model read
-    /// from a GGUF file, whose `tokenizer.*` metadata is copied.
+    /// from a GGUF file (or `tokenizerGGUF`), whose `tokenizer.*` metadata is copied.
     @discardableResult
     public static func write(_ model: TensorStore, to path: String, type: GGUFExportType, tokenizerFolder: String?,
-                             name: String = "model", inputs: [String] = []) throws -> GGUFExportSummary {
+                             tokenizerGGUF: GGUFFile? = nil, name: String = "model", inputs: [String] = []) throws -> GGUFExportSummary {
         let config = model.config
         func fail(_ reason: String) -> CheckpointError { .ggufCannotExport(path: path, reason: reason) }
         let modelType = config["model_type"] as? String ?? ""
@@ -138,8 +138,8 @@ public enum GGUFExport {
 
         var metadata = try hyperParameters(config, arch: arch, name: name, type: type, layers: layers, heads: heads, kvHeads: kvHeads,
                                            headDim: headDim, hidden: hidden, vocab: vocab, fail: fail)
-        if let source = model as? GGUFTensorStore, tokenizerFolder == nil {   // a GGUF's own tokenizer carries over
-            metadata += source.file.keys.filter { $0.hasPrefix("tokenizer.") }.map { ($0, source.file.metadata[$0]!) }
+        if let source = tokenizerGGUF ?? (model as? GGUFTensorStore)?.file, tokenizerFolder == nil {   // a GGUF's own tokenizer carries over
+            metadata += source.keys.filter { $0.hasPrefix("tokenizer.") }.map { ($0, source.metadata[$0]!) }
         } else if let folder = tokenizerFolder {
             let tokenizerConfig = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer_config.json")))
                 .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }

@@ -5,15 +5,16 @@ import Checkpoints
 /// headers (names, dtypes, shapes, byte sizes — not the weight bytes, which would mean reading
 /// gigabytes), and the full contents of the data files the recipe names.
 public enum Fingerprint {
-    public static func of(recipe: Recipe, input: Checkpoint) throws -> String {
+    public static func of(recipe: Recipe, input: TensorStore) throws -> String {
         var hasher = SHA256()
         hasher.update(Array(try recipe.normalized(fingerprint: nil).data()))
         if let config = try? JSONSerialization.data(withJSONObject: input.config, options: [.sortedKeys]) {
             hasher.update(Array(config))
         }
         for name in input.names {
-            let info = input.info(name)!
-            hasher.update("\(name) \(info.dtype.rawValue) \(info.shape) \(info.byteCount)\n")
+            guard let spec = input.spec(name) else { continue }
+            let bytes = (input as? Checkpoint)?.info(name)?.byteCount ?? spec.byteCount
+            hasher.update("\(name) \(spec.dtype.rawValue) \(spec.shape) \(bytes)\n")
         }
         let dataFiles = [recipe.calibration?.data, recipe.training?.data].compactMap { $0 } + recipe.evaluation.map(\.source.data)
         for file in Set(dataFiles).sorted() {

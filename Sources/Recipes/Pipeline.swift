@@ -38,7 +38,7 @@ public struct Pipeline {
     public func run() throws -> Result {
         let log = options.log
         let output = try OutputFolder(destination: outputPath, input: recipe.model, force: options.force)
-        let input = try loadInput()
+        let input = try loadModel()
         let data = try PipelineData(modelFolder: recipe.model, input: input)
         try output.prepare()
         do {
@@ -76,11 +76,14 @@ public struct Pipeline {
                 stages.append(PassStage(pass: last.kind, values: after.map(\.value)))
             }
             log("writing \(output.destination)")
-            try output.writeModel(model, inputFiles: input.files.map(\.path))
+            try output.writeModel(model, inputFiles: inputFiles(input))
             // Streaming quantizers measured each weight while the writer pulled it; fill those in.
             reports = try reports.map { try $0.completed() }
             try output.copyFiles(from: recipe.model)
-            let exported = try writeExports(model, folder: output.temporary, inputFiles: input.files.map(\.path),
+            if let gguf = input as? GGUFTensorStore, gguf.file.metadata["tokenizer.ggml.model"] != nil {   // the metadata's tokenizer as tokenizer.json
+                try output.write(try GGUFTokenizerJSON.document(gguf.file), to: "tokenizer.json")
+            }
+            let exported = try writeExports(model, folder: output.temporary, input: input, inputFiles: inputFiles(input),
                                             evaluator: evaluator, before: before)
             let fingerprint = try Fingerprint.of(recipe: recipe, input: input)
             let normalized = try recipe.normalized(fingerprint: fingerprint)
@@ -101,7 +104,7 @@ public struct Pipeline {
         }
     }
 
-    func passContext(data: PipelineData, input: Checkpoint) throws -> PassContext {
+    func passContext(data: PipelineData, input: TensorStore) throws -> PassContext {
         var context = PassContext(progress: options.progress, seed: recipe.seed)
         if let calibration = recipe.calibration, recipe.passes.contains(where: { $0.needs.contains(.calibration) }) {
             options.log("reading calibration data \(calibration.data)")
@@ -112,7 +115,7 @@ public struct Pipeline {
             context.training = try data.trainingExamples(training)
         }
         if recipe.passes.contains(where: { $0.needs.contains(.teacher) }) {
-            context.teacher = try recipe.teacher.map { try Checkpoint(path: $0) } ?? input
+            context.teacher = try recipe.teacher.map { try openTensorStore(path: $0) } ?? input
         }
         return context
     }
@@ -125,7 +128,7 @@ public struct Pipeline {
         return Array(context.training.prefix(16))
     }
 
-    func makeReport(input: Checkpoint, outputFolder: String, before: [MetricResult], after: [MetricResult],
+    func makeReport(input: TensorStore, outputFolder: String, before: [MetricResult], after: [MetricResult],
                     passes: [PassReport], fingerprint: String, recipeJSON: JSONValue,
                     outliers: (OutlierStats?, OutlierStats?) = (nil, nil)) throws -> Report {
         let comparisons = zip(recipe.evaluation, zip(before, after)).map { spec, pair in
@@ -135,7 +138,8 @@ public struct Pipeline {
         let written = try QuantizedTensorStore(try Checkpoint(path: outputFolder))
         let writtenParameters = written.names.compactMap { written.spec($0) }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         let size = SizeComparison(originalBytes: try onDiskBytes(recipe.model), compressedBytes: try onDiskBytes(outputFolder),
-                                  originalParameters: input.parameterCount, compressedParameters: writtenParameters)
+                                  originalParameters: input.names.compactMap { input.spec($0) }.reduce(0) { $0 + $1.shape.reduce(1, *) },
+                                  compressedParameters: writtenParameters)
         let provenance = Provenance(inputFingerprint: fingerprint, model: recipe.model,
                                     recipe: String(decoding: try recipeJSON.data(pretty: true), as: UTF8.self))
         let title = "\(URL(fileURLWithPath: recipe.model).lastPathComponent): \(recipe.passes.map(\.kind).joined(separator: " → "))"
@@ -143,6 +147,21 @@ public struct Pipeline {
                       outliersBefore: outliers.0, outliersAfter: outliers.1, provenance: provenance)
     }
 
+    /// The input model: a checkpoint folder, or a llama.cpp `.gguf` file (`GGUFTensorStore`: F32,
+    /// Hugging Face names; its tokenizer rebuilt from the metadata).
+    func loadModel() throws -> TensorStore {
+        guard recipe.model.lowercased().hasSuffix(".gguf") else { return try loadInput() }
+        guard FileManager.default.fileExists(atPath: recipe.model) else {
+            throw RecipeError.invalid(jsonPath: "model", message: "\(recipe.model): no such file")
+        }
+        return try GGUFTensorStore(path: recipe.model)
+    }
+
+    func inputFiles(_ input: TensorStore) -> [String] {
+        (input as? Checkpoint)?.files.map(\.path) ?? (input as? GGUFTensorStore).map { [$0.file.path] } ?? []
+    }
+
+    /// A checkpoint folder (dry runs plan on its headers).
     func loadInput() throws -> Checkpoint {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: recipe.model, isDirectory: &isFolder) else {

@@ -51,3 +51,30 @@ final class PipelineExportTests: XCTestCase {
         }
     }
 }
+
+/// A `.gguf` file as the recipe's model: read through `GGUFTensorStore`, tokenized from its metadata.
+final class PipelineGGUFInputTests: XCTestCase {
+    func testRecipeRunsOnAGGUFModelAndExportsAgain() throws {
+        let scratch = NSTemporaryDirectory() + "whittle-gguf-input-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let folder = Fixtures.path("models/shakespeare-llama")
+        try GGUFExport.write(try Checkpoint(path: folder), to: scratch + "/in.gguf", type: .f32, tokenizerFolder: folder)
+        let text = try String(contentsOfFile: Fixtures.path("data/shakespeare-valid.txt"), encoding: .utf8)
+        let data = scratch + "/valid-head.txt"
+        try String(text.prefix(3000)).write(toFile: data, atomically: true, encoding: .utf8)
+        let json = """
+        {"version": 1, "model": "\(scratch)/in.gguf", "output": {"path": "\(scratch)/out", "export": ["gguf:q8_0"]},
+         "evaluation": [{"name": "ppl", "data": "\(data)", "metric": "perplexity", "seq_len": 64}],
+         "passes": [{"pass": "int8", "scheme": "dynamic"}]}
+        """
+        let result = try Pipeline(recipe: try Recipe.parse(Data(json.utf8))).run()
+        // The input's perplexity is the folder model's: same weights, same tokenizer (rebuilt from the metadata).
+        let fromFolder = try EvaluationModel(path: folder).evaluate(try Recipe.parse(Data(json.utf8)).evaluation[0])
+        XCTAssertEqual(try XCTUnwrap(result.report.comparisons.first?.original), fromFolder.value, accuracy: 1e-6 * fromFolder.value)
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch + "/out")
+        XCTAssertTrue(files.contains("tokenizer.json") && files.contains("model-q8_0.gguf") && files.contains("model.safetensors"), "\(files)")
+        let exported = try GGUFFile(path: scratch + "/out/model-q8_0.gguf")
+        XCTAssertEqual(exported.metadata["tokenizer.ggml.tokens"]?.array?.count, 1024, "the input's tokenizer carries over")
+    }
+}
