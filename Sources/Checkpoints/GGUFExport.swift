@@ -184,7 +184,7 @@ public enum GGUFExport {
             ("\(arch).rope.freq_base", .float32(Float(theta))),
             ("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(double("rms_norm_eps") ?? 1e-6))),
         ]
-        if headDim != hidden / heads {
+        if headDim != hidden / heads || config["head_dim"] != nil {   // the converter writes them whenever config.json has head_dim
             out += [("\(arch).attention.key_length", .uint32(UInt32(headDim))), ("\(arch).attention.value_length", .uint32(UInt32(headDim)))]
         }
         out += [("general.file_type", .uint32(type.fileType)), ("\(arch).vocab_size", .uint32(UInt32(vocab))),

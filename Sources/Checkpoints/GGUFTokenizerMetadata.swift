@@ -86,7 +86,11 @@ public enum GGUFTokenizerMetadata {
         }
         if let add = tokenizerConfig?["add_bos_token"] as? Bool { out.append(("tokenizer.ggml.add_bos_token", .bool(add))) }
         if let add = tokenizerConfig?["add_eos_token"] as? Bool { out.append(("tokenizer.ggml.add_eos_token", .bool(add))) }
-        if let template = tokenizerConfig?["chat_template"] as? String { out.append(("tokenizer.chat_template", .string(template))) }
+        // The chat template: tokenizer_config.json's, else chat_template.jinja beside tokenizer.json (newer transformers).
+        let jinja = (path as NSString).deletingLastPathComponent + "/chat_template.jinja"
+        if let template = tokenizerConfig?["chat_template"] as? String ?? (try? String(contentsOfFile: jinja, encoding: .utf8)) {
+            out.append(("tokenizer.chat_template", .string(template)))
+        }
         return out
     }
 

@@ -74,6 +74,16 @@ def tensors(path):
     return {t.name: (t.tensor_type.name, bytes(t.data.tobytes())) for t in gguf.GGUFReader(path).tensors}
 
 
+def metadata(path):
+    out = {}
+    for name, field in gguf.GGUFReader(path).fields.items():
+        if field.types and field.types[0] == gguf.GGUFValueType.ARRAY:
+            out[name] = [field.parts[i].tobytes() for i in field.data]
+        else:
+            out[name] = b"".join(field.parts[i].tobytes() for i in field.data)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct"))
@@ -107,6 +117,9 @@ def main():
             el = time.perf_counter() - start
             t_ours = el if t_ours is None else min(t_ours, el)
         a, b = tensors(ours), tensors(theirs)
+        ma, mb = metadata(ours), metadata(f32)
+        differing_keys = sorted(k for k in set(ma) | set(mb)
+                                if (k.startswith("tokenizer.") or k.startswith("llama.")) and ma.get(k) != mb.get(k))
         same = sum(1 for n in b if n in a and a[n] == b[n])
         types = {}
         for n, (ty, _) in a.items():
@@ -124,6 +137,7 @@ def main():
             "ours_bytes": os.path.getsize(ours), "theirs_bytes": os.path.getsize(theirs),
             "ours_seconds": t_ours, "theirs_seconds": t_theirs,
             "ours_params_per_s": params / t_ours, "theirs_params_per_s": params / t_theirs,
+            "metadata_keys_differing_from_llamacpp_converter": differing_keys,
             "identical_tensors": same, "tensors": len(b), "our_types": types,
             "logits_max_abs_diff_llamacpp_vs_ours": diff, "logits_argmax_agreement": top_agree,
             "logits_scale": float(np.abs(theirs_logits).max()),
