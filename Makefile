@@ -33,7 +33,8 @@ test: setup
 bench: setup
 	$(SWIFT) run $(RELEASE) whittle-bench
 
-# libFuzzer over SafetensorsHeader.parse (and with it StrictJSON) (Fuzz/HeaderFuzzer.swift), built with swiftc -sanitize=fuzzer,address.
+# libFuzzer over SafetensorsHeader.parse (and with it StrictJSON) (Fuzz/HeaderFuzzer.swift), then over GGUFHeader.parse and the
+# dequantizers (Fuzz/GGUFFuzzer.swift), built with swiftc -sanitize=fuzzer,address.
 # Seeds: the malformed corpus and the Python-written files; findings land in Fuzz/crashers/.
 FUZZ_DIR     := .build/fuzz
 FUZZ_SECONDS ?= 180
@@ -48,6 +49,10 @@ fuzz:
 	swiftc $(FUZZ_FLAGS) Fuzz/HeaderFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lStrictJSON -lTensors -lCSIMD -o $(FUZZ_DIR)/header-fuzzer
 	$(FUZZ_DIR)/header-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -dict=Fuzz/safetensors.dict \
 		-artifact_prefix=Fuzz/crashers/ $(FUZZ_DIR)/corpus fixtures/safetensors/malformed fixtures/safetensors/python_written
+	@mkdir -p $(FUZZ_DIR)/gguf-corpus
+	swiftc $(FUZZ_FLAGS) Fuzz/GGUFFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lStrictJSON -lTensors -lCSIMD -o $(FUZZ_DIR)/gguf-fuzzer
+	$(FUZZ_DIR)/gguf-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-artifact_prefix=Fuzz/crashers/gguf- $(FUZZ_DIR)/gguf-corpus fixtures/gguf/malformed
 
 clean:
 	rm -rf .build

@@ -42,6 +42,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case ggufCannotDequantize(path: String, name: String, type: String)
     case ggufMissingKey(path: String, key: String)
     case ggufUnsupportedModel(path: String, reason: String)
+    case ggufInvalidTokenizer(path: String, key: String, reason: String)
+    case ggufCannotExport(path: String, reason: String)
 
     /// One line: control characters in names and paths (possible in a hostile header) are escaped.
     public var description: String {
@@ -96,6 +98,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .ggufCannotDequantize(p, n, t): return "\(p): tensor '\(n)': cannot dequantize ggml type \(t) (supported: \(GGMLType.dequantizable.map(\.name).joined(separator: ", ")))"
         case let .ggufMissingKey(p, k): return "\(p): metadata key '\(k)' is missing (needed to build config.json)"
         case let .ggufUnsupportedModel(p, r): return "\(p): \(r)"
+        case let .ggufInvalidTokenizer(p, k, r): return "\(p): \(k.isEmpty ? "" : "'\(k)': ")\(r)"
+        case let .ggufCannotExport(p, r): return "\(p): cannot write as GGUF: \(r)"
         }
     }
 }

@@ -17,13 +17,7 @@ public struct EvaluationModel {
         self.path = path
         model = try TransformerModel.loadCompressed(from: checkpoint)
         labels = model.config.isClassifier ? LabelSet(config: checkpoint.config) : nil
-        var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-        do {
-            tokenizer = isFolder.boolValue ? try Tokenizer.forEvaluation(folder: path) : nil
-        } catch TokenizerError.noTokenizerFiles {
-            tokenizer = nil
-        }
+        tokenizer = try Tokenizer.forEvaluation(model: path)
     }
 
     /// The metric to use when none is given: perplexity for a language model, accuracy for a classifier.

@@ -5,7 +5,7 @@ import Checkpoints
 /// headers (names, dtypes, shapes, byte sizes — not the weight bytes, which would mean reading
 /// gigabytes), and the full contents of the data files the recipe names.
 public enum Fingerprint {
-    public static func of(recipe: Recipe, input: Checkpoint) throws -> String {
+    public static func of(recipe: Recipe, input: TensorStore) throws -> String {
         _ = try recipe.normalized(fingerprint: nil)
         var hasher = SHA256()
         feed(&hasher, part: .recipe, recipe: recipe, input: input)
@@ -17,7 +17,7 @@ public enum Fingerprint {
     /// The three things a fingerprint covers, hashed apart, so a refused resume or merge can say which changed.
     public enum Part: String, CaseIterable, Codable { case recipe, input, data }
 
-    public static func parts(recipe: Recipe, input: Checkpoint) -> [String: String] {
+    public static func parts(recipe: Recipe, input: TensorStore) -> [String: String] {
         Dictionary(uniqueKeysWithValues: Part.allCases.map { part in
             var hasher = SHA256()
             feed(&hasher, part: part, recipe: recipe, input: input)
@@ -32,7 +32,7 @@ public enum Fingerprint {
         return differing.isEmpty ? "nothing recorded differs" : differing.joined(separator: " and ") + " changed"
     }
 
-    static func feed(_ hasher: inout SHA256, part: Part, recipe: Recipe, input: Checkpoint) {
+    static func feed(_ hasher: inout SHA256, part: Part, recipe: Recipe, input: TensorStore) {
         switch part {
         case .recipe:
             hasher.update(Array((try? recipe.normalized(fingerprint: nil).data()) ?? Data()))
@@ -40,9 +40,10 @@ public enum Fingerprint {
             if let config = try? JSONSerialization.data(withJSONObject: input.config, options: [.sortedKeys]) {
                 hasher.update(Array(config))
             }
-            for name in input.names {
-                let info = input.info(name)!
-                hasher.update("\(name) \(info.dtype.rawValue) \(info.shape) \(info.byteCount)\n")
+            for name in input.names {   // a safetensors folder's stored bytes; a GGUF file's dequantized spec
+                guard let spec = input.spec(name) else { continue }
+                let bytes = (input as? Checkpoint)?.info(name)?.byteCount ?? spec.byteCount
+                hasher.update("\(name) \(spec.dtype.rawValue) \(spec.shape) \(bytes)\n")
             }
         case .data:
             let dataFiles = [recipe.calibration?.data, recipe.training?.data].compactMap { $0 } + recipe.evaluation.map(\.source.data)
@@ -62,7 +63,11 @@ extension Recipe {
             "model": .string(model),
             "seed": .number(Double(seed)),
         ]
-        if let output { root["output"] = .string(output) }
+        if exports != ["safetensors"] {
+            var object: [String: JSONValue] = ["export": .array(exports.map { .string($0) })]
+            if let output { object["path"] = .string(output) }
+            root["output"] = .object(object)
+        } else if let output { root["output"] = .string(output) }
         if let teacher { root["teacher"] = .string(teacher) }
         if let calibration { root["calibration"] = try JSONValue(encoding: calibration) }
         if let training { root["training"] = try JSONValue(encoding: training) }

@@ -54,7 +54,7 @@ public struct Pipeline {
     public func run() throws -> Result {
         let log = options.log
         let output = try OutputFolder(destination: outputPath, input: recipe.model, force: options.force)
-        let input = try loadInput()
+        let input = try loadModel()
         let fingerprint = try Fingerprint.of(recipe: recipe, input: input)
         let parts = Fingerprint.parts(recipe: recipe, input: input)
         let ledger = options.ledger ?? WorkLedger()
@@ -125,11 +125,16 @@ public struct Pipeline {
             }
             if options.outputShards == nil {
                 log("writing \(output.destination)")
-                try output.writeModel(model, inputFiles: input.files.map(\.path), progress: options.progress)
+                try output.writeModel(model, inputFiles: inputFiles(input), progress: options.progress)
             }
             // Streaming quantizers measured each weight while the writer pulled it; fill those in.
             reports = try reports.map { try $0.completed() }
             try output.copyFiles(from: recipe.model)
+            if let gguf = input as? GGUFTensorStore, gguf.file.metadata["tokenizer.ggml.model"] != nil {   // the metadata's tokenizer as tokenizer.json
+                try output.write(try GGUFTokenizerJSON.document(gguf.file), to: "tokenizer.json")
+            }
+            let exported = try writeExports(model, folder: output.temporary, input: input, inputFiles: inputFiles(input),
+                                            evaluator: evaluator, before: before)
             ledger.save = nil
             for name in [RunMarker.fileName, WorkFile.fileName, "progress"] { try? FileManager.default.removeItem(atPath: output.temporary + "/" + name) }
             let normalized = try recipe.normalized(fingerprint: fingerprint)
@@ -138,6 +143,7 @@ public struct Pipeline {
                                         passes: reports, fingerprint: fingerprint, recipeJSON: normalized,
                                         outliers: (outliersBefore, outliersAfter))
             report.stages = stages.isEmpty ? nil : stages
+            report.exports = exported.isEmpty ? nil : exported
             do { try ReportWriter.write(report, to: output.temporary) } catch {
                 throw RecipeError.writeFailed(path: output.temporary, reason: "\(error)")
             }
@@ -161,7 +167,7 @@ public struct Pipeline {
                           metric: after[i].metric)
     }
 
-    func passContext(data: PipelineData, input: Checkpoint) throws -> PassContext {
+    func passContext(data: PipelineData, input: TensorStore) throws -> PassContext {
         var context = PassContext(progress: options.progress, seed: recipe.seed)
         if let calibration = recipe.calibration, recipe.passes.contains(where: { $0.needs.contains(.calibration) }) {
             options.log("reading calibration data \(calibration.data)")
@@ -180,7 +186,7 @@ public struct Pipeline {
             context.tokenizer = data.encoder
         }
         if recipe.passes.contains(where: { $0.needs.contains(.teacher) }) {
-            context.teacher = try recipe.teacher.map { try Checkpoint(path: $0) } ?? input
+            context.teacher = try recipe.teacher.map { try openTensorStore(path: $0) } ?? input
         }
         return context
     }
@@ -193,7 +199,7 @@ public struct Pipeline {
         return Array(context.training.prefix(16))
     }
 
-    func makeReport(input: Checkpoint, outputFolder: String, before: [MetricResult], after: [MetricResult],
+    func makeReport(input: TensorStore, outputFolder: String, before: [MetricResult], after: [MetricResult],
                     passes: [PassReport], fingerprint: String, recipeJSON: JSONValue,
                     outliers: (OutlierStats?, OutlierStats?) = (nil, nil)) throws -> Report {
         let comparisons = zip(recipe.evaluation, zip(before, after)).map { spec, pair in
@@ -202,9 +208,11 @@ public struct Pipeline {
         // Logical parameters: quantized tensors count their original elements, not their packed bytes.
         let written = try QuantizedTensorStore(try Checkpoint(path: outputFolder))
         let writtenParameters = written.names.compactMap { written.spec($0) }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let originalParameters = input.names.compactMap { input.spec($0) }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         let size = SizeComparison(originalBytes: try onDiskBytes(recipe.model), compressedBytes: try onDiskBytes(outputFolder),
-                                  originalParameters: input.parameterCount, compressedParameters: writtenParameters,
-                                  computing: SizeComparison.computingSizes(original: (recipe.model, input.parameterCount),
+                                  originalParameters: originalParameters,
+                                  compressedParameters: writtenParameters,
+                                  computing: SizeComparison.computingSizes(original: (recipe.model, originalParameters),
                                                                            compressed: (outputFolder, writtenParameters)))
         let provenance = Provenance(inputFingerprint: fingerprint, model: recipe.model,
                                     recipe: String(decoding: try recipeJSON.data(pretty: true), as: UTF8.self))
@@ -213,6 +221,21 @@ public struct Pipeline {
                       outliersBefore: outliers.0, outliersAfter: outliers.1, provenance: provenance)
     }
 
+    /// The input model: a checkpoint folder, or a llama.cpp `.gguf` file (`GGUFTensorStore`: F32,
+    /// Hugging Face names; its tokenizer rebuilt from the metadata).
+    func loadModel() throws -> TensorStore {
+        guard recipe.model.lowercased().hasSuffix(".gguf") else { return try loadInput() }
+        guard FileManager.default.fileExists(atPath: recipe.model) else {
+            throw RecipeError.invalid(jsonPath: "model", message: "\(recipe.model): no such file")
+        }
+        return try GGUFTensorStore(path: recipe.model)
+    }
+
+    func inputFiles(_ input: TensorStore) -> [String] {
+        (input as? Checkpoint)?.files.map(\.path) ?? (input as? GGUFTensorStore).map { [$0.file.path] } ?? []
+    }
+
+    /// A checkpoint folder (dry runs plan on its headers).
     func loadInput() throws -> Checkpoint {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: recipe.model, isDirectory: &isFolder) else {

@@ -12,11 +12,9 @@ struct PipelineData {
     let labels: LabelSet?
     let config: ModelConfig
 
-    init(modelFolder: String, input: Checkpoint) throws {
+    init(modelFolder: String, input: TensorStore) throws {
         config = try ModelConfig.from(json: input.config)
-        let fm = FileManager.default
-        let hasTokenizer = ["tokenizer.json", "vocab.txt"].contains { fm.fileExists(atPath: modelFolder + "/" + $0) }
-        encoder = hasTokenizer ? try Tokenizer.forEvaluation(folder: modelFolder) : nil
+        encoder = try Tokenizer.forEvaluation(model: modelFolder)
         labels = LabelSet(config: input.config)
     }
 

@@ -15,6 +15,10 @@ public struct Recipe {
     public var version: Int
     public var model: String
     public var output: String?
+    /// What the output folder holds (`output.export`): "safetensors" (always written: re-runs and the
+    /// report read it) and GGUF files, "gguf:<type>" (`GGUFExportType`: f32, f16, bf16, q8_0, q4_0,
+    /// q4_1, q4_k_m), each written as `model-<type>.gguf` and measured in the report.
+    public var exports: [String] = ["safetensors"]
     public var calibration: DataSource?
     public var training: DataSource?
     /// A teacher checkpoint; passes that need one default to the input model.
@@ -63,9 +67,21 @@ public struct Recipe {
             throw RecipeError.invalid(jsonPath: "model", message: "required: path of the input checkpoint folder")
         }
         var output: String?
+        var exports = ["safetensors"]
         if let o = root["output"], o != .null {
-            guard let s = o.string, !s.isEmpty else { throw RecipeError.invalid(jsonPath: "output", message: "expected a folder path") }
-            output = s
+            if let object = o.object {   // {"path": "...", "export": ["safetensors", "gguf:q4_k_m"]}
+                for key in object.keys.sorted() where !["path", "export"].contains(key) {
+                    throw RecipeError.unknownKey(jsonPath: "output", key: key, known: ["path", "export"])
+                }
+                if let p = object["path"], p != .null {
+                    guard let s = p.string, !s.isEmpty else { throw RecipeError.invalid(jsonPath: "output.path", message: "expected a folder path") }
+                    output = s
+                }
+                if let e = object["export"] { exports = try parseExports(e) }
+            } else {
+                guard let s = o.string, !s.isEmpty else { throw RecipeError.invalid(jsonPath: "output", message: "expected a folder path or {\"path\", \"export\"}") }
+                output = s
+            }
         }
         var teacher: String?
         if let t = root["teacher"], t != .null {
@@ -90,7 +106,31 @@ public struct Recipe {
                             evaluation: evaluation, passes: passes, seed: seed)
         recipe.version = Int(version)
         if let g = root["gate"], g != .null { recipe.gate = try Gate.parse(g) }
+        recipe.exports = exports
         return recipe
+    }
+
+    /// `output.export`: a non-empty list of distinct "safetensors" / "gguf:<type>" entries.
+    static func parseExports(_ value: JSONValue) throws -> [String] {
+        let types = GGUFExportType.allCases.map(\.rawValue)
+        guard case let .array(items) = value, !items.isEmpty else {
+            throw RecipeError.invalid(jsonPath: "output.export", message: "expected a non-empty list such as [\"safetensors\", \"gguf:q4_k_m\"]")
+        }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            guard let s = item.string, s == "safetensors" || (s.hasPrefix("gguf:") && types.contains(String(s.dropFirst(5)))) else {
+                throw RecipeError.invalid(jsonPath: "output.export[\(i)]", message: "expected \"safetensors\" or \"gguf:<type>\" with type one of \(types.joined(separator: ", "))")
+            }
+            guard !out.contains(s) else { throw RecipeError.invalid(jsonPath: "output.export[\(i)]", message: "'\(s)' is listed twice") }
+            out.append(s)
+        }
+        if !out.contains("safetensors") { out.insert("safetensors", at: 0) }
+        return out
+    }
+
+    /// The GGUF file types of `exports`.
+    public var ggufExports: [GGUFExportType] {
+        exports.compactMap { $0.hasPrefix("gguf:") ? GGUFExportType(rawValue: String($0.dropFirst(5))) : nil }
     }
 
     /// Decodes `root[key]` as `T` with error paths that start at `key` (e.g. `evaluation[0].metric`).

@@ -52,6 +52,12 @@ extension Report {
             }
             md += ".\n\n![\(chart.title)](\(chartFolder)/\(chart.id).png)\n"
         }
+        if let exports, !exports.isEmpty {
+            md += "\n## Exported files\n\n"
+            let names = exports.first?.metrics.map(\.name) ?? []
+            md += markdownTable(header: ["file", "format", "size"] + names, align: ["l", "l", "r"] + names.map { _ in "r" },
+                                rows: exports.map { e in [e.file, e.format, formatByteCount(Double(e.bytes))] + e.metrics.map { formatValue($0.compressed, unit: $0.unit) } })
+        }
         md += "\n## Provenance\n\n"
         md += "- model: `\(provenance.model)`\n- input fingerprint: `\(provenance.inputFingerprint)`\n"
         md += "- versions: " + provenance.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"

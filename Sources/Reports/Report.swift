@@ -18,6 +18,8 @@ public struct Report: Codable, Equatable, Sendable {
     public var outliersBefore: OutlierStats?
     public var outliersAfter: OutlierStats?
     public var provenance: Provenance
+    /// Extra files the recipe's `output.export` asked for (GGUF), each re-read and evaluated.
+    public var exports: [ExportedFile]?
 
     public init(title: String, comparisons: [MetricComparison] = [], size: SizeComparison? = nil, passes: [PassReport] = [],
                 outliersBefore: OutlierStats? = nil, outliersAfter: OutlierStats? = nil, provenance: Provenance) {
@@ -46,6 +48,18 @@ public struct Report: Codable, Equatable, Sendable {
 
     /// Metric rows followed by the size rows (on disk, deflated, parameters): the before/after table.
     public var allComparisons: [MetricComparison] { comparisons + (size?.comparisons ?? []) }
+}
+
+/// One exported file, measured after it was written: its size and the recipe's evaluation metrics
+/// computed by our runtime on the weights read back from it (dequantized).
+public struct ExportedFile: Codable, Equatable, Sendable {
+    public var file: String
+    public var format: String
+    public var bytes: Int
+    public var metrics: [MetricComparison]
+    public init(file: String, format: String, bytes: Int, metrics: [MetricComparison]) {
+        self.file = file; self.format = format; self.bytes = bytes; self.metrics = metrics
+    }
 }
 
 public enum ReportError: Error, CustomStringConvertible, Equatable {

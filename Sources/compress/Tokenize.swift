@@ -9,7 +9,7 @@ struct Tokenize: ParsableCommand {
     @Option(help: "A tokenizer.json file.")
     var tokenizer: String?
 
-    @Option(help: "A model folder (tokenizer.json, else vocab.txt).")
+    @Option(help: "A model folder (tokenizer.json, else vocab.txt) or a .gguf file (its tokenizer.ggml.* metadata).")
     var model: String?
 
     @Option(help: "Text to tokenize; each line is encoded separately.")
@@ -31,7 +31,7 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         try exitOnUserError {
-            let tok = try tokenizer.map { try Tokenizer(jsonFile: $0) } ?? Tokenizer.load(folder: model!)
+            let tok = try tokenizer.map { try Tokenizer(jsonFile: $0) } ?? (model!.lowercased().hasSuffix(".gguf") ? Tokenizer.fromGGUF(path: model!) : Tokenizer.load(folder: model!))
             let bytes: [UInt8]
             if let file {
                 guard let data = FileManager.default.contents(atPath: file) else {

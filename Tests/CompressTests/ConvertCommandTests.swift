@@ -31,19 +31,37 @@ final class ConvertCommandTests: XCTestCase {
 
     func testConvertHelpText() {
         XCTAssertEqual(Convert.helpMessage(columns: 100), """
-        OVERVIEW: Convert a llama.cpp .gguf model (llama, qwen2) to a Hugging Face folder (config.json +
-        F32 weights).
+        OVERVIEW: Convert a llama.cpp .gguf model to a Hugging Face folder, or a model to a .gguf file
+        (--output x.gguf --type q4_k_m).
 
-        USAGE: convert <path> --output <output>
+        USAGE: convert <path> --output <output> [--type <type>]
 
         ARGUMENTS:
-          <path>                  A .gguf file.
+          <path>                  A .gguf file, or (with --output x.gguf) a model folder.
 
         OPTIONS:
-          --output <output>       The folder to write (absent or empty).
+          --output <output>       The folder to write (absent or empty), or a .gguf file.
+          --type <type>           GGUF file type: f32, f16, bf16, q8_0, q4_0, q4_1, q4_k_m (only with
+                                  --output x.gguf).
           -h, --help              Show help information.
 
         """)
+    }
+
+    /// `convert DIR --output x.gguf --type T`: a llama.cpp file our reader loads back (F16: within half precision).
+    func testConvertFolderToGGUF() throws {
+        let model = Fixtures.path("models/shakespeare-llama")
+        let out = NSTemporaryDirectory() + "whittle-convert-\(getpid()).gguf"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var command = try Convert.parse([model, "--output", out, "--type", "f16"])
+        try command.run()
+        let store = try GGUFTensorStore(path: out)
+        XCTAssertEqual(store.file.info("blk.0.attn_q.weight")?.type, .F16)
+        XCTAssertEqual(store.file.info("blk.0.attn_norm.weight")?.type, .F32)
+        let source = try Checkpoint(path: model)
+        assertClose(try store.floats("model.layers.1.mlp.up_proj.weight"), try source.floats("model.layers.1.mlp.up_proj.weight"), atol: 2e-3, "F16 round trip")
+        XCTAssertThrowsError(try Convert.parse([model, "--output", out, "--type", "q3_k"]))
+        XCTAssertThrowsError(try Convert.parse([model, "--output", "/tmp/folder", "--type", "q4_0"]), "--type needs a .gguf output")
     }
 
     func testConvertRefusesANonEmptyOutput() throws {
