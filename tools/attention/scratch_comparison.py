@@ -40,11 +40,11 @@ def scratch_model(folder):
         shutil.copy(os.path.join(BASE, f), folder)
 
 
-def run(recipe, path, output):
+def run(recipe, path, output, compress=COMPRESS):
     with open(path, "w") as f:
         json.dump(recipe, f, indent=2)
     start = time.time()
-    subprocess.run([COMPRESS, "--recipe", path, "--output", output, "--force", "--quiet"], check=True)
+    subprocess.run([compress, "--recipe", path, "--output", output, "--force", "--quiet"], check=True)
     with open(os.path.join(output, "report.json")) as f:
         report = json.load(f)
     return report, time.time() - start
@@ -62,6 +62,7 @@ def main():
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--out", default="/tmp/attention-comparison")
+    p.add_argument("--compress", default=COMPRESS, help="the compress binary (default: this checkout's release build)")
     p.add_argument("--reuse", action="store_true", help="keep trained models already in --out (re-run only the W8A8 step)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -86,7 +87,7 @@ def main():
             with open(os.path.join(out, "report.json")) as f:
                 report, seconds = json.load(f), None
         else:
-            report, seconds = run(recipe, os.path.join(args.out, f"{name}.json"), out)
+            report, seconds = run(recipe, os.path.join(args.out, f"{name}.json"), out, args.compress)
         curve = report["passes"][0]["series"][0]["values"]
         row = {"fp_perplexity": report["comparisons"][0]["compressed"], "train_seconds": seconds,
                "first_loss": curve[0], "final_loss": sum(curve[-20:]) / len(curve[-20:]),
@@ -94,7 +95,7 @@ def main():
         row.update(outliers(report["outliersAfter"]) if report.get("outliersAfter") else {})
         q = {"version": 1, "model": out, "calibration": {"data": TRAIN, "samples": 32, "seq_len": 128, "seed": 1},
              "passes": [{"pass": "int8", "scheme": "static"}]}
-        qreport, _ = run(q, os.path.join(args.out, f"{name}-int8.json"), out + "-int8")
+        qreport, _ = run(q, os.path.join(args.out, f"{name}-int8.json"), out + "-int8", args.compress)
         m = qreport["passes"][0]["metrics"]
         row["static_w8a8_logits_relative_error"] = m["static_w8a8_logits_relative_error"]
         row["static_w8a8_argmax_agreement"] = m["static_w8a8_argmax_agreement"]

@@ -77,10 +77,8 @@ public struct ClippedSoftmax: Pass, Equatable {
         report.summary = String(format: "clipped softmax (%@γ = %g, ζ = %g) in every layer; ", form, Double(s.gamma!), Double(s.zeta!)) + report.summary
         report.metrics["gamma"] = Double(s.gamma!); report.metrics["zeta"] = Double(s.zeta!)
         let stock = try stockLoaderDifference(model, examples: context.training) { _, options in options.attention = .standard }
-        report.metrics["stock_loader_logits_relative_error"] = stock.relativeError
-        report.metrics["stock_loader_argmax_agreement"] = stock.argmaxAgreement
-        report.notes.append(String(format: "config.json whittle.attention records the normaliser; our runtime runs it. Stock loaders (transformers) compute plain softmax instead: on %d training examples their logits differ by %.4g (relative L2), argmax agreement %.4f",
-                                   min(8, context.training.count), stock.relativeError, stock.argmaxAgreement))
+        report.recordStockLoader(stock, examples: min(8, context.training.count), declared: "config.json whittle.attention records the normaliser",
+                                 what: "compute plain softmax instead")
         return report
     }
 }

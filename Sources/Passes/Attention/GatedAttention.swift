@@ -106,10 +106,8 @@ public struct GatedAttention: Pass, Equatable {
         report.tensors = added + report.tensors.filter { t in !added.contains { $0.name == t.name } }
         report.metrics["gate_tensors"] = Double(added.count)
         let stock = try stockLoaderDifference(model, examples: context.training) { m, _ in for l in m.layers { l.attentionGate = nil } }
-        report.metrics["stock_loader_logits_relative_error"] = stock.relativeError
-        report.metrics["stock_loader_argmax_agreement"] = stock.argmaxAgreement
-        report.notes.append(String(format: "config.json whittle.attention_gate declares the gates; our runtime runs them. Stock loaders (transformers) ignore the gate tensors and compute the ungated attention: on %d training examples their logits differ by %.4g (relative L2), argmax agreement %.4f",
-                                   min(8, context.training.count), stock.relativeError, stock.argmaxAgreement))
+        report.recordStockLoader(stock, examples: min(8, context.training.count), declared: "config.json whittle.attention_gate declares the gates",
+                                 what: "ignore the gate tensors and compute the ungated attention")
         return report
     }
 }
