@@ -25,10 +25,12 @@ public struct Int8Quantization: Pass, Equatable {
     public var ignore: [String] = []
     /// static: the last N calibration windows are evaluated only (held out from range estimation).
     public var evaluationSamples: Int = 0
+    /// static: the weights' per-tensor range, MSE grid (§3.5) or max |w|.
+    public var weightRange: WeightRangeKind = .mse
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case scheme, observer, targets, ignore
-        case evaluationSamples = "evaluation_samples"
+        case evaluationSamples = "evaluation_samples", weightRange = "weight_range"
     }
 
     public init() {}
@@ -46,6 +48,7 @@ public struct Int8Quantization: Pass, Equatable {
         try c.update(&targets, .targets)
         try c.update(&ignore, .ignore)
         try c.update(&evaluationSamples, .evaluationSamples)
+        try c.update(&weightRange, .weightRange)
     }
 
     public var needs: PassNeeds { scheme == .static ? .calibration : [] }
@@ -56,6 +59,9 @@ public struct Int8Quantization: Pass, Equatable {
         if evaluationSamples < 0 { throw PassError("\(path).evaluation_samples", "must be ≥ 0, found \(evaluationSamples)") }
         if evaluationSamples > 0 && scheme != .static {
             throw PassError("\(path).evaluation_samples", "only the \"static\" scheme evaluates on calibration windows")
+        }
+        if weightRange != .mse && scheme != .static {
+            throw PassError("\(path).weight_range", "only the \"static\" scheme has per-tensor weight ranges (dynamic uses per-channel max |w|)")
         }
     }
 
@@ -75,7 +81,7 @@ public struct Int8Quantization: Pass, Equatable {
             }
             let float = try TransformerModel.load(from: model)
             let sites = try Self.linearSites(of: selected.map(\.name), family: float.config.family, layers: float.layers.count, store: model)
-            let probe = try StaticW8A8Probe(observer: observer, weights: Set(sites.values), heldOut: evaluationSamples)
+            let probe = try StaticW8A8Probe(observer: observer, weightRange: weightRange, weights: Set(sites.values), heldOut: evaluationSamples)
                 .run(model: float, calibration: context.calibration)
             for (name, site) in sites {
                 let key = CaptureKey(layer: site.layer, point: StaticW8A8Probe.inputPoint(site.role))
@@ -84,7 +90,7 @@ public struct Int8Quantization: Pass, Equatable {
                 }
                 staticPlan[name] = (alpha, input)
             }
-            Self.record(probe, observer: observer, into: &metrics, series: &series, notes: &notes)
+            Self.record(probe, observer: observer, weightRange: weightRange, into: &metrics, series: &series, notes: &notes)
         }
         var changes: [PassReport.TensorChange] = []
         var measure: [String: () throws -> Void] = [:]
@@ -96,7 +102,7 @@ public struct Int8Quantization: Pass, Equatable {
             let scaleDType: DType = spec.dtype == .BF16 || spec.dtype == .F16 ? spec.dtype : .F32
             let plan = staticPlan[spec.name]
             changes.append(.init(name: spec.name, before: "\(spec.dtype) \(spec.shape)",
-                                 after: plan == nil ? "I8 per-channel (+\(scaleDType) scale)" : "I8 per-tensor (MSE range) + static input scale/zero point",
+                                 after: plan == nil ? "I8 per-channel (+\(scaleDType) scale)" : "I8 per-tensor (\(weightRange.rawValue) range) + static input scale/zero point",
                                  bitsPerWeight: 8 + (plan == nil ? Double(scaleDType.byteSize * 8) / Double(spec.shape[1]) : 0)))
             let pending: Tensor? = model.changedNames.contains(spec.name) ? try model.tensor(spec.name) : nil
             let store = model.source, name = spec.name

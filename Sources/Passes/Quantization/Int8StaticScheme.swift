@@ -27,7 +27,7 @@ extension Int8Quantization {
 
     /// Metrics, the range chart and a note from one probe run: `static_w8a8_*` is the checkpoint's
     /// scheme (linear inputs, what loaders run), `full_w8a8_*` the §3.5 simulation over all sites.
-    static func record(_ probe: StaticW8A8Probe.Result, observer: ActivationObserverKind, into metrics: inout [String: Double],
+    static func record(_ probe: StaticW8A8Probe.Result, observer: ActivationObserverKind, weightRange: WeightRangeKind, into metrics: inout [String: Double],
                        series: inout [PassReport.Series], notes: inout [String]) {
         for (prefix, e) in [("static_w8a8", probe.checkpoint), ("full_w8a8", probe.full)] {
             metrics["\(prefix)_logits_relative_error"] = e.logitsRelativeError
@@ -53,7 +53,8 @@ extension Int8Quantization {
             if let f = e.floatPerplexity, let q = e.quantizedPerplexity { s += ", perplexity " + String(format: "%.3f → %.3f", f, q) }
             return s
         }
-        notes.append("static W8A8 (\(observer.rawValue) observer, momentum 0.9; weights symmetric per tensor, MSE grid of 100) \(windows)")
+        let weights = weightRange == .mse ? "MSE grid of 100 candidates" : "max |w|"
+        notes.append("static W8A8 (\(observer.rawValue) observer, momentum 0.9; weights symmetric per tensor, range by \(weights)) \(windows)")
         notes.append(line("checkpoint scheme (static asymmetric per-tensor inputs of every quantized linear, as written and as loaders run it)", probe.checkpoint))
         notes.append(line("full-site simulation (ALGORITHMS.md §3.5: also q/k/v/o/FFN outputs, scores, probabilities, embeddings, block outputs; "
                           + "not the mid-block residual sum, up_proj output or final norm; LM head float) — not expressible in the checkpoint", probe.full))

@@ -3,6 +3,19 @@ import Datasets
 import Kernels
 import Models
 
+/// The clipping range of a symmetric per-tensor weight (ALGORITHMS.md §3.5: the reference forces the
+/// MSE grid; on SmolLM2 it clips the few huge `down_proj` weights 3–4×, so max |w| is offered too).
+public enum WeightRangeKind: String, Codable, Sendable, CaseIterable {
+    case mse, absmax
+
+    public func alpha(_ w: [Float]) -> Float {
+        switch self {
+        case .mse: return StaticQuantizers.mseSymmetricAlpha(w)
+        case .absmax: return w.reduce(0) { Swift.max($0, abs($1)) }
+        }
+    }
+}
+
 /// Static W8A8 as a measurement (ALGORITHMS.md §3.5): calibrate per-tensor activation ranges over the
 /// calibration batches, then run the model with weights fake-quantized (symmetric per tensor, MSE grid
 /// range) and activations fake-quantized (asymmetric per tensor, static) at two site sets, and compare
@@ -76,13 +89,15 @@ public struct StaticW8A8Probe {
     }
 
     public let observer: ActivationObserverKind
+    /// How each weight's clipping range α is chosen.
+    public let weightRange: WeightRangeKind
     /// Projections whose weights are quantized (nil: every block projection).
     public let weights: Set<LinearSite>?
     /// The last `heldOut` calibration windows are only evaluated, never observed (0: evaluate in-sample).
     public let heldOut: Int
 
-    public init(observer: ActivationObserverKind, weights: Set<LinearSite>? = nil, heldOut: Int = 0) {
-        self.observer = observer; self.weights = weights; self.heldOut = heldOut
+    public init(observer: ActivationObserverKind, weightRange: WeightRangeKind = .mse, weights: Set<LinearSite>? = nil, heldOut: Int = 0) {
+        self.observer = observer; self.weightRange = weightRange; self.weights = weights; self.heldOut = heldOut
     }
 
     static func input(_ e: Example) -> ModelInput {
@@ -110,13 +125,13 @@ public struct StaticW8A8Probe {
                 ranges[key, default: RangeObserver(kind: observer)].observe(act.values.filter(\.isFinite))
             }
         }
-        // 2. Weight ranges by MSE grid search, per tensor.
+        // 2. Weight ranges per tensor: MSE grid search (§3.5) or max |w|.
         var alphas: [LinearSite: Float] = [:]
         for layer in model.layers {
             for (role, linear) in layer.linears {
                 let site = LinearSite(layer: layer.index, role: role)
                 guard weights?.contains(site) ?? true, let linear = linear as? Linear else { continue }
-                alphas[site] = StaticQuantizers.mseSymmetricAlpha(linear.weight)
+                alphas[site] = weightRange.alpha(linear.weight)
             }
         }
         let scales = alphas.mapValues { int8SymmetricScale(absmax: $0) }
