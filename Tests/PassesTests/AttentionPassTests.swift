@@ -31,6 +31,19 @@ final class AttentionPassTests: XCTestCase {
         XCTAssertLessThan(report.metrics["final_loss"]!, report.metrics["first_loss"]! - 0.1, "training reduces the loss")
         XCTAssertEqual(report.metrics["gate_tensors"], 4, "weight and bias in each of 2 layers")
         XCTAssertGreaterThan(report.metrics["stock_loader_logits_relative_error"]!, 0, "a stock loader (gates dropped) computes something else")
+        // The stock perplexity is the same tensors loaded without the whittle section (what transformers reads).
+        let plain = EditableCheckpoint(source: model)
+        plain.config["whittle"] = nil
+        let stock = try TransformerModel.load(from: plain)
+        XCTAssertTrue(stock.layers.allSatisfy { $0.attentionGate == nil })
+        var nll = 0.0, count = 0
+        for e in lm.prefix(8) {
+            let (n, c) = StaticW8A8Probe.nextTokenNLL(try stock.forward(ModelInput(tokens: [e.ids.map(Int.init)])).logits, ids: e.ids)
+            nll += n; count += c
+        }
+        XCTAssertEqual(try XCTUnwrap(report.metrics["stock_loader_perplexity"]), exp(nll / Double(count)), accuracy: 1e-6)
+        XCTAssertNotEqual(report.metrics["whittle_runtime_perplexity"], report.metrics["stock_loader_perplexity"])
+        XCTAssertTrue(report.notes.contains { $0.contains("next-token perplexity") }, "\(report.notes)")
         XCTAssertEqual(try model.tensor("model.layers.1.self_attn.gate.weight").shape, [4, 1, 4])
         XCTAssertEqual(try WhittleConfig.read(from: model.config).attentionGate,
                        AttentionGateSettings(type: .conditionalPerToken, network: .linear, initialProbability: 0.25, fineTuning: true))

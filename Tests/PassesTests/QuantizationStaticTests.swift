@@ -145,6 +145,20 @@ final class QuantizationStaticTests: XCTestCase {
         XCTAssertNotNil(report.metrics["calibration_static_w8a8_perplexity"])
     }
 
+    /// A gated model: the gate is not an int8 target, the static scheme calibrates through the gate,
+    /// and the report measures what stock loaders compute instead (gates dropped).
+    func testStaticInt8OnGatedModelSaysWhatStockLoadersCompute() throws {
+        let model = EditableCheckpoint(source: try Checkpoint(path: Fixtures.path("gated/llama_elementwise")))
+        let windows = (0..<3).map { (k: Int) -> Example in Example(ids: (0..<12).map { (t: Int) -> Int32 in Int32((t * 7 + k * 5) % 40) }) }
+        let report = try Int8Quantization(scheme: .static).apply(to: model, context: PassContext(calibration: windows))
+        XCTAssertEqual(report.tensors.count, 14, "7 projections in each of 2 layers; the gates stay float")
+        XCTAssertFalse(report.tensors.contains { $0.name.contains(".gate.") })
+        XCTAssertGreaterThan(try XCTUnwrap(report.metrics["stock_loader_logits_relative_error"]), 0)
+        XCTAssertTrue(report.notes.contains { $0.contains("drop the attention gates") }, "\(report.notes)")
+        let qc = try XCTUnwrap(model.config["quantization_config"] as? [String: Any])
+        XCTAssertEqual(qc["ignore"] as? [String], ["lm_head"], "the gate is no nn.Linear for compressed-tensors to skip")
+    }
+
     func testEvaluationSamplesAreHeldOutAndValidated() throws {
         let model = EditableCheckpoint(source: try Checkpoint(path: Self.modelPath))
         let report = try Int8Quantization(scheme: .static).with { $0.evaluationSamples = 1 }

@@ -92,6 +92,7 @@ public struct Int8Quantization: Pass, Equatable {
             }
             Self.record(probe, observer: observer, weightRange: weightRange, into: &metrics, series: &series, notes: &notes)
         }
+        try noteStockLoaders(model, examples: context.calibration, into: &metrics, notes: &notes)
         var changes: [PassReport.TensorChange] = []
         var measure: [String: () throws -> Void] = [:]
         let cache = Int8StreamCache(), errors = ErrorLedger()

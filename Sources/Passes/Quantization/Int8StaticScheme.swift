@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoints
+import Datasets
 import Models
 
 /// The static scheme of the `int8` pass (ALGORITHMS.md §3.5): which projection each selected weight
@@ -58,5 +59,29 @@ extension Int8Quantization {
         notes.append(line("checkpoint scheme (static asymmetric per-tensor inputs of every quantized linear, as written and as loaders run it)", probe.checkpoint))
         notes.append(line("full-site simulation (ALGORITHMS.md §3.5: also q/k/v/o/FFN outputs, scores, probabilities, embeddings, block outputs; "
                           + "not the mid-block residual sum, up_proj output or final norm; LM head float) — not expressible in the checkpoint", probe.full))
+    }
+
+    /// Export honesty for a model with gated attention or clipped softmax (`config.json` `whittle`):
+    /// transformers loads the int8 weights but drops the gates / computes plain softmax. Measured on
+    /// the calibration windows (float, before quantization) when there are any.
+    func noteStockLoaders(_ model: EditableCheckpoint, examples: [Example], into metrics: inout [String: Double], notes: inout [String]) throws {
+        let w = try WhittleConfig.read(from: model.config)
+        let gated = w.attentionGate != nil, clipped = w.attention.map { $0.normaliser != "softmax" } ?? false
+        guard gated || clipped else { return }
+        let what = [gated ? "drop the attention gates" : nil, clipped ? "compute plain softmax instead of \(w.attention!.normaliser)" : nil]
+            .compactMap { $0 }.joined(separator: " and ")
+        guard !examples.isEmpty else {
+            notes.append("config.json whittle declares non-stock attention; our runtime runs it from this folder, stock loaders (transformers) \(what) (not measured: no calibration data)")
+            return
+        }
+        var report = PassReport(kind: Self.kind, summary: "")
+        let stock = try stockLoaderDifference(model, examples: examples) { m, options in
+            if gated { for l in m.layers { l.attentionGate = nil } }
+            if clipped { options.attention = .standard }
+        }
+        report.recordStockLoader(stock, examples: min(8, examples.count), declared: "config.json whittle declares non-stock attention",
+                                 what: what + " (float, before quantization; calibration windows)")
+        metrics.merge(report.metrics) { a, _ in a }
+        notes += report.notes
     }
 }
