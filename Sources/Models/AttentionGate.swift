@@ -124,7 +124,7 @@ public final class AttentionGate {
         })
     }
 
-    static func normal(_ rng: inout SeededGenerator) -> Float {
+    public static func normal(_ rng: inout SeededGenerator) -> Float {
         let u1 = Float.random(in: Float.ulpOfOne..<1, using: &rng), u2 = Float.random(in: 0..<1, using: &rng)
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }

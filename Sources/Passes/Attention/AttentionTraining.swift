@@ -66,7 +66,7 @@ extension FineTuning {
 
 /// A pass's own keys plus the shared training keys; any other key is an error (`passKeys`).
 func attentionPassKeys<Own: CodingKey & CaseIterable>(_ decoder: Decoder, _ own: Own.Type) throws -> KeyedDecodingContainer<Own> {
-    try decoder.passKeys(Own.self, alsoAllowing: AttentionTrainingKey.allCases.map(\.stringValue))
+    try decoder.passKeys(Own.self, alsoAllowing: AttentionTrainingKey.allCases.map(\.stringValue) + ScratchInit.keys)
 }
 
 /// The checkpoint's `whittle` section, changed by `edit` and written back into `config.json`.
