@@ -17,9 +17,10 @@ public struct AttentionGateSettings: Codable, Equatable, Sendable {
     }
     /// G_h: `Linear(d_h → 1)`, `Linear(d_h → d_h/4) → ReLU → Linear(→ 1)` (`--attn_gate_mlp`),
     /// the same with width d_h (`--attn_gate_mlp2`), or one `Linear(d → H)` on the full input
-    /// (`--attn_gate_linear_all_features`).
+    /// (`--attn_gate_linear_all_features`); or `elementwise`, the output gate of "Gated Attention for
+    /// LLMs" (Qiu et al. 2025, Qwen3-Next): one `Linear(d → H·d_h)`, a sigmoid per context channel.
     public enum Network: String, Codable, Sendable, CaseIterable {
-        case linear, mlp, mlp2, linearAllFeatures = "linear_all_features"
+        case linear, mlp, mlp2, linearAllFeatures = "linear_all_features", elementwise
     }
 
     public var type: Kind
@@ -51,13 +52,14 @@ public struct AttentionGateSettings: Codable, Equatable, Sendable {
     public var problem: String? {
         if let p = initialProbability, !(p > 0 && p < 1) { return "init (π_init) must be in (0, 1), got \(p)" }
         if type == .unconditionalPerHead && network != .linear { return "unconditional_per_head has no network (got \(network.rawValue))" }
+        if fineTuning && network == .elementwise && initialProbability == nil { return "fine_tuning with the elementwise gate needs init (π_init)" }
         return nil
     }
 
     /// Stacked per-head layers `(out, in)` for one head of width `headDim` (nil: not per head).
     public func stageShapes(headDim hd: Int) -> [(out: Int, in: Int)]? {
         switch (type, network) {
-        case (.unconditionalPerHead, _), (_, .linearAllFeatures): return nil
+        case (.unconditionalPerHead, _), (_, .linearAllFeatures), (_, .elementwise): return nil
         case (_, .linear): return [(1, hd)]
         case (_, .mlp): return [(max(hd / 4, 1), hd), (1, max(hd / 4, 1))]
         case (_, .mlp2): return [(hd, hd), (1, hd)]
@@ -68,6 +70,7 @@ public struct AttentionGateSettings: Codable, Equatable, Sendable {
     public func tensorShapes(heads h: Int, headDim hd: Int, hidden c: Int) -> [(name: String, shape: [Int])] {
         if type == .unconditionalPerHead { return [("logit", [h])] }
         if network == .linearAllFeatures { return [("weight", [h, c]), ("bias", [h])] }
+        if network == .elementwise { return [("weight", [h * hd, c]), ("bias", [h * hd])] }
         let stages = stageShapes(headDim: hd)!
         if stages.count == 1 { return [("weight", [h, 1, hd]), ("bias", [h, 1])] }
         return stages.enumerated().flatMap { i, s in [("fc\(i + 1).weight", [h, s.out, s.in]), ("fc\(i + 1).bias", [h, s.out])] }
@@ -111,7 +114,7 @@ public final class AttentionGate {
             } else {
                 v = (0..<n).map { _ in Float.random(in: -bound...bound, using: &rng) }
             }
-            if name.hasSuffix("bias"), last, let logitInit, settings.network == .linear || settings.fineTuning {
+            if name.hasSuffix("bias"), last, let logitInit, settings.network == .linear || settings.network == .elementwise || settings.fineTuning {
                 v = [Float](repeating: logitInit, count: n)
             }
             values.append(v)
@@ -121,7 +124,7 @@ public final class AttentionGate {
         })
     }
 
-    static func normal(_ rng: inout SeededGenerator) -> Float {
+    public static func normal(_ rng: inout SeededGenerator) -> Float {
         let u1 = Float.random(in: Float.ulpOfOne..<1, using: &rng), u2 = Float.random(in: 0..<1, using: &rng)
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
@@ -130,10 +133,12 @@ public final class AttentionGate {
     func run<E: BlockExecutor>(_ context: E.Value, input x: E.Value, on e: E) -> E.Value {
         let st = e.state, s = settings
         var logits: E.Value, logitRows = st.rows
+        // The elementwise gate is a per-head gate over heads of width 1: one sigmoid per context channel.
+        let (gates, width) = s.network == .elementwise ? (heads * headDim, 1) : (heads, headDim)
         switch (s.type, s.network) {
         case (.unconditionalPerHead, _):
             logits = e.parameter(parameters[0]); logitRows = 1
-        case (_, .linearAllFeatures):
+        case (_, .linearAllFeatures), (_, .elementwise):
             logits = e.groupedLinear(x, weight: parameters[0], bias: parameters[1], groups: 1)
         default:
             logits = x
@@ -143,8 +148,8 @@ public final class AttentionGate {
             }
         }
         if s.type == .conditionalPerHead {
-            logits = e.tokenMean(logits, channels: heads); logitRows = st.batch
+            logits = e.tokenMean(logits, channels: gates); logitRows = st.batch
         }
-        return e.gateHeads(context, logits: logits, logitRows: logitRows, heads: heads, headDim: headDim, factor: s.outputFactor)
+        return e.gateHeads(context, logits: logits, logitRows: logitRows, heads: gates, headDim: width, factor: s.outputFactor)
     }
 }

@@ -51,7 +51,12 @@ public struct TensorTargets: Sendable, Equatable {
         return entry == module
     }
 
+    /// Gated attention's gate (`…self_attn.gate`, `FamilyLayout.attentionGate`): Whittle's own tensors, not
+    /// an `nn.Linear` stock loaders build, so never a "Linear" target nor a skipped module.
+    static func isAttentionGate(_ module: String) -> Bool { module.hasSuffix(".gate") }
+
     static func isBlockLinear(_ module: String) -> Bool {
+        if isAttentionGate(module) { return false }
         let lower = module.lowercased()
         guard blockPattern.firstMatch(in: module, range: NSRange(module.startIndex..., in: module)) != nil else { return false }
         return !protectedWords.contains { lower.contains($0) }
@@ -84,7 +89,7 @@ public struct TensorTargets: Sendable, Equatable {
     public func skippedModules(in model: TensorStore) -> [String] {
         model.names.compactMap { model.spec($0) }
             .filter { $0.shape.count == 2 && !selects($0.name, shape: $0.shape) }
-            .compactMap { Self.module(of: $0.name) }
+            .compactMap { Self.module(of: $0.name) }.filter { !Self.isAttentionGate($0) }
     }
 }
 

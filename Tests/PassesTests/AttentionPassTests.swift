@@ -31,6 +31,19 @@ final class AttentionPassTests: XCTestCase {
         XCTAssertLessThan(report.metrics["final_loss"]!, report.metrics["first_loss"]! - 0.1, "training reduces the loss")
         XCTAssertEqual(report.metrics["gate_tensors"], 4, "weight and bias in each of 2 layers")
         XCTAssertGreaterThan(report.metrics["stock_loader_logits_relative_error"]!, 0, "a stock loader (gates dropped) computes something else")
+        // The stock perplexity is the same tensors loaded without the whittle section (what transformers reads).
+        let plain = EditableCheckpoint(source: model)
+        plain.config["whittle"] = nil
+        let stock = try TransformerModel.load(from: plain)
+        XCTAssertTrue(stock.layers.allSatisfy { $0.attentionGate == nil })
+        var nll = 0.0, count = 0
+        for e in lm.prefix(8) {
+            let (n, c) = StaticW8A8Probe.nextTokenNLL(try stock.forward(ModelInput(tokens: [e.ids.map(Int.init)])).logits, ids: e.ids)
+            nll += n; count += c
+        }
+        XCTAssertEqual(try XCTUnwrap(report.metrics["stock_loader_perplexity"]), exp(nll / Double(count)), accuracy: 1e-6)
+        XCTAssertNotEqual(report.metrics["whittle_runtime_perplexity"], report.metrics["stock_loader_perplexity"])
+        XCTAssertTrue(report.notes.contains { $0.contains("next-token perplexity") }, "\(report.notes)")
         XCTAssertEqual(try model.tensor("model.layers.1.self_attn.gate.weight").shape, [4, 1, 4])
         XCTAssertEqual(try WhittleConfig.read(from: model.config).attentionGate,
                        AttentionGateSettings(type: .conditionalPerToken, network: .linear, initialProbability: 0.25, fineTuning: true))
@@ -100,6 +113,50 @@ final class AttentionPassTests: XCTestCase {
             XCTAssertEqual($0 as? PassError, PassError("gated_attention", "needs training examples: add a \"training\" data section to the recipe"))
         }
         XCTAssertTrue(PassRegistry.kinds.contains("gated_attention") && PassRegistry.kinds.contains("clipped_softmax"))
+    }
+
+    /// `"init": "scratch"` with a config: a fresh llama of the overridden shape (transformers' init:
+    /// matrices N(0, 0.02²), norms 1), then the pass converts and trains it.
+    func testScratchInitWithConfigBuildsAFreshModel() throws {
+        let model = try store("llama_gqa")
+        let original = try model.floats("model.embed_tokens.weight")
+        let pass = try decode(GatedAttention.self, #"{"pass": "gated_attention", "init": "scratch", "config": {"num_hidden_layers": 1, "intermediate_size": 24}, "pi_init": 0.25, "fine_tuning": false, "lr": 1e-9, "steps": 1, "batch_size": 4}"#)
+        let again = try JSONDecoder().decode(GatedAttention.self, from: try JSONEncoder().encode(pass))
+        XCTAssertEqual(again, pass, "init and config round-trip")
+        let report = try pass.apply(to: model, context: PassContext(training: lm, seed: 3))
+        XCTAssertEqual(model.config["num_hidden_layers"] as? Int, 1)
+        XCTAssertFalse(model.names.contains { $0.hasPrefix("model.layers.1.") })
+        XCTAssertEqual(model.spec("model.layers.0.mlp.down_proj.weight")?.shape.last, 24)
+        XCTAssertEqual(try TransformerModel.load(from: model).layers.count, 1)
+        let w = try model.floats("model.layers.0.mlp.up_proj.weight")
+        let mean = w.reduce(0, +) / Float(w.count), std = (w.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(w.count)).squareRoot()
+        XCTAssertEqual(std, 0.02, accuracy: 0.003, "N(0, 0.02²)")
+        XCTAssertEqual(mean, 0, accuracy: 0.003)
+        XCTAssertTrue(try model.floats("model.layers.0.input_layernorm.weight").allSatisfy { abs($0 - 1) < 1e-6 })
+        XCTAssertNotEqual(try model.floats("model.embed_tokens.weight").prefix(8), original.prefix(8))
+        XCTAssertNotNil(report.metrics["scratch_init_tensors"])
+        XCTAssertEqual(try model.tensor("model.layers.0.self_attn.gate.weight").shape, [4, 1, 4], "then converted")
+    }
+
+    func testScratchInitOptionsAreChecked() throws {
+        XCTAssertThrowsError(try decode(ClippedSoftmax.self, #"{"pass": "clipped_softmax", "config": {"num_hidden_layers": 1}}"#).validate(path: "passes[0]")) {
+            XCTAssertEqual(($0 as? PassError)?.path, "passes[0].config")
+        }
+        XCTAssertThrowsError(try decode(ClippedSoftmax.self, #"{"pass": "clipped_softmax", "init": "scratch", "config": {"vocab": 3}}"#).validate(path: "passes[0]")) {
+            XCTAssertEqual(($0 as? PassError)?.path, "passes[0].config.vocab")
+        }
+        XCTAssertThrowsError(try decode(ClippedSoftmax.self, #"{"pass": "clipped_softmax", "init": "scratch", "config": {"num_hidden_layers": 1.5}}"#).validate(path: "passes[0]")) {
+            XCTAssertEqual(($0 as? PassError)?.path, "passes[0].config.num_hidden_layers")
+        }
+        XCTAssertThrowsError(try decode(ClippedSoftmax.self, #"{"pass": "clipped_softmax", "init": "random"}"#))
+        // scratch alone re-initialises every tensor in place, any family
+        let model = try store("llama_gqa")
+        let before = try model.floats("model.layers.1.self_attn.o_proj.weight")
+        _ = try decode(ClippedSoftmax.self, #"{"pass": "clipped_softmax", "init": "scratch", "lr": 1e-9, "steps": 1, "batch_size": 4}"#)
+            .apply(to: model, context: PassContext(training: lm))
+        let after = try model.floats("model.layers.1.self_attn.o_proj.weight")
+        XCTAssertEqual(after.count, before.count)
+        XCTAssertNotEqual(after, before)
     }
 
     /// The static W8A8 probe's perplexities: the NLL by hand, and W8A8 ≥ float-ish on a real model.

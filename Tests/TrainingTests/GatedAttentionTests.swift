@@ -10,7 +10,7 @@ import XCTest
 /// (fixtures/gated/<case>, tools/reference/gated_attention_reference.py): loss, every gradient
 /// (gates included), a 10-step AdamW trajectory, and eager == tape at every site.
 final class GatedAttentionTests: XCTestCase {
-    static let cases = ["llama_linear", "llama_mlp", "gpt2_per_head_finetune", "bert_all_features", "llama_unconditional"]
+    static let cases = ["llama_linear", "llama_mlp", "gpt2_per_head_finetune", "bert_all_features", "llama_unconditional", "llama_elementwise"]
 
     /// The fixtures of tools/reference/gated_attention_reference.py, read like the training ones.
     func gated(_ name: String) throws -> GradientParityTests.Case {
@@ -99,6 +99,10 @@ final class GatedAttentionTests: XCTestCase {
         XCTAssertEqual(mlp.parameters.map(\.shape), [[4, 2, 8], [4, 2], [4, 1, 2], [4, 1]])
         let all = AttentionGate.initialised(AttentionGateSettings(network: .linearAllFeatures), heads: 4, headDim: 8, hidden: 32, prefix: "g", using: &rng)
         XCTAssertEqual(all.parameters.map(\.shape), [[4, 32], [4]])
+        let elementwise = AttentionGate.initialised(AttentionGateSettings(network: .elementwise, initialProbability: 0.25), heads: 4, headDim: 8,
+                                                    hidden: 32, prefix: "g", using: &rng)
+        XCTAssertEqual(elementwise.parameters.map(\.shape), [[32, 32], [32]], "one gate per context channel (H·d_h)")
+        assertClose(elementwise.parameters[1].value, [Float](repeating: -1.0986123, count: 32), atol: 1e-6, "bias = logit(0.25)")
         let un = AttentionGate.initialised(AttentionGateSettings(type: .unconditionalPerHead), heads: 4, headDim: 8, hidden: 32, prefix: "g", using: &rng)
         XCTAssertEqual(un.parameters.map(\.value), [[0, 0, 0, 0]], "unconditional: logit 0, π = 0.5")
     }

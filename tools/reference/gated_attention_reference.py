@@ -11,7 +11,7 @@ pre-hook on the output projection gates the per-head context before it.
 For each case this writes fixtures/gated/<case>/ with config.json (with the `whittle.attention_gate`
 section), model.safetensors (the model plus the gate stacked per head: `<layer>.self_attn.gate.weight`
 [H, 1, d_h] = stack of the reference's `alpha[h].weight`, `.bias` [H, 1]; MLP: `.fc1.*`, `.fc2.*`;
-all features: `.weight` [H, d], `.bias` [H]; unconditional: `.logit` [H]) and reference.safetensors:
+all features: `.weight` [H, d], `.bias` [H]; elementwise: `.weight` [H·d_h, d], `.bias` [H·d_h]; unconditional: `.logit` [H]) and reference.safetensors:
 the batch, the loss, `grad.<name>` for every parameter (gate gradients stacked the same way), and
 `adamw_losses` [10] as in training_reference.py (lr 1e-3, warm-up 2, linear decay, wd 0.1 on ≥ 2-dim
 parameters, clip 1.0).
@@ -41,9 +41,10 @@ class ReferenceGate(nn.Module):
     """The reference's gate construction and forward (`OPTAttentionWithExtras` / `BertSelfAttentionWithExtras`)."""
 
     def __init__(self, num_heads, head_dim, embed_dim, gate_type, init=None, mlp=False, mlp2=False, all_features=False,
-                 fine_tuning=False, ft_std=0.001):
+                 fine_tuning=False, ft_std=0.001, elementwise=False):
         super().__init__()
         self.num_heads, self.head_dim, self.gate_type, self.all_features = num_heads, head_dim, gate_type, all_features
+        self.elementwise = elementwise
         self.gate_fn = torch.sigmoid
         self.pooling_fn = lambda a: torch.mean(a, dim=1, keepdim=True)
         self.gate_scaling_factor = 1.0 / init if (fine_tuning and init is not None) else 1.0
@@ -51,6 +52,12 @@ class ReferenceGate(nn.Module):
             self.alpha = nn.Parameter(torch.zeros(num_heads))
         elif all_features:
             self.alpha = nn.Linear(embed_dim, num_heads, bias=True)
+        elif elementwise:
+            # Qiu et al. 2025 (Qwen3-Next): sigmoid(x·W_θ) of width H·d_h on the attention output, per channel;
+            # with a bias (init logit(π_init)) so π_init means what it means for the per-head gates.
+            self.alpha = nn.Linear(embed_dim, num_heads * head_dim, bias=True)
+            if init is not None:
+                nn.init.constant_(self.alpha.bias, logit(init))
         else:
             heads = []
             for _ in range(num_heads):
@@ -73,7 +80,12 @@ class ReferenceGate(nn.Module):
         if self.gate_type == "unconditional_per_head":
             gate = self.gate_fn(self.alpha)
             return attn_output * gate.view(-1, 1, 1).repeat(bsz, 1, 1) * self.gate_scaling_factor
-        if self.all_features:
+        if self.elementwise:
+            g = self.gate_fn(self.alpha(x)).view(bsz, tgt_len, self.num_heads, self.head_dim)
+            if self.gate_type == "conditional_per_head":
+                g = self.gate_fn(torch.mean(self.alpha(x), dim=1, keepdim=True)).view(bsz, 1, self.num_heads, self.head_dim)
+            gate = g.permute(0, 2, 1, 3).reshape(bsz * self.num_heads, -1, self.head_dim)        # (B·H, T or 1, d_h)
+        elif self.all_features:
             gate = self.gate_fn(self.alpha(x)).permute(0, 2, 1).contiguous().view(-1, tgt_len, 1)   # (B·H, T, 1)
         else:
             xh = x.view(bsz, tgt_len, self.num_heads, self.head_dim)
@@ -92,7 +104,7 @@ class ReferenceGate(nn.Module):
         get = (lambda p: p.grad if p.grad is not None else torch.zeros_like(p)) if grads else (lambda p: p.detach())
         if self.gate_type == "unconditional_per_head":
             return {"logit": get(self.alpha).clone()}
-        if self.all_features:
+        if self.all_features or self.elementwise:
             return {"weight": get(self.alpha.weight).clone(), "bias": get(self.alpha.bias).clone()}
         mods = list(self.alpha)
         if isinstance(mods[0], nn.Linear):
@@ -227,6 +239,9 @@ CASES = {
     # one Linear(d → H) on the whole input, post-norm BERT (x = the block input)
     "bert_all_features": lambda: bert("bert_all_features", 24, dict(gate_type="conditional_per_token", all_features=True),
                                       gate_section("conditional_per_token", "linear_all_features")),
+    # the elementwise output gate (Qiu et al. 2025, Qwen3-Next): Linear(d → H·d_h), one sigmoid per context channel
+    "llama_elementwise": lambda: llama("llama_elementwise", 26, dict(gate_type="conditional_per_token", init=0.25, elementwise=True),
+                                       gate_section("conditional_per_token", "elementwise", 0.25)),
     # a learned logit per head
     "llama_unconditional": lambda: llama("llama_unconditional", 25, dict(gate_type="unconditional_per_head"),
                                          gate_section("unconditional_per_head", "linear")),

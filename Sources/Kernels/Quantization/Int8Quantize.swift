@@ -15,7 +15,7 @@ public func int8SymmetricScale(absmax: Float) -> Float {
 }
 
 @inline(__always)
-func int8Round(_ v: Float) -> Int8 {
+public func int8Round(_ v: Float) -> Int8 {
     Int8(min(max(v, -128), 127).rounded(.toNearestOrEven))
 }
 

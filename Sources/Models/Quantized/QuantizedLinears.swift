@@ -51,6 +51,41 @@ public final class W8A8Linear: LinearLayer {
     }
 }
 
+/// Static W8A8: activations quantized with the calibrated per-tensor scale and zero point stored
+/// beside the weight (`input_scale`, `input_zero_point`), int8 × int8 → int32 with the zero-point
+/// correction (`int8StaticLinearForward`); what a compressed-tensors static checkpoint asks for.
+public final class StaticW8A8Linear: LinearLayer {
+    public let weight: [Int8]
+    /// Per output row (a per-tensor scale repeated).
+    public let scale: [Float]
+    public let input: AsymmetricUInt8Params
+    public let bias: [Float]?
+    public let inFeatures: Int
+    public let outFeatures: Int
+
+    public init(weight: [Int8], scale: [Float], input: AsymmetricUInt8Params, bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        precondition(weight.count == inFeatures * outFeatures && scale.count == outFeatures, "StaticW8A8Linear: shape mismatch")
+        self.weight = weight; self.scale = scale; self.input = input; self.bias = bias
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
+    }
+
+    public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
+        weight.withUnsafeBufferPointer { w in
+            scale.withUnsafeBufferPointer { s in
+                if let bias {
+                    bias.withUnsafeBufferPointer { b in
+                        int8StaticLinearForward(y: out, x: inp, input: input, weight: w.baseAddress!, weightScale: s.baseAddress!,
+                                                bias: b.baseAddress, m: rows, n: outFeatures, k: inFeatures)
+                    }
+                } else {
+                    int8StaticLinearForward(y: out, x: inp, input: input, weight: w.baseAddress!, weightScale: s.baseAddress!,
+                                            bias: nil, m: rows, n: outFeatures, k: inFeatures)
+                }
+            }
+        }
+    }
+}
+
 extension QuantizedTensorStore {
     /// Module names of a block's linears, per family (FamilyWeights' naming), for the layers the
     /// quantized kernels can replace. GPT-2's fused Conv1D projections keep the dequantized path.
@@ -70,7 +105,7 @@ extension QuantizedTensorStore {
     }
 
     /// Replaces the model's f32 linears whose weights are quantized in this store by `NF4Linear` or
-    /// `W8A8Linear`, so the forward computes on the quantized weights. Returns how many were replaced.
+    /// `W8A8Linear` (or `StaticW8A8Linear` where static input parameters are stored), so the forward computes on the quantized weights. Returns how many were replaced.
     @discardableResult
     public func installQuantizedLinears(in model: TransformerModel) throws -> Int {
         guard layout != .none else { return 0 }
@@ -105,6 +140,9 @@ extension QuantizedTensorStore {
             return NF4Linear(weight: NF4Matrix(try nf4Weight(name)), bias: bias)
         case .int8:
             let (q, scale, shape) = try int8Weight(name)
+            if let input = try int8StaticInput(module) {
+                return StaticW8A8Linear(weight: q, scale: scale, input: input, bias: bias, inFeatures: shape[1], outFeatures: shape[0])
+            }
             return W8A8Linear(weight: q, scale: scale, bias: bias, inFeatures: shape[1], outFeatures: shape[0])
         case .none:
             return nil

@@ -35,6 +35,10 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
                 throw QuantizedCheckpointError.unsupportedQuantizationConfig(reason: "compressed-tensors format '\(qc?["format"] ?? "none")' is not supported; expected \"int-quantized\"")
             }
             layout = .int8
+            let groups = (qc?["config_groups"] as? [String: Any] ?? [:]).values.compactMap { $0 as? [String: Any] }
+            if groups.contains(where: { (($0["weights"] as? [String: Any])?["symmetric"] as? Bool) == false }) {
+                throw QuantizedCheckpointError.unsupportedQuantizationConfig(reason: "int-quantized weights are read only as symmetric (weights.symmetric true)")
+            }
         case let other?:
             throw QuantizedCheckpointError.unsupportedQuantizationConfig(reason: "quant_method '\(other)' is not supported; expected \"bitsandbytes\" or \"compressed-tensors\"")
         }
@@ -51,7 +55,14 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
                 }
             case .int8 where name.hasSuffix(".weight_scale"):
                 let weight = String(name.dropLast("_scale".count))
-                if base.spec(weight)?.dtype == .I8 { quantized.insert(weight); hidden.insert(name) }
+                if base.spec(weight)?.dtype == .I8 {
+                    quantized.insert(weight); hidden.insert(name)
+                    // static scheme: the calibrated input parameters (and a symmetric weight's zero point, if saved)
+                    for extra in [Int8Layout.inputScaleName(weight: weight), Int8Layout.inputZeroPointName(weight: weight),
+                                  weight + "_zero_point"] where all.contains(extra) {
+                        hidden.insert(extra)
+                    }
+                }
             default:
                 break
             }
@@ -94,5 +105,9 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
     public func nf4Weight(_ name: String) throws -> NF4Tensor { try NF4Layout.read(weight: name, from: base) }
     public func int8Weight(_ name: String) throws -> (q: [Int8], scale: [Float], shape: [Int]) {
         try Int8Layout.read(weight: name, from: base)
+    }
+    /// The static input parameters of a linear module (`…q_proj`), nil for dynamic activations.
+    public func int8StaticInput(_ module: String) throws -> AsymmetricUInt8Params? {
+        try Int8Layout.readInput(weight: module + ".weight", from: base)
     }
 }

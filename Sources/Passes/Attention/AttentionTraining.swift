@@ -66,7 +66,7 @@ extension FineTuning {
 
 /// A pass's own keys plus the shared training keys; any other key is an error (`passKeys`).
 func attentionPassKeys<Own: CodingKey & CaseIterable>(_ decoder: Decoder, _ own: Own.Type) throws -> KeyedDecodingContainer<Own> {
-    try decoder.passKeys(Own.self, alsoAllowing: AttentionTrainingKey.allCases.map(\.stringValue))
+    try decoder.passKeys(Own.self, alsoAllowing: AttentionTrainingKey.allCases.map(\.stringValue) + ScratchInit.keys)
 }
 
 /// The checkpoint's `whittle` section, changed by `edit` and written back into `config.json`.
@@ -78,16 +78,22 @@ func editWhittle(_ model: EditableCheckpoint, _ edit: (inout WhittleConfig) thro
 
 /// Export honesty: how far what a stock loader computes from the written checkpoint (`stock`
 /// changes the loaded model or the forward into it: gates dropped, plain softmax) is from what our
-/// runtime computes, on up to 8 `examples`: relative L2 change of the logits and argmax agreement.
+/// runtime computes, on up to 8 `examples`: relative L2 change of the logits, argmax agreement and,
+/// for causal LMs, the next-token perplexity of both (ours, stock).
 func stockLoaderDifference(_ model: EditableCheckpoint, examples: [Example],
-                           stock: (TransformerModel, inout ForwardOptions) -> Void) throws -> (relativeError: Double, argmaxAgreement: Double) {
+                           stock: (TransformerModel, inout ForwardOptions) -> Void) throws
+    -> (relativeError: Double, argmaxAgreement: Double, perplexity: (ours: Double, stock: Double)?) {
     let ours = try TransformerModel.load(from: model), theirs = try TransformerModel.load(from: model)
     var options = ForwardOptions()
     stock(theirs, &options)
-    var diff = 0.0, norm = 0.0, agree = 0, rows = 0
+    var diff = 0.0, norm = 0.0, agree = 0, rows = 0, nllOurs = 0.0, nllStock = 0.0, tokens = 0
     for e in examples.prefix(8) {
         let input = ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] })
         let a = try ours.forward(input), b = try theirs.forward(input, options: options)
+        if ours.config.isCausalLM {
+            let x = StaticW8A8Probe.nextTokenNLL(a.logits, ids: e.ids), y = StaticW8A8Probe.nextTokenNLL(b.logits, ids: e.ids)
+            nllOurs += x.0; nllStock += y.0; tokens += x.1
+        }
         for (x, y) in zip(a.logits, b.logits) { diff += Double(x - y) * Double(x - y); norm += Double(x) * Double(x) }
         let width = a.shape.last!
         for r in 0..<(a.logits.count / width) {
@@ -96,5 +102,23 @@ func stockLoaderDifference(_ model: EditableCheckpoint, examples: [Example],
             rows += 1
         }
     }
-    return ((diff / max(norm, 1e-30)).squareRoot(), Double(agree) / Double(max(rows, 1)))
+    let perplexity = tokens > 0 ? (exp(nllOurs / Double(tokens)), exp(nllStock / Double(tokens))) : nil
+    return ((diff / max(norm, 1e-30)).squareRoot(), Double(agree) / Double(max(rows, 1)), perplexity)
+}
+
+extension PassReport {
+    /// Records `stockLoaderDifference` as metrics and one note: `what` a stock loader computes instead.
+    mutating func recordStockLoader(_ stock: (relativeError: Double, argmaxAgreement: Double, perplexity: (ours: Double, stock: Double)?),
+                                    examples: Int, declared: String, what: String) {
+        metrics["stock_loader_logits_relative_error"] = stock.relativeError
+        metrics["stock_loader_argmax_agreement"] = stock.argmaxAgreement
+        var note = String(format: "%@; our runtime runs it. Stock loaders (transformers) %@: on %d training examples their logits differ by %.4g (relative L2), argmax agreement %.4f",
+                          declared, what, examples, stock.relativeError, stock.argmaxAgreement)
+        if let p = stock.perplexity {
+            metrics["stock_loader_perplexity"] = p.stock
+            metrics["whittle_runtime_perplexity"] = p.ours
+            note += String(format: ", next-token perplexity %.3f (ours) vs %.3f (stock)", p.ours, p.stock)
+        }
+        notes.append(note)
+    }
 }

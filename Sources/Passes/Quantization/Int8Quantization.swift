@@ -4,13 +4,15 @@ import Kernels
 import Models
 import Tensors
 
-/// Pass `int8`: symmetric per-channel int8 weights written in the compressed-tensors `int-quantized`
-/// layout with the W8A8 config (dynamic per-token int8 activations) that transformers and vLLM load
-/// (DESIGN.md §4). With `scheme: "static"` it also calibrates per-tensor activation ranges at every
-/// linear input (`observer`: minmax with momentum, percentile, or mse; ALGORITHMS.md §3.5) and reports
-/// how far static W8A8 moves the model's outputs — a measure of quantization-friendliness; the
-/// checkpoint keeps the dynamic-activation config that stock loaders run.
-/// The codes come from `int8QuantizeRows` (via `Int8Layout.quantize`), the definition `Quantizer.int8(.row)`
+/// Pass `int8`: int8 weights written in the compressed-tensors `int-quantized` layout that transformers
+/// and vLLM load (DESIGN.md §4), in one of two schemes:
+///   * `dynamic` (default): symmetric per-channel weights, dynamic per-token int8 activations (preset W8A8);
+///   * `static` (ALGORITHMS.md §3.5): symmetric per-tensor weights with the MSE-grid range, and static
+///     asymmetric per-tensor activations at every quantized linear's input, calibrated by a running
+///     observer (`observer`: minmax with momentum 0.9, percentile, or mse) — written as `input_scale` /
+///     `input_zero_point`. The report also gives §3.5's full-site simulation (scores, probabilities,
+///     residual stream, ...), which no checkpoint format expresses (`StaticW8A8Probe`).
+/// Dynamic codes come from `int8QuantizeRows` (via `Int8Layout.quantize`), the definition `Quantizer.int8(.row)`
 /// fake-quantizes with, so a weight trained under that quantizer is the weight written here.
 public struct Int8Quantization: Pass, Equatable {
     public static let kind = "int8"
@@ -21,8 +23,15 @@ public struct Int8Quantization: Pass, Equatable {
     public var observer: ActivationObserverKind = .minmax
     public var targets: [String] = TensorTargets.defaultTargets
     public var ignore: [String] = []
+    /// static: the last N calibration windows are evaluated only (held out from range estimation).
+    public var evaluationSamples: Int = 0
+    /// static: the weights' per-tensor range, MSE grid (§3.5) or max |w|.
+    public var weightRange: WeightRangeKind = .mse
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case scheme, observer, targets, ignore }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case scheme, observer, targets, ignore
+        case evaluationSamples = "evaluation_samples", weightRange = "weight_range"
+    }
 
     public init() {}
 
@@ -38,12 +47,23 @@ public struct Int8Quantization: Pass, Equatable {
         try c.update(&observer, .observer)
         try c.update(&targets, .targets)
         try c.update(&ignore, .ignore)
+        try c.update(&evaluationSamples, .evaluationSamples)
+        try c.update(&weightRange, .weightRange)
     }
 
     public var needs: PassNeeds { scheme == .static ? .calibration : [] }
     var selector: TensorTargets { TensorTargets(targets: targets, ignore: ignore) }
 
-    public func validate(path: String) throws { try selector.validate(path: path) }
+    public func validate(path: String) throws {
+        try selector.validate(path: path)
+        if evaluationSamples < 0 { throw PassError("\(path).evaluation_samples", "must be ≥ 0, found \(evaluationSamples)") }
+        if evaluationSamples > 0 && scheme != .static {
+            throw PassError("\(path).evaluation_samples", "only the \"static\" scheme evaluates on calibration windows")
+        }
+        if weightRange != .mse && scheme != .static {
+            throw PassError("\(path).weight_range", "only the \"static\" scheme has per-tensor weight ranges (dynamic uses per-channel max |w|)")
+        }
+    }
 
     public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
         try validate(path: Self.kind)
@@ -53,26 +73,26 @@ public struct Int8Quantization: Pass, Equatable {
         var notes: [String] = []
         var metrics: [String: Double] = [:]
         var series: [PassReport.Series] = []
+        // static: calibrate, measure, and take each selected weight's α and its input's range from the probe
+        var staticPlan: [String: (alpha: Float, input: AsymmetricUInt8Params)] = [:]
         if scheme == .static {
             guard !context.calibration.isEmpty else {
                 throw PassError("\(Self.kind).scheme", "\"static\" needs calibration data (recipe \"calibration\")")
             }
-            let probe = try StaticW8A8Probe(observer: observer).run(model: TransformerModel.load(from: model),
-                                                                   calibration: context.calibration)
-            metrics["static_w8a8_logits_relative_error"] = probe.logitsRelativeError
-            metrics["static_w8a8_argmax_agreement"] = probe.argmaxAgreement
-            if let f = probe.floatPerplexity, let q = probe.quantizedPerplexity {
-                metrics["calibration_float_perplexity"] = f
-                metrics["calibration_static_w8a8_perplexity"] = q
+            let float = try TransformerModel.load(from: model)
+            let sites = try Self.linearSites(of: selected.map(\.name), family: float.config.family, layers: float.layers.count, store: model)
+            let probe = try StaticW8A8Probe(observer: observer, weightRange: weightRange, weights: Set(sites.values), heldOut: evaluationSamples)
+                .run(model: float, calibration: context.calibration)
+            for (name, site) in sites {
+                let key = CaptureKey(layer: site.layer, point: StaticW8A8Probe.inputPoint(site.role))
+                guard let alpha = probe.alphas[site], let input = probe.ranges[key]?.params else {
+                    throw PassError(Self.kind, "\(name): no calibrated input range (the block never reached \(key.point.rawValue) of layer \(key.layer))")
+                }
+                staticPlan[name] = (alpha, input)
             }
-            let keys = probe.ranges.keys.sorted { ($0.layer, $0.point.rawValue) < ($1.layer, $1.point.rawValue) }
-            series.append(.init(title: "Calibrated activation range (max − min) at linear inputs", xLabel: "layer.point",
-                                yLabel: "range", labels: keys.map { "\($0.layer).\($0.point.rawValue)" },
-                                values: keys.map { Double((probe.ranges[$0]!.max ?? 0) - (probe.ranges[$0]!.min ?? 0)) }))
-            notes.append("static W8A8 (\(observer.rawValue) observer, \(context.calibration.count) calibration batches): logits move by "
-                         + String(format: "%.4f", probe.logitsRelativeError) + " relative, argmax agreement "
-                         + String(format: "%.4f", probe.argmaxAgreement) + "; the checkpoint keeps dynamic per-token activations")
+            Self.record(probe, observer: observer, weightRange: weightRange, into: &metrics, series: &series, notes: &notes)
         }
+        try noteStockLoaders(model, examples: context.calibration, into: &metrics, notes: &notes)
         var changes: [PassReport.TensorChange] = []
         var measure: [String: () throws -> Void] = [:]
         let cache = Int8StreamCache(), errors = ErrorLedger()
@@ -81,21 +101,34 @@ public struct Int8Quantization: Pass, Equatable {
             // The layout follows from shape and dtype; each weight is quantized once, when the writer
             // asks for it, and its reconstruction error recorded then.
             let scaleDType: DType = spec.dtype == .BF16 || spec.dtype == .F16 ? spec.dtype : .F32
-            changes.append(.init(name: spec.name, before: "\(spec.dtype) \(spec.shape)", after: "I8 per-channel (+\(scaleDType) scale)",
-                                 bitsPerWeight: 8 + Double(scaleDType.byteSize * 8) / Double(spec.shape[1])))
+            let plan = staticPlan[spec.name]
+            changes.append(.init(name: spec.name, before: "\(spec.dtype) \(spec.shape)",
+                                 after: plan == nil ? "I8 per-channel (+\(scaleDType) scale)" : "I8 per-tensor (\(weightRange.rawValue) range) + static input scale/zero point",
+                                 bitsPerWeight: 8 + (plan == nil ? Double(scaleDType.byteSize * 8) / Double(spec.shape[1]) : 0)))
             let pending: Tensor? = model.changedNames.contains(spec.name) ? try model.tensor(spec.name) : nil
             let store = model.source, name = spec.name
             let produce = {
                 try cache.tensors(for: name) {
                     let t = try pending ?? store.tensor(name)
+                    defer { if pending == nil { releasePages(of: name, in: store) } }
+                    if let plan {
+                        let (q, s, d) = Int8Layout.quantizePerTensor(t, alpha: plan.alpha)
+                        let scales = [Float](repeating: s, count: t.shape[0])
+                        errors.record(name, int8RelativeError(t, q: q, scale: scales))
+                        return Int8Layout.tensors(weight: name, q: q, scale: [s], scaleDType: d, shape: t.shape)
+                            .merging(Int8Layout.inputTensors(weight: name, plan.input, scaleDType: d)) { a, _ in a }
+                    }
                     let (q, s, d) = Int8Layout.quantize(t)
                     errors.record(name, int8RelativeError(t, q: q, scale: s))
-                    if pending == nil { releasePages(of: name, in: store) }
                     return Int8Layout.tensors(weight: name, q: q, scale: s, scaleDType: d, shape: t.shape)
                 }
             }
-            let parts = [TensorSpec(name: name, dtype: .I8, shape: spec.shape),
-                         TensorSpec(name: Int8Layout.scaleName(weight: name), dtype: scaleDType, shape: [spec.shape[0], 1])]
+            var parts = [TensorSpec(name: name, dtype: .I8, shape: spec.shape),
+                         TensorSpec(name: Int8Layout.scaleName(weight: name), dtype: scaleDType, shape: plan == nil ? [spec.shape[0], 1] : [1])]
+            if plan != nil {
+                parts += [TensorSpec(name: Int8Layout.inputScaleName(weight: name), dtype: scaleDType, shape: [1]),
+                          TensorSpec(name: Int8Layout.inputZeroPointName(weight: name), dtype: .I8, shape: [1])]
+            }
             for part in parts {
                 model.setLazy(part) {
                     guard let t = try produce()[part.name], t.dtype == part.dtype, t.shape == part.shape else {
@@ -112,7 +145,7 @@ public struct Int8Quantization: Pass, Equatable {
         // listed even when tied (absent from the file) — else the loader expects its weight_scale.
         var skipped = selector.skippedModules(in: model).filter { !TensorTargets.isEmbedding($0) }
         if !skipped.contains(where: { $0.hasSuffix("lm_head") }) { skipped.append("lm_head") }
-        model.config["quantization_config"] = Int8Layout.quantizationConfig(ignore: skipped)
+        model.config["quantization_config"] = Int8Layout.quantizationConfig(ignore: skipped, static: scheme == .static)
         let params = selected.reduce(0) { $0 + $1.shape.reduce(1, *) }
         metrics["quantized_weights"] = Double(changes.count)
         metrics["quantized_parameters"] = Double(params)

@@ -3,25 +3,76 @@ import Datasets
 import Kernels
 import Models
 
-/// Static W8A8 as a measurement (ALGORITHMS.md §3.5): calibrate per-tensor activation ranges at every
-/// linear input over the calibration batches, then run the model with weights fake-quantized
-/// (symmetric per tensor, MSE grid range) and linear inputs fake-quantized (asymmetric per tensor),
-/// and compare its logits with the float model's. A model whose outputs move little is
-/// "quantization-friendly".
-public struct StaticW8A8Probe {
-    /// The linear inputs observed: q/k/v input, o input, gate/up input, down input.
-    public static let points: [CapturePoint] = [.attentionInput, .attentionContext, .ffnInput, .ffnActivation]
+/// The clipping range of a symmetric per-tensor weight (ALGORITHMS.md §3.5: the reference forces the
+/// MSE grid; on SmolLM2 it clips the few huge `down_proj` weights 3–4×, so max |w| is offered too).
+public enum WeightRangeKind: String, Codable, Sendable, CaseIterable {
+    case mse, absmax
 
-    public struct Result {
-        public var ranges: [CaptureKey: RangeObserver]
-        /// ‖logits_q − logits‖ / ‖logits‖ over the calibration batches.
+    public func alpha(_ w: [Float]) -> Float {
+        switch self {
+        case .mse: return StaticQuantizers.mseSymmetricAlpha(w)
+        case .absmax: return w.reduce(0) { Swift.max($0, abs($1)) }
+        }
+    }
+}
+
+/// Static W8A8 as a measurement (ALGORITHMS.md §3.5): calibrate per-tensor activation ranges over the
+/// calibration batches, then run the model with weights fake-quantized (symmetric per tensor, MSE grid
+/// range) and activations fake-quantized (asymmetric per tensor, static) at two site sets, and compare
+/// with the float model:
+///   * `checkpoint` — linear inputs only: what the written compressed-tensors checkpoint expresses
+///     (`input_activations`), so what transformers and our runtime compute from it;
+///   * `full` — §3.5's set as far as the block has sites: embeddings, linear inputs (norm outputs,
+///     context, FFN activation), linear outputs (q, k, v, o, gate/fc1, down), attention scores
+///     (finite entries; masked −∞ stay −∞), probabilities, block outputs (the residual stream).
+///     Not quantized (no site): the residual sum inside a block, `up_proj`'s own output, the final norm
+///     output and norm weights; the LM head stays float (the OPT scripts' `fp32_head`).
+/// A model whose outputs move little is "quantization-friendly".
+public struct StaticW8A8Probe {
+    /// Linear inputs: q/k/v input, o input, gate/up input, down input.
+    public static let points: [CapturePoint] = [.attentionInput, .attentionContext, .ffnInput, .ffnActivation]
+    /// §3.5's activations, as block sites.
+    public static let fullPoints: [CapturePoint] = [.embeddings, .attentionInput, .query, .key, .value, .scores, .probabilities,
+                                                    .attentionContext, .attentionOutput, .ffnInput, .ffnPreActivation,
+                                                    .ffnActivation, .ffnOutput, .blockOutput]
+
+    /// The site whose values enter a projection of this role.
+    public static func inputPoint(_ role: LinearRole) -> CapturePoint {
+        switch role {
+        case .q, .k, .v: return .attentionInput
+        case .o: return .attentionContext
+        case .gate, .up: return .ffnInput
+        case .down: return .ffnActivation
+        }
+    }
+
+    /// One evaluation of the fake-quantized model against the float one.
+    public struct Evaluation: Equatable {
+        /// ‖logits_q − logits‖ / ‖logits‖.
         public var logitsRelativeError: Double
         /// Fraction of positions (LM) or examples (classifier) whose argmax is unchanged.
         public var argmaxAgreement: Double
-        /// Causal LMs: next-token perplexity of the float and the static W8A8 model on the calibration
-        /// windows themselves (the ranges' own data, so an in-sample measure of the W8A8 gap); nil otherwise.
+        /// Causal LMs: next-token perplexity of the float and the W8A8 model (nil otherwise).
         public var floatPerplexity: Double? = nil
         public var quantizedPerplexity: Double? = nil
+    }
+
+    public struct Result {
+        /// Calibrated ranges at every `fullPoints` site (the linear inputs among them).
+        public var ranges: [CaptureKey: RangeObserver]
+        /// Weight clipping range α (MSE grid) per quantized projection.
+        public var alphas: [LinearSite: Float]
+        public var checkpoint: Evaluation
+        public var full: Evaluation
+        /// Windows the ranges were estimated on, and windows evaluated (disjoint when `heldOut` > 0).
+        public var calibrationWindows: Int
+        public var evaluationWindows: Int
+
+        // The checkpoint's numbers under their historical names.
+        public var logitsRelativeError: Double { checkpoint.logitsRelativeError }
+        public var argmaxAgreement: Double { checkpoint.argmaxAgreement }
+        public var floatPerplexity: Double? { checkpoint.floatPerplexity }
+        public var quantizedPerplexity: Double? { checkpoint.quantizedPerplexity }
     }
 
     /// Summed next-token negative log-likelihood of `logits [T, V]` for `ids`, and the count.
@@ -38,62 +89,98 @@ public struct StaticW8A8Probe {
     }
 
     public let observer: ActivationObserverKind
-    public init(observer: ActivationObserverKind) { self.observer = observer }
+    /// How each weight's clipping range α is chosen.
+    public let weightRange: WeightRangeKind
+    /// Projections whose weights are quantized (nil: every block projection).
+    public let weights: Set<LinearSite>?
+    /// The last `heldOut` calibration windows are only evaluated, never observed (0: evaluate in-sample).
+    public let heldOut: Int
+
+    public init(observer: ActivationObserverKind, weightRange: WeightRangeKind = .mse, weights: Set<LinearSite>? = nil, heldOut: Int = 0) {
+        self.observer = observer; self.weightRange = weightRange; self.weights = weights; self.heldOut = heldOut
+    }
 
     static func input(_ e: Example) -> ModelInput {
         ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] })
     }
 
+    /// Fake quantization of the finite values with calibrated parameters (−∞ mask entries pass).
+    static func fakeQuant(_ p: AsymmetricUInt8Params) -> SiteTransform {
+        SiteTransform.straightThrough { buffer, _ in
+            for i in buffer.indices where buffer[i].isFinite { buffer[i] = p.fakeQuantize(buffer[i]) }
+        }
+    }
+
     public func run(model: TransformerModel, calibration: [Example]) throws -> Result {
-        // 1. Calibrate activation ranges (one example per batch, as the running observer expects).
+        guard heldOut >= 0, heldOut < calibration.count else {
+            throw PassError("int8.evaluation_samples", "\(heldOut) held-out windows leave none of the \(calibration.count) calibration windows to estimate ranges on")
+        }
+        let observed = calibration.count - heldOut
+        let evaluated = heldOut > 0 ? Array(calibration[observed...]) : calibration
+        // 1. Calibrate ranges on the float model, one example per batch (the running observer's batch).
         var ranges: [CaptureKey: RangeObserver] = [:]
-        var reference: [[Float]] = []
-        for e in calibration {
-            let out = try model.forward(Self.input(e), options: ForwardOptions(capture: Set(Self.points)))
+        for e in calibration[..<observed] {
+            let out = try model.forward(Self.input(e), options: ForwardOptions(capture: Set(Self.fullPoints), computeHead: false))
             for (key, act) in out.captures {
-                ranges[key, default: RangeObserver(kind: observer)].observe(act.values)
+                ranges[key, default: RangeObserver(kind: observer)].observe(act.values.filter(\.isFinite))
             }
-            reference.append(out.logits)
         }
-        // 2. Fake-quantize weights in place (restored afterwards).
-        var saved: [(Linear, [Float])] = []
+        // 2. Weight ranges per tensor: MSE grid search (§3.5) or max |w|.
+        var alphas: [LinearSite: Float] = [:]
         for layer in model.layers {
-            for case let linear as Linear in layer.linears.map(\.layer) {
-                saved.append((linear, linear.weight))
-                let scale = int8SymmetricScale(absmax: StaticQuantizers.mseSymmetricAlpha(linear.weight))
-                linear.weight = linear.weight.map { int8FakeQuantize($0, scale: scale) }
+            for (role, linear) in layer.linears {
+                let site = LinearSite(layer: layer.index, role: role)
+                guard weights?.contains(site) ?? true, let linear = linear as? Linear else { continue }
+                alphas[site] = weightRange.alpha(linear.weight)
             }
         }
-        defer { for (linear, weight) in saved { linear.weight = weight } }
-        // 3. Run with fake-quantized linear inputs.
+        let scales = alphas.mapValues { int8SymmetricScale(absmax: $0) }
+        let weightTransform: (LinearSite) -> SiteTransform? = { site in
+            scales[site].map { s in SiteTransform.straightThrough { w, _ in for i in w.indices { w[i] = int8FakeQuantize(w[i], scale: s) } } }
+        }
         let params = ranges.compactMapValues(\.params)
-        var num = 0.0, den = 0.0, agree = 0, total = 0
-        var nllFloat = 0.0, nllQuant = 0.0, tokens = 0
-        for (e, ref) in zip(calibration, reference) {
-            let fakeQuant = SiteHook(Set(Self.points), .transform { key in
-                params[key].map { p in
-                    SiteTransform.straightThrough { buffer, _ in uint8AsymmetricFakeQuantize(buffer.baseAddress!, count: buffer.count, p) }
-                }
-            })
-            let options = ForwardOptions(capture: Set(Self.points), hooks: [fakeQuant])
-            let out = try model.forward(Self.input(e), options: options)
+        func hook(_ points: [CapturePoint]) -> SiteHook {
+            SiteHook(Set(points), .transform { key in params[key].map(Self.fakeQuant) })
+        }
+        // 3. Evaluate float, checkpoint-scheme and full-site W8A8 on the evaluation windows.
+        var sums = [Sums(), Sums()]
+        for e in evaluated {
+            let ref = try model.forward(Self.input(e)).logits
+            for (k, points) in [Self.points, Self.fullPoints].enumerated() {
+                let options = ForwardOptions(hooks: [hook(points)], weightTransform: weightTransform)
+                let out = try model.forward(Self.input(e), options: options)
+                sums[k].add(reference: ref, quantized: out.logits, width: out.shape.last ?? 1,
+                            ids: model.config.isCausalLM ? e.ids : nil)
+            }
+        }
+        return Result(ranges: ranges, alphas: alphas, checkpoint: sums[0].evaluation, full: sums[1].evaluation,
+                      calibrationWindows: observed, evaluationWindows: evaluated.count)
+    }
+
+    /// Running sums of one comparison.
+    struct Sums {
+        var num = 0.0, den = 0.0, agree = 0, total = 0, nllFloat = 0.0, nllQuant = 0.0, tokens = 0
+
+        mutating func add(reference ref: [Float], quantized q: [Float], width: Int, ids: [Int32]?) {
             for i in ref.indices {
-                let d = Double(out.logits[i] - ref[i]); num += d * d; den += Double(ref[i]) * Double(ref[i])
+                let d = Double(q[i] - ref[i]); num += d * d; den += Double(ref[i]) * Double(ref[i])
             }
-            if model.config.isCausalLM {
-                let f = Self.nextTokenNLL(ref, ids: e.ids), q = Self.nextTokenNLL(out.logits, ids: e.ids)
-                nllFloat += f.0; nllQuant += q.0; tokens += f.1
+            if let ids {
+                let f = StaticW8A8Probe.nextTokenNLL(ref, ids: ids), g = StaticW8A8Probe.nextTokenNLL(q, ids: ids)
+                nllFloat += f.0; nllQuant += g.0; tokens += f.1
             }
-            let width = out.shape.last ?? 1
             for row in stride(from: 0, to: ref.count, by: width) {
                 let a = ref[row..<(row + width)].indices.max { ref[$0] < ref[$1] }
-                let b = out.logits[row..<(row + width)].indices.max { out.logits[$0] < out.logits[$1] }
+                let b = q[row..<(row + width)].indices.max { q[$0] < q[$1] }
                 agree += a == b ? 1 : 0; total += 1
             }
         }
-        return Result(ranges: ranges, logitsRelativeError: den == 0 ? 0 : (num / den).squareRoot(),
-                      argmaxAgreement: total == 0 ? 1 : Double(agree) / Double(total),
-                      floatPerplexity: tokens > 0 ? exp(nllFloat / Double(tokens)) : nil,
-                      quantizedPerplexity: tokens > 0 ? exp(nllQuant / Double(tokens)) : nil)
+
+        var evaluation: Evaluation {
+            Evaluation(logitsRelativeError: den == 0 ? 0 : (num / den).squareRoot(),
+                       argmaxAgreement: total == 0 ? 1 : Double(agree) / Double(total),
+                       floatPerplexity: tokens > 0 ? exp(nllFloat / Double(tokens)) : nil,
+                       quantizedPerplexity: tokens > 0 ? exp(nllQuant / Double(tokens)) : nil)
+        }
     }
 }
