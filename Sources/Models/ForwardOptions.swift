@@ -134,6 +134,9 @@ public struct ForwardOptions {
     public var attention: AttentionVariant?
     /// Hooks at sites, applied in order (each sees what the previous left); captures record the result.
     public var hooks: [SiteHook]
+    /// Sites whose capture records the value arriving there, before the hooks act (a distillation
+    /// loss on a value that is fake-quantized only for the next linear).
+    public var captureBeforeHooks: Set<CapturePoint> = []
     /// A transform of each projection's weight before use (weight fake-quant), by layer and role.
     public var weightTransform: ((LinearSite) -> SiteTransform?)?
     /// Compute the head (logits / classifier). False stops after the last block (calibration).

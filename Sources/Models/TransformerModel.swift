@@ -35,6 +35,9 @@ public final class TransformerModel {
     public var embeddings: Embeddings
     public var layers: [TransformerLayer]
     public var head: ModelHead
+    /// Hooks every eager forward runs before the caller's (a `qat` student's activation quantization,
+    /// set by `loadCompressed` from `whittle.quantization`). The training tape does not add them.
+    public var hooks: [SiteHook] = []
 
     public init(config: ModelConfig, layout: FamilyLayout? = nil, embeddings: Embeddings, layers: [TransformerLayer], head: ModelHead) {
         self.config = config; self.layout = layout ?? FamilyLayout(family: config.family)
@@ -91,6 +94,8 @@ public final class TransformerModel {
 
     /// Runs the model on a batch (inference). See `ForwardOptions` for hooks and `ForwardOutput` for shapes.
     public func forward(_ input: ModelInput, options: ForwardOptions = ForwardOptions()) throws -> ForwardOutput {
+        var options = options
+        if !hooks.isEmpty { options.hooks = hooks + options.hooks }
         let e = EagerExecutor(state: try ForwardState(config: config, input: input, options: options))
         var x = embeddings.run(input, on: e)
         for layer in layers { x = try layer.run(x, on: e) }

@@ -11,7 +11,11 @@ import Kernels
 ///              "dropped_layers": [3], "original_num_layers": 4,
 ///              "pruned_heads": {"0": [2]}, "pruned_neurons": {"1": [5, 9]},
 ///              "masked_heads": {"0": [2]}, "masked_neurons": {"1": [5, 9]},
-///              "attention": {"normaliser": "clipped_softmax", "gamma": -0.03, "zeta": 1}}}
+///              "attention": {"normaliser": "clipped_softmax", "gamma": -0.03, "zeta": 1},
+///              "quantization": {"format": "whittle-packed", "weights": {"…query.weight": {"shape": [384, 384],
+///                               "quantizer": {"scheme": "ternary", "granularity": "tensor", "bits": 2, "clip": 2.5}}},
+///                               "activations": {"scheme": "symmetric", "bits": 8, "granularity": "tensor", "clip": 2.5},
+///                               "activation_sites": ["attentionInput", "query", …]}}}
 /// ```
 public struct WhittleConfig: Codable, Equatable, Sendable {
     /// `zeroed` or `sliced` (how a pruning pass wrote its result).
@@ -32,6 +36,9 @@ public struct WhittleConfig: Codable, Equatable, Sendable {
     /// Gated attention in every layer: its tensors are `<layer>.self_attn.gate.*` (per family:
     /// `FamilyLayout.attentionGate`), loaded with the model.
     public var attentionGate: AttentionGateSettings?
+    /// A quantization-aware-trained student (`qat`): how its weights are stored and the activation
+    /// quantization it was trained with, which every forward of the loaded model applies.
+    public var quantization: QuantizationSettings?
 
     public struct AttentionSettings: Codable, Equatable, Sendable {
         /// `softmax` or `clipped_softmax`.
@@ -51,7 +58,7 @@ public struct WhittleConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case layout, skippedSublayers = "skipped_sublayers", droppedLayers = "dropped_layers", originalNumLayers = "original_num_layers"
         case prunedHeads = "pruned_heads", prunedNeurons = "pruned_neurons", maskedHeads = "masked_heads", maskedNeurons = "masked_neurons"
-        case attention, attentionGate = "attention_gate"
+        case attention, attentionGate = "attention_gate", quantization
     }
 
     public init() {}

@@ -86,6 +86,9 @@ public final class InterventionDistiller {
         var o = quantization.options
         if let h = intervention.hook(teacher: t) { o.hooks.insert(h, at: 0) }
         o.capture = objective.sites(student)
+        // TI's L_out for post-norm BERT is on the attention sublayer's output itself; the 8-bit
+        // quantization at `.ffnInput` belongs to the FFN's first linear only.
+        if objective.attentionOutput != 0, objective.outputPoint(student) == .ffnInput { o.captureBeforeHooks = [.ffnInput] }
         return o
     }
 

@@ -9,6 +9,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("models", runModelsBench),
     ("checkpoints", runCheckpointsBench),
     ("quantization", runQuantizationBench),
+    ("ternary", runTernaryBench),
     ("training", runTrainingBench),
     ("pruning", runPruningBench),
     ("evaluation", runEvaluationBench),

@@ -39,6 +39,8 @@ final class QuantizationAwareTrainingTests: XCTestCase {
 
     func testTernaryLossFallsAndWeightsAreTernary() throws {
         let (model, report) = try run(#"{"pass": "qat", "bits": "ternary", "step1_steps": 12, "step2_steps": 12, "lr": 0.002, "batch_size": 8, "seed": 1}"#)
+        let written = try QuantizedTensorStore(model)   // the packed weights, dequantized
+        XCTAssertEqual(written.layout, .packed)
         let curve = report.series[0].values
         XCTAssertEqual(curve.count, 24)
         // The intervention changes what the loss measures (O → C → M replaces less and less), so the
@@ -51,7 +53,7 @@ final class QuantizationAwareTrainingTests: XCTestCase {
         XCTAssertEqual(report.metrics["steps_ti_context"], 2)
         XCTAssertEqual(report.metrics["steps_ti_map"], 8)
         for name in Self.blockWeights {
-            let w = try model.tensor(name).floats()
+            let w = try written.tensor(name).floats()
             let levels = Set(w.map(abs))
             XCTAssertEqual(levels.count, 2, "\(name): {−α, 0, α}, got \(levels.sorted())")
             XCTAssertTrue(levels.contains(0), name)
@@ -61,13 +63,13 @@ final class QuantizationAwareTrainingTests: XCTestCase {
             XCTAssertEqual(again, w, "\(name) is a fixed point of the ternary quantizer")
         }
         // TI: the word embedding ternary per row, the pooler per tensor; the classifier stays full precision.
-        let table = try model.tensor("bert.embeddings.word_embeddings.weight")
+        let table = try written.tensor("bert.embeddings.word_embeddings.weight")
         let c = table.shape[1], rows = table.floats()
         for r in 0..<table.shape[0] {
             let levels = Set(rows[(r * c)..<((r + 1) * c)].map(abs))
             XCTAssertTrue(levels.count <= 2 && levels.contains(0), "embedding row \(r): \(levels.sorted())")
         }
-        XCTAssertEqual(Set(try model.tensor("bert.pooler.dense.weight").floats().map(abs)).count, 2, "pooler ternary")
+        XCTAssertEqual(Set(try written.tensor("bert.pooler.dense.weight").floats().map(abs)).count, 2, "pooler ternary")
         XCTAssertEqual(report.metrics["quantized_tensors"], 14)
         XCTAssertGreaterThan(Set(try model.tensor("classifier.weight").floats().map(abs)).count, 2, "classifier stays full precision")
         XCTAssertNotEqual(try model.tensor("classifier.weight").floats(), try model.source.tensor("classifier.weight").floats(), "full-precision head trains")
@@ -87,8 +89,10 @@ final class QuantizationAwareTrainingTests: XCTestCase {
     func testFourBitWeightsLieOnTheSymmetricGrid() throws {
         let (model, report) = try run(#"{"pass": "qat", "bits": 4, "schedule": "stochastic", "step1_steps": 6, "step2_steps": 6, "lr": 0.002, "batch_size": 8}"#)
         XCTAssertEqual(report.series[0].values.count, 12)
+        let written = try QuantizedTensorStore(model)
         for name in Self.blockWeights {
-            let w = try model.tensor(name).floats()
+            XCTAssertEqual(try model.tensor(name).dtype, .U8, "\(name) packed")
+            let w = try written.tensor(name).floats()
             let s = w.map(abs).max()! / 7
             XCTAssertLessThanOrEqual(Set(w).count, 15, name)
             let off = w.filter { abs(($0 / s).rounded() * s - $0) > 1e-6 }

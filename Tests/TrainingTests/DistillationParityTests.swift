@@ -13,6 +13,8 @@ final class DistillationParityTests: XCTestCase {
     struct Case {
         let teacher: TransformerModel
         let student: TransformerModel
+        /// The quantized kinds' student (student + small noise, away from rounding ties).
+        let quantizedStudent: TransformerModel
         let reference: SafetensorsFile
         let batch: TrainingBatch
 
@@ -22,6 +24,7 @@ final class DistillationParityTests: XCTestCase {
                                       regenerate: "/root/venv/bin/python tools/reference/distillation_reference.py")
             teacher = try TransformerModel.load(path: Fixtures.path("training/bert_classifier"))
             student = try TransformerModel.load(path: folder + "/student")
+            quantizedStudent = try TransformerModel.load(path: folder + "/student_q")
             reference = try SafetensorsFile(path: folder + "/reference.safetensors")
             let batchFile = try SafetensorsFile(path: Fixtures.path("training/bert_classifier/reference.safetensors"))
             func rows(_ n: String) throws -> [[Int]] {
@@ -33,10 +36,11 @@ final class DistillationParityTests: XCTestCase {
         }
     }
 
-    func check(_ kind: String, _ intervention: TeacherIntervention, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(_ kind: String, _ intervention: TeacherIntervention, quantization: StudentQuantization = StudentQuantization(weights: nil, activations: nil),
+               file: StaticString = #filePath, line: UInt = #line) throws {
         let c = try Case()
-        let distiller = InterventionDistiller(teacher: c.teacher)
-        let trainable = try TrainableModel(c.student)
+        let distiller = InterventionDistiller(teacher: c.teacher, quantization: quantization)
+        let trainable = try TrainableModel(quantization.weights == nil ? c.student : c.quantizedStudent)
         let tape = Tape()
         let loss = try distiller.loss(trainable, c.batch, tape, intervention: intervention)
         let ref = c.reference
@@ -63,6 +67,17 @@ final class DistillationParityTests: XCTestCase {
     func testMapInterventionDetachesQueryAndKey() throws { try check("ti_m", .map) }
     func testContextIntervention() throws { try check("ti_c", .context) }
     func testOutputIntervention() throws { try check("ti_o", .output) }
+
+    /// TI's quantized student (ternary weights, word embedding per row, 8-bit activations at every
+    /// linear input and on q, k, v and the probabilities, clipped straight-through gradients): the
+    /// terms and every gradient against PyTorch autograd, with exact zeros on the stopped paths.
+    func testQuantizedStudentWithEachInterventionMatchesAutograd() throws {
+        let q = StudentQuantization.ti(weightBits: 2)
+        try check("kd_q", .none, quantization: q)
+        try check("ti_m_q", .map, quantization: q)
+        try check("ti_c_q", .context, quantization: q)
+        try check("ti_o_q", .output, quantization: q)
+    }
 
     /// The intervened tensors equal the teacher's bit for bit, in every layer, while the student's
     /// own scores are what the loss sees.

@@ -45,4 +45,11 @@ size_t csimd_int8_matmul(int32_t *out, size_t ldo, const int8_t *a, const int8_t
 size_t csimd_int8_quantize_row(const float *x, float scale, int8_t *q, size_t n);
 size_t csimd_int8_squared_error(double *sums, const float *x, const int8_t *q, float scale, size_t n);
 
+// 2-bit packed weights (code + 2 in 2 bits, groups of 128 columns in 32 bytes: byte t holds columns
+// t, t+32, t+64, t+96 from the low bits up) times int8 activations: out[i·ldo + j] = Σ_p a[i, p] ·
+// (u[j, p] − 2) for a [M, Kp] (Kp a multiple of 128, zero-padded), `asum[i]` = Σ_p a[i, p]. Returns the
+// weight rows done (N, or 0 without AVX2 / when Kp is not a multiple of 128).
+size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const int32_t *asum, const uint8_t *w,
+                            size_t M, size_t N, size_t Kp);
+
 #endif

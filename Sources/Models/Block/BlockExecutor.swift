@@ -63,6 +63,8 @@ extension BlockExecutor {
     public func site(_ key: CaptureKey, _ x: Value, shape: [Int]) -> Value {
         let options = state.options
         var x = x
+        let early = options.captureBeforeHooks.contains(key.point) && options.wants(key.point, layer: key.layer)
+        if early { record(key, x, shape: shape) }
         for hook in options.hooks where hook.applies(to: key) {
             switch hook.action {
             case .replace(let values):
@@ -73,7 +75,7 @@ extension BlockExecutor {
                 if let t = make(key) { x = transformed(x, t, shape: shape) }
             }
         }
-        if options.wants(key.point, layer: key.layer) { record(key, x, shape: shape) }
+        if !early && options.wants(key.point, layer: key.layer) { record(key, x, shape: shape) }
         return x
     }
 }

@@ -104,8 +104,9 @@ extension QuantizedTensorStore {
         }
     }
 
-    /// Replaces the model's f32 linears whose weights are quantized in this store by `NF4Linear` or
-    /// `W8A8Linear` (or `StaticW8A8Linear` where static input parameters are stored), so the forward computes on the quantized weights. Returns how many were replaced.
+    /// Replaces the model's f32 linears whose weights are quantized in this store by `NF4Linear`,
+    /// `W8A8Linear` (`StaticW8A8Linear` where static input parameters are stored) or `PackedLinear`, so
+    /// the forward computes on the quantized weights. Returns how many were replaced.
     @discardableResult
     public func installQuantizedLinears(in model: TransformerModel) throws -> Int {
         guard layout != .none else { return 0 }
@@ -139,11 +140,21 @@ extension QuantizedTensorStore {
         case .nf4:
             return NF4Linear(weight: NF4Matrix(try nf4Weight(name)), bias: bias)
         case .int8:
+            // A qat student's 8-bit weights run as trained: dequantized, with its activation hooks.
+            if quantization?.activations != nil { return nil }
             let (q, scale, shape) = try int8Weight(name)
             if let input = try int8StaticInput(module) {
                 return StaticW8A8Linear(weight: q, scale: scale, input: input, bias: bias, inFeatures: shape[1], outFeatures: shape[0])
             }
             return W8A8Linear(weight: q, scale: scale, bias: bias, inFeatures: shape[1], outFeatures: shape[0])
+        case .packed:
+            // Ternary / 2-bit per-tensor weights with quantized activations run on the packed kernel;
+            // anything else (4-bit, no activation quantization) runs dequantized, as trained.
+            guard let a = quantization?.activations, [.symmetric, .int8].contains(a.scheme),
+                  let entry = quantization?.weights[name], PackedLayout.fieldBits(entry.quantizer) == 2,
+                  entry.quantizer.granularity == .tensor else { return nil }
+            let (codes, scales) = try packedWeight(name)
+            return PackedLinear(weight: codes, scale: scales[0], activations: a, bias: bias)
         case .none:
             return nil
         }

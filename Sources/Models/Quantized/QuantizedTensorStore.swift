@@ -8,13 +8,16 @@ import Checkpoints
 /// tensors (absmax, quant maps, quant state, weight_scale) are hidden. The quantized forms stay
 /// available (`nf4Weight`, `int8Weight`) for kernels that compute on them directly.
 /// Recognised from `config.json` → `quantization_config.quant_method`: `bitsandbytes` (4-bit NF4) or
-/// `compressed-tensors` (format `int-quantized`). Any other store passes through unchanged.
+/// `compressed-tensors` (format `int-quantized`); or from the `whittle.quantization` section of a `qat`
+/// student: `whittle-packed` (`PackedLayout`). Any other store passes through unchanged.
 public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
-    public enum Layout: Equatable, Sendable { case none, nf4, int8 }
+    public enum Layout: Equatable, Sendable { case none, nf4, int8, packed }
 
     public let base: TensorStore
     public let layout: Layout
     public let quantizedWeights: Set<String>
+    /// `whittle.quantization` (a `qat` student), if the config has it.
+    public let quantization: QuantizationSettings?
     private let hidden: Set<String>
     public let names: [String]
     public var config: [String: Any] { base.config }
@@ -22,8 +25,15 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
     public init(_ base: TensorStore) throws {
         self.base = base
         let qc = base.config["quantization_config"] as? [String: Any]
+        let quantization = try WhittleConfig.read(from: base.config).quantization
+        self.quantization = quantization
         switch qc?["quant_method"] as? String {
+        case nil where quantization?.format == QuantizationSettings.packedFormat:
+            layout = .packed
         case nil:
+            if let f = quantization?.format, f != QuantizationSettings.int8Format {
+                throw QuantizedCheckpointError.unsupportedQuantizationConfig(reason: "whittle.quantization.format '\(f)' is not supported; expected \"\(QuantizationSettings.packedFormat)\" (or \"\(QuantizationSettings.int8Format)\" with its quantization_config)")
+            }
             layout = .none
         case "bitsandbytes":
             guard (qc?["load_in_4bit"] as? Bool) == true, (qc?["bnb_4bit_quant_type"] as? String) == "nf4" else {
@@ -53,6 +63,12 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
                 for suffix in [".absmax", ".quant_map", ".nested_absmax", ".nested_quant_map"] where all.contains(weight + suffix) {
                     hidden.insert(weight + suffix)
                 }
+            case .packed where quantization?.weights[name] != nil:
+                guard all.contains(PackedLayout.scalesName(weight: name)) else {
+                    throw QuantizedCheckpointError.invalidQuantState(tensor: PackedLayout.scalesName(weight: name), reason: "missing (the scales of a packed weight)")
+                }
+                quantized.insert(name)
+                hidden.insert(PackedLayout.scalesName(weight: name))
             case .int8 where name.hasSuffix(".weight_scale"):
                 let weight = String(name.dropLast("_scale".count))
                 if base.spec(weight)?.dtype == .I8 {
@@ -67,6 +83,9 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
                 break
             }
         }
+        if layout == .packed, let missing = quantization?.weights.keys.sorted().first(where: { !all.contains($0) }) {
+            throw QuantizedCheckpointError.invalidQuantState(tensor: missing, reason: "listed in whittle.quantization.weights but not in the checkpoint")
+        }
         self.quantizedWeights = quantized
         self.hidden = hidden
         self.names = base.names.filter { !hidden.contains($0) }
@@ -80,6 +99,7 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
             let shape = try? NF4Layout.shape(weight: name, from: base)
             return shape.map { TensorSpec(name: name, dtype: .F32, shape: Conv1DWeights.contains(name, config: config) ? $0.reversed() : $0) }
         case .int8: return base.spec(name).map { TensorSpec(name: name, dtype: .F32, shape: $0.shape) }
+        case .packed: return quantization?.weights[name].map { TensorSpec(name: name, dtype: .F32, shape: $0.shape) }
         case .none: return base.spec(name)
         }
     }
@@ -97,12 +117,19 @@ public final class QuantizedTensorStore: TensorStore, @unchecked Sendable {
             var out = [Float](repeating: 0, count: q.count)
             int8DequantizeRows(output: &out, q: q, scale: scale, rows: shape[0], cols: shape[1])
             return Tensor(floats: out, shape: shape)
+        case .packed:
+            let (codes, scales) = try packedWeight(name)
+            return Tensor(floats: codes.dequantized(scales: scales), shape: [codes.rows, codes.cols])
         case .none:
             return try base.tensor(name)
         }
     }
 
     public func nf4Weight(_ name: String) throws -> NF4Tensor { try NF4Layout.read(weight: name, from: base) }
+    public func packedWeight(_ name: String) throws -> (codes: PackedCodes, scales: [Float]) {
+        guard let entry = quantization?.weights[name] else { throw CheckpointError.tensorNotFound(path: "(quantized model)", name: name) }
+        return try PackedLayout.read(weight: name, entry, from: base)
+    }
     public func int8Weight(_ name: String) throws -> (q: [Int8], scale: [Float], shape: [Int]) {
         try Int8Layout.read(weight: name, from: base)
     }

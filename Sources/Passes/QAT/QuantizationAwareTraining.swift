@@ -164,11 +164,16 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                 curve.append(try trainer.train([batch]))
                 used.append(current); terms.append(distiller.lastTerms)
                 context.progress.update(curve.count)
-                if !held.isEmpty, curve.count % evalEvery == 0 || curve.count == step1Steps + step2Steps { try evaluate() }
+                if !held.isEmpty, curve.count % evalEvery == 0, curve.count < step1Steps + step2Steps { try evaluate() }
             }
         }
         context.progress.finish()
-        let changes = try writeQuantized(student, into: model)
+        // What is evaluated last is what is written: float tensors rounded to their stored dtype.
+        roundToStoredDTypes(student.model, checkpoint: model, except: Set(try quantizedTargets(student.model).map { ObjectIdentifier($0.variable) }))
+        try evaluate()
+        let changes = try writePacked(student, into: model)
+        var exported: Double?
+        if !held.isEmpty { exported = try heldOutAccuracy(try TransformerModel.loadCompressed(from: model), held, batcher, options: ForwardOptions()) }
         let first = Double(curve.first ?? 0), tail = curve.suffix(max(1, curve.count / 10))
         let last = Double(tail.reduce(0, +)) / Double(tail.count)
         let labels = curve.indices.map { String($0 + 1) }
@@ -178,6 +183,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         var series: [PassReport.Series] = []
         if let a = accuracy.last {
             metrics["fake_quant_accuracy_before"] = accuracy[0].value; metrics["fake_quant_accuracy"] = a.value
+            if let exported { metrics["exported_accuracy"] = exported }
             series.append(.init(title: "Held-out accuracy of the fake-quantized student (\(held.count) examples)", xLabel: "step", yLabel: "accuracy",
                                 labels: accuracy.map { String($0.step) }, values: accuracy.map(\.value)))
         }
@@ -191,8 +197,9 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                      .init(title: "Distillation loss terms: pred", xLabel: "step", yLabel: "loss", labels: labels, values: terms.map { Double($0.prediction) }),
                      .init(title: "Distillation loss terms: rep + attn + out", xLabel: "step", yLabel: "loss", labels: labels,
                            values: terms.map { Double($0.hidden + $0.scores + $0.attentionOutput) })],
-            notes: ["weights written as full-precision values on the \(quantization.weights!) grid (no packed layout yet)",
-                    "activation fake quantization (\(activationBits.map { "\($0)-bit symmetric per tensor, clip ±\(clip)" } ?? "none")) is applied in training only; the written model runs its activations in full precision",
+            notes: [bits == .eight ? "8-bit weights written in the compressed-tensors int8 layout (per-tensor scale repeated per row)"
+                                   : "weights written packed (\(quantization.weights!), \(PackedLayout.fieldBits(quantization.weights!)!) bits per weight, whittle.quantization)",
+                    "activation quantization (\(activationBits.map { "\($0)-bit symmetric per tensor, clip ±\(clip)" } ?? "none")) is recorded in whittle.quantization and applied by loadCompressed, as in training",
                     quantizeEmbeddingAndPooler ? "word embedding quantized per row and pooler per tensor with the weights' quantizer; the pooler's input is not quantized"
                                                : "the word embedding and the pooler stay full precision",
                     "no dropout during training; no data augmentation"])
@@ -202,6 +209,12 @@ public struct QuantizationAwareTraining: Pass, Equatable {
     /// forward with the quantization's options, the token table and pooler quantized for the
     /// duration (their full-precision values are restored).
     func fakeQuantAccuracy(_ model: TransformerModel, _ examples: [Example], _ batcher: ExampleBatcher) throws -> Double {
+        try withFakeQuantizedTables(model) { try heldOutAccuracy(model, examples, batcher, options: quantization.options) }
+    }
+
+    /// Runs `body` with the token table and pooler fake-quantized (restored after); with
+    /// `quantization.options` on each forward, this is the student as trained.
+    func withFakeQuantizedTables<R>(_ model: TransformerModel, _ body: () throws -> R) rethrows -> R {
         let q = quantization
         let saved = q.parameterTransforms(model).map { ($0.0, $0.0.value) }
         defer { for (v, values) in saved { v.value = values } }
@@ -209,10 +222,15 @@ public struct QuantizationAwareTraining: Pass, Equatable {
             let quantizer = v === model.embeddings.tokenParameter ? q.tokenEmbedding! : q.pooler!
             v.value.withUnsafeMutableBufferPointer { quantizer.fakeQuantizeForward($0.baseAddress!, $0.baseAddress!, rows: v.shape[0], cols: v.shape[1]) }
         }
+        return try body()
+    }
+
+    /// Accuracy of `model` run with `options` on labeled examples, in batches of 32.
+    func heldOutAccuracy(_ model: TransformerModel, _ examples: [Example], _ batcher: ExampleBatcher, options: ForwardOptions) throws -> Double {
         var correct = 0
         for start in stride(from: 0, to: examples.count, by: 32) {
             let b = try batcher.batch(Array(examples[start..<min(examples.count, start + 32)]))
-            let out = try model.forward(b.input, options: q.options)
+            let out = try model.forward(b.input, options: options)
             let c = out.shape.last!
             for (i, label) in b.targets.enumerated() {
                 let row = out.logits[(i * c)..<((i + 1) * c)]
@@ -222,38 +240,79 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         return Double(correct) / Double(examples.count)
     }
 
-    /// Quantizes every block projection's weight in place (its own tensor: a fused projection's
-    /// parts get one scale each) and writes every trained parameter with its stored dtype.
-    func writeQuantized(_ trainable: TrainableModel, into model: EditableCheckpoint) throws -> [PassReport.TensorChange] {
-        let q = quantization.weights!
-        var quantized: [String: Quantizer] = [:]
-        for (v, _) in quantization.parameterTransforms(trainable.model) {
-            let quantizer = v === trainable.model.embeddings.tokenParameter ? quantization.tokenEmbedding! : quantization.pooler!
-            v.value.withUnsafeMutableBufferPointer { p in
-                quantizer.fakeQuantizeForward(p.baseAddress!, p.baseAddress!, rows: v.shape[0], cols: v.shape[1])
-            }
-            quantized[v.name] = quantizer
+    /// The quantized tensors of the student and their quantizers: every block projection (unfused,
+    /// `[out, in]` as stored), and the word embedding (per row) and pooler when they are quantized.
+    func quantizedTargets(_ model: TransformerModel) throws -> [(variable: Variable, quantizer: Quantizer)] {
+        var out: [(Variable, Quantizer)] = quantization.parameterTransforms(model).map { v, _ in
+            (v, v === model.embeddings.tokenParameter ? quantization.tokenEmbedding! : quantization.pooler!)
         }
-        for layer in trainable.model.layers {
+        for layer in model.layers {
             for (role, l) in layer.linears {
-                guard let l = l as? Linear else { continue }
-                let w = l.weightParameter
-                w.value.withUnsafeMutableBufferPointer { p in
-                    q.fakeQuantizeForward(p.baseAddress!, p.baseAddress!, rows: w.shape[0], cols: w.shape[1])
+                guard let l = l as? Linear, let location = model.layout.linear(role, layer: layer.index) else { continue }
+                guard !location.transposed, location.part == nil else {
+                    throw PassError(Self.kind, "the packed export needs unfused [out, in] projections; \(location.name) is a fused or Conv1D weight (GPT-2)")
                 }
-                if let location = trainable.model.layout.linear(role, layer: layer.index) { quantized[location.name + ".weight"] = q }
+                out.append((l.weightParameter, quantization.weights!))
             }
         }
-        var changes: [PassReport.TensorChange] = []
-        for t in trainable.model.namedTensors() {
+        return out
+    }
+
+    /// Rounds every trained tensor that stays in float to its stored dtype, in the model: what is
+    /// evaluated last is then exactly what is written.
+    func roundToStoredDTypes(_ model: TransformerModel, checkpoint: EditableCheckpoint, except quantized: Set<ObjectIdentifier>) {
+        for v in model.parameters() where !quantized.contains(ObjectIdentifier(v)) {
+            guard let dtype = checkpoint.spec(v.name)?.dtype, dtype != .F32 else { continue }
+            v.value = Tensor(floats: v.value, shape: v.shape, dtype: dtype).floats()
+        }
+    }
+
+    /// Writes the student (docs/ARCHITECTURE.md "Packed low-bit weights"): ternary, 2- and 4-bit weights
+    /// packed (`PackedLayout`), 8-bit ones in the compressed-tensors int8 layout (`Int8Layout`, the
+    /// per-tensor scale repeated per row), each from the codes the fake-quant forward rounds to; the other
+    /// trained tensors with their stored dtype; and `whittle.quantization` (weights' quantizers, the
+    /// activation quantization and its sites) so `loadCompressed` runs the student as trained.
+    func writePacked(_ trainable: TrainableModel, into model: EditableCheckpoint) throws -> [PassReport.TensorChange] {
+        let targets = try quantizedTargets(trainable.model)
+        var changes: [PassReport.TensorChange] = [], entries: [String: QuantizationSettings.Weight] = [:]
+        for (v, q) in targets {
+            guard let spec = model.spec(v.name), spec.shape == v.shape, v.shape.count == 2 else {
+                throw PassError(Self.kind, "trained tensor '\(v.name)' \(v.shape) does not match the checkpoint")
+            }
+            let codes = v.value.withUnsafeBufferPointer { q.quantize($0.baseAddress!, rows: v.shape[0], cols: v.shape[1]) }
+            let tensors: [String: Tensor]
+            if bits == .eight {
+                let scales = q.granularity == .tensor ? [Float](repeating: codes.scales[0], count: codes.rows) : codes.scales
+                tensors = Int8Layout.tensors(weight: v.name, q: codes.codes.map { Int8($0) }, scale: scales, scaleDType: .F32, shape: v.shape)
+            } else {
+                tensors = PackedLayout.tensors(weight: v.name, codes)
+            }
+            for (name, t) in tensors.sorted(by: { $0.key < $1.key }) { model.set(name, t) }
+            entries[v.name] = .init(quantizer: q, shape: v.shape)
+            let stored = tensors[v.name]!
+            changes.append(.init(name: v.name, before: "\(spec.dtype) \(spec.shape)", after: "\(stored.dtype) \(stored.shape) (\(q) codes)",
+                                 bitsPerWeight: Double(stored.byteCount * 8) / Double(v.count)))
+        }
+        let quantized = Set(targets.map { $0.variable.name })
+        for t in trainable.model.namedTensors() where !quantized.contains(t.name) {
             guard let spec = model.spec(t.name), spec.shape == t.shape else {
                 throw PassError(Self.kind, "trained tensor '\(t.name)' \(t.shape) does not match the checkpoint")
             }
             model.set(t.name, Tensor(floats: t.values, shape: t.shape, dtype: spec.dtype))
-            let used = quantized[t.name]
-            changes.append(.init(name: t.name, before: "\(spec.dtype) \(spec.shape)",
-                                 after: "\(spec.dtype) \(spec.shape) " + (used.map { "(\($0) values)" } ?? "(trained)"),
-                                 bitsPerWeight: used.map { Double($0.bits) }))
+            changes.append(.init(name: t.name, before: "\(spec.dtype) \(spec.shape)", after: "\(spec.dtype) \(spec.shape) (trained)", bitsPerWeight: nil))
+        }
+        var whittle = try WhittleConfig.read(from: model.config)
+        let sites = quantization.activations == nil ? [] : StudentQuantization.linearInputs.union(StudentQuantization.attentionValues)
+        whittle.quantization = QuantizationSettings(format: bits == .eight ? QuantizationSettings.int8Format : QuantizationSettings.packedFormat,
+                                                    weights: entries, activations: quantization.activations,
+                                                    activationSites: CapturePoint.allCases.filter { sites.contains($0) })
+        model.config["whittle"] = whittle.jsonObject
+        if bits == .eight {
+            // compressed-tensors targets every nn.Linear: the ones left in float are listed.
+            let ignore = trainable.model.namedTensors().map(\.name)
+                .filter { $0.hasSuffix(".weight") && !quantized.contains($0) && model.spec($0)?.shape.count == 2 }
+                .map { String($0.dropLast(".weight".count)) }.filter { !TensorTargets.isEmbedding($0) }
+            model.config["quantization_config"] = Int8Layout.quantizationConfig(ignore: ignore)
         }
         return changes
     }
