@@ -113,7 +113,7 @@ public struct Pipeline {
             var compressed: TensorStore = model
             if let n = options.outputShards {
                 log("writing \(output.destination) (\(n) shards)")
-                try ShardedOutput.writeShards(model, to: output.temporary, count: n, existing: options.existingShards, inputs: input.files.map(\.path))
+                try ShardedOutput.writeShards(model, to: output.temporary, count: n, existing: options.existingShards, inputs: inputFiles(input))
                 try ShardedOutput.finish(model, folder: output.temporary, count: n)
                 compressed = try Checkpoint(path: output.temporary)
             }

@@ -19,7 +19,7 @@ extension Pipeline {
             options.log("exporting \(file)")
             let summary = try GGUFExport.write(source, to: folder + "/" + file, type: type, tokenizerFolder: tokenizer,
                                                tokenizerGGUF: (input as? GGUFTensorStore)?.file, name: name, inputs: inputFiles)
-            let after = try evaluator.evaluateCompressed(try GGUFTensorStore(path: folder + "/" + file))
+            let after = try evaluator.evaluateCompressed(try GGUFTensorStore(path: folder + "/" + file), after: "exports." + file).map { $0! }
             let metrics = zip(recipe.evaluation, zip(before, after)).map { spec, pair in
                 MetricComparison(name: spec.displayName, original: pair.0, compressed: pair.1, higherIsBetter: spec.metric.higherIsBetter)
             }
