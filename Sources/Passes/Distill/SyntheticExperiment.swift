@@ -1,4 +1,5 @@
 import Checkpoints
+import Models
 import Datasets
 
 /// The mechanism at small scale (ALGORITHMS.md §6.5): a decoder with `modelFolder`'s shape, initialised
