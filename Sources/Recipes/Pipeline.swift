@@ -43,6 +43,7 @@ public struct Pipeline {
         try output.prepare()
         do {
             var evaluator = RecipeEvaluator(specs: recipe.evaluation, data: data, log: log)
+            evaluator.progress = options.progress
             if !recipe.evaluation.isEmpty { log("evaluating the input model") }
             let before = try evaluator.evaluateOriginal(input)
             let model = EditableCheckpoint(source: input)
@@ -76,7 +77,7 @@ public struct Pipeline {
                 stages.append(PassStage(pass: last.kind, values: after.map(\.value)))
             }
             log("writing \(output.destination)")
-            try output.writeModel(model, inputFiles: input.files.map(\.path))
+            try output.writeModel(model, inputFiles: input.files.map(\.path), progress: options.progress)
             // Streaming quantizers measured each weight while the writer pulled it; fill those in.
             reports = try reports.map { try $0.completed() }
             try output.copyFiles(from: recipe.model)

@@ -51,6 +51,7 @@ struct RecipeEvaluator {
     let specs: [EvaluationSpec]
     let data: PipelineData
     let log: (String) -> Void
+    var progress: ProgressReporter = .silent
     /// The input model, kept for comparisons that need both (KL divergence).
     private(set) var original: TransformerModel?
 
@@ -77,12 +78,14 @@ struct RecipeEvaluator {
 
     private func evaluate(_ spec: EvaluationSpec, model: TransformerModel, isOriginal: Bool) throws -> MetricResult {
         log("  \(spec.displayName)")
+        let progress = self.progress.prefixed(spec.displayName)
         if spec.metric == .klDivergence {
             let seqLen = spec.source.seqLen ?? min(512, model.config.maxPositions)
             let stream = try spec.source.tokenStream(encoder: data.encoder)
             if isOriginal { return MetricResult(metric: spec.metric.rawValue, value: 0, count: stream.count) }
-            return try klDivergence(original: original!, compressed: model, stream: stream, seqLen: seqLen, file: spec.source.data)
+            return try klDivergence(original: original!, compressed: model, stream: stream, seqLen: seqLen, file: spec.source.data,
+                                  progress: progress)
         }
-        return try Evaluation.evaluate(spec, model: model, encoder: data.encoder, labels: data.labels)
+        return try Evaluation.evaluate(spec, model: model, encoder: data.encoder, labels: data.labels, progress: progress)
     }
 }
