@@ -76,7 +76,7 @@ final class DistillStepByStepTests: XCTestCase {
         XCTAssertEqual(accuracy.header, ["training data", "DSS", "label-only", "standard distillation"])
         XCTAssertEqual(accuracy.rows.map { $0[0] }, ["50 % (20 examples)", "100 % (40 examples)"])
         XCTAssertEqual(report.tables?[1].rows.count, 2, "two generated rationales")
-        XCTAssertEqual(report.series.filter { $0.title == "Accuracy against training data" }.map(\.yLabel), ["DSS", "label-only", "standard distillation"])
+        XCTAssertEqual(report.series.filter { $0.title == "Accuracy" }.map(\.yLabel), ["DSS", "label-only", "standard distillation"])
         XCTAssertFalse(report.tensors.isEmpty)
         XCTAssertNotEqual(try model.tensor("lm_head.weight").floats(), try model.source.tensor("lm_head.weight").floats())
         // Deterministic: the same recipe gives the same numbers and weights.

@@ -28,7 +28,7 @@ extension DistillStepByStep {
             header: ["input", "generated rationale", "predicted label", "gold label"],
             rows: examples.map { e, rationale, label in [e.input.replacingOccurrences(of: "\n", with: " "), rationale, label, e.label] })
         let series = methods.map { m in
-            PassReport.Series(title: "Accuracy against training data", xLabel: "fraction of training data", yLabel: names[m]!,
+            PassReport.Series(title: "Accuracy", xLabel: "fraction of training data", yLabel: names[m]!,
                               labels: fractions.map(percent), values: results[m] ?? [])
         }
         let kept = curves["dss@\(fractions.last!)"] ?? []

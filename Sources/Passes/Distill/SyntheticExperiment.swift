@@ -1,5 +1,6 @@
 import Models
 import Checkpoints
+import Models
 import Datasets
 
 /// The mechanism at small scale (ALGORITHMS.md §6.5): a decoder with `modelFolder`'s shape, initialised
@@ -7,7 +8,7 @@ import Datasets
 /// steps) by DSS and label-only on `fractions` of `train` examples, each run `steps` steps of `batchSize`
 /// (equal budgets); scored by exact match of the greedy label on `test` held-out inputs. Deterministic.
 public func syntheticDistillationExperiment(modelFolder: String, train: Int = 800, test: Int = 200, fractions: [Double] = [0.125, 0.25, 0.5, 1],
-                                            steps: Int = 600, batchSize: Int = 32, lr: Float = 3e-3, seed: UInt64 = 0,
+                                            steps: Int = 3000, batchSize: Int = 16, lr: Float = 1e-3, seed: UInt64 = 0,
                                             progress: ProgressReporter = .silent) throws -> PassReport {
     let all = syntheticArithmetic(count: train + test, seed: seed)
     let data = RationaleData(task: .jsonl, train: Array(all.prefix(train)), validation: [], test: Array(all.suffix(test)), parseFailures: [:])
