@@ -16,12 +16,13 @@ cat > "$out/optin.json" <<JSON
  "calibration": {"data": "$(realpath $data)", "samples": 4, "seq_len": 64, "seed": 0},
  "passes": [{"pass": "optin", "flops_ratio": 0.6}]}
 JSON
-measure() {  # label, command...
+measure() {  # label, command...  (ONLY=regex measures the matching labels only)
   local label=$1; shift
+  [[ -z "${ONLY:-}" || "$label" =~ $ONLY ]] || return 0
   /usr/bin/time -f "%e %U %S %M" -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
   read -r secs user sys kb < "$out/time"
   # CPU seconds (user + sys) are the cost figure: wall time on a loaded machine is mostly waiting.
-  echo "{\"what\": \"$label\", \"wall_s\": $secs, \"cpu_s\": $(echo "$user + $sys" | bc), \"peak_rss_mb\": $((kb / 1024))}"
+  echo "{\"what\": \"$label\", \"wall_s\": $secs, \"cpu_s\": $(printf "%.2f" "$(echo "$user + $sys" | bc)"), \"peak_rss_mb\": $((kb / 1024))}"
 }
 # Setup only: slice 1 of 3420 holds no item (load, calibration forward, caches).
 measure "optin setup only" $bin --recipe "$out/optin.json" --shard 1/3420 --force --threads 1 --quiet
