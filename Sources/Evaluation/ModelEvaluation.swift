@@ -27,7 +27,8 @@ extension TransformerModel {
     }
 
     /// Sliding-window perplexity of a token stream (see `perplexityWindows`).
-    public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, file: String) throws -> PerplexityResult {
+    public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, file: String,
+                           progress: ProgressReporter = .silent) throws -> PerplexityResult {
         guard config.isCausalLM else {
             throw EvaluationError.invalidArgument(message: "perplexity needs a causal language model (this is a \(config.architecture))")
         }
@@ -35,7 +36,7 @@ extension TransformerModel {
             throw EvaluationError.invalidArgument(message: "seq_len \(seqLen) exceeds the model's \(config.maxPositions) positions (max_position_embeddings)")
         }
         return try Evaluation.perplexity(of: stream, seqLen: seqLen, stride: stride, vocab: config.vocabSize, file: file,
-                                         logits: sequenceLogits)
+                                         progress: progress, logits: sequenceLogits)
     }
 
     /// The windows `perplexity(of:)` scores, after the same checks.
@@ -55,13 +56,16 @@ extension TransformerModel {
     }
 
     /// Arg-max class of each example, one example per forward (no padding, so no mask effects).
-    public func predictions(_ examples: [Example]) throws -> [Int] {
+    public func predictions(_ examples: [Example], progress: ProgressReporter = .silent) throws -> [Int] {
         guard config.isClassifier else {
             throw EvaluationError.invalidArgument(message: "classification metrics need a sequence classifier (this is a \(config.architecture))")
         }
-        return try examples.map { e in
-            let logits = try classLogits(e)
-            return logits.indices.max { logits[$0] < logits[$1] }!
+        return try progress.stage("examples", total: examples.count) { update in
+            try examples.enumerated().map { i, e in
+                let logits = try classLogits(e)
+                update(i + 1)
+                return logits.indices.max { logits[$0] < logits[$1] }!
+            }
         }
     }
 
@@ -93,25 +97,32 @@ extension TransformerModel {
 /// KL(original ‖ compressed) of next-token distributions over the windows of a token stream
 /// (non-overlapping windows of `seqLen`), averaged over every position.
 public func klDivergence(original: TransformerModel, compressed: TransformerModel, stream: [Int32], seqLen: Int,
-                         file: String) throws -> MetricResult {
+                         file: String, progress: ProgressReporter = .silent) throws -> MetricResult {
     guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
     var total = 0.0, positions = 0
-    for w in perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: seqLen) {
-        let ids = Array(stream[w.begin..<w.end])
-        let kl = meanKLDivergence(original: try original.sequenceLogits(ids), compressed: try compressed.sequenceLogits(ids),
-                                  vocab: original.config.vocabSize)
-        total += kl * Double(ids.count); positions += ids.count
+    let windows = perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: seqLen)
+    try progress.stage("kl_divergence windows", total: windows.count) { update in
+        for (i, w) in windows.enumerated() {
+            let ids = Array(stream[w.begin..<w.end])
+            let kl = meanKLDivergence(original: try original.sequenceLogits(ids), compressed: try compressed.sequenceLogits(ids),
+                                      vocab: original.config.vocabSize)
+            total += kl * Double(ids.count); positions += ids.count
+            update(i + 1)
+        }
     }
     return MetricResult(metric: Metric.klDivergence.rawValue, value: total / Double(positions), count: positions)
 }
 
 /// Runs one evaluation spec on a model. `encoder` may be nil for token_ids data; `labels` come from config.json.
-public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: TextEncoding?, labels: LabelSet?) throws -> MetricResult {
+public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: TextEncoding?, labels: LabelSet?,
+                     progress: ProgressReporter = .silent) throws -> MetricResult {
     let source = spec.source
     switch spec.metric {
     case .perplexity, .accuracy, .f1, .mcc:
         let items = try evaluationItems(spec, model: model, encoder: encoder, labels: labels)!
-        return items.finish(try (0..<items.count).map(items.compute))
+        return items.finish(try progress.stage(items.label, total: items.count) { update in
+            try (0..<items.count).map { i in defer { update(i + 1) }; return try items.compute(i) }
+        })
     case .pearson, .spearman:
         guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
         let examples = try source.labeledExamples(encoder: encoder, labels: nil)

@@ -1,5 +1,6 @@
 import Checkpoints
 import Datasets
+import Models
 
 /// What a pass needs from the pipeline besides the model.
 public struct PassNeeds: OptionSet, Sendable, Codable {
@@ -74,23 +75,6 @@ public struct PassContext {
         self.progress = progress
         self.seed = seed
     }
-}
-
-/// Progress of a long step: `update(done, total)` is called as work completes.
-public struct ProgressReporter: Sendable {
-    public let start: @Sendable (_ label: String, _ total: Int) -> Void
-    public let update: @Sendable (_ done: Int) -> Void
-    public let finish: @Sendable () -> Void
-
-    public init(start: @escaping @Sendable (String, Int) -> Void,
-                update: @escaping @Sendable (Int) -> Void,
-                finish: @escaping @Sendable () -> Void) {
-        self.start = start
-        self.update = update
-        self.finish = finish
-    }
-
-    public static let silent = ProgressReporter(start: { _, _ in }, update: { _ in }, finish: {})
 }
 
 /// Errors in pass parameters or preconditions, naming the recipe path.

@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoints
+import Models
 
 /// Writes the output checkpoint folder (DESIGN.md §4) atomically: everything goes into a temporary
 /// sibling folder, which replaces the destination only when complete.
@@ -30,8 +31,12 @@ public struct OutputFolder {
     }
 
     /// Streams the model's tensors into `model.safetensors` and writes `config.json`.
-    public func writeModel(_ model: TensorStore, inputFiles: [String]) throws {
-        do { try CheckpointFolderWriter.write(model, to: temporary, inputs: inputFiles) } catch let error as CheckpointError {
+    public func writeModel(_ model: TensorStore, inputFiles: [String], progress: ProgressReporter = .silent) throws {
+        do {
+            try progress.stage("writing tensors", total: model.names.count) { update in
+                try CheckpointFolderWriter.write(model, to: temporary, inputs: inputFiles, written: update)
+            }
+        } catch let error as CheckpointError {
             throw error
         } catch {
             throw RecipeError.writeFailed(path: temporary, reason: Self.reason(error))

@@ -78,6 +78,7 @@ public struct Pipeline {
         }
         do {
             var evaluator = RecipeEvaluator(specs: recipe.evaluation, data: data, log: log, ledger: ledger)
+            evaluator.progress = options.progress
             if !recipe.evaluation.isEmpty { log("evaluating the input model") }
             let before = try evaluator.evaluateOriginal(input).map { $0! }
             let model = EditableCheckpoint(source: input)
@@ -124,7 +125,7 @@ public struct Pipeline {
             }
             if options.outputShards == nil {
                 log("writing \(output.destination)")
-                try output.writeModel(model, inputFiles: input.files.map(\.path))
+                try output.writeModel(model, inputFiles: input.files.map(\.path), progress: options.progress)
             }
             // Streaming quantizers measured each weight while the writer pulled it; fill those in.
             reports = try reports.map { try $0.completed() }

@@ -57,6 +57,7 @@ struct RecipeEvaluator {
     let log: (String) -> Void
     let ledger: WorkLedger
     var sliceOnly = false
+    var progress: ProgressReporter = .silent
     /// The input model, kept for comparisons that need both (KL divergence).
     private(set) var original: TransformerModel?
 
@@ -86,14 +87,18 @@ struct RecipeEvaluator {
 
     private func evaluate(_ spec: EvaluationSpec, model: TransformerModel, isOriginal: Bool, step: String) throws -> MetricResult? {
         log("  \(spec.displayName)")
+        let progress = self.progress.prefixed(spec.displayName)
         if let items = try evaluationItems(spec, model: model, encoder: data.encoder, labels: data.labels) {
             var values: [EvaluationItem] = []
-            for i in 0..<items.count {
-                if let saved = try ledger.item(step, i, as: EvaluationItem.self) { values.append(saved); continue }
-                guard ledger.shouldCompute(step, i, of: items.count) else { continue }
-                let value = try items.compute(i)
-                try ledger.record(step, i, value)
-                values.append(value)
+            try progress.stage(items.label, total: items.count) { update in
+                for i in 0..<items.count {
+                    defer { update(i + 1) }
+                    if let saved = try ledger.item(step, i, as: EvaluationItem.self) { values.append(saved); continue }
+                    guard ledger.shouldCompute(step, i, of: items.count) else { continue }
+                    let value = try items.compute(i)
+                    try ledger.record(step, i, value)
+                    values.append(value)
+                }
             }
             return values.count == items.count ? items.finish(values) : nil
         }
@@ -102,8 +107,9 @@ struct RecipeEvaluator {
             let seqLen = spec.source.seqLen ?? min(512, model.config.maxPositions)
             let stream = try spec.source.tokenStream(encoder: data.encoder)
             if isOriginal { return MetricResult(metric: spec.metric.rawValue, value: 0, count: stream.count) }
-            return try klDivergence(original: original!, compressed: model, stream: stream, seqLen: seqLen, file: spec.source.data)
+            return try klDivergence(original: original!, compressed: model, stream: stream, seqLen: seqLen, file: spec.source.data,
+                                  progress: progress)
         }
-        return try Evaluation.evaluate(spec, model: model, encoder: data.encoder, labels: data.labels)
+        return try Evaluation.evaluate(spec, model: model, encoder: data.encoder, labels: data.labels, progress: progress)
     }
 }
