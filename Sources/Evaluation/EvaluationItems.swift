@@ -13,6 +13,8 @@ public enum EvaluationItem: Codable, Equatable, Sendable {
 /// An evaluation split into items: `compute(i)` runs the model on item i; `finish` turns all of them,
 /// in order, into the metric. Perplexity and accuracy / F1 / MCC split; other metrics do not (nil).
 public struct EvaluationItems {
+    /// The progress stage's name ("perplexity windows", "examples").
+    public let label: String
     public let count: Int
     public let compute: (Int) throws -> EvaluationItem
     public let finish: ([EvaluationItem]) -> MetricResult
@@ -26,7 +28,7 @@ public func evaluationItems(_ spec: EvaluationSpec, model: TransformerModel, enc
         let stream = try source.tokenStream(encoder: encoder)
         let windows = try model.perplexityWindows(of: stream, seqLen: seqLen, stride: source.stride, file: source.data)
         let vocab = model.config.vocabSize
-        return EvaluationItems(count: windows.count, compute: { i in
+        return EvaluationItems(label: "perplexity windows", count: windows.count, compute: { i in
             let w = windows[i], ids = Array(stream[w.begin..<w.end])
             return .window(nll: windowNLL(logits: try model.sequenceLogits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin),
                            count: w.predicted)
@@ -42,7 +44,7 @@ public func evaluationItems(_ spec: EvaluationSpec, model: TransformerModel, enc
         }
         let examples = try source.labeledExamples(encoder: encoder, labels: labels ?? LabelSet(names: (0..<model.config.numLabels).map { "LABEL_\($0)" }))
         let gold = examples.map { $0.label! }
-        return EvaluationItems(count: examples.count, compute: { i in
+        return EvaluationItems(label: "examples", count: examples.count, compute: { i in
             .prediction(try model.predictions([examples[i]])[0])
         }, finish: { items in
             let predicted = items.map { item -> Int in if case let .prediction(p) = item { return p }; preconditionFailure("not a prediction") }

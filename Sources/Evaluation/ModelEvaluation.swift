@@ -120,14 +120,9 @@ public func evaluate(_ spec: EvaluationSpec, model: TransformerModel, encoder: T
     switch spec.metric {
     case .perplexity, .accuracy, .f1, .mcc:
         let items = try evaluationItems(spec, model: model, encoder: encoder, labels: labels)!
-        let values = try progress.stage(spec.metric == .perplexity ? "windows" : "examples", total: items.count) { update in
-            try (0..<items.count).map { i in
-                let value = try items.compute(i)
-                update(i + 1)
-                return value
-            }
-        }
-        return items.finish(values)
+        return items.finish(try progress.stage(items.label, total: items.count) { update in
+            try (0..<items.count).map { i in defer { update(i + 1) }; return try items.compute(i) }
+        })
     case .pearson, .spearman:
         guard let encoder else { throw DatasetError.needsTokenizer(file: source.data, format: try source.resolvedFormat().rawValue) }
         let examples = try source.labeledExamples(encoder: encoder, labels: nil)

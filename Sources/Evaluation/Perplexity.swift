@@ -64,16 +64,12 @@ public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, voca
         throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
     }
     guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
-    var result = PerplexityResult(nllSum: 0, count: 0, windows: 0)
     let windows = perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen)
-    return try progress.stage("perplexity windows", total: windows.count) { update in
-        for w in windows {
+    return perplexityResult(try progress.stage("perplexity windows", total: windows.count) { update in
+        try windows.enumerated().map { i, w in
+            defer { update(i + 1) }
             let ids = Array(stream[w.begin..<w.end])
-            result.nllSum += windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin)
-            result.count += w.predicted
-            result.windows += 1
-            update(result.windows)
+            return .window(nll: windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin), count: w.predicted)
         }
-        return result
-    }
+    })
 }

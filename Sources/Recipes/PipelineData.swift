@@ -88,14 +88,14 @@ struct RecipeEvaluator {
         let progress = self.progress.prefixed(spec.displayName)
         if let items = try evaluationItems(spec, model: model, encoder: data.encoder, labels: data.labels) {
             var values: [EvaluationItem] = []
-            try progress.stage(spec.metric == .perplexity ? "windows" : "examples", total: items.count) { update in
+            try progress.stage(items.label, total: items.count) { update in
                 for i in 0..<items.count {
-                    if let saved = try ledger.item(step, i, as: EvaluationItem.self) { values.append(saved); update(i + 1); continue }
+                    defer { update(i + 1) }
+                    if let saved = try ledger.item(step, i, as: EvaluationItem.self) { values.append(saved); continue }
                     guard ledger.shouldCompute(step, i, of: items.count) else { continue }
                     let value = try items.compute(i)
                     try ledger.record(step, i, value)
                     values.append(value)
-                    update(i + 1)
                 }
             }
             return values.count == items.count ? items.finish(values) : nil

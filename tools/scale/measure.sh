@@ -16,15 +16,18 @@ cat > "$out/optin.json" <<JSON
  "calibration": {"data": "$(realpath $data)", "samples": 4, "seq_len": 64, "seed": 0},
  "passes": [{"pass": "optin", "flops_ratio": 0.6}]}
 JSON
-measure() {  # label, command...
+measure() {  # label, command...  (ONLY=regex measures the matching labels only)
   local label=$1; shift
+  [[ -z "${ONLY:-}" || "$label" =~ $ONLY ]] || return 0
   /usr/bin/time -f "%e %U %S %M" -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
   read -r secs user sys kb < "$out/time"
   # CPU seconds (user + sys) are the cost figure: wall time on a loaded machine is mostly waiting.
-  echo "{\"what\": \"$label\", \"wall_s\": $secs, \"cpu_s\": $(echo "$user + $sys" | bc), \"peak_rss_mb\": $((kb / 1024))}"
+  echo "{\"what\": \"$label\", \"wall_s\": $secs, \"cpu_s\": $(printf "%.2f" "$(echo "$user + $sys" | bc)"), \"peak_rss_mb\": $((kb / 1024))}"
 }
-# Setup only (last neuron batch of the last layer: no later layer to propagate through).
-measure "optin setup (+ last-layer neuron batch)" $bin --recipe "$out/optin.json" --shard 1710/1710 --force --threads 1 --quiet
+# Setup only: slice 1 of 3420 holds no item (load, calibration forward, caches).
+measure "optin setup only" $bin --recipe "$out/optin.json" --shard 1/3420 --force --threads 1 --quiet
+# The last neuron batch of the last layer: no later layer, only the head and KL for 32 copies.
+measure "optin setup + last-layer neuron batch" $bin --recipe "$out/optin.json" --shard 1710/1710 --force --threads 1 --quiet
 measure "optin head item, layer 0 (30 layers)" $bin --recipe "$out/optin.json" --shard 1/1710 --force --threads 1 --quiet
 measure "optin head item, layer 15 (15 layers)" $bin --recipe "$out/optin.json" --shard 136/1710 --force --threads 1 --quiet
 measure "optin neuron batch (32), layer 0 (29 layers)" $bin --recipe "$out/optin.json" --shard 271/1710 --force --threads 1 --quiet
