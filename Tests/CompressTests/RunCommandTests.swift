@@ -38,8 +38,8 @@ final class RunCommandTests: XCTestCase {
           inspect                 List the tensors, dtypes, parameter count and config of a .safetensors
                                   file or checkpoint folder.
           logits                  Run a model on token ids; write the logits or print the top-5 next tokens.
-          convert                 Convert a llama.cpp .gguf model (llama, qwen2) to a Hugging Face folder
-                                  (config.json + F32 weights).
+          convert                 Convert a llama.cpp .gguf model to a Hugging Face folder, or a model to a
+                                  .gguf file (--output x.gguf --type q4_k_m).
           eval                    Measure a model on a data file: perplexity (language models) or accuracy,
                                   F1, MCC, Pearson, Spearman (classifiers).
           tokenize                Print the token ids of each input line, as the tokenizers library's
