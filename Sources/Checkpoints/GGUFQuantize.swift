@@ -15,7 +15,17 @@ public func quantizeGGML(_ out: UnsafeMutableRawBufferPointer, _ values: UnsafeB
     precondition(values.count == count * type.blockSize && out.count == count * type.blockBytes,
                  "quantizeGGML: \(values.count) floats do not fill \(out.count) bytes of \(type)")
     guard count > 0, let x = values.baseAddress, let y = out.baseAddress else { return }
-    for b in 0..<count { block(y + b * type.blockBytes, x + b * type.blockSize) }
+    // The common types call their block function directly (inlined; no closure per block).
+    func each(_ f: (UnsafeMutableRawPointer, UnsafePointer<Float>) -> Void) {
+        for b in 0..<count { f(y + b * type.blockBytes, x + b * type.blockSize) }
+    }
+    switch type {
+    case .Q8_0: each(quantizeQ8_0)
+    case .Q4_0: each(quantizeQ4_0)
+    case .Q4_1: each(quantizeQ4_1)
+    case .Q5_0: each(quantizeQ5_0)
+    default: each(block)
+    }
 }
 
 extension GGMLType {

@@ -35,7 +35,9 @@ final class GGUFTokenizerTests: XCTestCase {
         let theirs = try GGUFFile(path: try Fixtures.required("gguf/tokenizer/shakespeare-vocab.gguf", regenerate: Self.regenerate))
         let folder = Fixtures.path("models/shakespeare-llama")
         let config = try XCTUnwrap(Fixtures.readJSON(folder + "/config.json") as? [String: Any])
-        let ours = try GGUFTokenizerMetadata.entries(tokenizerJSON: folder + "/tokenizer.json", vocabSize: 1024, config: config)
+        let tokenizerConfig = try XCTUnwrap(Fixtures.readJSON(folder + "/tokenizer_config.json") as? [String: Any])
+        let ours = try GGUFTokenizerMetadata.entries(tokenizerJSON: folder + "/tokenizer.json", vocabSize: 1024, config: config,
+                                                     tokenizerConfig: tokenizerConfig)
         for (key, value) in ours {
             XCTAssertEqual(value, theirs.metadata[key], key)
         }

@@ -33,6 +33,8 @@ int main(int argc, char ** argv) {
     cp.n_ctx = (uint32_t) ids.size() + 8;
     cp.n_batch = cp.n_ubatch = (uint32_t) ids.size();
     cp.n_threads = cp.n_threads_batch = 1;
+    cp.type_k = cp.type_v = GGML_TYPE_F32;   // an F32 cache and no flash attention (its CPU path accumulates in F16),
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;   // so an F32 model is compared without F16 rounding
     llama_context * ctx = llama_init_from_model(model, cp);
     if (!ctx) { fprintf(stderr, "cannot create a context\n"); return 1; }
     llama_batch batch = llama_batch_init((int32_t) ids.size(), 0, 1);

@@ -84,6 +84,18 @@ def metadata(path):
     return out
 
 
+def compare_logits(exe, path, out, tag):
+    """llama.cpp's logits on PROMPT_IDS from `path` against `compress logits` on the same file:
+    (max |difference|, argmax agreement, max |logit|)."""
+    from safetensors.numpy import load_file
+    ll, ours = os.path.join(out, f"ll-{tag}.f32"), os.path.join(out, f"ours-{tag}.safetensors")
+    run([exe, path, ",".join(map(str, PROMPT_IDS)), ll])
+    run([COMPRESS, "logits", "--model", path, "--ids", ",".join(map(str, PROMPT_IDS)), "--out", ours])
+    mine = load_file(ours)["logits"].reshape(len(PROMPT_IDS), -1)
+    theirs = np.fromfile(ll, dtype=np.float32).reshape(len(PROMPT_IDS), -1)
+    return float(np.abs(mine - theirs).max()), float((mine.argmax(-1) == theirs.argmax(-1)).mean()), float(np.abs(theirs).max())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct"))
@@ -102,6 +114,12 @@ def main():
     exe = logits_tool()
     results = {"model": args.model, "parameters": params, "chunks": args.chunks, "types": {}}
     results["f32_ppl"] = perplexity(f32, args.chunks)
+    # F32: llama.cpp (F32 KV cache, no flash attention) and our runtime on the same weights of our own file.
+    ours_f32 = os.path.join(args.out, "ours-f32.gguf")
+    if os.path.exists(ours_f32):
+        os.remove(ours_f32)
+    run([COMPRESS, "convert", args.model, "--output", ours_f32, "--type", "f32"])
+    results["f32_logits_max_abs_diff"], results["f32_argmax_agreement"], _ = compare_logits(exe, ours_f32, args.out, "f32")
     for t in args.types.split(","):
         theirs, ours = os.path.join(args.out, f"theirs-{t}.gguf"), os.path.join(args.out, f"ours-{t}.gguf")
         for p in (theirs, ours):
@@ -124,15 +142,7 @@ def main():
         types = {}
         for n, (ty, _) in a.items():
             types[ty] = types.get(ty, 0) + 1
-        ll = os.path.join(args.out, f"ll-{t}.f32")
-        run([exe, ours, ",".join(map(str, PROMPT_IDS)), ll])
-        ours_logits = os.path.join(args.out, f"ours-{t}.safetensors")
-        run([COMPRESS, "logits", "--model", ours, "--ids", ",".join(map(str, PROMPT_IDS)), "--out", ours_logits])
-        from safetensors.numpy import load_file
-        mine = load_file(ours_logits)["logits"].reshape(len(PROMPT_IDS), -1)
-        theirs_logits = np.fromfile(ll, dtype=np.float32).reshape(len(PROMPT_IDS), -1)
-        diff = float(np.abs(mine - theirs_logits).max())
-        top_agree = float((mine.argmax(-1) == theirs_logits.argmax(-1)).mean())
+        diff, top_agree, scale = compare_logits(exe, ours, args.out, t)
         results["types"][t] = {
             "ours_bytes": os.path.getsize(ours), "theirs_bytes": os.path.getsize(theirs),
             "ours_seconds": t_ours, "theirs_seconds": t_theirs,
@@ -140,12 +150,14 @@ def main():
             "metadata_keys_differing_from_llamacpp_converter": differing_keys,
             "identical_tensors": same, "tensors": len(b), "our_types": types,
             "logits_max_abs_diff_llamacpp_vs_ours": diff, "logits_argmax_agreement": top_agree,
-            "logits_scale": float(np.abs(theirs_logits).max()),
+            "logits_scale": scale,
             "ours_ppl": perplexity(ours, args.chunks), "theirs_ppl": perplexity(theirs, args.chunks),
         }
         print(t, json.dumps(results["types"][t]), flush=True)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
+    print(f"\nllama.cpp vs our runtime on our F32 file: max abs logit diff {results['f32_logits_max_abs_diff']:.2e}, "
+          f"argmax agreement {results['f32_argmax_agreement']:.2f}")
     print(f"\nF32 (llama.cpp converter) WikiText-2 PPL {results['f32_ppl'][0]:.3f} ± {results['f32_ppl'][1]:.3f}, "
           f"{params / 1e6:.1f} M parameters, {args.chunks} chunks of 512 tokens\n")
     print("| type | ours: size | llama-quantize: size | identical tensors | ours: PPL | llama-quantize: PPL | "

@@ -6,7 +6,7 @@ tokenizer rebuilt from `tokenizer.ggml.*` metadata must give llama.cpp's ids).
       a vocabulary-only GGUF (no tensors) made with the gguf Python package from
       fixtures/models/shakespeare-llama/tokenizer.json the way convert_hf_to_gguf.py's
       `_set_vocab_gpt2` does (tokens by id, types: control for special added tokens, merges "a b",
-      pre-tokenizer "gpt-2", bos/eos from config.json); llama.cpp loads it with vocab_only.
+      pre-tokenizer "gpt-2"; merges and special ids by gguf.SpecialVocab); llama.cpp loads it vocab_only.
   fixtures/gguf/tokenizer/reference.json
       {"texts": [...], "shakespeare": [[ids]...], "smollm2": [[ids]...] or null}: `llama-tokenize --ids
       --no-bos` on each text, for the file above and for the SmolLM2-135M Q4_1 GGUF
@@ -52,7 +52,6 @@ def vocab_gguf(path):
         types.append(gguf.TokenType.UNUSED if i not in by_id else
                      gguf.TokenType.CONTROL if special.get(i) else
                      gguf.TokenType.USER_DEFINED if i in special else gguf.TokenType.NORMAL)
-    merges = [m if isinstance(m, str) else " ".join(m) for m in tok["model"]["merges"]]
     w = gguf.GGUFWriter(path, "llama")
     w.add_context_length(cfg["max_position_embeddings"])
     w.add_embedding_length(cfg["hidden_size"])
@@ -65,9 +64,8 @@ def vocab_gguf(path):
     w.add_tokenizer_pre("gpt-2")
     w.add_token_list(tokens)
     w.add_token_types(types)
-    w.add_token_merges(merges)
-    w.add_bos_token_id(cfg["bos_token_id"])
-    w.add_eos_token_id(cfg["eos_token_id"])
+    # merges, special token ids and add_bos/eos flags the way the converter writes them (gguf.SpecialVocab)
+    gguf.SpecialVocab(folder, load_merges=True, n_vocab=n).add_to_gguf(w)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
