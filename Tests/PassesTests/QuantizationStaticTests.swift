@@ -145,6 +145,25 @@ final class QuantizationStaticTests: XCTestCase {
         XCTAssertNotNil(report.metrics["calibration_static_w8a8_perplexity"])
     }
 
+    /// The report's checkpoint-scheme number is what the written checkpoint computes: the probe's
+    /// perplexity on the calibration windows equals our runtime's on the loaded static checkpoint.
+    func testCheckpointSchemeMetricIsWhatTheCheckpointComputes() throws {
+        let (out, report) = try writeStatic()
+        let model = try TransformerModel.loadCompressed(from: out)
+        var nll = 0.0, count = 0
+        for e in Self.calibration {
+            let (n, c) = StaticW8A8Probe.nextTokenNLL(try model.forward(ModelInput(tokens: [e.ids.map(Int.init)])).logits, ids: e.ids)
+            nll += n; count += c
+        }
+        // Fake quantization (probe) and int8 codes (runtime) sum in a different order, so an activation
+        // can round to the neighbouring code now and then (the static grid is discontinuous): close, not equal.
+        let probe = try XCTUnwrap(report.metrics["calibration_static_w8a8_perplexity"])
+        let float = try XCTUnwrap(report.metrics["calibration_float_perplexity"]), runtime = exp(nll / Double(count))
+        print("calibration perplexity: float \(float), probe \(probe), runtime on the checkpoint \(runtime)")
+        XCTAssertEqual(runtime, probe, accuracy: probe * 2e-3)
+        XCTAssertGreaterThan(abs(float - probe), 5 * abs(runtime - probe), "the quantization effect dwarfs the probe–runtime difference")
+    }
+
     /// A gated model: the gate is not an int8 target, the static scheme calibrates through the gate,
     /// and the report measures what stock loaders compute instead (gates dropped).
     func testStaticInt8OnGatedModelSaysWhatStockLoadersCompute() throws {
