@@ -136,6 +136,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         }
         let teacher = try TransformerModel.load(from: model)
         let student = try TrainableModel(try TransformerModel.load(from: model))
+        let targets = Set(try quantizedTargets(student.model).map { ObjectIdentifier($0.variable) })   // checks the export is possible first
         let batcher: ExampleBatcher
         do {
             batcher = try ExampleBatcher(config: teacher.config, modelConfig: model.config, maxLength: maxLength, examples: context.training)
@@ -169,7 +170,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         }
         context.progress.finish()
         // What is evaluated last is what is written: float tensors rounded to their stored dtype.
-        roundToStoredDTypes(student.model, checkpoint: model, except: Set(try quantizedTargets(student.model).map { ObjectIdentifier($0.variable) }))
+        roundToStoredDTypes(student.model, checkpoint: model, except: targets)
         try evaluate()
         let changes = try writePacked(student, into: model)
         var exported: Double?
