@@ -173,8 +173,12 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         roundToStoredDTypes(student.model, checkpoint: model, except: targets)
         try evaluate()
         let changes = try writePacked(student, into: model)
-        var exported: Double?
-        if !held.isEmpty { exported = try heldOutAccuracy(try TransformerModel.loadCompressed(from: model), held, batcher, options: ForwardOptions()) }
+        // The written model as it runs (packed kernels), and dequantized (the training arithmetic).
+        var exported: (kernels: Double, dequantized: Double)?
+        if !held.isEmpty {
+            exported = (try heldOutAccuracy(try TransformerModel.loadCompressed(from: model), held, batcher, options: ForwardOptions()),
+                        try heldOutAccuracy(try TransformerModel.loadCompressed(from: model, packedKernels: false), held, batcher, options: ForwardOptions()))
+        }
         let first = Double(curve.first ?? 0), tail = curve.suffix(max(1, curve.count / 10))
         let last = Double(tail.reduce(0, +)) / Double(tail.count)
         let labels = curve.indices.map { String($0 + 1) }
@@ -184,7 +188,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         var series: [PassReport.Series] = []
         if let a = accuracy.last {
             metrics["fake_quant_accuracy_before"] = accuracy[0].value; metrics["fake_quant_accuracy"] = a.value
-            if let exported { metrics["exported_accuracy"] = exported }
+            if let exported { metrics["exported_accuracy"] = exported.kernels; metrics["exported_accuracy_dequantized"] = exported.dequantized }
             series.append(.init(title: "Held-out accuracy of the fake-quantized student (\(held.count) examples)", xLabel: "step", yLabel: "accuracy",
                                 labels: accuracy.map { String($0.step) }, values: accuracy.map(\.value)))
         }
