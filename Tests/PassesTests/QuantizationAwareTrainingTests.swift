@@ -84,6 +84,9 @@ final class QuantizationAwareTrainingTests: XCTestCase {
         XCTAssertEqual(acc.labels, ["0", "3", "6", "8"])
         XCTAssertTrue(acc.values.allSatisfy { (0...1).contains($0) })
         XCTAssertEqual(report.metrics["fake_quant_accuracy"], acc.values.last)
+        // The written model, read back: dequantized it is the trained arithmetic, so the same accuracy.
+        XCTAssertEqual(report.metrics["exported_accuracy_dequantized"], report.metrics["fake_quant_accuracy"])
+        XCTAssertNotNil(report.metrics["exported_accuracy"], "the packed-kernel run of the written model")
     }
 
     func testFourBitWeightsLieOnTheSymmetricGrid() throws {

@@ -81,7 +81,7 @@ def main():
         print(f"| {s} | " + " | ".join(row) + " |")
     for label, p, acc, loss in data:
         m = p["metrics"]
-        print(f"{label}: final fake-quant {m.get('fake_quant_accuracy')}, exported {m.get('exported_accuracy')}, "
+        print(f"{label}: final fake-quant {m.get('fake_quant_accuracy')}, exported {m.get('exported_accuracy')} (dequantized {m.get('exported_accuracy_dequantized')}), "
               f"loss first {m.get('first_loss'):.4f} final(10% tail) {m.get('final_loss'):.4f}")
 
 

@@ -15,7 +15,7 @@ folder = sys.argv[1]
 report = json.load(open(folder + "/report.json"))
 m = [p for p in report["passes"] if p["kind"] == "qat"][0]["metrics"]
 size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".safetensors"))
-print(f"{os.path.basename(folder)}: fake-quant {m.get('fake_quant_accuracy')}, exported {m.get('exported_accuracy')}, "
+print(f"{os.path.basename(folder)}: fake-quant {m.get('fake_quant_accuracy')}, exported {m.get('exported_accuracy')} (dequantized {m.get('exported_accuracy_dequantized')}), "
       f"safetensors {size / 1e6:.2f} MB")
 PY
 done | tee -a docs/results/qat/ternary-curves.md

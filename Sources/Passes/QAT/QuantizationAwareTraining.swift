@@ -136,6 +136,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         }
         let teacher = try TransformerModel.load(from: model)
         let student = try TrainableModel(try TransformerModel.load(from: model))
+        let targets = Set(try quantizedTargets(student.model).map { ObjectIdentifier($0.variable) })   // checks the export is possible first
         let batcher: ExampleBatcher
         do {
             batcher = try ExampleBatcher(config: teacher.config, modelConfig: model.config, maxLength: maxLength, examples: context.training)
@@ -169,11 +170,15 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         }
         context.progress.finish()
         // What is evaluated last is what is written: float tensors rounded to their stored dtype.
-        roundToStoredDTypes(student.model, checkpoint: model, except: Set(try quantizedTargets(student.model).map { ObjectIdentifier($0.variable) }))
+        roundToStoredDTypes(student.model, checkpoint: model, except: targets)
         try evaluate()
         let changes = try writePacked(student, into: model)
-        var exported: Double?
-        if !held.isEmpty { exported = try heldOutAccuracy(try TransformerModel.loadCompressed(from: model), held, batcher, options: ForwardOptions()) }
+        // The written model as it runs (packed kernels), and dequantized (the training arithmetic).
+        var exported: (kernels: Double, dequantized: Double)?
+        if !held.isEmpty {
+            exported = (try heldOutAccuracy(try TransformerModel.loadCompressed(from: model), held, batcher, options: ForwardOptions()),
+                        try heldOutAccuracy(try TransformerModel.loadCompressed(from: model, packedKernels: false), held, batcher, options: ForwardOptions()))
+        }
         let first = Double(curve.first ?? 0), tail = curve.suffix(max(1, curve.count / 10))
         let last = Double(tail.reduce(0, +)) / Double(tail.count)
         let labels = curve.indices.map { String($0 + 1) }
@@ -183,7 +188,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         var series: [PassReport.Series] = []
         if let a = accuracy.last {
             metrics["fake_quant_accuracy_before"] = accuracy[0].value; metrics["fake_quant_accuracy"] = a.value
-            if let exported { metrics["exported_accuracy"] = exported }
+            if let exported { metrics["exported_accuracy"] = exported.kernels; metrics["exported_accuracy_dequantized"] = exported.dequantized }
             series.append(.init(title: "Held-out accuracy of the fake-quantized student (\(held.count) examples)", xLabel: "step", yLabel: "accuracy",
                                 labels: accuracy.map { String($0.step) }, values: accuracy.map(\.value)))
         }
