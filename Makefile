@@ -57,6 +57,24 @@ fuzz:
 clean:
 	rm -rf .build
 
+# Regenerates the reference fixtures with the committed scripts in tools/reference/ (Python with torch,
+# transformers, tokenizers, safetensors, numpy, gguf, bitsandbytes, compressed-tensors; several read
+# ../shared). The last two steps need outputs of our code first: the Swift-written safetensors files
+# (PythonInteropTests with WHITTLE_UPDATE_FIXTURES=1) and the nf4/int8 outputs (QuantizationPassTests).
+# Not run: shakespeare_train.py (retrains the shipped model) and quant_accuracy.py (a benchmark).
+PYTHON ?= python3
+REFERENCE_SCRIPTS := models_reference.py tokenizers_reference.py tokenizers_decode_specials.py eval_reference.py \
+	eval_generation_reference.py shakespeare_reference.py training_reference.py hooks_reference.py distillation_reference.py \
+	gated_attention_reference.py safetensors_dtypes.py safetensors_malformed.py safetensors_shared_models.py gguf_reference.py \
+	gguf_malformed.py gguf_llama_reference.py quant_reference.py quant_fake.py quant_gpt2.py quant_observers.py \
+	pruning_finercut.py pruning_optin.py eval_model_reference.py sizes_reference.py
+reference: setup
+	@for s in $(REFERENCE_SCRIPTS); do echo "reference: $$s"; $(PYTHON) tools/reference/$$s || exit 1; done
+	$(PYTHON) tools/reference/safetensors_interop.py write
+	WHITTLE_UPDATE_FIXTURES=1 $(SWIFT) test $(TESTFLAGS) --filter "PythonInteropTests|QuantizationPassTests"
+	$(PYTHON) tools/reference/safetensors_interop.py verify
+	$(PYTHON) tools/reference/quant_checkpoints.py
+
 # Writes the sample report (ReportsTests) to .build/report-sample and screenshots report.html in headless Chromium.
 report-screenshot: setup
 	WHITTLE_REPORT_OUT=$(CURDIR)/.build/report-sample $(SWIFT) test --filter ReportsTests.ReportTests/testWriterWritesJSONMarkdownHTMLAndCharts

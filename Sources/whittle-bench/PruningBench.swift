@@ -158,10 +158,16 @@ func optinBench() throws {
     var rng = SeededGenerator(seed: 0)
     train.shuffle(using: &rng)
     let calibration = Array(train.prefix(calibrationCount))
+    // Options are chosen on a validation split carved from train (seeded shuffle, disjoint from the
+    // calibration sentences); dev is reported once, for the chosen variant and the baselines.
+    let validation = Array(train.dropFirst(calibrationCount).prefix(Int(env["OPTIN_VALIDATION"] ?? "872")!))
     let dev = Array(try DataSource(data: sharedPath("data/sst2/dev.tsv")).labeledExamples(encoder: enc, labels: labels).prefix(evalCount))
     let gold = dev.map { $0.label! }
     let network = try TransformerModel.load(from: checkpoint)
-    func accuracyOf(_ m: TransformerModel) throws -> Double { Evaluation.accuracy(predictions: try m.predictions(dev), labels: gold) }
+    func accuracyOf(_ m: TransformerModel, on set: [Example]? = nil) throws -> Double {
+        let examples = set ?? dev
+        return Evaluation.accuracy(predictions: try m.predictions(examples), labels: examples.map { $0.label! })
+    }
     let base = try accuracyOf(network)
     print(String(format: "optin minilm-l6-sst2: unpruned dev accuracy %.4f (%d examples), calibration %d SST-2 train sentences", base, dev.count, calibration.count))
 
@@ -180,12 +186,16 @@ func optinBench() throws {
                  calibration.reduce(0) { $0 + $1.ids.count }, pass.excludePadding ? "on" : "off"))
     if let path = env["OPTIN_SCORES_OUT"] { try JSONEncoder().encode(scores!).write(to: URL(fileURLWithPath: path)) }
 
-    func evaluate(_ plan: PruningPlan, layout: PrunedLayout = .sliced) throws -> (Double, TransformerModel) {
+    func prune(_ plan: PruningPlan, layout: PrunedLayout = .sliced) throws -> TransformerModel {
         let store = EditableCheckpoint(source: checkpoint)
         try plan.write(into: store, layout: layout)
-        let pruned = try TransformerModel.load(from: store)
+        return try TransformerModel.load(from: store)
+    }
+    func evaluate(_ plan: PruningPlan, layout: PrunedLayout = .sliced) throws -> (Double, TransformerModel) {
+        let pruned = try prune(plan, layout: layout)
         return (try accuracyOf(pruned), pruned)
     }
+    print(String(format: "  unpruned validation accuracy %.4f (%d SST-2 train sentences, disjoint from calibration)", try accuracyOf(network, on: validation), validation.count))
     let sst2MeanLength = 25.16   // ALGORITHMS.md §1.3 (SST-2 dev average length)
     print("  | flops_ratio | method | heads kept | neurons kept | MAC reduction | dev accuracy | accuracy / unpruned |")
     var slicedModels: [(Double, TransformerModel, Double)] = []
@@ -195,18 +205,22 @@ func optinBench() throws {
         var v = OptinPruning(flopsRatio: ratio); variants.append(("OPTIN, \(rows)", v))
         v = OptinPruning(flopsRatio: ratio, perLayerNormalization: true); variants.append(("OPTIN, \(rows), per-layer normalisation", v))
         v = OptinPruning(flopsRatio: ratio); v.indexWeights = true; variants.append(("OPTIN, \(rows), index_weights quirk", v))
-        var best: (Double, PruningPlan)? = nil
+        var chosen: (validation: Double, name: String, plan: PruningPlan, reduction: Double)? = nil
         var matched: (Int, Int)? = nil
         for (name, o) in variants {
             let (plan, _) = try o.plan(network, scores: scores, macSeqLen: sst2MeanLength)
             let mac = OptinMACModel(hidden: network.config.hidden, headDim: network.config.headDim, seqLen: sst2MeanLength)
             let reduction = 1 - mac.macs(heads: plan.keptHeadCount, neurons: plan.keptNeuronCount) / mac.macs(heads: 72, neurons: 6 * 1536)
-            let (acc, pruned) = try evaluate(plan)
+            let pruned = try prune(plan)
+            let val = try accuracyOf(pruned, on: validation)
             if matched == nil { matched = (plan.keptHeadCount, plan.keptNeuronCount) }
-            if best == nil || acc > best!.0 { best = (acc, plan) }
+            if chosen == nil || val > chosen!.validation { chosen = (val, name, plan, reduction) }
             if variants.first!.0 == name { slicedModels.append((ratio, pruned, reduction)) }
-            print(String(format: "  | %.1f | %@ | %d | %d | %.3f | %.4f | %.3f |", ratio, name, plan.keptHeadCount, plan.keptNeuronCount, reduction, acc, acc / base))
+            print(String(format: "  | %.1f | %@ | %d | %d | %.3f | validation %.4f |", ratio, name, plan.keptHeadCount, plan.keptNeuronCount, reduction, val))
         }
+        let (devAccuracy, _) = try evaluate(chosen!.plan)
+        print(String(format: "  | %.1f | chosen on validation: %@ | %d | %d | %.3f | dev %.4f | %.3f |", ratio, chosen!.name,
+                     chosen!.plan.keptHeadCount, chosen!.plan.keptNeuronCount, chosen!.reduction, devAccuracy, devAccuracy / base))
         for (name, ranking, seeds) in [("magnitude at matched counts", OptinPruning.Ranking.magnitude, [UInt64(0)]),
                                        ("random at matched counts", OptinPruning.Ranking.random, [UInt64(1), 2, 3])] {
             var accs: [Double] = []

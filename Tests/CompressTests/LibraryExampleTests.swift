@@ -23,6 +23,20 @@ final class LibraryExampleTests: XCTestCase {
 
         XCTAssertEqual(result.report.passes.map(\.kind), ["nf4"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: output + "/report.html"))
+        // The original's perplexity is transformers' (eval_reference.py, windows of 128); the compressed one
+        // is that of stories260K quantized by bitsandbytes itself, run by transformers + bitsandbytes
+        // (eval_model_reference.py). Our pass writes bitsandbytes' packed codes but flips 4 of 3,540
+        // double-quant absmax codes by one step (QuantizationPassTests), hence 0.5 % rather than 1e-5.
+        let fp32 = (try Fixtures.readJSON(Fixtures.path("eval/stories260k_perplexity.json")) as! [String: Any])["cases"] as! [[String: Any]]
+        let nf4 = (try Fixtures.readJSON(try Fixtures.required("eval/stories260k_model_reference.json",
+                                                               regenerate: "tools/reference/eval_model_reference.py")) as! [String: Any])["nf4"] as! [String: Any]
+        let expectedOriginal = fp32.first { $0["seq_len"] as! Int == 128 && $0["max_tokens"] is NSNull }!["perplexity"] as! Double
+        let row = try XCTUnwrap(result.report.comparisons.first)
+        XCTAssertEqual(try XCTUnwrap(row.original), expectedOriginal, accuracy: 1e-5 * expectedOriginal)
+        XCTAssertEqual(try XCTUnwrap(row.compressed), nf4["perplexity"] as! Double, accuracy: 0.005 * (nf4["perplexity"] as! Double))
+        XCTAssertEqual(row.count, nf4["count"] as? Int)
+        let written = try Checkpoint(path: output), bnb = try Checkpoint(path: Fixtures.path("quant/stories260K-bnb-nf4"))
+        XCTAssertEqual(written.names.sorted(), bnb.names.sorted(), "the layout bitsandbytes saves")
     }
 
     func testReadmeShowsThisExample() throws {

@@ -9,7 +9,11 @@ Writes fixtures/eval/stories260k_model_reference.json:
             fixtures/eval/stories260k_samples.tokens split into two 64-id sequences;
   kl        KL(original || pruned) of next-token distributions, averaged over every position of the
             non-overlapping 64-id windows of those 128 ids; original = fixtures/models/stories260K,
-            pruned = fixtures/pruning/stories260K-finercut4-zeroed loaded by stock transformers.
+            pruned = fixtures/pruning/stories260K-finercut4-zeroed loaded by stock transformers;
+  nf4       perplexity (non-overlapping windows of 128, the transformers labels recipe) of all
+            1,024 sample ids under fixtures/quant/stories260K-bnb-nf4 — stories260K quantized by
+            bitsandbytes itself — loaded by transformers + bitsandbytes (the README library example's
+            evaluation).
 
 Run: /root/venv/bin/python tools/reference/eval_model_reference.py
 """
@@ -61,12 +65,25 @@ def main():
         lq = torch.log_softmax(pruned(w).logits[0].double(), -1)
         kl = torch.nn.functional.kl_div(lq, lp, reduction="sum", log_target=True)
         total += float(kl); positions += w.shape[1]
+    nf4 = transformers.LlamaForCausalLM.from_pretrained(os.path.join(ROOT, "fixtures/quant/stories260K-bnb-nf4")).eval()
+    for mod in nf4.modules():   # bitsandbytes' AVX512-BF16 CPU path asserts out_features % 32 == 0 (stories260K: 172)
+        if hasattr(mod, "support_avx512bf16_for_cpu"):
+            mod.support_avx512bf16_for_cpu = False
+    nll, count = 0.0, 0
+    for begin in range(0, len(stream), 128):
+        w = torch.tensor([stream[begin:begin + 128]])
+        if w.shape[1] < 2:
+            continue
+        loss = float(nf4(w, labels=w).loss)
+        nll += loss * (w.shape[1] - 1); count += w.shape[1] - 1
     out = {"meta": {"generator": "tools/reference/eval_model_reference.py", "torch": torch.__version__,
                     "transformers": transformers.__version__, "numpy": np.__version__,
                     "data": "fixtures/eval/stories260k_samples.tokens, first 128 ids (2 x 64)"},
            "outliers": {"model": "fixtures/models/stories260K", "modules": modules},
            "kl": {"original": "fixtures/models/stories260K", "compressed": "fixtures/pruning/stories260K-finercut4-zeroed",
-                  "seq_len": 64, "count": positions, "mean_kl": total / positions}}
+                  "seq_len": 64, "count": positions, "mean_kl": total / positions},
+           "nf4": {"model": "fixtures/quant/stories260K-bnb-nf4", "bitsandbytes": __import__("bitsandbytes").__version__,
+                   "seq_len": 128, "count": count, "perplexity": float(np.exp(nll / count))}}
     with open(os.path.join(ROOT, "fixtures/eval/stories260k_model_reference.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
