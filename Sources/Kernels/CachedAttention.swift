@@ -39,9 +39,10 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
     precondition(nkv > 0 && nh % nkv == 0, "cachedAttentionForward: \(nh) query heads not a multiple of \(nkv) kv heads")
     let group = nh / nkv, qStride = nh * hd, kvStride = nkv * hd, t = g.newTokens
     let b = g.past.count
-    // Work items: (sequence, query head); each keeps its own [T, keys] scratch.
+    // Work items: (sequence, query head); each keeps its own [T, keys] scratch. A decode step of a
+    // short context is a few hundred thousand MACs: split it over threads only when it is larger.
     let maxKeys = (0..<b).map { g.keys(b: $0, i: t - 1).upperBound }.max() ?? 0
-    parallelRanges(b * nh, costPerItem: t * maxKeys * hd) { start, end in
+    parallelRanges(b * nh, costPerItem: t * maxKeys * hd / 16) { start, end in
         let p = UnsafeMutablePointer<Float>.allocate(capacity: t * maxKeys)
         defer { p.deallocate() }
         for item in start..<end {

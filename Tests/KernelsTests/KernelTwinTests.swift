@@ -37,15 +37,18 @@ final class KernelTwinTests: XCTestCase {
     }
 
     func testMatmulForwardWithAndWithoutBias() {
-        let (n, c, oc) = (6, 13, 11)
-        let x = random(n * c), w = random(oc * c), b = random(oc)
-        var y1 = [Float](repeating: 0, count: n * oc), y2 = y1
-        matmulForward(&y1, x, w, b, rows: n, inFeatures: c, outFeatures: oc)
-        matmulForwardNaive(&y2, x, w, b, rows: n, inFeatures: c, outFeatures: oc)
-        assertClose(y1, y2, atol: 1e-5)
-        matmulForward(&y1, x, w, nil, rows: n, inFeatures: c, outFeatures: oc)
-        matmulForwardNaive(&y2, x, w, nil, rows: n, inFeatures: c, outFeatures: oc)
-        assertClose(y1, y2, atol: 1e-5)
+        for n in [6, 1] {       // one row takes the GEMV path (decode steps)
+            let (c, oc) = (13, 11)
+            let x = random(n * c), w = random(oc * c), b = random(oc)
+            var y1 = [Float](repeating: .nan, count: n * oc), y2 = y1
+            matmulForward(&y1, x, w, b, rows: n, inFeatures: c, outFeatures: oc)
+            matmulForwardNaive(&y2, x, w, b, rows: n, inFeatures: c, outFeatures: oc)
+            assertClose(y1, y2, atol: 1e-5, "rows \(n), bias")
+            y1 = [Float](repeating: .nan, count: n * oc)
+            matmulForward(&y1, x, w, nil, rows: n, inFeatures: c, outFeatures: oc)
+            matmulForwardNaive(&y2, x, w, nil, rows: n, inFeatures: c, outFeatures: oc)
+            assertClose(y1, y2, atol: 1e-5, "rows \(n), no bias")
+        }
     }
 
     func testSoftmaxLargeParallelAndMaskedRows() {
