@@ -36,7 +36,7 @@ final class ProgressLogTests: XCTestCase {
         XCTAssertTrue(sawLineWhileRunning, "no progress line with ETA reached the log while the run was going:\n\(log)")
         // Each stage ends with its 100 % line: training, both evaluations, writing.
         XCTAssertTrue(log.contains("finetune: 120 steps 120/120 (100%)"), log)
-        XCTAssertTrue(log.contains("held-out perplexity: windows 64/64 (100%)"), log)
+        XCTAssertTrue(log.contains("held-out perplexity: perplexity windows 64/64 (100%)"), log)
         XCTAssertTrue(log.contains("writing tensors "), log)
     }
 
