@@ -219,22 +219,3 @@ public enum GGUFExport {
     }
 }
 
-/// Applies llama.cpp's converter permutation: HF row `j·d/2 + i` of each head goes to row `2i + j`.
-public func permuteGGUFRows(_ values: [Float], rows: Int, columns: Int, heads: Int) -> [Float] {
-    precondition(heads > 0 && rows % (2 * heads) == 0 && values.count == rows * columns)
-    let d = rows / heads, half = d / 2
-    var out = [Float](repeating: 0, count: values.count)
-    values.withUnsafeBufferPointer { src in
-        out.withUnsafeMutableBufferPointer { dst in
-            for h in 0..<heads {
-                for j in 0..<2 {
-                    for i in 0..<half {
-                        let hfRow = h * d + j * half + i, stored = h * d + 2 * i + j
-                        for c in 0..<columns { dst[stored * columns + c] = src[hfRow * columns + c] }
-                    }
-                }
-            }
-        }
-    }
-    return out
-}

@@ -54,6 +54,15 @@ public struct GGUFLlamaLayout: Sendable {
 /// (half j, index i) is stored at row `2i + j`. `values` is [rows, columns] row-major (a bias has one
 /// column); `heads` divides rows into heads of an even size.
 public func unpermuteGGUFRows(_ values: [Float], rows: Int, columns: Int, heads: Int) -> [Float] {
+    moveGGUFRows(values, rows: rows, columns: columns, heads: heads, toStored: false)
+}
+
+/// Applies the converter's permutation (HF order → llama.cpp order), for writing.
+public func permuteGGUFRows(_ values: [Float], rows: Int, columns: Int, heads: Int) -> [Float] {
+    moveGGUFRows(values, rows: rows, columns: columns, heads: heads, toStored: true)
+}
+
+private func moveGGUFRows(_ values: [Float], rows: Int, columns: Int, heads: Int, toStored: Bool) -> [Float] {
     precondition(heads > 0 && rows % (2 * heads) == 0 && values.count == rows * columns)
     let d = rows / heads, half = d / 2
     var out = [Float](repeating: 0, count: values.count)
@@ -63,7 +72,8 @@ public func unpermuteGGUFRows(_ values: [Float], rows: Int, columns: Int, heads:
                 for j in 0..<2 {
                     for i in 0..<half {
                         let hfRow = h * d + j * half + i, stored = h * d + 2 * i + j
-                        for c in 0..<columns { dst[hfRow * columns + c] = src[stored * columns + c] }
+                        let (from, to) = toStored ? (hfRow, stored) : (stored, hfRow)
+                        for c in 0..<columns { dst[to * columns + c] = src[from * columns + c] }
                     }
                 }
             }
