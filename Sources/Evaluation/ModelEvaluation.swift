@@ -27,8 +27,7 @@ extension TransformerModel {
     }
 
     /// Sliding-window perplexity of a token stream (see `perplexityWindows`).
-    public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, file: String,
-                           progress: ProgressReporter = .silent) throws -> PerplexityResult {
+    public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, file: String) throws -> PerplexityResult {
         guard config.isCausalLM else {
             throw EvaluationError.invalidArgument(message: "perplexity needs a causal language model (this is a \(config.architecture))")
         }
@@ -36,7 +35,7 @@ extension TransformerModel {
             throw EvaluationError.invalidArgument(message: "seq_len \(seqLen) exceeds the model's \(config.maxPositions) positions (max_position_embeddings)")
         }
         return try Evaluation.perplexity(of: stream, seqLen: seqLen, stride: stride, vocab: config.vocabSize, file: file,
-                                         progress: progress, logits: sequenceLogits)
+                                         logits: sequenceLogits)
     }
 
     /// The windows `perplexity(of:)` scores, after the same checks.
@@ -56,16 +55,13 @@ extension TransformerModel {
     }
 
     /// Arg-max class of each example, one example per forward (no padding, so no mask effects).
-    public func predictions(_ examples: [Example], progress: ProgressReporter = .silent) throws -> [Int] {
+    public func predictions(_ examples: [Example]) throws -> [Int] {
         guard config.isClassifier else {
             throw EvaluationError.invalidArgument(message: "classification metrics need a sequence classifier (this is a \(config.architecture))")
         }
-        return try progress.stage("examples", total: examples.count) { update in
-            try examples.enumerated().map { i, e in
-                let logits = try classLogits(e)
-                update(i + 1)
-                return logits.indices.max { logits[$0] < logits[$1] }!
-            }
+        return try examples.map { e in
+            let logits = try classLogits(e)
+            return logits.indices.max { logits[$0] < logits[$1] }!
         }
     }
 

@@ -1,6 +1,5 @@
 import Datasets
 import Foundation
-import Models
 import Kernels
 
 /// One forward window of the sliding-window perplexity: tokens `begin..<end` go in, and the tokens at
@@ -58,18 +57,15 @@ public struct PerplexityResult: Codable, Equatable, Sendable {
 /// Perplexity of a token stream. `logits(ids)` runs the model on one window and returns `[T, V]` logits.
 /// Throws when the stream is shorter than one window of `seqLen` tokens.
 public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, vocab: Int, file: String,
-                       progress: ProgressReporter = .silent, logits: ([Int32]) throws -> [Float]) throws -> PerplexityResult {
+                       logits: ([Int32]) throws -> [Float]) throws -> PerplexityResult {
     guard seqLen >= 2 else { throw EvaluationError.invalidArgument(message: "seq_len must be at least 2 (got \(seqLen))") }
     if let stride, !(1...seqLen).contains(stride) {
         throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
     }
     guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
     let windows = perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen)
-    return perplexityResult(try progress.stage("perplexity windows", total: windows.count) { update in
-        try windows.enumerated().map { i, w in
-            defer { update(i + 1) }
-            let ids = Array(stream[w.begin..<w.end])
-            return .window(nll: windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin), count: w.predicted)
-        }
+    return perplexityResult(try windows.map { w in
+        let ids = Array(stream[w.begin..<w.end])
+        return .window(nll: windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin), count: w.predicted)
     })
 }

@@ -103,22 +103,9 @@ func say(_ line: String) {
     fflush(stdout)
 }
 
-/// Runs tools/bench_decode_torch.py and returns the JSON object of its last line.
+/// Runs tools/bench_decode_torch.py on the same prompt, tokens and threads (`runPythonPeer`).
 func runDecodePeer(folder: String) -> [String: Any]? {
-    let python = ProcessInfo.processInfo.environment["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("tools/bench_decode_torch.py").path
-    guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script, "--model", folder, "--prompt", decodePrompt.map(String.init).joined(separator: ","),
-                         "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "1"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
-    return try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+    runPythonPeer(script: "tools/bench_decode_torch.py",
+                  ["--model", folder, "--prompt", decodePrompt.map(String.init).joined(separator: ","),
+                   "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "1"])
 }

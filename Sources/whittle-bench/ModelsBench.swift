@@ -90,18 +90,23 @@ func torchForwardSeconds(_ shape: BenchLlamaShape, threads: Int) -> Double? {
     runTorchPeer(script: "tools/bench_models_torch.py", shape, threads: threads)?["seconds"] as? Double
 }
 
-/// Runs a PyTorch peer script in tools/ on the same Llama shape and threads and returns the JSON
-/// object it prints on its last line (nil when Python or the script is unavailable).
+/// Runs a PyTorch peer script in tools/ on the same Llama shape and threads (`runPythonPeer`).
 func runTorchPeer(script relative: String, _ shape: BenchLlamaShape, threads: Int) -> [String: Any]? {
+    runPythonPeer(script: relative, ["--hidden", "\(shape.hidden)", "--layers", "\(shape.layers)", "--heads", "\(shape.heads)",
+                                     "--kv-heads", "\(shape.kvHeads)", "--intermediate", "\(shape.intermediate)", "--vocab", "\(shape.vocab)",
+                                     "--batch", "\(shape.batch)", "--seq", "\(shape.seqLen)", "--threads", "\(threads)", "--repeats", "3"])
+}
+
+/// Runs a Python peer script in tools/ (`WHITTLE_PYTHON`, default the /root/venv interpreter) and
+/// returns the JSON object it prints on its last line; nil when Python or the script is unavailable.
+func runPythonPeer(script relative: String, _ arguments: [String]) -> [String: Any]? {
     let python = ProcessInfo.processInfo.environment["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(relative).path
     guard FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) else { return nil }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [script, "--hidden", "\(shape.hidden)", "--layers", "\(shape.layers)", "--heads", "\(shape.heads)",
-                         "--kv-heads", "\(shape.kvHeads)", "--intermediate", "\(shape.intermediate)", "--vocab", "\(shape.vocab)",
-                         "--batch", "\(shape.batch)", "--seq", "\(shape.seqLen)", "--threads", "\(threads)", "--repeats", "3"]
+    process.arguments = [script] + arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
