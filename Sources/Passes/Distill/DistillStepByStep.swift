@@ -144,22 +144,23 @@ public struct DistillStepByStep: Pass, Equatable {
         var results: [Method: [Double]] = [:]
         var curves: [String: [Float]] = [:]
         var kept: TrainableModel?
-        context.progress.start("distill_step_by_step: \(methods.count * fractions.count) runs × \(settings.steps) steps", methods.count * fractions.count)
+        let runs = methods.count * fractions.count
         for (f, fraction) in fractions.enumerated() {
             let subset = data.trainingSubset(fraction: fraction, seed: training.seed ?? context.seed)
             for (m, method) in methods.enumerated() {
                 let trainable = try TrainableModel(try TransformerModel.load(from: model))
-                let curve = try train(trainable, method: method, examples: subset, codec: codec, padId: padId,
-                                      settings: settings, seed: training.seed ?? context.seed)
+                let run = "distill_step_by_step run \(f * methods.count + m + 1)/\(runs) (\(method.rawValue), \(fraction * 100)% of the data): steps"
+                let curve = try context.progress.stage(run, total: settings.steps) { update in
+                    try train(trainable, method: method, examples: subset, codec: codec, padId: padId,
+                              settings: settings, seed: training.seed ?? context.seed, progress: update)
+                }
                 curves["\(method.rawValue)@\(fraction)"] = curve
                 let answers = try generate(trainable.model, inputs: evaluation.map(\.input), prefix: method == .dss ? labelPrefix : "", codec: codec)
                 let correct = zip(answers, evaluation).filter { labelCorrect($0, $1.label, task: data.task) }.count
                 results[method, default: []].append(Double(correct) / Double(evaluation.count))
                 if method == .dss, f == fractions.count - 1 { kept = trainable }
-                context.progress.update(f * methods.count + m + 1)
             }
         }
-        context.progress.finish()
         let dss = kept!
         let examples = Array(evaluation.prefix(reportRationales))
         let rationales = try generate(dss.model, inputs: examples.map(\.input), prefix: rationalePrefix, codec: codec, budget: maxTargetLength)
@@ -172,7 +173,7 @@ public struct DistillStepByStep: Pass, Equatable {
 
     /// Trains one method for `settings.steps` steps on `examples`; returns the loss curve.
     func train(_ trainable: TrainableModel, method: Method, examples: [RationaleExample], codec: TaskCodec, padId: Int,
-               settings: TrainerSettings, seed: UInt64) throws -> [Float] {
+               settings: TrainerSettings, seed: UInt64, progress: (Int) -> Void = { _ in }) throws -> [Float] {
         let trainer = try Trainer(model: trainable, settings: settings)
         let encoded = try examples.map { e -> (label: PromptTarget, rationale: PromptTarget) in
             switch method {
@@ -193,7 +194,7 @@ public struct DistillStepByStep: Pass, Equatable {
             let b = loader.batch(step: step)
             return method == .dss ? multiTaskBatch(labels: b.map(\.label), rationales: b.map(\.rationale), padId: padId)
                                   : promptTargetBatch(b.map(\.label), padId: padId)
-        })
+        }, progress: { step, _ in progress(step) })
         return trainer.lossCurve
     }
 
