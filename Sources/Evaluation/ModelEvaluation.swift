@@ -28,30 +28,25 @@ extension TransformerModel {
 
     /// Sliding-window perplexity of a token stream (see `perplexityWindows`).
     public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, file: String) throws -> PerplexityResult {
-        guard config.isCausalLM else {
-            throw EvaluationError.invalidArgument(message: "perplexity needs a causal language model (this is a \(config.architecture))")
-        }
-        guard seqLen <= config.maxPositions else {
-            throw EvaluationError.invalidArgument(message: "seq_len \(seqLen) exceeds the model's \(config.maxPositions) positions (max_position_embeddings)")
-        }
+        try checkCanScore(seqLen: seqLen)
         return try Evaluation.perplexity(of: stream, seqLen: seqLen, stride: stride, vocab: config.vocabSize, file: file,
                                          logits: sequenceLogits)
     }
 
     /// The windows `perplexity(of:)` scores, after the same checks.
     public func perplexityWindows(of stream: [Int32], seqLen: Int, stride: Int? = nil, file: String) throws -> [PerplexityWindow] {
+        try checkCanScore(seqLen: seqLen)
+        return try checkedPerplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride, file: file)
+    }
+
+    /// Perplexity needs a causal LM whose positions cover one window.
+    private func checkCanScore(seqLen: Int) throws {
         guard config.isCausalLM else {
             throw EvaluationError.invalidArgument(message: "perplexity needs a causal language model (this is a \(config.architecture))")
         }
         guard seqLen <= config.maxPositions else {
             throw EvaluationError.invalidArgument(message: "seq_len \(seqLen) exceeds the model's \(config.maxPositions) positions (max_position_embeddings)")
         }
-        guard seqLen >= 2 else { throw EvaluationError.invalidArgument(message: "seq_len must be at least 2 (got \(seqLen))") }
-        if let stride, !(1...seqLen).contains(stride) {
-            throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
-        }
-        guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
-        return Evaluation.perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen)
     }
 
     /// Arg-max class of each example, one example per forward (no padding, so no mask effects).

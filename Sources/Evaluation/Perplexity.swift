@@ -54,16 +54,22 @@ public struct PerplexityResult: Codable, Equatable, Sendable {
     public var meanNLL: Double { nllSum / Double(count) }
 }
 
-/// Perplexity of a token stream. `logits(ids)` runs the model on one window and returns `[T, V]` logits.
-/// Throws when the stream is shorter than one window of `seqLen` tokens.
-public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, vocab: Int, file: String,
-                       logits: ([Int32]) throws -> [Float]) throws -> PerplexityResult {
+/// `perplexityWindows` after checking the arguments a user gives (`seq_len`, `stride`) and that the
+/// stream in `file` fills at least one window.
+public func checkedPerplexityWindows(tokenCount: Int, seqLen: Int, stride: Int?, file: String) throws -> [PerplexityWindow] {
     guard seqLen >= 2 else { throw EvaluationError.invalidArgument(message: "seq_len must be at least 2 (got \(seqLen))") }
     if let stride, !(1...seqLen).contains(stride) {
         throw EvaluationError.invalidArgument(message: "stride must be from 1 to seq_len \(seqLen) (got \(stride))")
     }
-    guard stream.count >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: stream.count, seqLen: seqLen) }
-    let windows = perplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride ?? seqLen)
+    guard tokenCount >= seqLen else { throw DatasetError.tooShortForWindow(file: file, tokens: tokenCount, seqLen: seqLen) }
+    return perplexityWindows(tokenCount: tokenCount, seqLen: seqLen, stride: stride ?? seqLen)
+}
+
+/// Perplexity of a token stream. `logits(ids)` runs the model on one window and returns `[T, V]` logits.
+/// Throws when the stream is shorter than one window of `seqLen` tokens.
+public func perplexity(of stream: [Int32], seqLen: Int, stride: Int? = nil, vocab: Int, file: String,
+                       logits: ([Int32]) throws -> [Float]) throws -> PerplexityResult {
+    let windows = try checkedPerplexityWindows(tokenCount: stream.count, seqLen: seqLen, stride: stride, file: file)
     return perplexityResult(try windows.map { w in
         let ids = Array(stream[w.begin..<w.end])
         return .window(nll: windowNLL(logits: try logits(ids), vocab: vocab, ids: ids, firstTarget: w.firstTarget - w.begin), count: w.predicted)
