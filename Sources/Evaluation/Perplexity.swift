@@ -33,16 +33,25 @@ public func perplexityWindows(tokenCount n: Int, seqLen: Int, stride: Int) -> [P
 
 /// Sum of −log softmax(logits[t−1])[ids[t]] over t in `firstTarget..<ids.count` (positions relative to the
 /// window). `logits` is `[T, V]` row-major for the T = ids.count window tokens. Accumulates in Double.
+/// Rows run in parallel (one log-sum-exp over the vocabulary each); the sum is taken in row order, so
+/// the result does not depend on the thread count.
 public func windowNLL(logits: [Float], vocab: Int, ids: [Int32], firstTarget: Int) -> Double {
     precondition(logits.count == ids.count * vocab && firstTarget >= 1)
-    var total = 0.0
+    guard firstTarget < ids.count else { return 0 }
+    var nll = [Double](repeating: 0, count: ids.count - firstTarget)
     logits.withUnsafeBufferPointer { l in
-        for t in firstTarget..<ids.count {
-            let row = l.baseAddress! + (t - 1) * vocab   // log_softmax(row)[id], as `logSoftmaxForward` computes it
-            total -= Double(row[Int(ids[t])]) - logSumExp(row, cols: vocab)
+        nll.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            parallelRanges(ids.count - firstTarget, costPerItem: vocab) { start, end in
+                for i in start..<end {
+                    let t = firstTarget + i
+                    let row = l.baseAddress! + (t - 1) * vocab   // log_softmax(row)[id], as `logSoftmaxForward` computes it
+                    out[i] = logSumExp(row, cols: vocab) - Double(row[Int(ids[t])])
+                }
+            }
         }
     }
-    return total
+    return nll.reduce(0, +)
 }
 
 /// Mean negative log-likelihood over `count` predicted tokens, and its exponential.

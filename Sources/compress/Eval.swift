@@ -45,8 +45,11 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object on the last line (metric, value, count, model, data).")
     var json = false
 
+    @OptionGroup var threading: ThreadsOption
+
     func run() throws {
         try exitOnUserError {
+            threading.apply()
             var source = DataSource(data: data, textField: textField, textPairField: textPairField, labelField: labelField,
                                     maxExamples: maxExamples, seqLen: seqLen, stride: stride, maxTokens: maxTokens)
             if let format {

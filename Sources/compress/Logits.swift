@@ -16,6 +16,8 @@ struct Logits: ParsableCommand {
     @Option(help: "Write one F32 tensor 'logits' ([T, V] for a language model, [num_labels] for a classifier).")
     var out: String?
 
+    @OptionGroup var threading: ThreadsOption
+
     func validate() throws {
         let parts = ids.split(separator: ",", omittingEmptySubsequences: false)
         guard !parts.isEmpty, parts.allSatisfy({ Int($0.trimmingCharacters(in: .whitespaces)) != nil }) else {
@@ -25,6 +27,7 @@ struct Logits: ParsableCommand {
 
     func run() throws {
         try exitOnUserError {
+            threading.apply()
             let tokens = ids.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
             let store = try openTensorStore(path: model)
             let transformer = try TransformerModel.loadCompressed(from: store)   // NF4 / int8 outputs run as written

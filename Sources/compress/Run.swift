@@ -20,8 +20,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Replace an existing output folder.")
     var force = false
 
-    @Option(help: "Threads for BLAS and parallel loops (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption
 
     @Flag(help: "Print only errors and the final table.")
     var quiet = false
@@ -42,7 +41,6 @@ struct Run: ParsableCommand {
     var outputShards: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let outputShards, outputShards < 1 { throw ValidationError("--output-shards must be at least 1 (got \(outputShards))") }
         if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1 (got \(saveEvery))") }
         if shard != nil && resume { throw ValidationError("--shard and --resume cannot be used together (a shard is short; rerun it)") }
@@ -51,7 +49,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try exitOnUserError {
-            if let threads { Threads.set(threads) }
+            threading.apply()
             let recipe = try Recipe.load(path: self.recipe)
             var options = Pipeline.Options(output: output, force: force)
             let console = Console(quiet: quiet)
@@ -105,20 +103,18 @@ struct Merge: ParsableCommand {
     @Flag(help: "Replace an existing output folder.")
     var force = false
 
-    @Option(help: "Threads for BLAS and parallel loops (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption
 
     @Flag(help: "Print only errors and the final table.")
     var quiet = false
 
     func validate() throws {
         if partials.isEmpty { throw ValidationError("give the partial result folders to merge") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
     func run() throws {
         try exitOnUserError {
-            if let threads { Threads.set(threads) }
+            threading.apply()
             var options = Pipeline.Options(output: output, force: force)
             let console = Console(quiet: quiet)
             options.log = console.log

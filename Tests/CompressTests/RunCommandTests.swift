@@ -1,4 +1,5 @@
 import XCTest
+import ArgumentParser
 @testable import compress
 
 /// The command line is an interface: its help text is part of it (swift-argument-parser style).
@@ -90,5 +91,19 @@ final class RunCommandTests: XCTestCase {
         XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--shard", "1/2", "--resume"]), "a shard does not resume")
         XCTAssertThrowsError(try Run.parse(["--recipe", "r.json", "--save-every", "0"]))
         XCTAssertThrowsError(try Merge.parse([]), "merge needs the partial folders")
+    }
+
+    /// Every command that runs a model takes `--threads`, checked the same way.
+    func testModelCommandsTakeThreads() {
+        let commands: [(ParsableCommand.Type, [String])] = [
+            (Eval.self, ["--model", "m", "--data", "d.txt"]), (Logits.self, ["--model", "m", "--ids", "1,2"]),
+            (Merge.self, ["p"]), (Run.self, ["--recipe", "r.json"]),
+        ]
+        for (command, arguments) in commands {
+            XCTAssertNoThrow(try command.parseAsRoot(arguments + ["--threads", "2"]), "\(command)")
+            XCTAssertThrowsError(try command.parseAsRoot(arguments + ["--threads", "0"]), "\(command)") {
+                XCTAssertEqual(command.message(for: $0), "--threads must be at least 1 (got 0)", "\(command)")
+            }
+        }
     }
 }
