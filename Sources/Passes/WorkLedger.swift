@@ -59,13 +59,14 @@ public final class WorkLedger: @unchecked Sendable {
         return items[step]?[index] == nil && slice.range(of: total).contains(index)
     }
 
-    /// Records a computed item; saves the ledger every `saveEvery` records.
-    public func record<T: Encodable>(_ step: String, _ index: Int, _ value: T) throws {
+    /// Records a computed item; saves the ledger every `saveEvery` records, or at once with `saveNow`
+    /// (an item that took long, such as one of FinerCut's greedy steps), when saving is on.
+    public func record<T: Encodable>(_ step: String, _ index: Int, _ value: T, saveNow: Bool = false) throws {
         let data = try JSONEncoder().encode(value)
         lock.lock()
         items[step, default: [:]][index] = data
         unsaved += 1; recorded += 1
-        let due = saveEvery > 0 && unsaved >= saveEvery, count = recorded
+        let due = saveEvery > 0 && (saveNow || unsaved >= saveEvery), count = recorded
         if due { unsaved = 0 }
         lock.unlock()
         if due { try save?(self) }
