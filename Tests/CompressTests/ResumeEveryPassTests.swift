@@ -73,7 +73,8 @@ final class ResumeEveryPassTests: KilledRunTestCase {
             let expected = k <= 4 ? "resumed from the training state a killed run saved (step 1 at 2 of 4)"
                 : k == 6 ? "resumed from the training state a killed run saved (step 1 at 4 of 4)"
                 : "resumed from the training state a killed run saved (step 1 at 4 of 4, step 2 at 2 of 4)"
-            XCTAssertTrue(try notes(output).contains(expected), "\(k): \(try notes(output))")
+            let written = try notes(output)
+            XCTAssertTrue(written.contains(expected), "\(k): \(written)")
         }
         // A changed recipe (another lr) refuses to resume the killed run and says why.
         let output = scratch + "/qat-changed"
@@ -98,7 +99,8 @@ final class ResumeEveryPassTests: KilledRunTestCase {
                 try killThenResume(recipe, output: output, variable: "WHITTLE_KILL_AFTER_STEPS", at: k, arguments: ["--save-every", "2"])
                 try assertSameOutput(output, reference, "\(name) killed after step \(k)")
                 try assertSamePass(output, reference, "\(name) killed after step \(k)")
-                XCTAssertTrue(try notes(output).contains("resumed at step \((k - 1) / 2 * 2) from the training state a killed run saved"), "\(try notes(output))")
+                let written = try notes(output)
+                XCTAssertTrue(written.contains("resumed at step \((k - 1) / 2 * 2) from the training state a killed run saved"), "\(written)")
             }
         }
     }
@@ -127,7 +129,8 @@ final class ResumeEveryPassTests: KilledRunTestCase {
             try killThenResume(recipe, output: output, variable: "WHITTLE_KILL_AFTER_STEPS", at: k, arguments: ["--save-every", "2"])
             try assertSameOutput(output, reference, "distill killed after global step \(k)")
             try assertSamePass(output, reference, "distill killed after global step \(k)")
-            XCTAssertTrue(try notes(output).contains { $0.hasPrefix("resumed from the progress a killed run saved: ") && $0.hasSuffix(resumed) }, "\(k): \(try notes(output))")
+            let written = try notes(output)
+            XCTAssertTrue(written.contains { $0.hasPrefix("resumed from the progress a killed run saved: ") && $0.hasSuffix(resumed) }, "\(k): \(written)")
         }
     }
 

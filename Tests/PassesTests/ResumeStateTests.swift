@@ -1,0 +1,86 @@
+import XCTest
+import Checkpoints
+import Datasets
+import Models
+@testable import Passes
+import TestSupport
+
+/// What a long pass takes from saved progress (`WorkLedger` items): FinerCut's greedy steps and the
+/// static scheme's per-window batch ranges. A saved item is used as saved — never computed again —
+/// and the work goes on from the state it leaves (the CLI kill tests check the outputs end to end).
+final class ResumeStateTests: XCTestCase {
+    /// Saved steps are taken without evaluating a candidate, even one the greedy choice would not make,
+    /// and the loop continues from the removed set they leave; fresh steps are reported with their index.
+    func testGreedyRemovalContinuesFromSavedSteps() throws {
+        let saved = [RemovalStep(sublayer: SublayerID(layer: 3, kind: .mlp), divergence: 0.5)]
+        var evaluated: [Set<SublayerID>] = [], recorded: [Int] = []
+        let order = try greedyRemovalOrder(layers: 4, steps: 3, done: saved, onRemoval: { i, _ in recorded.append(i) }) { removed, c in
+            evaluated.append(removed)
+            return Double(c.layer * 2 + (c.kind == .attention ? 0 : 1))
+        }
+        XCTAssertEqual(order.first, saved[0])
+        XCTAssertTrue(evaluated.allSatisfy { $0.contains(saved[0].sublayer) }, "every evaluation starts from the saved removal")
+        XCTAssertEqual(evaluated.count, 7 + 6, "steps 2 and 3 evaluate the 7 and 6 remaining candidates, step 1 none")
+        XCTAssertEqual(order.dropFirst().map(\.sublayer), [SublayerID(layer: 0, kind: .attention), SublayerID(layer: 0, kind: .mlp)])
+        XCTAssertEqual(recorded, [1, 2])
+    }
+
+    func stories() throws -> (EditableCheckpoint, [Example]) {
+        let text = try String(contentsOfFile: Fixtures.path("eval/stories260k_samples.tokens"), encoding: .utf8)
+        let windows = text.split(separator: "\n").prefix(4).map { Example(ids: $0.split(separator: " ").prefix(32).map { Int32($0)! }) }
+        return (EditableCheckpoint(source: try Checkpoint(path: Fixtures.path("models/stories260K"))), windows)
+    }
+
+    /// FinerCut through the pass: a ledger holding a first step (as a killed run saved it) makes the
+    /// order start with it, and every step the run chooses is recorded.
+    func testFinerCutPassTakesSavedStepsFromTheLedger() throws {
+        let (model, windows) = try stories()
+        let network = try TransformerModel.load(from: model)
+        let pass = FinerCutPruning(removeCount: 2, fullOrder: false)
+        let input = try pass.calibrationInput(windows, config: network.config)
+        let fresh = try pass.removalOrder(network, input: input, count: 2)
+        // A first step other than the greedy one: the resumed order keeps it.
+        let other = SublayerID(layer: 0, kind: .mlp)
+        XCTAssertNotEqual(fresh[0].sublayer, other)
+        let ledger = WorkLedger()
+        try ledger.record("passes[0]", 0, RemovalStep(sublayer: other, divergence: 9))
+        let resumed = try pass.removalOrder(network, input: input, count: 2, ledger: ledger, step: "passes[0]")
+        XCTAssertEqual(resumed[0], RemovalStep(sublayer: other, divergence: 9))
+        XCTAssertEqual(try ledger.item("passes[0]", 1, as: RemovalStep.self), resumed[1])
+        // The same order the greedy loop gives with that first step forced.
+        let replay = WorkLedger()
+        try replay.record("passes[0]", 0, RemovalStep(sublayer: other, divergence: 9))
+        XCTAssertEqual(try pass.removalOrder(network, input: input, count: 2, ledger: replay, step: "passes[0]"), resumed)
+    }
+
+    /// Static calibration: a slice computes only its windows and stops (`SliceComplete`); windows taken
+    /// from a ledger are folded as saved (a doctored window changes the calibrated range), and the
+    /// joined slices give the single run's ranges exactly.
+    func testStaticCalibrationWindowsAreLedgerItems() throws {
+        let (model, windows) = try stories()
+        let network = try TransformerModel.load(from: model)
+        let probe = StaticW8A8Probe(observer: .minmax)
+        let single = try probe.run(model: network, calibration: windows)
+        let joined = WorkLedger()
+        for i in 0..<3 {
+            let slice = WorkLedger(slice: WorkSlice(index: i, count: 3))
+            XCTAssertThrowsError(try probe.run(model: network, calibration: windows, ledger: slice, step: "passes[0]")) {
+                XCTAssertEqual(($0 as? SliceComplete)?.step, "passes[0]")
+            }
+            XCTAssertEqual(slice.items["passes[0]"]?.keys.sorted(), Array(WorkSlice(index: i, count: 3).range(of: 4)))
+            try joined.merge(slice)
+        }
+        let merged = try probe.run(model: network, calibration: windows, ledger: joined, step: "passes[0]")
+        XCTAssertEqual(merged.ranges, single.ranges)
+        XCTAssertEqual(merged.checkpoint, single.checkpoint)
+        // A saved window is used as it is: widen window 0's first range and the fold moves.
+        var first = try XCTUnwrap(joined.item("passes[0]", 0, as: StaticW8A8Probe.BatchRanges.self))
+        first.max[0] += 100
+        var items = joined.items
+        items["passes[0]"]![0] = try JSONEncoder().encode(first)
+        let doctored = WorkLedger(items: items)
+        let moved = try probe.run(model: network, calibration: windows, ledger: doctored, step: "passes[0]")
+        let key = CaptureKey(layer: first.layer[0], point: first.point[0])
+        XCTAssertGreaterThan(try XCTUnwrap(moved.ranges[key]?.max), try XCTUnwrap(single.ranges[key]?.max) + 1)
+    }
+}
