@@ -4,6 +4,7 @@ import Datasets
 import Models
 @testable import Passes
 import TestSupport
+import Training
 
 /// What a long pass takes from saved progress (`WorkLedger` items): FinerCut's greedy steps and the
 /// static scheme's per-window batch ranges. A saved item is used as saved — never computed again —
@@ -82,5 +83,42 @@ final class ResumeStateTests: XCTestCase {
         let moved = try probe.run(model: network, calibration: windows, ledger: doctored, step: "passes[0]")
         let key = CaptureKey(layer: first.layer[0], point: first.point[0])
         XCTAssertGreaterThan(try XCTUnwrap(moved.ranges[key]?.max), try XCTUnwrap(single.ranges[key]?.max) + 1)
+    }
+
+    /// QAT on the tiny BERT classifier with held-out accuracy every 3 steps (stochastic schedule): the
+    /// progress folder as a kill after global step k leaves it (copied inside the step hook, which runs
+    /// before that step's save) resumes to the uninterrupted run's weights, curves and accuracies.
+    func testQATResumesItsCurvesAccuracyAndSamplerFromAKilledRunsState() throws {
+        let folder = try Fixtures.required("training/bert_classifier/config.json", regenerate: "/root/venv/bin/python tools/reference/training_reference.py")
+        let source = try Checkpoint(path: URL(fileURLWithPath: folder).deletingLastPathComponent().path)
+        let examples = (0..<24).map { i in Example(ids: [1] + (0..<(3 + i % 4)).map { Int32(($0 * 7 + i * 3) % 38 + 2) }, label: i % 3) }
+        let pass = try JSONDecoder().decode(QuantizationAwareTraining.self, from: Data(#"""
+            {"pass": "qat", "schedule": "stochastic", "step1_steps": 4, "step2_steps": 4, "lr": 0.002, "batch_size": 8, "eval_every": 3}
+            """#.utf8))
+        let scratch = NSTemporaryDirectory() + "whittle-qat-resume-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        func context(_ progress: String, snapshot: (at: Int, to: String)? = nil) throws -> PassContext {
+            try FileManager.default.createDirectory(atPath: progress, withIntermediateDirectories: true)
+            var c = PassContext(calibration: Array(examples.prefix(9)), training: examples, seed: 5)
+            c.progressFolder = progress
+            c.step = "passes[0]"
+            c.ledger.saveEvery = 2
+            if let snapshot { c.ledger.afterStep = { if $0 == snapshot.at { try! FileManager.default.copyItem(atPath: progress, toPath: snapshot.to) } } }
+            return c
+        }
+        let reference = EditableCheckpoint(source: source)
+        let expected = try pass.apply(to: reference, context: try context(scratch + "/reference"))
+        for k in [3, 5, 7] {
+            let killed = scratch + "/killed\(k)"
+            _ = try pass.apply(to: EditableCheckpoint(source: source), context: try context(scratch + "/run\(k)", snapshot: (k, killed)))
+            let model = EditableCheckpoint(source: source)
+            let resumed = try pass.apply(to: model, context: try context(killed))
+            XCTAssertTrue(resumed.notes.contains { $0.hasPrefix("resumed from the training state a killed run saved (step 1 at ") }, "\(k): \(resumed.notes)")
+            XCTAssertEqual(resumed.series.map(\.values), expected.series.map(\.values), "\(k): accuracy and loss curves")
+            XCTAssertEqual(resumed.metrics, expected.metrics, "\(k)")
+            for name in reference.names.sorted() {
+                XCTAssertEqual(Array(try model.tensor(name).bytes), Array(try reference.tensor(name).bytes), "\(k): \(name)")
+            }
+        }
     }
 }
