@@ -26,6 +26,16 @@ final class ResumeStateTests: XCTestCase {
         XCTAssertEqual(recorded, [1, 2])
     }
 
+    /// A diverged value (a NaN loss, an infinite divergence) is saved and comes back, rather than
+    /// failing the save of a long run.
+    func testLedgerItemsKeepNonFiniteValues() throws {
+        let ledger = WorkLedger()
+        try ledger.record("passes[0]", 0, [Float.nan, .infinity, -.infinity, 1.5])
+        let back = try XCTUnwrap(ledger.item("passes[0]", 0, as: [Float].self))
+        XCTAssertTrue(back[0].isNaN)
+        XCTAssertEqual(Array(back[1...]), [.infinity, -.infinity, 1.5])
+    }
+
     func stories() throws -> (EditableCheckpoint, [Example]) {
         let text = try String(contentsOfFile: Fixtures.path("eval/stories260k_samples.tokens"), encoding: .utf8)
         let windows = text.split(separator: "\n").prefix(4).map { Example(ids: $0.split(separator: " ").prefix(32).map { Int32($0)! }) }

@@ -163,10 +163,10 @@ public struct QuantizationAwareTraining: Pass, Equatable {
             // Resume (`--resume`): each step of the schedule is its own run (own optimizer); its checkpoint
             // carries the whole pass's curves so far and the intervention sampler's state.
             trainer.loopState = (save: {
-                try JSONEncoder().encode(LoopState(curve: curve, used: used, terms: terms, accuracySteps: accuracy.map(\.step),
+                try WorkLedger.encoder.encode(LoopState(curve: curve, used: used, terms: terms, accuracySteps: accuracy.map(\.step),
                                                    accuracy: accuracy.map(\.value), random: rng.state))
             }, restore: {
-                let s = try JSONDecoder().decode(LoopState.self, from: $0)
+                let s = try WorkLedger.decoder.decode(LoopState.self, from: $0)
                 curve = s.curve; used = s.used; terms = s.terms; rng = SeededGenerator(seed: s.random)
                 accuracy = zip(s.accuracySteps, s.accuracy).map { ($0, $1) }
             })
