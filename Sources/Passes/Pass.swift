@@ -1,6 +1,7 @@
 import Checkpoints
 import Datasets
 import Models
+import Training
 
 /// What a pass needs from the pipeline besides the model.
 public struct PassNeeds: OptionSet, Sendable, Codable {
@@ -71,8 +72,11 @@ public struct PassContext {
     /// its fingerprint before `--resume` uses it. Nil: no saved state.
     public var progressFolder: String?
 
-    /// The training checkpoint file of this pass, when the run keeps progress.
-    public var trainingCheckpoint: String? { progressFolder.map { $0 + "/" + step + ".training.safetensors" } }
+    /// Where training run `run` of this pass (nil: its only run) keeps its resumable state
+    /// (`<step>[.<run>].training.safetensors`, saved every `ledger.saveEvery` steps), when the run keeps progress.
+    public func trainingCheckpoint(run: String? = nil) -> TrainingCheckpoint? {
+        progressFolder.map { TrainingCheckpoint(path: $0 + "/" + step + (run.map { "." + $0 } ?? "") + ".training.safetensors", every: ledger.saveEvery) }
+    }
 
     public init(calibration: [Example] = [], training: [Example] = [], teacher: TensorStore? = nil,
                 progress: ProgressReporter = .silent, seed: UInt64 = 0) {

@@ -46,11 +46,24 @@ public final class WorkLedger: @unchecked Sendable {
         self.slice = slice; self.items = items; self.saveEvery = saveEvery
     }
 
+    /// Items (and training loop state) as JSON; a diverged value (NaN, ±∞) is the string "nan", "inf",
+    /// "-inf", so a run whose loss blew up still saves its progress.
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+    public static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+
     /// A stored item of `step`, decoded.
     public func item<T: Decodable>(_ step: String, _ index: Int, as type: T.Type) throws -> T? {
         lock.lock(); let data = items[step]?[index]; lock.unlock()
         guard let data else { return nil }
-        return try JSONDecoder().decode(T.self, from: data)
+        return try WorkLedger.decoder.decode(T.self, from: data)
     }
 
     /// Whether this process computes item `index` of `total` (not stored and in its slice).
@@ -59,13 +72,14 @@ public final class WorkLedger: @unchecked Sendable {
         return items[step]?[index] == nil && slice.range(of: total).contains(index)
     }
 
-    /// Records a computed item; saves the ledger every `saveEvery` records.
-    public func record<T: Encodable>(_ step: String, _ index: Int, _ value: T) throws {
-        let data = try JSONEncoder().encode(value)
+    /// Records a computed item; saves the ledger every `saveEvery` records, or at once with `saveNow`
+    /// (an item that took long, such as one of FinerCut's greedy steps), when saving is on.
+    public func record<T: Encodable>(_ step: String, _ index: Int, _ value: T, saveNow: Bool = false) throws {
+        let data = try WorkLedger.encoder.encode(value)
         lock.lock()
         items[step, default: [:]][index] = data
         unsaved += 1; recorded += 1
-        let due = saveEvery > 0 && unsaved >= saveEvery, count = recorded
+        let due = saveEvery > 0 && (saveNow || unsaved >= saveEvery), count = recorded
         if due { unsaved = 0 }
         lock.unlock()
         if due { try save?(self) }

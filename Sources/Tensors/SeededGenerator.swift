@@ -1,7 +1,8 @@
 /// SplitMix64: a small seeded generator whose sequence is the same on every platform
 /// (calibration sampling, data shuffles, random baselines).
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    /// The whole state: `SeededGenerator(seed: g.state)` continues `g`'s sequence (a resumed run).
+    public private(set) var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

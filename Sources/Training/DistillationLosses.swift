@@ -44,7 +44,7 @@ public struct DistillationObjective: Sendable, Equatable {
 }
 
 /// The value of each term of one distillation loss (for the report's curves).
-public struct DistillationTerms: Sendable, Equatable {
+public struct DistillationTerms: Sendable, Equatable, Codable {
     public var prediction: Float = 0, hidden: Float = 0, scores: Float = 0, attentionOutput: Float = 0, groundTruth: Float = 0
     public var total: Float { prediction + hidden + scores + attentionOutput + groundTruth }
 }

@@ -48,6 +48,11 @@ public final class Trainer {
     public var options: ForwardOptions = ForwardOptions()
     /// Loss of one micro-batch; nil uses `supervisedLoss` with `options`.
     public var loss: ((TrainableModel, TrainingBatch, Tape) throws -> Variable)?
+    /// State of the loop around the trainer that checkpoints carry (a pass's own curves, a random
+    /// generator's state), JSON in the checkpoint's metadata: `save` gives it, `restore` takes it back.
+    public var loopState: (save: () throws -> Data, restore: (Data) throws -> Void)?
+    /// The step `run` resumed at from its checkpoint (nil: it started afresh).
+    public internal(set) var resumedAt: Int?
 
     public init(model: TrainableModel, settings: TrainerSettings, extraParameters: [Variable] = []) throws {
         try settings.validate()
@@ -94,16 +99,23 @@ public final class Trainer {
         return mean
     }
 
-    /// Runs until `settings.steps`, taking micro-batch `i` of step `s` from `batch(s·accumulation + i)`.
-    /// `checkpoint` (when set) is written every `checkpointEvery` steps; `progress(step, loss)` after each step.
-    public func run(batch: (Int) throws -> TrainingBatch, checkpoint: String? = nil, checkpointEvery: Int = 0,
-                    progress: (Int, Float) -> Void = { _, _ in }) throws {
+    /// Runs until `settings.steps`, taking micro-batch `i` of step `s` from `batch(s·accumulation + i)`;
+    /// `progress(step, loss)` after each step. With a `checkpoint`, a run first resumes from it when the
+    /// file exists (`resumedAt`), then saves it every `checkpoint.every` steps and after the last one
+    /// (so a finished run is never trained again). Batches must be a function of the step index, so the
+    /// steps after a resume are the uninterrupted run's.
+    public func run(batch: (Int) throws -> TrainingBatch, checkpoint: TrainingCheckpoint? = nil,
+                    progress: (Int, Float) throws -> Void = { _, _ in }) throws {
+        if let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
+            try resume(from: checkpoint.path)
+            resumedAt = step
+        }
         while step < settings.steps {
             let k = settings.accumulation
             let micro = try (0..<k).map { try batch(step * k + $0) }
             let l = try train(micro)
-            progress(step, l)
-            if let checkpoint, checkpointEvery > 0, step % checkpointEvery == 0 { try save(to: checkpoint) }
+            try progress(step, l)
+            if let checkpoint, checkpoint.isDue(step: step, of: settings.steps) { try save(to: checkpoint.path) }
         }
     }
 

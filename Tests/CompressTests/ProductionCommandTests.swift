@@ -5,38 +5,7 @@ import TestSupport
 /// Production runs through the built `compress` binary: the gate's exit code, resume after a real
 /// SIGKILL, and the Slurm end-to-end run (a 4-task array + a merge job on the local cluster of
 /// deploy/slurm/start-local-cluster.sh), each compared with the uninterrupted single-process output.
-final class ProductionCommandTests: XCTestCase {
-    var scratch: String!
-
-    override func setUpWithError() throws {
-        scratch = NSTemporaryDirectory() + "whittle-production-cli-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: scratch) }
-
-    func compress() throws -> String {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/compress"
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) not built") }
-        return binary
-    }
-
-    @discardableResult
-    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, signal: Bool, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, process.terminationReason == .uncaughtSignal,
-                String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
+final class ProductionCommandTests: KilledRunTestCase {
     /// OPTIN on stories260K (16 evaluation windows, 70 scoring items, 16 again after: 102 work items).
     func writeRecipe(gate: String? = nil, passes: String = #"[{"pass": "optin", "flops_ratio": 0.6}]"#) throws -> String {
         let tokens = Fixtures.path("eval/stories260k_samples.tokens")
@@ -48,17 +17,6 @@ final class ProductionCommandTests: XCTestCase {
          "passes": \(passes)\(gate.map { ", \"gate\": \($0)" } ?? "")}
         """.utf8).write(to: URL(fileURLWithPath: path))
         return path
-    }
-
-    func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
-
-    func assertSameOutput(_ a: String, _ b: String, _ message: String, files: [String] = ["model.safetensors", "config.json", "recipe.json"],
-                          file: StaticString = #filePath, line: UInt = #line) throws {
-        for name in files {
-            XCTAssertEqual(try bytes(a + "/" + name), try bytes(b + "/" + name), "\(message): \(name)", file: file, line: line)
-        }
-        let ra = try Report.decode(bytes(a + "/report.json")), rb = try Report.decode(bytes(b + "/report.json"))
-        XCTAssertEqual(ra.comparisons, rb.comparisons, "\(message): evaluation", file: file, line: line)
     }
 
     func testViolatedGateExitsWithItsCodeAndPublishesNothing() throws {

@@ -58,21 +58,21 @@ final class PruningFinerCutTests: XCTestCase {
         XCTAssertEqual(a.count, 10)
     }
 
-    func testTiesGoToTheFirstModuleName() {
-        let order = greedyRemovalOrder(layers: 12, steps: 4) { _, _ in 1.0 }
+    func testTiesGoToTheFirstModuleName() throws {
+        let order = try greedyRemovalOrder(layers: 12, steps: 4) { _, _ in 1.0 }
         // "model.layers.0.mlp…" < "model.layers.0.self_attn…" < "model.layers.1.…" < "model.layers.10.…"
         XCTAssertEqual(order.map(\.sublayer), [SublayerID(layer: 0, kind: .mlp), SublayerID(layer: 0, kind: .attention),
                                                SublayerID(layer: 1, kind: .mlp), SublayerID(layer: 1, kind: .attention)])
     }
 
-    func testExclusionHoldsOutFrontBlocksUntilReleased() {
+    func testExclusionHoldsOutFrontBlocksUntilReleased() throws {
         let e = finerCutExclusion(layers: 32, exclude: 0.4)   // README example for Llama-3-8B
         XCTAssertEqual(e.blocks, 13)
         XCTAssertEqual(e.releaseAfter, 26)
         // A distance that always prefers low layers: held-out blocks 0–1 are taken only after 3 removals.
         let small = finerCutExclusion(layers: 4, exclude: 0.3)   // ⌊8·0.3/2⌋+1 = 2 blocks, released after ⌊2.4⌋+1 = 3
         XCTAssertEqual(small.blocks, 2); XCTAssertEqual(small.releaseAfter, 3)
-        let order = greedyRemovalOrder(layers: 4, steps: 8, heldOutBlocks: small.blocks, releaseAfter: small.releaseAfter) { _, c in
+        let order = try greedyRemovalOrder(layers: 4, steps: 8, heldOutBlocks: small.blocks, releaseAfter: small.releaseAfter) { _, c in
             Double(c.layer * 2 + (c.kind == .attention ? 0 : 1))
         }
         XCTAssertEqual(order.prefix(3).map(\.sublayer.layer), [2, 2, 3])

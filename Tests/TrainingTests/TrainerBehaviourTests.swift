@@ -101,7 +101,7 @@ final class TrainerBehaviourTests: XCTestCase {
         let path = NSTemporaryDirectory() + "whittle-resume-\(getpid()).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let first = try Trainer(model: try TrainableModel(try load("gpt2")), settings: settings)
-        try first.run(batch: { batches[$0 % 2] }, checkpoint: path, checkpointEvery: 2)
+        try first.run(batch: { batches[$0 % 2] }, checkpoint: TrainingCheckpoint(path: path, every: 2))
         let resumed = try Trainer(model: try TrainableModel(try load("gpt2")), settings: settings)
         try resumed.resume(from: path)
         XCTAssertEqual(resumed.step, 4)

@@ -145,20 +145,39 @@ public struct DistillStepByStep: Pass, Equatable {
         var curves: [String: [Float]] = [:]
         var kept: TrainableModel?
         let runs = methods.count * fractions.count
+        var resumed: [String] = []
         for (f, fraction) in fractions.enumerated() {
             let subset = data.trainingSubset(fraction: fraction, seed: training.seed ?? context.seed)
             for (m, method) in methods.enumerated() {
-                let trainable = try TrainableModel(try TransformerModel.load(from: model))
-                let run = "distill_step_by_step run \(f * methods.count + m + 1)/\(runs) (\(method.rawValue), \(fraction * 100)% of the data): steps"
-                let curve = try context.progress.stage(run, total: settings.steps) { update in
-                    try train(trainable, method: method, examples: subset, codec: codec, padId: padId,
-                              settings: settings, seed: training.seed ?? context.seed, progress: update)
+                // Resume (`--resume`): a finished run's result is item `run` of the pass's ledger step (its
+                // training state is dropped, except the written model's); a run in progress continues from
+                // its checkpoint (`<step>.run<i>.training.safetensors`).
+                let run = f * methods.count + m, isKept = method == .dss && f == fractions.count - 1
+                var result = try context.ledger.item(context.step, run, as: RunResult.self)
+                if result == nil || isKept {
+                    let trainable = try TrainableModel(try TransformerModel.load(from: model))
+                    let checkpoint = context.trainingCheckpoint(run: "run\(run)")
+                    let label = "distill_step_by_step run \(run + 1)/\(runs) (\(method.rawValue), \(fraction * 100)% of the data): steps"
+                    let trained = try context.progress.stage(label, total: settings.steps) { update in
+                        try train(trainable, method: method, examples: subset, codec: codec, padId: padId, settings: settings,
+                                  seed: training.seed ?? context.seed, checkpoint: checkpoint) { step in
+                            update(step)
+                            context.ledger.afterStep?(run * settings.steps + step)
+                        }
+                    }
+                    if let at = trained.resumedAt { resumed.append("\(method.rawValue)@\(fraction) at step \(at)") }
+                    if result == nil {
+                        let answers = try generate(trainable.model, inputs: evaluation.map(\.input), prefix: method == .dss ? labelPrefix : "", codec: codec)
+                        let correct = zip(answers, evaluation).filter { labelCorrect($0, $1.label, task: data.task) }.count
+                        result = RunResult(curve: trained.curve, accuracy: Double(correct) / Double(evaluation.count))
+                        try context.ledger.record(context.step, run, result!, saveNow: true)
+                    }
+                    if isKept { kept = trainable } else if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint.path) }
+                } else {
+                    resumed.append("\(method.rawValue)@\(fraction) finished")
                 }
-                curves["\(method.rawValue)@\(fraction)"] = curve
-                let answers = try generate(trainable.model, inputs: evaluation.map(\.input), prefix: method == .dss ? labelPrefix : "", codec: codec)
-                let correct = zip(answers, evaluation).filter { labelCorrect($0, $1.label, task: data.task) }.count
-                results[method, default: []].append(Double(correct) / Double(evaluation.count))
-                if method == .dss, f == fractions.count - 1 { kept = trainable }
+                curves["\(method.rawValue)@\(fraction)"] = result!.curve
+                results[method, default: []].append(result!.accuracy)
             }
         }
         let dss = kept!
@@ -166,14 +185,24 @@ public struct DistillStepByStep: Pass, Equatable {
         let rationales = try generate(dss.model, inputs: examples.map(\.input), prefix: rationalePrefix, codec: codec, budget: maxTargetLength)
         let predicted = try generate(dss.model, inputs: examples.map(\.input), prefix: labelPrefix, codec: codec)
         let changes = try training.writeBack(dss, into: model)
-        return report(data: data, methods: methods, fractions: fractions, results: results, curves: curves, settings: settings,
-                      evaluated: evaluation.count, examples: zip(examples, zip(rationales, predicted)).map { ($0, $1.0, $1.1) },
-                      changes: changes)
+        var r = report(data: data, methods: methods, fractions: fractions, results: results, curves: curves, settings: settings,
+                       evaluated: evaluation.count, examples: zip(examples, zip(rationales, predicted)).map { ($0, $1.0, $1.1) },
+                       changes: changes)
+        if !resumed.isEmpty { r.notes.append("resumed from the progress a killed run saved: " + resumed.joined(separator: ", ")) }
+        return r
     }
 
-    /// Trains one method for `settings.steps` steps on `examples`; returns the loss curve.
+    /// One finished run: its loss curve and test accuracy (a work item of the pass, for resume).
+    struct RunResult: Codable {
+        var curve: [Float]
+        var accuracy: Double
+    }
+
+    /// Trains one method for `settings.steps` steps on `examples` (resuming from `checkpoint` when it
+    /// exists); returns the loss curve and the step it resumed at.
     func train(_ trainable: TrainableModel, method: Method, examples: [RationaleExample], codec: TaskCodec, padId: Int,
-               settings: TrainerSettings, seed: UInt64, progress: (Int) -> Void = { _ in }) throws -> [Float] {
+               settings: TrainerSettings, seed: UInt64, checkpoint: TrainingCheckpoint? = nil,
+               afterStep: (Int) -> Void = { _ in }) throws -> (curve: [Float], resumedAt: Int?) {
         let trainer = try Trainer(model: trainable, settings: settings)
         let encoded = try examples.map { e -> (label: PromptTarget, rationale: PromptTarget) in
             switch method {
@@ -194,8 +223,8 @@ public struct DistillStepByStep: Pass, Equatable {
             let b = loader.batch(step: step)
             return method == .dss ? multiTaskBatch(labels: b.map(\.label), rationales: b.map(\.rationale), padId: padId)
                                   : promptTargetBatch(b.map(\.label), padId: padId)
-        }, progress: { step, _ in progress(step) })
-        return trainer.lossCurve
+        }, checkpoint: checkpoint, progress: { step, _ in afterStep(step) })
+        return (trainer.lossCurve, trainer.resumedAt)
     }
 
     /// Greedy continuations of `prefix + input + separator`, decoded.

@@ -101,25 +101,20 @@ public struct FineTuning: Pass, Equatable {
         let trainer = try Trainer(model: trainable, settings: settings)
         let loader = DataLoader(context.training, batchSize: batchSize, seed: seed ?? context.seed)
         var tokens = 0
-        // Resume (`--resume`): parameters, optimizer state and loss curve of the last saved step; batches
-        // are a function of the step, so the steps that follow are the uninterrupted run's.
-        let checkpoint = context.trainingCheckpoint
-        var resumedAt: Int?
-        if let checkpoint, FileManager.default.fileExists(atPath: checkpoint) {
-            try trainer.resume(from: checkpoint)
-            resumedAt = trainer.step
-            for i in 0..<(trainer.step * settings.accumulation) { tokens += try batcher.batch(loader.batch(step: i)).tokenCount }
-        }
+        // Resume (`--resume`): `Trainer.run` restores parameters, optimizer state and loss curve of the last
+        // saved step; batches are a function of the step, so the steps that follow are the uninterrupted run's.
         context.progress.start("finetune: \(settings.steps) steps", settings.steps)
         try trainer.run(batch: { step in
             let b = try batcher.batch(loader.batch(step: step))
             tokens += b.tokenCount
             return b
-        }, checkpoint: checkpoint, checkpointEvery: context.ledger.saveEvery, progress: { step, _ in
+        }, checkpoint: context.trainingCheckpoint(), progress: { step, _ in
             context.progress.update(step)
             context.ledger.afterStep?(step)
         })
         context.progress.finish()
+        let resumedAt = trainer.resumedAt
+        for i in 0..<((resumedAt ?? 0) * settings.accumulation) { tokens += try batcher.batch(loader.batch(step: i)).tokenCount }
         let changes = try writeBack(trainable, into: model)
         let curve = trainer.lossCurve
         let tail = curve.suffix(max(1, curve.count / 10))

@@ -82,7 +82,7 @@ public struct FinerCutPruning: Pass, Equatable {
             throw PassError(Self.kind, "needs a model with an output distribution (causal LM or classifier); \(network.config.architecture) has none")
         }
         let input = try calibrationInput(context.calibration, config: network.config)
-        let order = try removalOrder(network, input: input, count: k, progress: context.progress)
+        let order = try removalOrder(network, input: input, count: k, progress: context.progress, ledger: context.ledger, step: context.step)
         let removed = Set(order.prefix(k).map(\.sublayer))
         var plan = PruningPlan(heads: network.headCounts, ffnWidths: network.ffnWidths)
         plan.skipped = removed
@@ -95,9 +95,11 @@ public struct FinerCutPruning: Pass, Equatable {
     }
 
     /// The removal order: greedy FinerCut, or blocks by angular distance (both sublayers per block,
-    /// attention first) for the baseline.
+    /// attention first) for the baseline. Each greedy step is item `s` of `step` in `ledger`, saved as
+    /// soon as it is chosen (when the run keeps progress), so `--resume` continues after the last one.
     public func removalOrder(_ network: TransformerModel, input: ModelInput, count k: Int,
-                             progress: ProgressReporter = .silent) throws -> [RemovalStep] {
+                             progress: ProgressReporter = .silent, ledger: WorkLedger = WorkLedger(),
+                             step: String = kind) throws -> [RemovalStep] {
         let layers = network.config.numLayers
         let cache = PrefixCachedForward(model: network, input: input)
         try cache.setBase([])
@@ -115,10 +117,13 @@ public struct FinerCutPruning: Pass, Equatable {
         case .none:
             let steps = fullOrder ? 2 * layers : k
             let held = exclude.map { finerCutExclusion(layers: layers, exclude: $0) } ?? (blocks: 0, releaseAfter: 0)
+            var done: [RemovalStep] = []
+            while let saved = try ledger.item(step, done.count, as: RemovalStep.self) { done.append(saved) }
             progress.start("finercut: greedy sublayer removal (\(steps) steps)", steps)
             defer { progress.finish() }
             return try greedyRemovalOrder(layers: layers, steps: steps, heldOutBlocks: held.blocks, releaseAfter: held.releaseAfter,
-                                          onStep: progress.update, distance: distance)
+                                          done: done, onStep: progress.update, onRemoval: { try ledger.record(step, $0, $1, saveNow: true) },
+                                          distance: distance)
         case .block:
             let c = network.config.hidden, n = input.batchSize * input.seqLen
             let angular = (0..<layers).map { meanAngularDistance(cache.prefix[$0], cache.prefix[$0 + 1], rows: n, channels: c) }

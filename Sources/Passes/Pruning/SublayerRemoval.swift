@@ -26,8 +26,11 @@ public func finerCutExclusion(layers: Int, exclude x: Double) -> (blocks: Int, r
 /// (together with all earlier removals) gives the least divergence; ties go to the first candidate
 /// in module-name order. `heldOutBlocks` blocks join the candidates after `releaseAfter` removals.
 /// Returns `steps` removals (at most 2L). `distance` is called with the full removed set.
+/// Resume: the steps in `done` (saved by an earlier run through `onRemoval`) are taken as they are,
+/// without evaluating their candidates; the loop goes on from the state they leave.
 public func greedyRemovalOrder(layers: Int, steps: Int, heldOutBlocks: Int = 0, releaseAfter: Int = 0,
-                               onStep: (Int) -> Void = { _ in },
+                               done: [RemovalStep] = [], onStep: (Int) -> Void = { _ in },
+                               onRemoval: (_ index: Int, _ step: RemovalStep) throws -> Void = { _, _ in },
                                distance: (_ removed: Set<SublayerID>, _ candidate: SublayerID) throws -> Double) rethrows -> [RemovalStep] {
     let all = (0..<layers).flatMap { [SublayerID(layer: $0, kind: .attention), SublayerID(layer: $0, kind: .mlp)] }
         .sorted { finerCutModuleName($0) < finerCutModuleName($1) }
@@ -35,10 +38,15 @@ public func greedyRemovalOrder(layers: Int, steps: Int, heldOutBlocks: Int = 0, 
     var removed = Set<SublayerID>(), order: [RemovalStep] = []
     while order.count < min(steps, all.count) {
         var best: RemovalStep? = nil
-        for c in candidates {
-            var trial = removed; trial.insert(c)
-            let d = try distance(trial, c)
-            if best == nil || d < best!.divergence { best = RemovalStep(sublayer: c, divergence: d) }
+        if order.count < done.count {
+            best = done[order.count]
+        } else {
+            for c in candidates {
+                var trial = removed; trial.insert(c)
+                let d = try distance(trial, c)
+                if best == nil || d < best!.divergence { best = RemovalStep(sublayer: c, divergence: d) }
+            }
+            if let best { try onRemoval(order.count, best) }
         }
         guard let step = best else { break }
         order.append(step); removed.insert(step.sublayer)

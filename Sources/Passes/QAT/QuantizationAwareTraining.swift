@@ -154,19 +154,33 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         func evaluate() throws { if !held.isEmpty { accuracy.append((curve.count, try fakeQuantAccuracy(student.model, held, batcher))) } }
         try evaluate()
         context.progress.start("qat: \(step1Steps) + \(step2Steps) steps", step1Steps + step2Steps)
+        var resumedAt: [String] = []
         for (phase, steps) in [(1, step1Steps), (2, step2Steps)] where steps > 0 {
             let trainer = try Trainer(model: student, settings: settings(steps: steps))
-            let offset = curve.count
+            let offset = phase == 1 ? 0 : step1Steps
             var current = TeacherIntervention.none
             trainer.loss = { m, b, t in try distiller.loss(m, b, t, intervention: current) }
-            while trainer.step < steps {
-                current = phase == 1 ? schedule.intervention(step: trainer.step, of: steps, random: { Double.random(in: 0..<1, using: &rng) }) : .none
-                let batch = try batcher.batch(loader.batch(step: offset + trainer.step))
-                curve.append(try trainer.train([batch]))
+            // Resume (`--resume`): each step of the schedule is its own run (own optimizer); its checkpoint
+            // carries the whole pass's curves so far and the intervention sampler's state.
+            trainer.loopState = (save: {
+                try WorkLedger.encoder.encode(LoopState(curve: curve, used: used, terms: terms, accuracySteps: accuracy.map(\.step),
+                                                   accuracy: accuracy.map(\.value), random: rng.state))
+            }, restore: {
+                let s = try WorkLedger.decoder.decode(LoopState.self, from: $0)
+                curve = s.curve; used = s.used; terms = s.terms; rng = SeededGenerator(seed: s.random)
+                accuracy = zip(s.accuracySteps, s.accuracy).map { ($0, $1) }
+            })
+            try trainer.run(batch: { step in
+                current = phase == 1 ? schedule.intervention(step: step, of: steps, random: { Double.random(in: 0..<1, using: &rng) }) : .none
+                return try batcher.batch(loader.batch(step: offset + step))
+            }, checkpoint: context.trainingCheckpoint(run: "step\(phase)"), progress: { _, loss in
+                curve.append(loss)
                 used.append(current); terms.append(distiller.lastTerms)
                 context.progress.update(curve.count)
                 if !held.isEmpty, curve.count % evalEvery == 0, curve.count < step1Steps + step2Steps { try evaluate() }
-            }
+                context.ledger.afterStep?(curve.count)
+            })
+            if let r = trainer.resumedAt { resumedAt.append("step \(phase) at \(r) of \(steps)") }
         }
         context.progress.finish()
         // What is evaluated last is what is written: float tensors rounded to their stored dtype.
@@ -207,7 +221,18 @@ public struct QuantizationAwareTraining: Pass, Equatable {
                     "activation quantization (\(activationBits.map { "\($0)-bit symmetric per tensor, clip ±\(clip)" } ?? "none")) is recorded in whittle.quantization and applied by loadCompressed, as in training",
                     quantizeEmbeddingAndPooler ? "word embedding quantized per row and pooler per tensor with the weights' quantizer; the pooler's input is not quantized"
                                                : "the word embedding and the pooler stay full precision",
-                    "no dropout during training; no data augmentation"])
+                    "no dropout during training; no data augmentation"]
+                + (resumedAt.isEmpty ? [] : ["resumed from the training state a killed run saved (" + resumedAt.joined(separator: ", ") + ")"]))
+    }
+
+    /// What a QAT checkpoint carries besides the trainer's state (`Trainer.loopState`).
+    struct LoopState: Codable {
+        var curve: [Float]
+        var used: [TeacherIntervention]
+        var terms: [DistillationTerms]
+        var accuracySteps: [Int]
+        var accuracy: [Double]
+        var random: UInt64
     }
 
     /// Accuracy of the student with weights and activations fake-quantized, as trained: the eager

@@ -52,6 +52,8 @@ public struct Int8Quantization: Pass, Equatable {
     }
 
     public var needs: PassNeeds { scheme == .static ? .calibration : [] }
+    /// The static scheme's calibration windows are work items (sharded, resumed).
+    public var splitsIntoWorkItems: Bool { scheme == .static }
     var selector: TensorTargets { TensorTargets(targets: targets, ignore: ignore) }
 
     public func validate(path: String) throws {
@@ -82,7 +84,7 @@ public struct Int8Quantization: Pass, Equatable {
             let float = try TransformerModel.load(from: model)
             let sites = try Self.linearSites(of: selected.map(\.name), family: float.config.family, layers: float.layers.count, store: model)
             let probe = try StaticW8A8Probe(observer: observer, weightRange: weightRange, weights: Set(sites.values), heldOut: evaluationSamples)
-                .run(model: float, calibration: context.calibration)
+                .run(model: float, calibration: context.calibration, ledger: context.ledger, step: context.step)
             for (name, site) in sites {
                 let key = CaptureKey(layer: site.layer, point: StaticW8A8Probe.inputPoint(site.role))
                 guard let alpha = probe.alphas[site], let input = probe.ranges[key]?.params else {

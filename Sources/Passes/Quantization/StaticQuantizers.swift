@@ -104,6 +104,12 @@ public struct RangeObserver: Sendable, Equatable {
 
     public mutating func observe(_ values: [Float]) {
         let (lo, hi) = batchRange(values)
+        observe(min: lo, max: hi)
+    }
+
+    /// Folds one batch's range in. The running range depends on the batches' order (an exponential
+    /// moving average), so sharded calibration keeps each batch's range and folds them in batch order.
+    public mutating func observe(min lo: Float, max hi: Float) {
         if let m = min, let n = max {
             min = (1 - momentum) * lo + momentum * m
             max = (1 - momentum) * hi + momentum * n

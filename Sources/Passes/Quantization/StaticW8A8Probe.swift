@@ -111,18 +111,50 @@ public struct StaticW8A8Probe {
         }
     }
 
-    public func run(model: TransformerModel, calibration: [Example]) throws -> Result {
+    /// One calibration window's batch ranges at every captured site: a work item (docs/PRODUCTION.md).
+    public struct BatchRanges: Codable, Equatable {
+        public var layer: [Int]
+        public var point: [CapturePoint]
+        public var min: [Float]
+        public var max: [Float]
+    }
+
+    /// The batch ranges of window `e` (sites in (layer, point) order).
+    func batchRanges(_ model: TransformerModel, _ e: Example) throws -> BatchRanges {
+        let out = try model.forward(Self.input(e), options: ForwardOptions(capture: Set(Self.fullPoints), computeHead: false))
+        let template = RangeObserver(kind: observer)
+        var r = BatchRanges(layer: [], point: [], min: [], max: [])
+        for (key, act) in out.captures.sorted(by: { ($0.key.layer, $0.key.point.rawValue) < ($1.key.layer, $1.key.point.rawValue) }) {
+            let (lo, hi) = template.batchRange(act.values.filter(\.isFinite))
+            r.layer.append(key.layer); r.point.append(key.point); r.min.append(lo); r.max.append(hi)
+        }
+        return r
+    }
+
+    /// Runs the probe. Step 1's windows are work items of `step` in `ledger`: each window's batch
+    /// ranges are computed once (by this slice, or taken from saved progress / other shards), then the
+    /// running observers fold them in window order, so a resumed or merged run is the single run exactly.
+    public func run(model: TransformerModel, calibration: [Example], ledger: WorkLedger = WorkLedger(), step: String = "int8") throws -> Result {
         guard heldOut >= 0, heldOut < calibration.count else {
             throw PassError("int8.evaluation_samples", "\(heldOut) held-out windows leave none of the \(calibration.count) calibration windows to estimate ranges on")
         }
         let observed = calibration.count - heldOut
         let evaluated = heldOut > 0 ? Array(calibration[observed...]) : calibration
         // 1. Calibrate ranges on the float model, one example per batch (the running observer's batch).
+        var windows: [BatchRanges?] = []
+        for (i, e) in calibration[..<observed].enumerated() {
+            var r = try ledger.item(step, i, as: BatchRanges.self)
+            if r == nil, ledger.shouldCompute(step, i, of: observed) {
+                r = try batchRanges(model, e)
+                try ledger.record(step, i, r!)
+            }
+            windows.append(r)
+        }
+        guard windows.allSatisfy({ $0 != nil }) else { throw SliceComplete(step: step) }
         var ranges: [CaptureKey: RangeObserver] = [:]
-        for e in calibration[..<observed] {
-            let out = try model.forward(Self.input(e), options: ForwardOptions(capture: Set(Self.fullPoints), computeHead: false))
-            for (key, act) in out.captures {
-                ranges[key, default: RangeObserver(kind: observer)].observe(act.values.filter(\.isFinite))
+        for w in windows.map({ $0! }) {
+            for j in w.layer.indices {
+                ranges[CaptureKey(layer: w.layer[j], point: w.point[j]), default: RangeObserver(kind: observer)].observe(min: w.min[j], max: w.max[j])
             }
         }
         // 2. Weight ranges per tensor: MSE grid search (§3.5) or max |w|.
