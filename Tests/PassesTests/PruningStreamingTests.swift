@@ -65,6 +65,15 @@ final class PruningStreamingTests: XCTestCase {
         for n in stride(from: 0, to: 48, by: 4) { plan.keepNeurons[1][n] = false }
         plan.skipped = [SublayerID(layer: 0, kind: .mlp)]
         _ = try PrunedCheckpointWriter(model: model, config: loaded.config).write(plan, layout: .zeroed)
+        // Structure that only the loaded layer knows (the tensors are unchanged): a masked head whose
+        // weights are not zeroed and the clipped-softmax normaliser.
+        var whittle = try XCTUnwrap(model.config["whittle"] as? [String: Any])
+        var masked = whittle["masked_heads"] as? [String: Any] ?? [:]
+        masked["1"] = [2]
+        whittle["masked_heads"] = masked
+        whittle["attention"] = ["normaliser": "clipped_softmax", "gamma": -0.03, "zeta": 1.0]
+        model.config["whittle"] = whittle
+        XCTAssertNotEqual(try TransformerModel.load(from: model).layers[1].structure.maskedHeads, [])
         try checkOptin(model, calibration: calibration(count: 3, length: 30, vocab: 64, seed: 13))
         try checkOptin(model, calibration: calibration(count: 2, length: 20, vocab: 64, seed: 14), pass: {
             var p = OptinPruning(); p.unresetHeadMask = true; return p
