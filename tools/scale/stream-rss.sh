@@ -5,6 +5,7 @@
 # CPU = user + sys, peak RSS = /usr/bin/time's max RSS, i.e. VmHWM) and then whether the items each
 # mode wrote (`<output>.shard-I-of-1710/work.json`, the item's MD and KL as JSON) are byte-identical.
 # OLD=path/to/compress adds the same runs with another binary (e.g. main before this change).
+# FINERCUT_SAMPLES / FINERCUT_SEQ_LEN size the FinerCut calibration (default 4 × 64).
 # Usage: tools/scale/stream-rss.sh [OUT_DIR] [REPEATS]   (wall times are noisy on a shared machine)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,18 +51,19 @@ for mode in whole streamed old; do
   streaming=", \"streaming\": false"; [[ $mode == streamed ]] && streaming=", \"streaming\": true"; [[ $mode == old ]] && streaming=""
   cat > "$out/finercut-$mode.json" <<JSON
 {"version": 1, "model": "$model", "output": "$out/finercut-$mode-out",
- "calibration": {"data": "$data", "samples": 4, "seq_len": 64, "seed": 0},
+ "calibration": {"data": "$data", "samples": ${FINERCUT_SAMPLES:-4}, "seq_len": ${FINERCUT_SEQ_LEN:-64}, "seed": 0},
  "passes": [{"pass": "finercut", "remove_count": 1, "full_order": false$streaming}]}
 JSON
 done
 for r in $(seq "$repeats"); do
-  if [[ $r == 2 ]]; then  # FinerCut once, between the OPTIN repeats
+  if [[ $r == 2 || ${ONLY:-} == finercut ]]; then  # FinerCut once, between the OPTIN repeats (ONLY=finercut: just that)
     finercut "finercut, 1 step (60 candidates)" "$bin" whole
     finercut "finercut, 1 step (60 candidates)" "$bin" streamed
     [[ -n "${OLD:-}" ]] && finercut "finercut, 1 step (60 candidates)" "$OLD" old
     same=false; cmp -s "$out/finercut-whole.order" "$out/finercut-streamed.order" && same=true
     old=null; [[ -f "$out/finercut-old.order" ]] && { cmp -s "$out/finercut-whole.order" "$out/finercut-old.order" && old=true || old=false; }
     echo "{\"what\": \"finercut order\", \"identical_whole_streamed\": $same, \"identical_whole_old\": $old, \"order\": $(cat "$out/finercut-streamed.order")}"
+    [[ ${ONLY:-} == finercut ]] && exit 0
   fi
   for item in "setup only:1/3420" "head of layer 0:1/1710" "neuron batch (32) of layer 0:271/1710" "neuron batch of layer 29:1710/1710"; do
     label=${item%%:*}; shard=${item##*:}
