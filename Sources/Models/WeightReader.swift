@@ -25,11 +25,12 @@ struct WeightReader {
         let found = try shape(name)
         let ok = found.count == expected.count && zip(found, expected).allSatisfy { $1 == nil || $0 == $1 }
         guard ok else { throw ModelError.tensorShape(name: name, expected: expected.map { $0 ?? -1 }, found: found) }
-        let values = try store.tensor(name).floats()
-        // Drop the mapped pages once converted, so f32 copies are the only resident weights.
-        if let checkpoint = store as? Checkpoint, let file = checkpoint.file(of: name), let info = checkpoint.info(name) {
-            file.release(info)
-        }
+        let tensor = try store.tensor(name)
+        let values = tensor.floats()
+        // Drop the mapped pages once converted (any store whose tensors are views of a mapped file,
+        // e.g. a `Checkpoint` behind the passes' `EditableCheckpoint`), so f32 copies are the only
+        // resident weights.
+        tensor.storage.releasePages()
         return values
     }
 

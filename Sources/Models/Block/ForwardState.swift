@@ -77,6 +77,10 @@ public struct ForwardState {
         self.config = config
     }
 
+    /// Removes and returns one recorded value (a caller advancing a forward layer by layer keeps
+    /// only the current layer's captures).
+    public mutating func takeCapture(_ key: CaptureKey) -> Activation3D? { captures.removeValue(forKey: key) }
+
     /// Attention geometry of layer `layer` with these head counts.
     func geometry(layer: Int, heads: Int, kvHeads: Int, headDim: Int, variant: AttentionVariant) -> AttentionGeometry {
         AttentionGeometry(layer: layer, batch: batch, seqLen: seqLen, heads: heads, kvHeads: kvHeads, headDim: headDim, scale: attentionScale,

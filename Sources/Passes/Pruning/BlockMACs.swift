@@ -7,13 +7,13 @@ public struct BlockMACs: Sendable, Equatable {
     public var mlp: [Double]
     public var head: Double
 
-    public init(model: TransformerModel, seqLen s: Double) {
+    public init(model: any LayerSource, seqLen s: Double) {
         let c = Double(model.config.hidden), hd = Double(model.config.headDim)
-        attention = model.layers.map { l in
-            let q = Double(l.heads) * hd, kv = Double(l.kvHeads) * hd
+        attention = zip(model.headCounts, model.kvHeadCounts).map { heads, kvHeads in
+            let q = Double(heads) * hd, kv = Double(kvHeads) * hd
             return c * q + 2 * c * kv + q * c + 2 * s * q
         }
-        mlp = model.layers.map { l in Double(model.config.gatedMLP ? 3 : 2) * c * Double(l.ffnWidth) }
+        mlp = model.ffnWidths.map { Double(model.config.gatedMLP ? 3 : 2) * c * Double($0) }
         switch model.config.task {
         case .causalLM: head = c * Double(model.config.vocabSize)
         case .sequenceClassification: head = (c * c + c * Double(model.config.numLabels)) / s

@@ -25,10 +25,13 @@ public struct FinerCutPruning: Pass, Equatable {
     public var layout: PrunedLayout = .zeroed
     /// Compute the whole order (2L steps) for the report, not only the removed prefix.
     public var fullOrder: Bool = true
+    /// Evaluate candidates with the layers read from the checkpoint one at a time
+    /// (`LayerStreamingExecutor`): memory ≈ one layer + the head + activations, same order.
+    public var streaming: Bool = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case removeRatio = "remove_ratio", removeCount = "remove_count", exclude, divergence, baseline, layout
-        case fullOrder = "full_order"
+        case fullOrder = "full_order", streaming
     }
 
     public init() {}
@@ -51,6 +54,7 @@ public struct FinerCutPruning: Pass, Equatable {
         try c.update(&baseline, .baseline)
         try c.update(&layout, .layout)
         try c.update(&fullOrder, .fullOrder)
+        try c.update(&streaming, .streaming)
     }
 
     public func validate(path: String) throws {
@@ -72,7 +76,7 @@ public struct FinerCutPruning: Pass, Equatable {
 
     public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
         try validate(path: Self.kind)
-        let network = try TransformerModel.load(from: model)
+        let network: any LayerSource = streaming ? try LayerStreamingExecutor(store: model) : try TransformerModel.load(from: model)
         let layers = network.config.numLayers
         let k = count(layers: layers)
         guard k <= 2 * layers else {
@@ -88,6 +92,10 @@ public struct FinerCutPruning: Pass, Equatable {
         plan.skipped = removed
         let changes = try PrunedCheckpointWriter(model: model, config: network.config).write(plan, layout: layout)
         var r = report(network: network, input: input, order: order, removed: removed, plan: plan, changes: changes)
+        guard let network = network as? TransformerModel else {
+            r.notes.append("streaming: layers read one at a time; the forward speedup is not measured (it needs both models in memory)")
+            return r
+        }
         let speedup = try measuredSpeedup(original: network, pruned: try TransformerModel.load(from: model), input: input)
         r.metrics["measured_speedup"] = speedup
         r.summary += String(format: "; measured forward speedup %.2fx", speedup)
@@ -97,7 +105,7 @@ public struct FinerCutPruning: Pass, Equatable {
     /// The removal order: greedy FinerCut, or blocks by angular distance (both sublayers per block,
     /// attention first) for the baseline. Each greedy step is item `s` of `step` in `ledger`, saved as
     /// soon as it is chosen (when the run keeps progress), so `--resume` continues after the last one.
-    public func removalOrder(_ network: TransformerModel, input: ModelInput, count k: Int,
+    public func removalOrder(_ network: any LayerSource, input: ModelInput, count k: Int,
                              progress: ProgressReporter = .silent, ledger: WorkLedger = WorkLedger(),
                              step: String = kind) throws -> [RemovalStep] {
         let layers = network.config.numLayers
@@ -150,7 +158,7 @@ public struct FinerCutPruning: Pass, Equatable {
         return input
     }
 
-    func report(network: TransformerModel, input: ModelInput, order: [RemovalStep], removed: Set<SublayerID>,
+    func report(network: any LayerSource, input: ModelInput, order: [RemovalStep], removed: Set<SublayerID>,
                 plan: PruningPlan, changes: [PassReport.TensorChange]) -> PassReport {
         let macs = BlockMACs(model: network, seqLen: Double(input.seqLen))
         let left = macs.blocks(skipping: removed)

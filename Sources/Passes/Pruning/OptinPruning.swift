@@ -39,12 +39,15 @@ public struct OptinPruning: Pass, Equatable {
     public var neuronBatch: Int = 32
     public var layout: PrunedLayout = .zeroed
     public var seed: UInt64?
+    /// Score with the layers read from the checkpoint one at a time (`LayerStreamingExecutor`):
+    /// memory ≈ one layer + the head + the calibration activations, same scores as the loaded model.
+    public var streaming: Bool = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case flopsRatio = "flops_ratio", macSeqLen = "mac_seq_len", ranking, matchHeads = "match_heads", matchNeurons = "match_neurons"
         case excludePadding = "exclude_padding", perLayerNormalization = "per_layer_normalization"
         case indexWeights = "index_weights", unresetHeadMask = "unreset_head_mask", allowOverBudget = "allow_over_budget"
-        case lambda, temperature, sampleRows = "sample_rows", neuronBatch = "neuron_batch", layout, seed
+        case lambda, temperature, sampleRows = "sample_rows", neuronBatch = "neuron_batch", layout, seed, streaming
     }
 
     public init() {}
@@ -75,6 +78,7 @@ public struct OptinPruning: Pass, Equatable {
         try c.update(&neuronBatch, .neuronBatch)
         try c.update(&layout, .layout)
         try c.update(&seed, .seed)
+        try c.update(&streaming, .streaming)
     }
 
     public func validate(path: String) throws {
@@ -88,13 +92,16 @@ public struct OptinPruning: Pass, Equatable {
         guard lambda > 0 else { throw PassError("\(path).lambda", "must be positive (got \(lambda))") }
         guard sampleRows > 0 else { throw PassError("\(path).sample_rows", "must be positive (got \(sampleRows))") }
         guard neuronBatch > 0 else { throw PassError("\(path).neuron_batch", "must be positive (got \(neuronBatch))") }
+        if streaming && ranking != .trajectory {
+            throw PassError("\(path).streaming", "streams the trajectory scoring; the \(ranking.rawValue) baseline reads the whole model")
+        }
     }
 
     // MARK: apply
 
     public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
         try validate(path: Self.kind)
-        let network = try TransformerModel.load(from: model)
+        let network: any LayerSource = streaming ? try LayerStreamingExecutor(store: model) : try TransformerModel.load(from: model)
         guard network.config.task != .encoder else {
             throw PassError(Self.kind, "needs a model with an output distribution (causal LM or classifier); \(network.config.architecture) has none")
         }
@@ -107,6 +114,10 @@ public struct OptinPruning: Pass, Equatable {
         let (plan, selection) = try self.plan(network, scores: scores, macSeqLen: s, seed: seed ?? context.seed)
         let changes = try PrunedCheckpointWriter(model: model, config: network.config).write(plan, layout: layout)
         var r = report(network: network, plan: plan, selection: selection, macSeqLen: s, changes: changes)
+        guard let network = network as? TransformerModel else {
+            r.notes.append("streaming: layers read one at a time; the forward speedup is not measured (it needs both models in memory)")
+            return r
+        }
         let input = try FinerCutPruning().calibrationInput(context.calibration, config: network.config)
         let speedup = try measuredSpeedup(original: network, pruned: try TransformerModel.load(from: model), input: input)
         r.metrics["measured_speedup"] = speedup
@@ -122,7 +133,7 @@ public struct OptinPruning: Pass, Equatable {
     /// options applied afterwards, so one scoring serves every `flops_ratio` and variant).
     /// With `exclude_padding` every calibration example runs unpadded (feature rows = real tokens).
     /// Items come from and go to `ledger` (sharding, resume); a slice of them throws `SliceComplete`.
-    public func scores(_ network: TransformerModel, calibration: [Example], progress: ProgressReporter = .silent,
+    public func scores(_ network: any LayerSource, calibration: [Example], progress: ProgressReporter = .silent,
                        seed: UInt64 = 0, ledger: WorkLedger = WorkLedger(), step: String = kind) throws -> OptinScores {
         let segments: [ModelInput]
         if excludePadding && network.config.isClassifier {
@@ -141,7 +152,7 @@ public struct OptinPruning: Pass, Equatable {
     }
 
     /// Importance of every unit after λ-balancing, the reference multipliers and the options.
-    public func importance(_ scores: OptinScores, network: TransformerModel) -> [PrunableUnit: Double] {
+    public func importance(_ scores: OptinScores, network: any LayerSource) -> [PrunableUnit: Double] {
         let terms = scores.terms
         var out: [PrunableUnit: Double] = [:]
         for kind in [PrunableUnit.Kind.head, .neuron] {
@@ -149,8 +160,8 @@ public struct OptinPruning: Pass, Equatable {
             let balanced = balanceTrajectoryTerms(idx.map { terms[$0] }, lambda: lambda)
             for (i, value) in zip(idx, balanced) {
                 let u = scores.units[i]
-                let width = kind == .head ? network.layers[u.layer].heads : network.layers[u.layer].ffnWidth
-                out[u] = value * trajectoryMultiplier(layer: u.layer, index: u.index, layers: network.layers.count, width: width,
+                let width = kind == .head ? network.headCounts[u.layer] : network.ffnWidths[u.layer]
+                out[u] = value * trajectoryMultiplier(layer: u.layer, index: u.index, layers: network.config.numLayers, width: width,
                                                       classWeight: kind == .head ? 0.5 : 1, indexWeights: indexWeights,
                                                       indexTop: kind == .head ? 10 : 100)
             }
@@ -176,7 +187,7 @@ public struct OptinPruning: Pass, Equatable {
     }
 
     /// Global selection under the budget (trajectory) or top-K by the baseline ranking at OPTIN's counts.
-    public func plan(_ network: TransformerModel, scores: OptinScores?, macSeqLen s: Double, seed: UInt64 = 0) throws -> (PruningPlan, OptinSelection) {
+    public func plan(_ network: any LayerSource, scores: OptinScores?, macSeqLen s: Double, seed: UInt64 = 0) throws -> (PruningPlan, OptinSelection) {
         let mac = OptinMACModel(hidden: network.config.hidden, headDim: network.config.headDim, seqLen: s)
         let totalHeads = network.headCounts.reduce(0, +), totalNeurons = network.ffnWidths.reduce(0, +)
         let capacity = flopsRatio * mac.macs(heads: totalHeads, neurons: totalNeurons)
@@ -198,12 +209,15 @@ public struct OptinPruning: Pass, Equatable {
         }
         if let mh = matchHeads { selection.keptHeads = min(mh, totalHeads) }
         if let mn = matchNeurons { selection.keptNeurons = min(mn, totalNeurons) }
+        guard let network = network as? TransformerModel else {
+            throw PassError("\(Self.kind).streaming", "the \(ranking.rawValue) baseline needs the loaded model")
+        }
         let baseline = ranking == .magnitude ? UnitRanking.magnitude(network) : UnitRanking.random(network, seed: seed)
         let h = sorted(baseline, .head), n = sorted(baseline, .neuron)
         return (Self.plan(network, heads: h.prefix(selection.keptHeads).map(\.0), neurons: n.prefix(selection.keptNeurons).map(\.0)), selection)
     }
 
-    static func plan(_ network: TransformerModel, heads: [PrunableUnit], neurons: [PrunableUnit]) -> PruningPlan {
+    static func plan(_ network: any LayerSource, heads: [PrunableUnit], neurons: [PrunableUnit]) -> PruningPlan {
         var plan = PruningPlan(keepHeads: network.headCounts.map { [Bool](repeating: false, count: $0) },
                                keepNeurons: network.ffnWidths.map { [Bool](repeating: false, count: $0) })
         for u in heads { plan.keepHeads[u.layer][u.index] = true }
@@ -211,12 +225,12 @@ public struct OptinPruning: Pass, Equatable {
         return plan
     }
 
-    func report(network: TransformerModel, plan: PruningPlan, selection: OptinSelection, macSeqLen s: Double,
+    func report(network: any LayerSource, plan: PruningPlan, selection: OptinSelection, macSeqLen s: Double,
                 changes: [PassReport.TensorChange]) -> PassReport {
         let mac = OptinMACModel(hidden: network.config.hidden, headDim: network.config.headDim, seqLen: s)
         let base = mac.macs(heads: network.headCounts.reduce(0, +), neurons: network.ffnWidths.reduce(0, +))
         let kept = mac.macs(heads: plan.keptHeadCount, neurons: plan.keptNeuronCount)
-        let layers = network.layers.indices
+        let layers = 0..<network.config.numLayers
         return PassReport(
             kind: Self.kind,
             summary: "OPTIN (\(ranking.rawValue)) at flops_ratio \(flopsRatio): kept \(plan.keptHeadCount) of \(network.headCounts.reduce(0, +)) heads and "

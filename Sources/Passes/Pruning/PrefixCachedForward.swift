@@ -4,14 +4,18 @@ import Models
 /// Forward passes of one calibration batch under different sets of removed sublayers, reusing the
 /// hidden states that do not change: for a removal set `base ∪ {c}` with `c` in layer l, layers
 /// before l compute exactly what they compute for `base`, so the run starts at `base`'s layer-l input.
+/// Layers come from a `LayerSource`: a loaded model, or the checkpoint one layer at a time
+/// (`LayerStreamingExecutor`: each run converts the layers it passes through and drops them, so
+/// memory is one layer + the head + the cached layer inputs; same arithmetic, same bits).
 final class PrefixCachedForward {
-    let model: TransformerModel
+    let model: any LayerSource
     let input: ModelInput
     private(set) var base: Set<SublayerID>? = nil
     /// `prefix[l]` = input of layer l under `base` (`prefix[L]` = last hidden state).
     private(set) var prefix: [[Float]] = []
+    private var head: ModelHead?
 
-    init(model: TransformerModel, input: ModelInput) {
+    init(model: any LayerSource, input: ModelInput) {
         self.model = model; self.input = input
     }
 
@@ -23,9 +27,9 @@ final class PrefixCachedForward {
     func setBase(_ skip: Set<SublayerID>) throws {
         if base == skip { return }
         var st = try state(skip: skip)
-        var x = model.embeddings.forward(input, state: st)
+        var x = try model.embeddingLayer().forward(input, state: st)
         var states = [x]
-        for layer in model.layers { try layer.forward(&x, state: &st); states.append(x) }
+        for l in 0..<model.config.numLayers { try model.layer(at: l).forward(&x, state: &st); states.append(x) }
         prefix = states; base = skip
     }
 
@@ -35,8 +39,9 @@ final class PrefixCachedForward {
         precondition(base != nil, "setBase first")
         var st = try state(skip: skip)
         var x = prefix[layer]
-        for l in layer..<model.layers.count { try model.layers[l].forward(&x, state: &st) }
-        return try model.head.finish(x, state: st, config: model.config, computeHead: true).logits
+        for l in layer..<model.config.numLayers { try model.layer(at: l).forward(&x, state: &st) }
+        if head == nil { head = try model.modelHead() }
+        return try head!.finish(x, state: st, config: model.config, computeHead: true).logits
     }
 }
 

@@ -13,21 +13,40 @@ import Models
 /// output by exactly −a_n ⊗ W2[:, n], so its own layer needs no recomputation, and `neuronBatch`
 /// neurons run stacked along the batch dimension through the later layers.
 ///
+/// Memory (docs/ARCHITECTURE.md "Layer-streamed pruning"): items run in waves of at most
+/// `neuronBatch` copies, layer-major — each layer is taken from the `LayerSource` once per wave and
+/// every item in flight passes through it; a later layer's FFN output is reduced to its distance
+/// term as soon as it is computed, and the head + KL run `headRows` logit rows at a time. With a
+/// `LayerStreamingExecutor` only one layer's weights (plus the head) are resident; with a loaded
+/// `TransformerModel` the arithmetic is the same, so both give the same bits.
+///
 /// The calibration set is given as segments (each a `ModelInput`): one padded batch reproduces the
 /// reference (padding rows are feature rows); one unpadded segment per example skips padding rows
 /// entirely (`exclude_padding`: same values on real tokens, about a third of the work on SST-2).
 final class TrajectoryScorer {
-    let model: TransformerModel
+    let source: any LayerSource
+    let config: ModelConfig
     let segments: [ModelInput]
     let temperature: Double
     let unresetHeadMask: Bool
+    let headCounts: [Int]
+    let ffnWidths: [Int]
+    /// Logit rows computed at once by the head (bounds the `[rows, V]` logits and log-probabilities).
+    static let headRows = 64
     private let layers: Int
     private let c: Int
+    private let skipped: Set<SublayerID>
+    private let head: ModelHead
     /// Rows per segment and their offsets in the concatenated feature rows.
     private let segmentRows: [Int]
     private let segmentOffsets: [Int]
     private let totalRows: Int
-    /// Cached unpruned activations per segment: layer inputs (`[L]` = last hidden) and FFN tensors per layer.
+    /// Logit rows per segment (LM: one per token; classifier: one per sequence), their offsets, and width.
+    private let outputRows: [Int]
+    private let outputOffsets: [Int]
+    private let width: Int
+    /// Cached unpruned activations per segment: layer inputs (`[L]` = last hidden) and FFN tensors per
+    /// layer (`ffnInput` only for post-norm layers, the only ones that read it).
     private var prefix: [[[Float]]] = []
     private var ffnOutput: [[[Float]]] = []
     private var ffnInput: [[[Float]]] = []
@@ -35,33 +54,51 @@ final class TrajectoryScorer {
     private var referenceLogits: [Float] = []
     private var distances: [ManifoldDistance] = []
 
-    init(model: TransformerModel, segments: [ModelInput], sampleRows: Int = 768, temperature: Double = 4,
+    init(model source: any LayerSource, segments: [ModelInput], sampleRows: Int = 768, temperature: Double = 4,
          unresetHeadMask: Bool = false, seed: UInt64) throws {
-        self.model = model; self.segments = segments; self.temperature = temperature; self.unresetHeadMask = unresetHeadMask
-        layers = model.layers.count
-        c = model.config.hidden
+        self.source = source; self.segments = segments; self.temperature = temperature; self.unresetHeadMask = unresetHeadMask
+        let config = source.config, skipped = source.skippedSublayers
+        self.config = config; self.skipped = skipped
+        layers = config.numLayers
+        c = config.hidden
+        headCounts = source.headCounts; ffnWidths = source.ffnWidths
         let counts = segments.map { $0.batchSize * $0.seqLen }
         segmentRows = counts
         segmentOffsets = counts.indices.map { counts[..<$0].reduce(0, +) }
         totalRows = counts.reduce(0, +)
-        var logits: [Float] = []
-        for input in segments {
-            let options = ForwardOptions(skip: model.skippedSublayers, capture: [.ffnOutput, .ffnInput, .ffnActivation])
-            var state = try ForwardState(config: model.config, input: input, options: options)
-            var x = model.embeddings.forward(input, state: state)
-            var inputs = [x]
-            for layer in model.layers { try layer.forward(&x, state: &state); inputs.append(x) }
-            prefix.append(inputs)
-            logits += try model.head.finish(x, state: state, config: model.config, computeHead: true).logits
-            let n = input.batchSize * input.seqLen
-            func get(_ p: CapturePoint, _ l: Int, _ w: Int) -> [Float] {
-                state.captures[CaptureKey(layer: l, point: p)]?.values ?? [Float](repeating: 0, count: n * w)
+        let outputs = segments.map { config.isClassifier ? $0.batchSize : $0.batchSize * $0.seqLen }
+        outputRows = outputs
+        outputOffsets = outputs.indices.map { outputs[..<$0].reduce(0, +) }
+        width = config.isClassifier ? config.numLabels : config.vocabSize
+
+        // The unpruned forward, layer-major (each layer taken once), keeping what the units restart from.
+        let options = ForwardOptions(skip: skipped, capture: [.ffnOutput, .ffnInput, .ffnActivation])
+        var states = try segments.map { try ForwardState(config: config, input: $0, options: options) }
+        let embeddings = try source.embeddingLayer()
+        var x = zip(segments, states).map { embeddings.forward($0, state: $1) }
+        prefix = x.map { [$0] }
+        ffnOutput = segments.map { _ in [] }; ffnInput = ffnOutput; ffnActivation = ffnOutput
+        for j in 0..<layers {
+            let layer = try source.layer(at: j)
+            for s in segments.indices {
+                try layer.forward(&x[s], state: &states[s])
+                prefix[s].append(x[s])
+                let n = segmentRows[s]
+                func take(_ p: CapturePoint, _ w: Int) -> [Float] {
+                    states[s].takeCapture(CaptureKey(layer: j, point: p))?.values ?? [Float](repeating: 0, count: n * w)
+                }
+                ffnOutput[s].append(take(.ffnOutput, c))
+                let input = take(.ffnInput, c)
+                ffnInput[s].append(layer.placement == .post ? input : [])
+                ffnActivation[s].append(take(.ffnActivation, layer.ffnWidth))
             }
-            ffnOutput.append((0..<layers).map { get(.ffnOutput, $0, c) })
-            ffnInput.append((0..<layers).map { get(.ffnInput, $0, c) })
-            ffnActivation.append((0..<layers).map { get(.ffnActivation, $0, model.layers[$0].ffnWidth) })
         }
-        referenceLogits = logits
+        head = try source.modelHead()
+        for s in segments.indices {
+            try x[s].withUnsafeBufferPointer { p in
+                try forEachLogitChunk(segment: s, hidden: p.baseAddress!) { _, logits in referenceLogits += logits }
+            }
+        }
         // Feature rows (the reference draws K = 768 of the B·T rows; here one seeded draw per scoring run).
         var rng = SeededGenerator(seed: seed)
         var rows = Array(0..<totalRows)
@@ -72,15 +109,15 @@ final class TrajectoryScorer {
         }
     }
 
-    var unitCount: Int { model.layers.reduce(0) { $0 + $1.heads + $1.ffnWidth } }
+    var unitCount: Int { headCounts.reduce(0, +) + ffnWidths.reduce(0, +) }
 
     /// The independent work items in canonical order: each head alone, then each layer's neurons in
     /// batches of `neuronBatch` (a batch runs stacked, so it is one item: the same batches in every mode).
     func workItems(neuronBatch: Int) -> [[PrunableUnit]] {
         var items: [[PrunableUnit]] = []
-        for l in 0..<layers { for h in 0..<model.layers[l].heads { items.append([PrunableUnit(.head, layer: l, index: h)]) } }
+        for l in 0..<layers { for h in 0..<headCounts[l] { items.append([PrunableUnit(.head, layer: l, index: h)]) } }
         for l in 0..<layers {
-            let width = model.layers[l].ffnWidth
+            let width = ffnWidths[l]
             for start in stride(from: 0, to: width, by: neuronBatch) {
                 items.append((start..<min(start + neuronBatch, width)).map { PrunableUnit(.neuron, layer: l, index: $0) })
             }
@@ -90,91 +127,138 @@ final class TrajectoryScorer {
 
     /// Terms of every unit in canonical order (heads of layer 0…L−1, then neurons of layer 0…L−1).
     /// Items already in `ledger` are taken from it; of the others, those in the ledger's slice are
-    /// computed and recorded. Nil when some items belong to other slices (a shard's run).
+    /// computed (in waves of at most `neuronBatch` copies) and recorded in item order. Nil when some
+    /// items belong to other slices (a shard's run).
     func score(neuronBatch: Int = 32, progress: ProgressReporter, ledger: WorkLedger = WorkLedger(),
                step: String = "optin") throws -> (units: [PrunableUnit], terms: [TrajectoryTerms])? {
         let items = workItems(neuronBatch: neuronBatch)
-        var units: [PrunableUnit] = [], terms: [TrajectoryTerms] = [], complete = true
         progress.start("optin: trajectory scores of \(unitCount) heads and neurons", unitCount)
         defer { progress.finish() }
-        for (i, item) in items.enumerated() {
-            var result = try ledger.item(step, i, as: [TrajectoryTerms].self)
-            if result == nil, ledger.shouldCompute(step, i, of: items.count) {
-                let u = item[0]
-                let computed = u.kind == .head ? [try scoreHead(layer: u.layer, head: u.index)]
-                                               : try scoreNeurons(layer: u.layer, neurons: item.map(\.index))
-                try ledger.record(step, i, computed)
-                result = computed
+        var computed: [Int: [TrajectoryTerms]] = [:], wave: [Flight] = [], done = 0
+        for (i, item) in items.enumerated() { if try ledger.item(step, i, as: [TrajectoryTerms].self) != nil { done += item.count } }
+        func flush() throws {
+            guard !wave.isEmpty else { return }
+            for (f, terms) in zip(wave, try run(wave)) {
+                try ledger.record(step, f.index, terms)
+                computed[f.index] = terms
+                done += terms.count
             }
-            guard let result, result.count == item.count else { complete = false; continue }
-            units += item; terms += result
-            progress.update(units.count)
+            wave = []
+            progress.update(done)
         }
-        return complete ? (units, terms) : nil
+        for (i, item) in items.enumerated() where ledger.shouldCompute(step, i, of: items.count) {
+            if wave.reduce(0, { $0 + $1.copies }) + item.count > max(neuronBatch, 1) { try flush() }
+            wave.append(Flight(index: i, units: item, layers: layers, unresetHeadMask: unresetHeadMask))
+        }
+        try flush()
+        var units: [PrunableUnit] = [], terms: [TrajectoryTerms] = []
+        for (i, item) in items.enumerated() {
+            guard let result = try computed[i] ?? ledger.item(step, i, as: [TrajectoryTerms].self), result.count == item.count else { return nil }
+            units += item; terms += result
+        }
+        return (units, terms)
     }
 
-    // MARK: propagation
+    // MARK: a wave of items, layer by layer
 
-    /// Runs `g` stacked copies of every segment from layer `start` (initial hidden states from
-    /// `initial(segment)`, `[g·n_s, C]`) and returns the FFN outputs of layers ≥ `start` and the
-    /// logits, each laid out copy-major over the concatenated segments.
-    private func propagate(copies g: Int, start: Int, headMask: [[Float]]?,
-                           initial: (Int) -> [Float]) throws -> (features: [Int: [Float]], logits: [[Float]]) {
-        var features: [Int: [Float]] = [:]
-        for k in start..<layers { features[k] = [Float](repeating: 0, count: g * totalRows * c) }
-        var logits = [[Float]](repeating: [], count: g)
-        for (s, input) in segments.enumerated() {
-            let stacked = g == 1 ? input : ModelInput(tokens: Array(repeating: input.tokens, count: g).flatMap { $0 },
-                                                     tokenTypes: input.tokenTypes.map { Array(repeating: $0, count: g).flatMap { $0 } },
-                                                     attentionMask: input.attentionMask.map { Array(repeating: $0, count: g).flatMap { $0 } })
-            let options = ForwardOptions(headMask: headMask, skip: model.skippedSublayers, capture: [.ffnOutput], captureLayers: Set(start..<layers))
-            var state = try ForwardState(config: model.config, input: stacked, options: options)
-            var x = initial(s)
-            for j in start..<layers { try model.layers[j].forward(&x, state: &state) }
-            let out = try model.head.finish(x, state: state, config: model.config, computeHead: true).logits
+    /// One work item on its way through the layers: its copies (one per unit) stacked per segment.
+    private final class Flight {
+        let index: Int
+        let units: [PrunableUnit]
+        var layer: Int { units[0].layer }
+        var isHead: Bool { units[0].kind == .head }
+        var copies: Int { units.count }
+        /// The first layer it runs: its own (a head; layer 0 under the unreset-mask quirk) or the next (neurons).
+        let start: Int
+        var states: [ForwardState] = []
+        var hidden: [[Float]] = []
+        /// Σ of the distance terms so far, per copy, in layer order.
+        var md: [Double]
+
+        init(index: Int, units: [PrunableUnit], layers: Int, unresetHeadMask: Bool) {
+            self.index = index; self.units = units
+            let l = units[0].layer
+            start = units[0].kind == .neuron ? l + 1 : (unresetHeadMask && l > 0 ? 0 : l)
+            md = [Double](repeating: 0, count: units.count)
+        }
+    }
+
+    /// Runs a wave: layers from the earliest one any item needs to the last, each taken from the
+    /// source once; then the head and KL of every copy.
+    private func run(_ wave: [Flight]) throws -> [[TrajectoryTerms]] {
+        let first = wave.map { min($0.start, $0.layer) }.min()!
+        for j in first..<layers {
+            let layer = try source.layer(at: j)
+            for f in wave {
+                if f.isHead && j == f.start { try startHead(f) }
+                if !f.isHead && j == f.layer { try startNeurons(f, layer: layer) }
+                guard j >= f.start else { continue }
+                for s in segments.indices { try layer.forward(&f.hidden[s], state: &f.states[s]) }
+                // MD over layers k > l (plus k = l for the last layer), in layer order.
+                try addDistance(f, layer: j, needed: j > f.layer || (j == f.layer && f.layer == layers - 1))
+            }
+        }
+        return try wave.map { f in try (0..<f.copies).map { TrajectoryTerms(md: f.md[$0], kl: try kl(copy: $0, hidden: f.hidden)) } }
+    }
+
+    /// Takes layer `j`'s FFN output of every copy from the states and, when `needed`, adds its distance.
+    private func addDistance(_ f: Flight, layer j: Int, needed: Bool) throws {
+        let g = f.copies
+        var features = needed ? [Float](repeating: 0, count: g * totalRows * c) : []
+        for s in segments.indices {
+            guard let values = f.states[s].takeCapture(CaptureKey(layer: j, point: .ffnOutput))?.values, needed else { continue }
             let n = segmentRows[s], off = segmentOffsets[s]
-            for k in start..<layers {
-                guard let values = state.captures[CaptureKey(layer: k, point: .ffnOutput)]?.values else { continue }
-                features[k]!.withUnsafeMutableBufferPointer { dst in
-                    values.withUnsafeBufferPointer { src in
-                        for i in 0..<g {
-                            (dst.baseAddress! + (i * totalRows + off) * c).update(from: src.baseAddress! + i * n * c, count: n * c)
-                        }
-                    }
+            features.withUnsafeMutableBufferPointer { dst in
+                values.withUnsafeBufferPointer { src in
+                    for i in 0..<g { (dst.baseAddress! + (i * totalRows + off) * c).update(from: src.baseAddress! + i * n * c, count: n * c) }
                 }
             }
-            let per = out.count / g
-            for i in 0..<g { logits[i] += out[(i * per)..<((i + 1) * per)] }
         }
-        return (features, logits)
+        guard needed else { return }
+        features.withUnsafeBufferPointer { p in
+            for i in 0..<g { f.md[i] += distances[j].distance(p.baseAddress! + i * totalRows * c) }
+        }
+    }
+
+    private func stateOptions(headMask: [[Float]]?, from start: Int) -> ForwardOptions {
+        ForwardOptions(headMask: headMask, skip: skipped, capture: [.ffnOutput], captureLayers: Set(start..<layers))
+    }
+
+    /// `g` copies of segment `s` stacked along the batch.
+    private func stacked(_ s: Int, copies g: Int) -> ModelInput {
+        let input = segments[s]
+        return g == 1 ? input : ModelInput(tokens: Array(repeating: input.tokens, count: g).flatMap { $0 },
+                                           tokenTypes: input.tokenTypes.map { Array(repeating: $0, count: g).flatMap { $0 } },
+                                           attentionMask: input.attentionMask.map { Array(repeating: $0, count: g).flatMap { $0 } })
     }
 
     // MARK: heads
 
-    private func scoreHead(layer l: Int, head h: Int) throws -> TrajectoryTerms {
-        var mask = model.layers.map { [Float](repeating: 1, count: $0.heads) }
-        mask[l][h] = 0
-        var start = l
-        if unresetHeadMask && l > 0 {
+    private func startHead(_ f: Flight) throws {
+        let l = f.layer
+        var mask = headCounts.map { [Float](repeating: 1, count: $0) }
+        mask[l][f.units[0].index] = 0
+        if f.start < l {
             // Reference quirk: the mask is not reset between layers, so the last head of every
             // earlier layer stays masked while layer l is scored.
             for j in 0..<l { mask[j][mask[j].count - 1] = 0 }
-            start = 0
         }
-        let run = try propagate(copies: 1, start: start, headMask: mask) { self.prefix[$0][start] }
-        return terms(layer: l, copy: 0, features: run.features, logits: run.logits[0])
+        let options = stateOptions(headMask: mask, from: f.start)
+        f.states = try segments.map { try ForwardState(config: config, input: $0, options: options) }
+        f.hidden = segments.indices.map { prefix[$0][f.start] }
     }
 
     // MARK: neurons
 
-    private func scoreNeurons(layer l: Int, neurons: [Int]) throws -> [TrajectoryTerms] {
-        let layer = model.layers[l]
+    /// Perturbed FFN output of layer l (exact, no recomputation) and the block outputs the later layers start from.
+    private func startNeurons(_ f: Flight, layer: TransformerLayer) throws {
+        let l = f.layer, neurons = f.units.map(\.index)
         guard let down = layer.down as? Linear else {
             throw PassError("optin", "layer \(l) FFN output projection is not a float Linear (quantized?); prune before quantizing")
         }
-        let f = layer.ffnWidth, g = neurons.count
-        let columns = neurons.map { unit in (0..<c).map { down.weight[$0 * f + unit] } }
-        // Perturbed FFN output of layer l, copy-major over the concatenated segments: F − a_n ⊗ w_n.
+        let width = layer.ffnWidth, g = neurons.count
+        let columns = neurons.map { unit in (0..<c).map { down.weight[$0 * width + unit] } }
+        // F − a_n ⊗ w_n, copy-major over the concatenated segments.
         var ownFeatures = [Float](repeating: 0, count: g * totalRows * c)
         for s in segments.indices {
             let n = segmentRows[s], off = segmentOffsets[s]
@@ -184,20 +268,27 @@ final class TrajectoryScorer {
                 ownFeatures.withUnsafeMutableBufferPointer { out in
                     let base = out.baseAddress! + (i * totalRows + off) * c
                     for r in 0..<n {
-                        let a = act[r * f + unit]
+                        let a = act[r * width + unit]
                         for j in 0..<c { base[r * c + j] = ref[r * c + j] - a * column[j] }
                     }
                 }
             }
         }
+        if l == layers - 1 {
+            ownFeatures.withUnsafeBufferPointer { p in
+                for i in 0..<g { f.md[i] += distances[l].distance(p.baseAddress! + i * totalRows * c) }
+            }
+        }
         // Block outputs of layer l for each copy: pre-norm x + F', post-norm LN2(h1 + F').
-        let run = try propagate(copies: g, start: l + 1, headMask: nil) { s in
-            let n = self.segmentRows[s], off = self.segmentOffsets[s]
-            var hidden = [Float](repeating: 0, count: g * n * self.c)
-            let residual = layer.placement == .pre ? zip(self.prefix[s][l + 1], self.ffnOutput[s][l]).map { $0 - $1 } : self.ffnInput[s][l]
+        let options = stateOptions(headMask: nil, from: l + 1)
+        f.states = try segments.indices.map { try ForwardState(config: config, input: stacked($0, copies: g), options: options) }
+        f.hidden = segments.indices.map { s in
+            let n = segmentRows[s], off = segmentOffsets[s]
+            var hidden = [Float](repeating: 0, count: g * n * c)
+            let residual = layer.placement == .pre ? zip(prefix[s][l + 1], ffnOutput[s][l]).map { $0 - $1 } : ffnInput[s][l]
             for i in 0..<g {
-                let src = (i * self.totalRows + off) * self.c
-                for r in 0..<(n * self.c) { hidden[i * n * self.c + r] = residual[r] + ownFeatures[src + r] }
+                let src = (i * totalRows + off) * c
+                for r in 0..<(n * c) { hidden[i * n * c + r] = residual[r] + ownFeatures[src + r] }
             }
             if layer.placement == .post {
                 let sum = hidden
@@ -207,31 +298,43 @@ final class TrajectoryScorer {
             }
             return hidden
         }
-        var features = run.features
-        features[l] = ownFeatures
-        return (0..<g).map { terms(layer: l, copy: $0, features: features, logits: run.logits[$0]) }
     }
 
-    // MARK: terms
+    // MARK: head and KL
 
-    /// MD over layers k > l (plus k = l for the last layer) and T²·KL of the logits, for one copy.
-    private func terms(layer l: Int, copy i: Int, features: [Int: [Float]], logits: [Float]) -> TrajectoryTerms {
-        var md = 0.0
-        let ks = Array((l + 1)..<max(layers, l + 1)) + (l == layers - 1 ? [l] : [])
-        for k in ks {
-            features[k]!.withUnsafeBufferPointer { p in md += distances[k].distance(p.baseAddress! + i * totalRows * c) }
+    /// The logits of one copy of segment `s` from its last hidden rows `[n_s, C]`, handed to `body`
+    /// with the index of their first row within the segment's output: an LM `headRows` rows at a
+    /// time (final norm + LM head are per row), a classifier all at once (one row per sequence).
+    private func forEachLogitChunk(segment s: Int, hidden: UnsafePointer<Float>, _ body: (Int, [Float]) throws -> Void) throws {
+        let n = segmentRows[s]
+        guard config.isCausalLM, let lmHead = head.lmHead else {
+            let state = try ForwardState(config: config, input: segments[s], options: ForwardOptions(skip: skipped))
+            try body(0, try head.finish(Array(UnsafeBufferPointer(start: hidden, count: n * c)), state: state, config: config, computeHead: true).logits)
+            return
         }
-        let kl = max(0, temperature * temperature * klSum(reference: referenceLogits, pruned: logits))
-        return TrajectoryTerms(md: md, kl: kl)
+        for first in stride(from: 0, to: n, by: Self.headRows) {
+            let k = min(Self.headRows, n - first)
+            var h = Array(UnsafeBufferPointer(start: hidden + first * c, count: k * c))
+            if let norm = head.finalNorm { h.withUnsafeMutableBufferPointer { norm.forward($0.baseAddress!, $0.baseAddress!, rows: k) } }
+            try body(first, lmHead(h, rows: k))
+        }
     }
 
-    /// Σ over rows of KL(softmax(ref) ‖ softmax(pruned)) (classifier: one row per example; LM: per token).
-    private func klSum(reference: [Float], pruned: [Float]) -> Double {
-        let width = model.config.isClassifier ? model.config.numLabels : model.config.vocabSize
-        let r = reference.count / width
-        let lp = logSoftmaxRows(reference, rows: r, vocab: width), lq = logSoftmaxRows(pruned, rows: r, vocab: width)
-        var s = 0.0
-        for i in lp.indices { s += exp(lp[i]) * (lp[i] - lq[i]) }
-        return s
+    /// T²·Σ over output rows of KL(softmax(ref) ‖ softmax(pruned)) for copy `i` (classifier: one row
+    /// per example; LM: per token), summed in row order chunk by chunk.
+    private func kl(copy i: Int, hidden: [[Float]]) throws -> Double {
+        var sum = 0.0
+        for s in segments.indices {
+            let n = segmentRows[s]
+            try hidden[s].withUnsafeBufferPointer { p in
+                try forEachLogitChunk(segment: s, hidden: p.baseAddress! + i * n * c) { first, logits in
+                    let rows = logits.count / width, start = (outputOffsets[s] + first) * width
+                    let lp = logSoftmaxRows(Array(referenceLogits[start..<(start + rows * width)]), rows: rows, vocab: width)
+                    let lq = logSoftmaxRows(logits, rows: rows, vocab: width)
+                    for j in lp.indices { sum += exp(lp[j]) * (lp[j] - lq[j]) }
+                }
+            }
+        }
+        return max(0, temperature * temperature * sum)
     }
 }
