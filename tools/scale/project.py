@@ -65,8 +65,11 @@ for name, (L2, d2, F2, H2, KV2, V2) in models.items():
     weights_gb = params * 4 / 1e9
     acts_gb = L2 * Tc * (2 * d2 + F2) * 4 / 1e9
     logits_gb = 32 * Tc * V2 * 4 / 1e9
+    # "streaming": true — one layer and the head in F32, the unpruned trajectory (one [T, d] per layer
+    # boundary), the reference logits, 32 copies' hidden states, logits in chunks of 64 rows per copy.
+    streamed_gb = (pl + d2 * V2 + (L2 + 32) * Tc * d2 + Tc * V2 + 32 * 64 * V2) * 4 / 1e9
     rows = [
-        ("OPTIN scores (heads + neurons)", heads + neurons, f"{weights_gb:.0f} GB F32 weights + {acts_gb:.1f} GB cached activations + {logits_gb:.1f} GB logits of a 32-copy batch"),
+        ("OPTIN scores (heads + neurons)", heads + neurons, f"whole model: {weights_gb:.0f} GB F32 weights + {acts_gb:.1f} GB cached activations + {logits_gb:.1f} GB logits of a 32-copy batch; streamed: {streamed_gb:.1f} GB"),
         ("evaluation (perplexity)", Teval * eval_s_per_token(L2, pl, d2, V2), f"{weights_gb:.0f} GB F32 weights + one window"),
         ("NF4 quantization (compute only; reading {:.0f} GB of BF16 at 1 GB/s takes {:.0f} s per disk)".format(params * 2 / 1e9, params * 2 / 1e9),
          params / rate_nf4, f"one tensor at a time (largest {d2 * V2 * 4 / 1e9:.1f} GB F32) + the map"),
