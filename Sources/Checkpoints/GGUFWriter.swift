@@ -65,8 +65,10 @@ public enum GGUFWriter {
         let rows = plan.elementCount / max(rowLength, 1)
         let from = tensor.dtype
         let sliceRows = max(1, min(sliceFloats / max(rowLength, 1), OutputFile.bufferBytes / max(rowBytes, 1)))
-        var scratch = [Float](repeating: 0, count: min(rows, sliceRows) * rowLength)
         try tensor.withUnsafeBytes { raw in
+            // Aligned F32 is quantized straight from the source (no copy); other dtypes convert first.
+            let direct = from == .F32 && Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0
+            var scratch = [Float](repeating: 0, count: direct ? 0 : min(rows, sliceRows) * rowLength)
             var row = 0
             while row < rows {
                 let n = min(sliceRows, rows - row)
@@ -74,16 +76,22 @@ public enum GGUFWriter {
                 tensor.storage.prefetchPages(offset: row * rowLength * from.byteSize, count: count * from.byteSize)
                 let source = UnsafeRawBufferPointer(rebasing: raw[(row * rowLength * from.byteSize)..<((row + n) * rowLength * from.byteSize)])
                 try scratch.withUnsafeMutableBufferPointer { floats in
-                    let x = UnsafeMutableBufferPointer(rebasing: floats[0..<count])
-                    DTypeConversion.load(source, as: from, into: x)
+                    let x: UnsafeBufferPointer<Float>
+                    if direct {
+                        x = UnsafeBufferPointer(start: source.baseAddress?.assumingMemoryBound(to: Float.self), count: count)
+                    } else {
+                        let converted = UnsafeMutableBufferPointer(rebasing: floats[0..<count])
+                        DTypeConversion.load(source, as: from, into: converted)
+                        x = UnsafeBufferPointer(converted)
+                    }
                     let space = try bytes <= OutputFile.bufferBytes ? file.reserve(minimum: bytes) : nil
                     if let space {
-                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), UnsafeBufferPointer(x), rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type)
                         try file.commit(bytes)
                     } else {   // a single row larger than the file buffer
                         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
                         defer { out.deallocate() }
-                        quantizeRows(out, UnsafeBufferPointer(x), rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type)
                         try file.write(UnsafeRawBufferPointer(out))
                     }
                 }
