@@ -11,7 +11,8 @@ the page cache. Per run: wall seconds, user and system CPU seconds and peak RSS 
 less so). params/s = parameters / wall seconds. Prints a JSON line per run and a summary (min /
 median / max).
 
-Reading: `compress convert x.gguf --output DIR` (GGUF → Hugging Face folder, F32 safetensors) against
+Reading: `compress convert x.gguf --output DIR` (GGUF → Hugging Face folder, F32 safetensors; for our
+Q8_0/Q4_0 files and the shipped SmolLM2 Q4_1 file) against
 the I/O alone of the same job (`dd` of the GGUF into /dev/null, then writing the same number of
 output bytes from memory with fsync, via `dd`).
 
@@ -109,8 +110,11 @@ def main():
               f"{pair[0]:.2f}-{pair[-1]:.2f}x, median CPU {entry['ratio_median_cpu']:.2f}x", flush=True)
 
     if not args.skip_read:
-        for t in args.types.split(","):
-            src = os.path.join(args.out, f"ours-{t}.gguf")
+        shipped = os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct.Q4_1.gguf")
+        sources = {t: os.path.join(args.out, f"ours-{t}.gguf") for t in args.types.split(",")}
+        if os.path.exists(shipped):
+            sources["shipped-q4_1"] = shipped   # the Q4_1 file get-smollm2.sh fetches (Q4_1 + Q6_K head)
+        for t, src in sources.items():
             folder = os.path.join(args.out, f"read-{t}")
             rows = {"ours": [], "io": []}
             for r in range(args.runs + 1):
