@@ -70,6 +70,11 @@ final class GGUFQuantizeSIMDTests: XCTestCase {
                 XCTFail("\(type) block \(b) differs: \(row[b].prefix(4))…"); break
             }
         }
+        // The float types go through DTypeConversion's SIMD stores: the same codes as the block functions.
+        let values = row.flatMap { $0 }
+        for type: GGMLType in [.F32, .F16, .BF16] {
+            XCTAssertEqual(bytes(values, type, simd: true), bytes(values, type, simd: false), "\(type)")
+        }
     }
 
     /// The vector loop must do the finite blocks itself (a loop that always stopped would pass the test
