@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "CSIMD"),
         .target(name: "Tensors", dependencies: ["CSIMD"]),
         .target(name: "StrictJSON"),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "StrictJSON"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "StrictJSON", "CSIMD"]),
         .target(name: "Kernels", dependencies: ["Tensors", "CSIMD", "COpenBLAS"]),
         .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
         .target(name: "Datasets", dependencies: ["Tensors", "Tokenizers", "CZlib"]),
@@ -45,7 +45,7 @@ let package = Package(
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CSIMD", "TestSupport"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "TestSupport", "Recipes"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "CSIMD", "TestSupport", "Recipes"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Tensors", "CSIMD", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Dispatch
 import Tensors
 
 // Dequantization of ggml block formats to Float32, one pure function per block type: output first
@@ -8,14 +9,35 @@ import Tensors
 // The K-quants (256-element super-blocks) are in GGUFDequantizeK.swift.
 
 /// Converts `blocks` (a whole number of `type` blocks) into `out` (`blockSize` floats per block).
-/// `type` must be one of `GGMLType.dequantizable`.
+/// `type` must be one of `GGMLType.dequantizable`. F32/F16/BF16 widen through DTypeConversion (SIMD,
+/// the same exact values); the block types run their block functions over contiguous block ranges,
+/// one per core when the tensor is large.
 public func dequantizeGGML(_ out: UnsafeMutableBufferPointer<Float>, _ blocks: UnsafeRawBufferPointer, type: GGMLType) {
     guard let block = blockDequantizer(type) else { preconditionFailure("dequantizeGGML: \(type) is not supported") }
     let count = blocks.count / type.blockBytes
     precondition(blocks.count == count * type.blockBytes && out.count == count * type.blockSize,
                  "dequantizeGGML: \(blocks.count) bytes of \(type) do not fill \(out.count) floats")
     guard count > 0, let x = blocks.baseAddress, let y = out.baseAddress else { return }
-    for b in 0..<count { block(y + b * type.blockSize, x + b * type.blockBytes) }
+    if [.F32, .F16, .BF16].contains(type) {
+        DTypeConversion.load(blocks, as: type == .F32 ? .F32 : type == .F16 ? .F16 : .BF16, into: out)
+        return
+    }
+    let parts = count * type.blockSize >= 1 << 18 ? min(ProcessInfo_cores, count) : 1
+    DispatchQueue.concurrentPerform(iterations: parts) { p in
+        let lo = count * p / parts, hi = count * (p + 1) / parts
+        // The common types call their block function directly (inlined; no closure per block).
+        func each(_ f: (UnsafeMutablePointer<Float>, UnsafeRawPointer) -> Void) {
+            for b in lo..<hi { f(y + b * type.blockSize, x + b * type.blockBytes) }
+        }
+        switch type {
+        case .Q8_0: each(dequantizeQ8_0)
+        case .Q4_0: each(dequantizeQ4_0)
+        case .Q4_1: each(dequantizeQ4_1)
+        case .Q5_0: each(dequantizeQ5_0)
+        case .Q6_K: each(dequantizeQ6_K)
+        default: each(block)
+        }
+    }
 }
 
 /// The block function of a type, nil when the type is not supported.

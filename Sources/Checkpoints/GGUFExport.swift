@@ -147,15 +147,21 @@ public enum GGUFExport {
                                                           config: config, tokenizerConfig: tokenizerConfig)
         }
 
-        try GGUFWriter.write(to: path, metadata: metadata, tensors: plans, inputs: inputs) { plan in
-            let source = sources[plan.name]!
-            var tensor = try model.tensor(source.hf)
-            if let rows = source.rows {
-                let n = rows == .queryHeads ? heads : kvHeads
-                let shape = tensor.shape
-                guard shape[0] % (2 * n) == 0 else { throw fail("tensor '\(source.hf)': \(shape[0]) rows do not split into \(n) heads of an even size") }
-                let values = permuteGGUFRows(try tensor.floats(), rows: shape[0], columns: tensor.elementCount / shape[0], heads: n)
-                tensor = Tensor(floats: values, shape: shape)
+        // q/k rows in llama.cpp's order: a weight's rows are gathered by the writer (no permuted copy of
+        // the tensor); a bias (one value per row, tiny) is permuted here.
+        var rowOrders: [String: [Int]] = [:]
+        for plan in plans {
+            guard let (hf, rows) = sources[plan.name], let rows else { continue }
+            let n = rows == .queryHeads ? heads : kvHeads, count = hfShapes[plan.name]![0]
+            guard count % (2 * n) == 0 else { throw fail("tensor '\(hf)': \(count) rows do not split into \(n) heads of an even size") }
+            rowOrders[plan.name] = ggufStoredRowSources(rows: count, heads: n)
+        }
+        try GGUFWriter.write(to: path, metadata: metadata, tensors: plans, inputs: inputs,
+                             rowOrder: { $0.dimensions.count >= 2 ? rowOrders[$0.name] : nil }) { plan in
+            var tensor = try model.tensor(sources[plan.name]!.hf)
+            if plan.dimensions.count == 1, let order = rowOrders[plan.name] {
+                let values = try tensor.floats()
+                tensor = Tensor(floats: order.map { values[$0] }, shape: tensor.shape)
             }
             return try zeroing.apply(to: tensor, gguf: plan.name)
         }

@@ -57,6 +57,20 @@ public func unpermuteGGUFRows(_ values: [Float], rows: Int, columns: Int, heads:
     moveGGUFRows(values, rows: rows, columns: columns, heads: heads, toStored: false)
 }
 
+/// The converter's permutation as a row order: for each stored (llama.cpp) row, the Hugging Face row
+/// it holds — what `permuteGGUFRows` moves, for a writer that gathers rows instead of copying the tensor.
+public func ggufStoredRowSources(rows: Int, heads: Int) -> [Int] {
+    precondition(heads > 0 && rows % (2 * heads) == 0)
+    let d = rows / heads, half = d / 2
+    var sources = [Int](repeating: 0, count: rows)
+    for h in 0..<heads {
+        for j in 0..<2 {
+            for i in 0..<half { sources[h * d + 2 * i + j] = h * d + j * half + i }
+        }
+    }
+    return sources
+}
+
 /// Applies the converter's permutation (HF order → llama.cpp order), for writing.
 public func permuteGGUFRows(_ values: [Float], rows: Int, columns: Int, heads: Int) -> [Float] {
     moveGGUFRows(values, rows: rows, columns: columns, heads: heads, toStored: true)

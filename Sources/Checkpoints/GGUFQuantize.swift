@@ -1,3 +1,4 @@
+import CSIMD
 import Tensors
 
 // Quantization of Float32 rows to ggml block formats: the inverse of GGUFDequantize.swift, one pure
@@ -8,16 +9,31 @@ import Tensors
 // (tools/reference/gguf_quantize_reference.py checks it). The K-quants are in GGUFQuantizeK.swift.
 
 /// Converts `values` (a whole number of `type` blocks of floats) into `out` (`blockBytes` per block).
-/// `type` must be one of `GGMLType.quantizable`.
-public func quantizeGGML(_ out: UnsafeMutableRawBufferPointer, _ values: UnsafeBufferPointer<Float>, type: GGMLType) {
+/// `type` must be one of `GGMLType.quantizable`. `simd` false runs only the Swift block functions
+/// (the naive twins); true lets CSIMD's AVX2 loops (`csimd_ggml_quantize`, same bytes) take every
+/// block they can, the Swift function taking the rest (non-finite blocks; other CPUs).
+public func quantizeGGML(_ out: UnsafeMutableRawBufferPointer, _ values: UnsafeBufferPointer<Float>, type: GGMLType, simd: Bool = true) {
     guard let block = blockQuantizer(type) else { preconditionFailure("quantizeGGML: \(type) is not supported") }
     let count = values.count / type.blockSize
     precondition(values.count == count * type.blockSize && out.count == count * type.blockBytes,
                  "quantizeGGML: \(values.count) floats do not fill \(out.count) bytes of \(type)")
     guard count > 0, let x = values.baseAddress, let y = out.baseAddress else { return }
+    if simd, [.F32, .F16, .BF16].contains(type) {   // DTypeConversion's SIMD conversions, same rounding
+        DTypeConversion.store(values, as: type == .F32 ? .F32 : type == .F16 ? .F16 : .BF16, into: out)
+        return
+    }
+    let fast: Int32? = simd && [.Q8_0, .Q4_0, .Q4_1, .Q5_0].contains(type) ? Int32(type.rawValue) : nil
     // The common types call their block function directly (inlined; no closure per block).
     func each(_ f: (UnsafeMutableRawPointer, UnsafePointer<Float>) -> Void) {
-        for b in 0..<count { f(y + b * type.blockBytes, x + b * type.blockSize) }
+        var b = 0
+        while b < count {
+            if let fast {
+                b += csimd_ggml_quantize(fast, y + b * type.blockBytes, x + b * type.blockSize, count - b)
+                if b == count { break }
+            }
+            f(y + b * type.blockBytes, x + b * type.blockSize)
+            b += 1
+        }
     }
     switch type {
     case .Q8_0: each(quantizeQ8_0)

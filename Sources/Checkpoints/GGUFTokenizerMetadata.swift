@@ -73,12 +73,12 @@ public enum GGUFTokenizerMetadata {
             ("tokenizer.ggml.token_type", .array(.int32, types.map { .int32($0.rawValue) })),
             ("tokenizer.ggml.merges", .array(.string, merges)),
         ]
-        // Special ids: tokenizer_config.json's token strings looked up in the vocabulary, else config.json's ids.
-        let idOf = Dictionary(tokens.enumerated().compactMap { i, t in t.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        // Special ids: tokenizer_config.json's token strings looked up in the vocabulary (first match; a scan,
+        // as special tokens sit near the start — a dictionary of the whole vocabulary cost ~30 ms), else config.json's ids.
         func special(_ name: String) -> Int? {
             let entry = tokenizerConfig?["\(name)_token"]
             let content = (entry as? String) ?? ((entry as? [String: Any])?["content"] as? String)
-            if let content, let id = idOf[content] { return id }
+            if let content, let id = tokens.firstIndex(of: content) { return id }
             return config["\(name)_token_id"] as? Int
         }
         for (name, key) in [("bos", "bos_token_id"), ("eos", "eos_token_id"), ("unk", "unknown_token_id"), ("pad", "padding_token_id")] {

@@ -28,10 +28,13 @@ public enum GGUFWriter {
     static let sliceFloats = 1 << 20
 
     /// Writes `metadata` (in order) and `tensors` (in order); `produce` returns each tensor as floats
-    /// of shape `dimensions.reversed()` (PyTorch order). `inputs` are files being read; writing over
-    /// one of them is refused.
+    /// of shape `dimensions.reversed()` (PyTorch order). `rowOrder`, when it returns an order for a
+    /// tensor, makes stored row r the produced tensor's row `order[r]` (a permutation of its rows;
+    /// llama.cpp's q/k order) — gathered while converting, so the tensor is not copied to reorder it.
+    /// `inputs` are files being read; writing over one of them is refused.
     public static func write(to path: String, metadata: [(key: String, value: GGUFValue)], tensors: [GGUFTensorPlan],
-                             inputs: [String] = [], produce: (GGUFTensorPlan) throws -> Tensor) throws {
+                             inputs: [String] = [], rowOrder: (GGUFTensorPlan) -> [Int]? = { _ in nil },
+                             produce: (GGUFTensorPlan) throws -> Tensor) throws {
         try SafetensorsWriter.refuseOverwrite(path, inputs: inputs)
         try validate(tensors, metadata: metadata, path: path)
         let header = headerBytes(metadata: metadata, tensors: tensors)
@@ -44,7 +47,12 @@ public enum GGUFWriter {
                 guard tensor.shape == plan.dimensions.reversed(), tensor.dtype.isFloatingPoint else {
                     throw CheckpointError.writeFailed(path: path, reason: "tensor '\(plan.name)' was produced as \(tensor.dtype) \(tensor.shape), expected floats of shape \(Array(plan.dimensions.reversed()))")
                 }
-                try writeData(tensor, plan: plan, file: file)
+                let order = rowOrder(plan)
+                if let order, order.count != plan.elementCount / plan.dimensions[0] || Set(order).count != order.count
+                    || order.contains(where: { $0 < 0 || $0 >= order.count }) {
+                    throw CheckpointError.writeFailed(path: path, reason: "tensor '\(plan.name)': the row order is not a permutation of its \(plan.elementCount / plan.dimensions[0]) rows")
+                }
+                try writeData(tensor, plan: plan, file: file, order: order)
                 try pad(file, plan.byteCount)
             }
             try file.finish()
@@ -59,37 +67,56 @@ public enum GGUFWriter {
         }
     }
 
-    /// Converts and quantizes `tensor` in slices of whole rows, each slice split across cores.
-    static func writeData(_ tensor: Tensor, plan: GGUFTensorPlan, file: OutputFile) throws {
+    /// Converts and quantizes `tensor` in slices of whole rows, each slice split across cores. With
+    /// `order`, slice rows are gathered from the source rows it names.
+    static func writeData(_ tensor: Tensor, plan: GGUFTensorPlan, file: OutputFile, order: [Int]? = nil) throws {
         let rowLength = plan.dimensions[0], rowBytes = plan.type.byteCount(elements: rowLength)
         let rows = plan.elementCount / max(rowLength, 1)
-        let from = tensor.dtype
+        let from = tensor.dtype, sourceRowBytes = rowLength * from.byteSize
         let sliceRows = max(1, min(sliceFloats / max(rowLength, 1), OutputFile.bufferBytes / max(rowBytes, 1)))
-        var scratch = [Float](repeating: 0, count: min(rows, sliceRows) * rowLength)
         try tensor.withUnsafeBytes { raw in
+            // Aligned F32 in source order is quantized straight from the source (no copy); other
+            // dtypes and gathered rows are converted into a slice-sized scratch first.
+            let direct = order == nil && from == .F32 && Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0
+            var scratch = [Float](repeating: 0, count: direct ? 0 : min(rows, sliceRows) * rowLength)
+            if order != nil { tensor.storage.prefetchPages() }   // a gather reads anywhere in the tensor
             var row = 0
             while row < rows {
                 let n = min(sliceRows, rows - row)
                 let count = n * rowLength, bytes = n * rowBytes
-                tensor.storage.prefetchPages(offset: row * rowLength * from.byteSize, count: count * from.byteSize)
-                let source = UnsafeRawBufferPointer(rebasing: raw[(row * rowLength * from.byteSize)..<((row + n) * rowLength * from.byteSize)])
+                if order == nil { tensor.storage.prefetchPages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
                 try scratch.withUnsafeMutableBufferPointer { floats in
-                    let x = UnsafeMutableBufferPointer(rebasing: floats[0..<count])
-                    DTypeConversion.load(source, as: from, into: x)
+                    let x: UnsafeBufferPointer<Float>
+                    if direct {
+                        x = UnsafeBufferPointer(start: (raw.baseAddress! + row * sourceRowBytes).assumingMemoryBound(to: Float.self), count: count)
+                    } else {
+                        let converted = UnsafeMutableBufferPointer(rebasing: floats[0..<count])
+                        if let order {
+                            for k in 0..<n {
+                                let s = order[row + k]
+                                DTypeConversion.load(UnsafeRawBufferPointer(rebasing: raw[(s * sourceRowBytes)..<((s + 1) * sourceRowBytes)]), as: from,
+                                                     into: UnsafeMutableBufferPointer(rebasing: converted[(k * rowLength)..<((k + 1) * rowLength)]))
+                            }
+                        } else {
+                            DTypeConversion.load(UnsafeRawBufferPointer(rebasing: raw[(row * sourceRowBytes)..<((row + n) * sourceRowBytes)]), as: from, into: converted)
+                        }
+                        x = UnsafeBufferPointer(converted)
+                    }
                     let space = try bytes <= OutputFile.bufferBytes ? file.reserve(minimum: bytes) : nil
                     if let space {
-                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), UnsafeBufferPointer(x), rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type)
                         try file.commit(bytes)
                     } else {   // a single row larger than the file buffer
                         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
                         defer { out.deallocate() }
-                        quantizeRows(out, UnsafeBufferPointer(x), rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type)
                         try file.write(UnsafeRawBufferPointer(out))
                     }
                 }
-                tensor.storage.releasePages(offset: row * rowLength * from.byteSize, count: count * from.byteSize)
+                if order == nil { tensor.storage.releasePages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
                 row += n
             }
+            if order != nil { tensor.storage.releasePages() }
         }
     }
 

@@ -52,4 +52,13 @@ size_t csimd_int8_squared_error(double *sums, const float *x, const int8_t *q, f
 size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const int32_t *asum, const uint8_t *w,
                             size_t M, size_t N, size_t Kp);
 
+// ggml block quantization (llama.cpp's quantize_row_*_ref) of `blocks` whole 32-float blocks of x into
+// `out` (the type's block bytes each), `type` a ggml type id below. Stops before the first block with a
+// non-finite value or scale and returns the blocks done; the Swift twin (GGUFQuantize.swift) does the rest.
+#define CSIMD_GGML_Q4_0 2
+#define CSIMD_GGML_Q4_1 3
+#define CSIMD_GGML_Q5_0 6
+#define CSIMD_GGML_Q8_0 8
+size_t csimd_ggml_quantize(int type, void *out, const float *x, size_t blocks);
+
 #endif

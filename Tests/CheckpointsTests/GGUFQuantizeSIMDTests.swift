@@ -1,0 +1,102 @@
+import CSIMD
+import Tensors
+import TestSupport
+import XCTest
+@testable import Checkpoints
+
+/// The AVX2 block quantizers (CSIMD ggml_quantize.c) against their Swift twins (GGUFQuantize.swift,
+/// which GGUFWriterTests pins byte for byte to llama-quantize): the same bytes on seeded random rows
+/// and on the blocks where a vector loop could drift — zeros of both signs, both signs of the largest
+/// magnitude, codes exactly at .5, constant blocks, huge and subnormal scales, non-finite values.
+final class GGUFQuantizeSIMDTests: XCTestCase {
+    static let types: [GGMLType] = [.Q8_0, .Q4_0, .Q4_1, .Q5_0]
+
+    /// Blocks of 32 floats, each a case the sequential loops decide in an order-dependent way.
+    func edgeBlocks() -> [[Float]] {
+        var blocks: [[Float]] = []
+        func add(_ f: (Int) -> Float) { blocks.append((0..<32).map(f)) }
+        add { _ in 0 }
+        add { _ in -0.0 }
+        add { $0 % 3 == 0 ? -0.0 : 0 }   // zeros, first one negative
+        add { $0 % 3 == 1 ? -0.0 : 0 }   // zeros, first one positive
+        add { $0 == 5 ? 2 : ($0 == 9 ? -2 : 0.25) }   // +max before −max
+        add { $0 == 5 ? -2 : ($0 == 9 ? 2 : 0.25) }   // −max before +max
+        add { _ in 3.75 }   // constant (Q4_1: d = 0)
+        add { _ in -1e-3 }
+        add { Float($0 - 16) + 0.5 }   // halves at scale 1 (Q8_0 amax 127 below)
+        add { $0 == 0 ? 127 : Float($0 % 17) - 8.5 }   // Q8_0 d = 1: x·id = k + 0.5 exactly
+        add { $0 == 0 ? -8 : Float($0 % 16) - 8 + ($0 % 2 == 0 ? 0.5 : 0) }   // Q4_0 d = 1
+        add { $0 == 0 ? -16 : Float($0 % 32) - 16.5 }   // Q5_0 d = 1
+        add { $0 % 2 == 0 ? 0 : 15 }   // Q4_1 d = 1, min 0
+        add { $0 % 4 == 0 ? Float.greatestFiniteMagnitude : -Float.greatestFiniteMagnitude }
+        add { $0 == 7 ? 3e38 : Float($0) }
+        add { Float($0) * 1e-39 }   // subnormal: 1/d overflows
+        add { $0 == 3 ? Float.leastNonzeroMagnitude : 0 }
+        add { $0 == 3 ? 1e-30 : -1e-31 }
+        add { $0 == 31 ? 1 : -0.999_999_94 }   // largest magnitude last
+        for bad: Float in [.infinity, -.infinity, .nan] {                 // the Swift twin takes these blocks
+            blocks.append((0..<32).map { $0 == 11 ? bad : Float($0) / 7 })
+        }
+        return blocks
+    }
+
+    func randomBlocks(_ count: Int, _ rng: inout SeededGenerator) -> [[Float]] {
+        (0..<count).map { _ in
+            let scale = Float.random(in: -6...3, using: &rng)
+            return (0..<32).map { _ in Float.random(in: -1...1, using: &rng) * pow(10, scale) }
+        }
+    }
+
+    func bytes(_ values: [Float], _ type: GGMLType, simd: Bool) -> [UInt8] {
+        var out = [UInt8](repeating: 0xAA, count: type.byteCount(elements: values.count))
+        out.withUnsafeMutableBytes { o in values.withUnsafeBufferPointer { quantizeGGML(o, $0, type: type, simd: simd) } }
+        return out
+    }
+
+    func testSIMDEqualsTheSwiftTwinOnRandomAndEdgeBlocks() throws {
+        guard csimd_available() == 1 else { throw XCTSkip("no AVX2/F16C on this CPU (or WHITTLE_NO_SIMD set): nothing to compare") }
+        var rng = seededGenerator(17)
+        let edges = edgeBlocks()
+        // Edge blocks alone, then shuffled among random ones (so a stop and resume happens mid-row).
+        let row = (randomBlocks(200, &rng) + edges + randomBlocks(50, &rng)).shuffled(using: &rng)
+        for type in Self.types {
+            for (k, block) in edges.enumerated() {
+                XCTAssertEqual(bytes(block, type, simd: true), bytes(block, type, simd: false), "\(type) edge block \(k): \(block.prefix(4))…")
+            }
+            let values = row.flatMap { $0 }
+            let fast = bytes(values, type, simd: true), naive = bytes(values, type, simd: false)
+            let per = type.blockBytes
+            for b in 0..<row.count where fast[(b * per)..<((b + 1) * per)] != naive[(b * per)..<((b + 1) * per)] {
+                XCTFail("\(type) block \(b) differs: \(row[b].prefix(4))…"); break
+            }
+        }
+        // The float types go through DTypeConversion's SIMD stores: the same codes as the block functions.
+        let values = row.flatMap { $0 }
+        for type: GGMLType in [.F32, .F16, .BF16] {
+            XCTAssertEqual(bytes(values, type, simd: true), bytes(values, type, simd: false), "\(type)")
+        }
+    }
+
+    /// The vector loop must do the finite blocks itself (a loop that always stopped would pass the test
+    /// above), and must stop at a non-finite one.
+    func testSIMDCoversFiniteBlocksAndStopsAtNonFinite() throws {
+        guard csimd_available() == 1 else { throw XCTSkip("no AVX2/F16C on this CPU (or WHITTLE_NO_SIMD set): nothing to compare") }
+        var rng = seededGenerator(18)
+        var values = randomBlocks(64, &rng).flatMap { $0 }
+        for type in Self.types {
+            var out = [UInt8](repeating: 0, count: type.byteCount(elements: values.count))
+            let done = out.withUnsafeMutableBytes { o in
+                values.withUnsafeBufferPointer { csimd_ggml_quantize(Int32(type.rawValue), o.baseAddress, $0.baseAddress, 64) }
+            }
+            XCTAssertEqual(done, 64, "\(type)")
+        }
+        values[40 * 32 + 3] = Float.nan
+        for type in Self.types {
+            var out = [UInt8](repeating: 0, count: type.byteCount(elements: values.count))
+            let done = out.withUnsafeMutableBytes { o in
+                values.withUnsafeBufferPointer { csimd_ggml_quantize(Int32(type.rawValue), o.baseAddress, $0.baseAddress, 64) }
+            }
+            XCTAssertEqual(done, 40, "\(type)")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""GGUF writing speed against llama.cpp's `llama-quantize`, same model, same machine, same run
+(BENCHMARKS.md, "GGUF writing", Speed).
+
+Ours: `compress convert DIR --output x.gguf --type T` from the Hugging Face folder (safetensors in,
+tokenizer.json → metadata, quantize, write, fsync, rename). Theirs: `llama-quantize F32.gguf x.gguf T
+2` from the F32 GGUF that llama.cpp's own converter made of the same folder (no fsync). Both on 2
+threads, alternating (the order flips every run), after one untimed warm-up each so both inputs are in
+the page cache. Per run: wall seconds, user and system CPU seconds and peak RSS of the child
+(/usr/bin/time, 10 ms resolution), and the 1-minute load average (the machine is shared: wall times are noisy, CPU times
+less so). params/s = parameters / wall seconds. Prints a JSON line per run and a summary (min /
+median / max).
+
+Reading: `compress convert x.gguf --output DIR` (GGUF → Hugging Face folder, F32 safetensors; for our
+Q8_0/Q4_0 files and the shipped SmolLM2 Q4_1 file) against
+the I/O alone of the same job (`dd` of the GGUF into /dev/null, then writing the same number of
+output bytes from memory with fsync, via `dd`).
+
+Run: /root/venv/bin/python tools/bench_gguf_peer.py [--runs 5] [--types q8_0,q4_0] [--out /tmp/gguf-speed-bench]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+LLAMA = os.environ.get("WHITTLE_LLAMA_CPP", "/tmp/whittle-llamacpp/llama.cpp")
+BIN = os.path.join(LLAMA, "build", "bin")
+COMPRESS = os.path.join(ROOT, ".build", "release", "compress")
+
+
+def measure(cmd, env=None):
+    """Wall, user, sys seconds and peak RSS (MB) of one child, as /usr/bin/time reports them (its
+    own small process forks the child, so the RSS is the child's alone, not this Python's)."""
+    report = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench_gguf_peer.{os.getpid()}.time")
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", report] + cmd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, env=env)
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr.decode(errors='replace')[-2000:]}")
+    wall, user, system, rss = open(report).read().split()[-4:]
+    os.remove(report)
+    return {"wall": float(wall), "user": float(user), "sys": float(system), "rss_mb": int(rss) / 1024,
+            "load": os.getloadavg()[0]}
+
+
+def summary(rows, key):
+    xs = sorted(r[key] for r in rows)
+    return {"min": xs[0], "median": statistics.median(xs), "max": xs[-1]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct"))
+    ap.add_argument("--f32", default="/tmp/gguf-check/llamacpp-f32.gguf", help="llama.cpp converter's F32 GGUF of --model")
+    ap.add_argument("--types", default="q8_0,q4_0")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--out", default="/tmp/gguf-speed-bench")
+    ap.add_argument("--skip-read", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    if not os.path.exists(args.f32):
+        env = dict(os.environ, PYTHONPATH=os.path.join(LLAMA, "gguf-py"))
+        subprocess.run([sys.executable, os.path.join(LLAMA, "convert_hf_to_gguf.py"), args.model, "--outtype", "f32",
+                        "--outfile", args.f32], check=True, env=env, capture_output=True)
+    import gguf
+    import numpy as np
+    params = sum(int(np.prod(t.shape)) for t in gguf.GGUFReader(args.f32).tensors)
+    llama_env = dict(os.environ, LD_LIBRARY_PATH=BIN)
+    results = {"model": args.model, "parameters": params, "cpus": os.cpu_count(), "write": {}, "read": {}}
+    print(f"{params / 1e6:.1f} M parameters; load average at start {os.getloadavg()}")
+
+    for t in args.types.split(","):
+        ours_path, theirs_path = os.path.join(args.out, f"ours-{t}.gguf"), os.path.join(args.out, f"theirs-{t}.gguf")
+        ours_cmd = [COMPRESS, "convert", args.model, "--output", ours_path, "--type", t]
+        theirs_cmd = [os.path.join(BIN, "llama-quantize"), args.f32, theirs_path, t.upper(), "2"]
+
+        def ours():
+            if os.path.exists(ours_path):
+                os.remove(ours_path)   # compress refuses nothing here, but start from the same state as theirs
+            return measure(ours_cmd)
+
+        def theirs():
+            return measure(theirs_cmd, llama_env)
+
+        ours(); theirs()   # warm-up: inputs into the page cache
+        rows = {"ours": [], "theirs": []}
+        for r in range(args.runs):
+            order = [("ours", ours), ("theirs", theirs)] if r % 2 == 0 else [("theirs", theirs), ("ours", ours)]
+            for side, fn in order:
+                m = fn()
+                rows[side].append(m)
+                print(json.dumps({"type": t, "run": r, "side": side, **{k: round(v, 3) for k, v in m.items()}}), flush=True)
+        entry = {side: {k: summary(v, k) for k in ("wall", "user", "sys", "rss_mb", "load")} for side, v in rows.items()}
+        entry["runs"] = rows
+        walls = {s: [m["wall"] for m in rows[s]] for s in rows}
+        cpus = {s: [m["user"] + m["sys"] for m in rows[s]] for s in rows}
+        entry["ratio_median_wall"] = statistics.median(walls["theirs"]) / statistics.median(walls["ours"])
+        entry["ratio_best_wall"] = min(walls["theirs"]) / min(walls["ours"])
+        entry["ratio_median_cpu"] = statistics.median(cpus["theirs"]) / statistics.median(cpus["ours"])
+        # per-run pairs (each pair measured back to back): the spread of the ratio
+        pair = sorted(th / o for th, o in zip(walls["theirs"], walls["ours"]))
+        entry["ratio_pairs_wall"] = {"min": pair[0], "median": statistics.median(pair), "max": pair[-1]}
+        results["write"][t] = entry
+        print(f"{t}: ours wall {entry['ours']['wall']}, theirs wall {entry['theirs']['wall']}")
+        print(f"{t}: params/s ours {params / entry['ours']['wall']['median'] / 1e6:.1f} M, theirs "
+              f"{params / entry['theirs']['wall']['median'] / 1e6:.1f} M (medians); ratio median wall "
+              f"{entry['ratio_median_wall']:.2f}x, best {entry['ratio_best_wall']:.2f}x, per-pair "
+              f"{pair[0]:.2f}-{pair[-1]:.2f}x, median CPU {entry['ratio_median_cpu']:.2f}x", flush=True)
+
+    if not args.skip_read:
+        shipped = os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct.Q4_1.gguf")
+        sources = {t: os.path.join(args.out, f"ours-{t}.gguf") for t in args.types.split(",")}
+        if os.path.exists(shipped):
+            sources["shipped-q4_1"] = shipped   # the Q4_1 file get-smollm2.sh fetches (Q4_1 + Q6_K head)
+        for t, src in sources.items():
+            folder = os.path.join(args.out, f"read-{t}")
+            rows = {"ours": [], "io": []}
+            for r in range(args.runs + 1):
+                subprocess.run(["rm", "-rf", folder], check=True)
+                m = measure([COMPRESS, "convert", src, "--output", folder])
+                out_bytes = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+                cat = measure(["dd", f"if={src}", "of=/dev/null", "bs=8M", "status=none"])
+                dd = measure(["dd", "if=/dev/zero", f"of={os.path.join(args.out, 'io.bin')}", "bs=8M",
+                              f"count={out_bytes // (8 << 20)}", "conv=fsync", "status=none"])
+                io = {k: cat[k] + dd[k] for k in ("wall", "user", "sys")}
+                io["load"] = dd["load"]
+                if r > 0:   # the first pair warms the cache
+                    rows["ours"].append(m); rows["io"].append(io)
+                    print(json.dumps({"read": t, "run": r, "ours": {k: round(v, 3) for k, v in m.items()},
+                                      "io_alone": {k: round(v, 3) for k, v in io.items()}, "out_bytes": out_bytes}), flush=True)
+            os.remove(os.path.join(args.out, "io.bin"))
+            entry = {side: {k: summary(v, k) for k in ("wall", "user", "sys")} for side, v in rows.items()}
+            entry["runs"] = rows
+            entry["ratio_io_over_ours_median"] = entry["io"]["wall"]["median"] / entry["ours"]["wall"]["median"]
+            results["read"][t] = entry
+            print(f"read {t}: ours {entry['ours']['wall']} vs I/O alone {entry['io']['wall']}: "
+                  f"{entry['ratio_io_over_ours_median']:.2f}x of the I/O limit (medians)", flush=True)
+
+    with open(os.path.join(ROOT, "tools", "bench_gguf_peer.results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
