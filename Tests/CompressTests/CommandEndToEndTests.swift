@@ -138,7 +138,7 @@ final class GGUFCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let recipe = """
         {"version": 1, "model": "\(gguf)",
-         "output": "\(folder)/out", "passes": [{"pass": "nf4", "block_size": 16, "ignore": ["lm_head"]}]}
+         "output": "\(folder)/out", "passes": [{"pass": "nf4", "block_size": 32, "ignore": ["lm_head"]}]}
         """
         try recipe.write(toFile: folder + "/recipe.json", atomically: true, encoding: .utf8)
         let r = try BuiltBinary.run(["run", "--recipe", folder + "/recipe.json", "--dry-run"])
