@@ -34,7 +34,7 @@ bench: setup
 	$(SWIFT) run $(RELEASE) whittle-bench
 
 # libFuzzer over SafetensorsHeader.parse (and with it StrictJSON) (Fuzz/HeaderFuzzer.swift), then over GGUFHeader.parse and the
-# dequantizers (Fuzz/GGUFFuzzer.swift), built with swiftc -sanitize=fuzzer,address.
+# dequantizers and the GGUF model/tokenizer readers (Fuzz/GGUFFuzzer.swift), built with swiftc -sanitize=fuzzer,address.
 # Seeds: the malformed corpus and the Python-written files; findings land in Fuzz/crashers/.
 FUZZ_DIR     := .build/fuzz
 FUZZ_SECONDS ?= 180
@@ -52,7 +52,7 @@ fuzz:
 	@mkdir -p $(FUZZ_DIR)/gguf-corpus
 	swiftc $(FUZZ_FLAGS) Fuzz/GGUFFuzzer.swift -L $(FUZZ_DIR) -lCheckpoints -lStrictJSON -lTensors -lCSIMD -o $(FUZZ_DIR)/gguf-fuzzer
 	$(FUZZ_DIR)/gguf-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		-artifact_prefix=Fuzz/crashers/gguf- $(FUZZ_DIR)/gguf-corpus fixtures/gguf/malformed
+		-artifact_prefix=Fuzz/crashers/gguf- $(FUZZ_DIR)/gguf-corpus fixtures/gguf/malformed fixtures/gguf/fuzz-crashers
 
 clean:
 	rm -rf .build

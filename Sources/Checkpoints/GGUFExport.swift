@@ -124,7 +124,17 @@ public enum GGUFExport {
         let tied = sources["output.weight"] == nil
         let vocab = hfShapes["token_embd.weight"]![0]
 
-        let ordered = sources.keys.sorted { a, b in
+        // Llama 3.1 rope scaling: llama.cpp reads it from a rope_freqs tensor the converter computes.
+        var extra: [String: Tensor] = [:]
+        let rope = config["rope_parameters"] as? [String: Any] ?? config["rope_scaling"] as? [String: Any]
+        if let rope, ((rope["rope_type"] ?? rope["type"]) as? String)?.lowercased() == "llama3" {
+            func number(_ v: Any?) -> Double? { (v as? Double) ?? (v as? Int).map(Double.init) }
+            let theta: Double = number(config["rope_theta"]) ?? number(rope["rope_theta"]) ?? 10000
+            let factors = GGUFRopeFreqs.factors(theta: theta, dim: headDim, rope: rope)
+            extra[GGUFRopeFreqs.tensorName] = Tensor(floats: factors, shape: [factors.count])
+            hfShapes[GGUFRopeFreqs.tensorName] = [factors.count]
+        }
+        let ordered = (Array(sources.keys) + extra.keys).sorted { a, b in
             let la = layerIndex(a) ?? -1, lb = layerIndex(b) ?? -1
             return la != lb ? la < lb : a < b
         }
@@ -158,6 +168,7 @@ public enum GGUFExport {
         }
         try GGUFWriter.write(to: path, metadata: metadata, tensors: plans, inputs: inputs,
                              rowOrder: { $0.dimensions.count >= 2 ? rowOrders[$0.name] : nil }) { plan in
+            if let tensor = extra[plan.name] { return tensor }
             var tensor = try model.tensor(sources[plan.name]!.hf)
             if plan.dimensions.count == 1, let order = rowOrders[plan.name] {
                 let values = try tensor.floats()
@@ -195,9 +206,9 @@ public enum GGUFExport {
         }
         out += [("general.file_type", .uint32(type.fileType)), ("\(arch).vocab_size", .uint32(UInt32(vocab))),
                 ("\(arch).rope.dimension_count", .uint32(UInt32(headDim)))]
-        if let rope, let kind = (rope["rope_type"] ?? rope["type"]) as? String, kind != "default" {
+        if let rope, let kind = (rope["rope_type"] ?? rope["type"]) as? String, kind != "default", kind.lowercased() != "llama3" {
             guard kind == "linear", let factor = (rope["factor"] as? Double) ?? (rope["factor"] as? Int).map(Double.init) else {
-                throw fail("rope scaling '\(kind)' is not supported (only linear)")
+                throw fail("rope scaling '\(kind)' is not supported (linear, llama3)")
             }
             out += [("\(arch).rope.scaling.type", .string("linear")), ("\(arch).rope.scaling.factor", .float32(Float(factor)))]
         }

@@ -35,14 +35,14 @@ public final class GGUFTensorStore: TensorStore, @unchecked Sendable {
         self.layout = layout
         var sources: [String: (gguf: String, rows: GGUFLlamaLayout.QKRows?)] = [:]
         var names: [String] = []
-        for name in file.names {
+        for name in file.names where name != GGUFRopeFreqs.tensorName {   // rope_freqs becomes config.json's rope_scaling
             guard let (hf, rows) = layout.hfName(name) else {
-                let hint = name == "rope_freqs.weight" ? " (Llama 3.1-style rope scaling factors are not supported)" : ""
-                throw CheckpointError.ggufUnsupportedModel(path: path, reason: "tensor '\(name)' has no Hugging Face name for architecture '\(arch)'\(hint)")
+                throw CheckpointError.ggufUnsupportedModel(path: path, reason: "tensor '\(name)' has no Hugging Face name for architecture '\(arch)'")
             }
             sources[hf] = (name, rows); names.append(hf)
         }
-        let config = try GGUFTensorStore.hfConfig(file, layout: layout)
+        var config = try GGUFTensorStore.hfConfig(file, layout: layout)
+        if file.info(GGUFRopeFreqs.tensorName) != nil { try GGUFTensorStore.addRopeFreqs(file, arch: arch, to: &config) }
         let layers = config["num_hidden_layers"] as! Int
         for required in ["token_embd.weight", "output_norm.weight"]
             + (0..<layers).flatMap({ l in GGUFLlamaLayout.requiredBlockTensors.map { "blk.\(l).\($0).weight" } })
@@ -75,6 +75,24 @@ public final class GGUFTensorStore: TensorStore, @unchecked Sendable {
             values = unpermuteGGUFRows(values, rows: rowCount, columns: values.count / max(rowCount, 1), heads: n)
         }
         return Tensor(floats: values, shape: info.shape)
+    }
+
+    /// `rope_freqs.weight` (llama.cpp's Llama 3.1 rope divisors) as the `rope_scaling` of type llama3
+    /// that gives the same divisors (`GGUFRopeFreqs.llama3Scaling`); errors name the tensor.
+    static func addRopeFreqs(_ file: GGUFFile, arch: String, to config: inout [String: Any]) throws {
+        let name = GGUFRopeFreqs.tensorName, path = file.path
+        guard let info = file.info(name), info.shape.count == 1 else {
+            throw CheckpointError.ggufInvalidTensor(path: path, name: name, reason: "expected one dimension of head_dim / 2 divisors")
+        }
+        if config["rope_scaling"] != nil {
+            throw CheckpointError.ggufUnsupportedModel(path: path, reason: "tensor '\(name)' together with rope.scaling.type (two rope scalings)")
+        }
+        let heads = config["num_attention_heads"] as! Int, hidden = config["hidden_size"] as! Int
+        let dim = file.metadata["\(arch).rope.dimension_count"]?.int ?? (config["head_dim"] as? Int) ?? hidden / heads
+        switch GGUFRopeFreqs.llama3Scaling(stored: try file.floats(name), theta: config["rope_theta"] as! Double, dim: dim) {
+        case let .success(rope): if let rope { config["rope_scaling"] = rope }
+        case let .failure(reason): throw CheckpointError.ggufInvalidTensor(path: path, name: name, reason: reason.text)
+        }
     }
 
     /// `config.json` for the model: the `<arch>.*` hyper-parameters under Hugging Face's keys; the

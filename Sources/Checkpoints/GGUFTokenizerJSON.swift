@@ -6,7 +6,9 @@ import Foundation
 /// and `qwen2` (llama-vocab.cpp's regexes, written as tokenizers' ByteLevel / Digits / Split). Tokens
 /// of type control (3) become special added tokens, user-defined (4) plain added tokens; bos is
 /// prepended when `tokenizer.ggml.add_bos_token` is true (llama.cpp's rule). SentencePiece
-/// vocabularies (`llama`) are not rebuilt yet.
+/// vocabularies (`llama`: tokens, scores, types, `<0xNN>` byte tokens) become BPE with byte fallback
+/// (`GGUFTokenizerSPM`); unknown tokens (2) are special too, and bos is prepended unless
+/// `add_bos_token` is false.
 public enum GGUFTokenizerJSON {
     static let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
 
@@ -32,10 +34,14 @@ public enum GGUFTokenizerJSON {
         let meta = file.metadata, path = file.path
         func fail(_ key: String, _ reason: String) -> CheckpointError { .ggufInvalidTokenizer(path: path, key: key, reason: reason) }
         guard let model = meta["tokenizer.ggml.model"]?.string else { throw fail("tokenizer.ggml.model", "missing: the file has no tokenizer") }
-        guard model == "gpt2" else { throw fail("tokenizer.ggml.model", "'\(model)' is not supported yet (only gpt2: byte-level BPE)") }
+        guard model == "gpt2" || model == "llama" else {
+            throw fail("tokenizer.ggml.model", "'\(model)' is not supported yet (gpt2: byte-level BPE, llama: SentencePiece)")
+        }
         let preName = meta["tokenizer.ggml.pre"]?.string ?? "default"
-        guard let pre = preTokenizer(preName) else {
-            throw fail("tokenizer.ggml.pre", "'\(preName)' is not supported (gpt-2, default, smollm, llama-bpe, qwen2)")
+        var pre: [String: Any]? = nil
+        if model == "gpt2" {   // SentencePiece files carry "default", which llama.cpp ignores for them
+            pre = preTokenizer(preName)
+            guard pre != nil else { throw fail("tokenizer.ggml.pre", "'\(preName)' is not supported (gpt-2, default, smollm, llama-bpe, qwen2)") }
         }
         guard let tokenValues = meta["tokenizer.ggml.tokens"]?.array else { throw fail("tokenizer.ggml.tokens", "missing or not an array") }
         var tokens: [String] = []
@@ -43,10 +49,11 @@ public enum GGUFTokenizerJSON {
             guard let s = v.string else { throw fail("tokenizer.ggml.tokens", "entry \(i) is \(v.type), expected a string") }
             tokens.append(s)
         }
-        let types = meta["tokenizer.ggml.token_type"]?.array?.map { $0.int ?? 1 } ?? []
+        var types = meta["tokenizer.ggml.token_type"]?.array?.map { $0.int ?? 1 } ?? []
         guard types.isEmpty || types.count == tokens.count else {
             throw fail("tokenizer.ggml.token_type", "\(types.count) entries for \(tokens.count) tokens")
         }
+        if types.isEmpty { types = [Int](repeating: 1, count: tokens.count) }
         var merges: [String] = []
         for (i, v) in (meta["tokenizer.ggml.merges"]?.array ?? []).enumerated() {
             guard let s = v.string, s.split(separator: " ", omittingEmptySubsequences: false).count == 2 else {
@@ -57,12 +64,12 @@ public enum GGUFTokenizerJSON {
         var vocab: [String: Int] = [:]
         var added: [[String: Any]] = []
         for (id, token) in tokens.enumerated() {
-            let type = types.isEmpty ? 1 : types[id]
+            let type = types[id]
             if type == 5 { continue }   // unused ([PAD<id>] fillers)
             if vocab[token] == nil { vocab[token] = id }
-            if type == 3 || type == 4 {
+            if type == 2 || type == 3 || type == 4 {   // unknown, control: special; user-defined: plain added token
                 added.append(["id": id, "content": token, "single_word": false, "lstrip": false, "rstrip": false,
-                              "normalized": type == 4, "special": type == 3])
+                              "normalized": type == 4, "special": type != 4])
             }
         }
         func id(_ key: String) throws -> Int? {
@@ -71,15 +78,29 @@ public enum GGUFTokenizerJSON {
             return i
         }
         let bos = try id("bos_token_id")
+        func flag(_ key: String) throws -> Bool? {
+            guard let v = meta["tokenizer.ggml.\(key)"] else { return nil }
+            guard case let .bool(b) = v else { throw fail("tokenizer.ggml.\(key)", "expected a bool, found \(v.type)") }
+            return b
+        }
         var document: [String: Any] = [
             "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added, "normalizer": NSNull(),
-            "pre_tokenizer": pre,
+            "pre_tokenizer": pre ?? NSNull(),
             "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
             "model": ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
                       "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
                       "vocab": vocab, "merges": merges] as [String: Any],
         ]
-        if meta["tokenizer.ggml.add_bos_token"] == .bool(true), let bos {
+        if model == "llama" {
+            let scores = try spmScores(meta, count: tokens.count, fail: fail)
+            let addSpacePrefix = try flag("add_space_prefix") ?? true
+            let unknown = types.firstIndex(of: 2).map { tokens[$0] }
+            document.merge(GGUFTokenizerSPM.parts(tokens: tokens, types: types, scores: scores, vocab: vocab,
+                                                  addSpacePrefix: addSpacePrefix, unknown: unknown)) { _, new in new }
+        }
+        // llama.cpp's defaults when the keys are absent: bos for SentencePiece, none for byte-level BPE.
+        let addBOS = try flag("add_bos_token") ?? (model == "llama")
+        if addBOS, let bos {
             let token = tokens[bos]
             document["post_processor"] = [
                 "type": "TemplateProcessing",
@@ -92,5 +113,16 @@ public enum GGUFTokenizerJSON {
             document["post_processor"] = NSNull()
         }
         return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+    }
+
+    /// `tokenizer.ggml.scores`: one finite float per token (SentencePiece files need them).
+    static func spmScores(_ meta: [String: GGUFValue], count: Int, fail: (String, String) -> CheckpointError) throws -> [Float] {
+        let key = "tokenizer.ggml.scores"
+        guard let values = meta[key]?.array else { throw fail(key, "missing or not an array (SentencePiece vocabularies need scores)") }
+        guard values.count == count else { throw fail(key, "\(values.count) entries for \(count) tokens") }
+        return try values.enumerated().map { i, v in
+            guard let d = v.double, d.isFinite else { throw fail(key, "entry \(i) is \(v.summary), expected a finite float") }
+            return Float(d)
+        }
     }
 }

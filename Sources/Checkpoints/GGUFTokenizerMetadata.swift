@@ -32,7 +32,8 @@ public enum GGUFTokenizerMetadata {
         do { json = try JSON.parse(bytes: bytes) } catch { throw fail("", "not valid JSON (\(error))") }
         guard let model = json["model"], case let .string(type)? = model["type"] else { throw fail("model.type", "missing") }
         guard type == "BPE" else { throw fail("model.type", "'\(type)' cannot be written to GGUF yet (only byte-level BPE)") }
-        guard let preName = try preTokenizerName(json["pre_tokenizer"] ?? .null, fail: fail) else {
+        let sentencePiece = GGUFTokenizerSPM.isSentencePiece(json)   // Llama-2 style: written as model "llama" (GGUFTokenizerSPM)
+        guard let preName = try sentencePiece ? "default" : preTokenizerName(json["pre_tokenizer"] ?? .null, fail: fail) else {
             throw fail("pre_tokenizer", "not a byte-level pre-tokenizer llama.cpp knows (GPT-2 ByteLevel, Llama 3 or Qwen2 Split + ByteLevel)")
         }
         guard case let .object(vocabEntries)? = model["vocab"] else { throw fail("model.vocab", "expected an object") }
@@ -91,7 +92,7 @@ public enum GGUFTokenizerMetadata {
         if let template = tokenizerConfig?["chat_template"] as? String ?? (try? String(contentsOfFile: jinja, encoding: .utf8)) {
             out.append(("tokenizer.chat_template", .string(template)))
         }
-        return out
+        return sentencePiece ? GGUFTokenizerSPM.sentencePieceEntries(out, json: json, tokenizerConfig: tokenizerConfig) : out
     }
 
     /// llama.cpp's name for a byte-level pre-tokenizer: a lone ByteLevel with its regex is GPT-2's;

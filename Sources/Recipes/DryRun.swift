@@ -3,24 +3,33 @@ import Checkpoints
 import Passes
 
 /// The plan `--dry-run` prints: the passes with their settings, the tensors each touches, the
-/// estimated output size and the memory the run needs — without running anything.
+/// estimated output size and the memory the run needs — without running anything. A checkpoint
+/// folder is planned on its headers; a `.gguf` model on its tensor infos, sized as the pipeline sees
+/// it (dequantized to F32, the output folder's dtype), with the file's own size beside.
 public struct DryRun {
     public let pipeline: Pipeline
     public init(pipeline: Pipeline) { self.pipeline = pipeline }
 
     public func text() throws -> String {
         let recipe = pipeline.recipe
-        let input = try pipeline.loadInput()
-        var lines = ["model   \(recipe.model)  (\(input.parameterCount) parameters, \(formatBytes(input.byteCount)))",
+        let input = try pipeline.loadModel()
+        func bytes(_ name: String) -> Int? { input.spec(name)?.byteCount }
+        let parameters = input.names.compactMap { input.spec($0)?.shape.reduce(1, *) }.reduce(0, +)
+        let inputBytes = input.names.compactMap(bytes).reduce(0, +)
+        var size = formatBytes(inputBytes)
+        if let gguf = input as? GGUFTensorStore {
+            size = "file \(formatBytes(gguf.file.mapped.bytes.count)), \(formatBytes(inputBytes)) as F32"
+        }
+        var lines = ["model   \(recipe.model)  (\(parameters) parameters, \(size))",
                      "output  \(pipeline.outputPath)"]
-        var outputBytes = input.byteCount
-        var largestTensor = input.names.compactMap { input.info($0)?.byteCount }.max() ?? 0
+        var outputBytes = inputBytes
+        var largestTensor = input.names.compactMap(bytes).max() ?? 0
         for (i, pass) in recipe.passes.enumerated() {
             let settings = try JSONValue(encoding: pass)
             lines.append("pass \(i + 1)  \(pass.kind)  \(String(decoding: try settings.data(), as: UTF8.self))")
             if let plannable = pass as? any PlannablePass {
                 let plan = try plannable.plan(for: input)
-                let touchedBytes = plan.touchedTensors.compactMap { input.info($0)?.byteCount }.reduce(0, +)
+                let touchedBytes = plan.touchedTensors.compactMap(bytes).reduce(0, +)
                 lines.append("        touches \(plan.touchedTensors.count) tensors (\(formatBytes(touchedBytes)))")
                 if let after = plan.outputBytes { outputBytes += after - touchedBytes }
                 for note in plan.notes { lines.append("        \(note)") }
@@ -32,9 +41,9 @@ public struct DryRun {
             if pass.needs.contains(.training) { lines.append("        trains on: \(recipe.training?.data ?? "-")") }
         }
         for spec in recipe.evaluation { lines.append("eval    \(spec.displayName): \(spec.metric.rawValue) on \(spec.source.data)") }
-        lines.append(timeEstimate(parameters: input.parameterCount))
-        lines.append("estimated output size  \(formatBytes(outputBytes)) (\(String(format: "%.1f", Double(outputBytes) / Double(max(input.byteCount, 1)) * 100)) % of input)")
-        lines.append("estimated peak memory  ≈ \(formatBytes(4 * largestTensor / 2 + 256 << 20)) for weight-only passes (one tensor in f32 + buffers); evaluation loads the model in f32: \(formatBytes(input.parameterCount * 4))")
+        lines.append(timeEstimate(parameters: parameters))
+        lines.append("estimated output size  \(formatBytes(outputBytes)) (\(String(format: "%.1f", Double(outputBytes) / Double(max(inputBytes, 1)) * 100)) % of input)")
+        lines.append("estimated peak memory  ≈ \(formatBytes(4 * largestTensor / 2 + 256 << 20)) for weight-only passes (one tensor in f32 + buffers); evaluation loads the model in f32: \(formatBytes(parameters * 4))")
         return lines.joined(separator: "\n")
     }
 }

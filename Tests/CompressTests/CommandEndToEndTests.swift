@@ -125,3 +125,32 @@ final class CommandEndToEndTests: XCTestCase {
         }
     }
 }
+
+/// `compress` on `.gguf` models through the built binary.
+final class GGUFCommandTests: XCTestCase {
+    /// A recipe whose model is a .gguf file plans like one on a folder: the nf4 pass touches the 7
+    /// block linears of each of the 2 layers, sized as F32 (what the pipeline dequantizes to); the
+    /// parameter count is the Hugging Face folder's the file was converted from.
+    func testDryRunOnAGGUFModel() throws {
+        let gguf = try Fixtures.required("gguf/spm/spm-f32.gguf", regenerate: "tools/reference/gguf_spm_reference.py")
+        let folder = NSTemporaryDirectory() + "whittle-gguf-dry-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let recipe = """
+        {"version": 1, "model": "\(gguf)",
+         "output": "\(folder)/out", "passes": [{"pass": "nf4", "block_size": 32, "ignore": ["lm_head"]}]}
+        """
+        try recipe.write(toFile: folder + "/recipe.json", atomically: true, encoding: .utf8)
+        let r = try BuiltBinary.run(["run", "--recipe", folder + "/recipe.json", "--dry-run"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out"), "a dry run writes nothing")
+        let hf = try Checkpoint(path: Fixtures.path("gguf/spm/hf"))
+        let linears = hf.names.filter { $0.contains(".layers.") && $0.hasSuffix("_proj.weight") }
+        XCTAssertEqual(linears.count, 14)
+        let linearBytes = linears.compactMap { hf.info($0)?.byteCount }.reduce(0, +)   // the HF folder is F32
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("model   ") && $0.contains("(\(hf.parameterCount) parameters, file ") }, r.stdout)
+        XCTAssertTrue(lines.contains("        touches 14 tensors (\(formatBytes(linearBytes)))"), r.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("estimated output size") }, r.stdout)
+    }
+}

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Checkpoints
+@testable import Checkpoints
 import Evaluation
 import Tokenizers
 import TestSupport
@@ -56,6 +56,48 @@ final class GGUFTokenizerTests: XCTestCase {
     func smolLM2() -> String? {
         let path = NSHomeDirectory() + "/.cache/whittle/models/smollm2-135m-instruct.Q4_1.gguf"
         return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    // MARK: SentencePiece (`tokenizer.ggml.model` "llama")
+
+    static let regenerateSPM = "WHITTLE_LLAMA_CPP=/tmp/whittle-llamacpp/llama.cpp PYTHONPATH=/tmp/whittle-llamacpp/pydeps /root/venv/bin/python tools/reference/gguf_spm_reference.py"
+
+    func spmReference() throws -> [String: Any] {
+        let path = try Fixtures.required("gguf/spm/reference.json", regenerate: Self.regenerateSPM)
+        return try XCTUnwrap(Fixtures.readJSON(path) as? [String: Any])
+    }
+
+    /// A SentencePiece BPE vocabulary (byte fallback, split digits) written by llama.cpp's own
+    /// converter from a tokenizer.model: our rebuilt tokenizer gives llama-tokenize's ids, leading
+    /// and doubled spaces, tabs, bytes of unseen characters and the bos llama.cpp adds included.
+    func testSentencePieceGGUFTokenizesLikeLlamaCpp() throws {
+        let path = try Fixtures.required("gguf/spm/spm-f32.gguf", regenerate: Self.regenerateSPM)
+        let tokenizer = try Tokenizer.fromGGUF(path: path)
+        let ref = try spmReference()
+        let texts = try XCTUnwrap(ref["texts"] as? [String])
+        let ids = try XCTUnwrap(ref["llama_cpp"] as? [[Int]])
+        XCTAssertEqual(texts.count, ids.count)
+        for (text, expected) in zip(texts, ids) {
+            XCTAssertEqual(tokenizer.encode(text, addSpecialTokens: false), expected, text)
+            XCTAssertEqual(tokenizer.decode(expected), text, "decoding is lossless (byte fallback, one leading space stripped)")
+        }
+        XCTAssertEqual(tokenizer.encode(texts[0]), try XCTUnwrap(ref["llama_cpp_with_bos"] as? [Int]), "bos by default")
+        // transformers agrees wherever it does not treat a leading space differently (its Metaspace
+        // pre-tokenizer does not add "▁" to a text that starts with one; llama.cpp and we do).
+        let hf = try XCTUnwrap(ref["transformers"] as? [[Int]])
+        for (i, text) in texts.enumerated() where !text.hasPrefix(" ") {
+            XCTAssertEqual(ids[i], hf[i], "fixture: llama.cpp and transformers agree on \(text)")
+        }
+    }
+
+    func testSentencePieceWithoutScoresIsNamed() throws {
+        let path = try Fixtures.required("gguf/spm/spm-f32.gguf", regenerate: Self.regenerateSPM)
+        let file = try GGUFFile(path: path)
+        var meta = file.metadata
+        meta["tokenizer.ggml.scores"] = nil
+        XCTAssertThrowsError(try GGUFTokenizerJSON.spmScores(meta, count: 512, fail: { .ggufInvalidTokenizer(path: "x", key: $0, reason: $1) })) {
+            XCTAssertEqual("\($0)", "x: 'tokenizer.ggml.scores': missing or not an array (SentencePiece vocabularies need scores)")
+        }
     }
 
     func testUnsupportedTokenizerIsNamed() throws {

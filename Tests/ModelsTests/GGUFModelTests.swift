@@ -82,3 +82,49 @@ final class GGUFModelTests: XCTestCase {
         }
     }
 }
+
+/// GGUF files written by llama.cpp's own converter (tools/reference/gguf_spm_reference.py): a
+/// SentencePiece vocabulary, and Llama 3.1 rope scaling stored as `rope_freqs.weight`. Logits equal
+/// transformers' forward of the Hugging Face folders they were converted from.
+final class GGUFConverterFileTests: XCTestCase {
+    static let regenerate = "WHITTLE_LLAMA_CPP=/tmp/whittle-llamacpp/llama.cpp PYTHONPATH=/tmp/whittle-llamacpp/pydeps /root/venv/bin/python tools/reference/gguf_spm_reference.py"
+
+    func fixture(_ name: String) throws -> String { try Fixtures.required("gguf/spm/\(name)", regenerate: Self.regenerate) }
+
+    func checkLogits(_ file: String, key: String) throws {
+        let reference = try SafetensorsFile(path: try fixture("reference.safetensors"))
+        let ids = try reference.tensor("ids").floats().map { Int($0) }
+        let model = try TransformerModel.load(path: try fixture(file))
+        let out = try model.forward(ModelInput(tokens: [ids]))
+        let want = try reference.tensor(key)
+        XCTAssertEqual(out.shape, [1] + want.shape)
+        assertClose(out.logits, want.floats(), atol: 1e-4, "\(file) logits vs transformers")
+    }
+
+    func testSentencePieceModelLogitsMatchTransformers() throws { try checkLogits("spm-f32.gguf", key: "logits_spm") }
+
+    /// rope_freqs.weight is read back as a llama3 rope_scaling giving the same divisors.
+    func testLlama3RopeFreqsLogitsMatchTransformers() throws { try checkLogits("llama3-f32.gguf", key: "logits_llama3") }
+
+    func testRopeFreqsBecomesALlama3RopeScaling() throws {
+        let store = try GGUFTensorStore(path: try fixture("llama3-f32.gguf"))
+        XCTAssertFalse(store.names.contains { $0.contains("rope") }, "rope_freqs is no Hugging Face tensor")
+        let rope = try XCTUnwrap(store.config["rope_scaling"] as? [String: Any])
+        XCTAssertEqual(rope["rope_type"] as? String, "llama3")
+        XCTAssertEqual(rope["factor"] as? Double, 8)
+        // The divisors fix orig/high and orig/low: the fixture's 512/32 and 512/1 wavelengths.
+        let original = try XCTUnwrap(rope["original_max_position_embeddings"] as? Int)
+        XCTAssertEqual(Double(original) / (rope["high_freq_factor"] as! Double), 512.0 / 32, accuracy: 1e-3)
+        XCTAssertEqual(Double(original) / (rope["low_freq_factor"] as! Double), 512.0 / 1, accuracy: 0.05)
+    }
+
+    /// Divisors no llama3 rule can give are refused naming the tensor (here: the smooth band not monotone).
+    func testRopeFreqsThatAreNotLlama3AreRefusedByName() {
+        let stored: [Float] = [1, 3, 2, 8]
+        guard case let .failure(reason) = GGUFRopeFreqs.llama3Scaling(stored: stored, theta: 10000, dim: 8) else {
+            return XCTFail("accepted")
+        }
+        XCTAssertTrue(reason.text.contains("llama3 rope scaling"), reason.text)
+        guard case .failure = GGUFRopeFreqs.llama3Scaling(stored: [1, 2], theta: 10000, dim: 8) else { return XCTFail("accepted a short tensor") }
+    }
+}
