@@ -20,8 +20,10 @@ public func int8Matmul(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>,
                        m M: Int, n N: Int, k K: Int) {
     // Weight rows split over the cores; each part runs CSIMD's register-blocked AVX2 kernel on the
     // first K rounded down to 16 columns and adds the rest here (or does it all, without AVX2).
+    // With AVX-512 VNNI, VPDPBUSD (64 products an instruction) on K rounded down to 64.
     parallelRanges(N, costPerItem: M * K) { j0, j1 in
-        let done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
+        var done = csimd_int8_matmul_vnni(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
+        if done == 0 { done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K) }
         int8MatmulScalar(out: out + j0, ldo: N, a: a, b: b + j0 * K, m: M, n: j1 - j0, k: K, from: done)
     }
 }
