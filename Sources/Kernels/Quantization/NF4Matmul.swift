@@ -2,9 +2,8 @@ import COpenBLAS
 import CSIMD
 import Dispatch
 
-/// y = x · Wᵀ (+ bias) with W [N, K] held in NF4: tiles of `tileRows` weight rows are dequantized
-/// into a Float32 buffer (NF4[code] · absmax, ALGORITHMS.md §5.3) and multiplied with OpenBLAS sgemm,
-/// so the full-precision weight never exists at once. x [M, K], y [M, N].
+/// y = x · Wᵀ (+ bias) with W [N, K] held in NF4 (NF4[code] · absmax, ALGORITHMS.md §5.3), without the
+/// full-precision weight ever existing at once (`nf4LinearForward`). x [M, K], y [M, N].
 /// `nf4LinearNaive` (dequantize all, triple loop) is the oracle.
 public struct NF4Matrix: Sendable {
     public let rows: Int
@@ -51,14 +50,15 @@ public struct NF4Matrix: Sendable {
     }
 }
 
-/// y = x · Wᵀ (+ bias). Up to `fusedRows` rows (decode steps, short batches) CSIMD's AVX-512 kernel
-/// multiplies on the packed codes (each weight row dequantized in registers, reused by up to 6 rows;
-/// M = 1 reads the packed weight once); above that, or without AVX-512, each core dequantizes its own
-/// tiles of `tileRows` weight rows (kept in its L2) and runs a one-thread sgemm on them, so
-/// dequantization and multiplication proceed on both cores at once.
+/// y = x · Wᵀ (+ bias). With AVX-512, CSIMD's fused kernel multiplies on the packed codes (each weight
+/// row dequantized in registers and reused by 4 activation rows; M = 1, a decode step, reads the
+/// packed weight once), weight rows split over the cores; it beat dequantize + sgemm at every M
+/// measured (1…512, `whittle-bench quant-matmul`). Otherwise, or above `fusedRows`, each core
+/// dequantizes its own tiles of `tileRows` weight rows (kept in its L2) and runs a one-thread sgemm
+/// on them, so dequantization and multiplication proceed on both cores at once.
 public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix,
                              bias: UnsafePointer<Float>?, m M: Int, tileRows: Int = 64, fusedRows: Int = nf4FusedRows) {
-    let N = weight.rows, K = weight.cols
+    let N = weight.rows
     guard M > 0, N > 0 else { return }
     if M > fusedRows || !nf4FusedMatmul(y: y, x: x, weight: weight, m: M) {
         nf4TiledMatmul(y: y, x: x, weight: weight, m: M, tileRows: tileRows)
@@ -68,8 +68,8 @@ public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Fl
     }
 }
 
-/// Rows up to which the fused kernel beats dequantize + sgemm (measured by `whittle-bench quantization`).
-public let nf4FusedRows = 64
+/// Rows up to which the fused kernel runs (all: it was faster than the tiled path at every M measured).
+public let nf4FusedRows = Int.max
 
 /// The fused product (no bias) over both cores, weight rows split between them; false (nothing
 /// written) when CSIMD cannot take this shape.
