@@ -9,7 +9,7 @@ import Whittle
 // alternate run by run. Then our W8A8 and NF4 models of SmolLM2 (made by the `int8` / `nf4` passes with
 // recipes/int8.json's and recipes/nf4.json's settings) beside f32, alternating, and llama.cpp's
 // `llama-bench` on F16 / Q8_0 / Q4_0 files of the same weights (`runQuantizedDecoding`).
-// WHITTLE_DECODE_QUANTIZED_ONLY=1 stops after that part (skips the uncached runs).
+// WHITTLE_DECODE_QUANTIZED_ONLY=1 runs only that part (no transformers, no uncached runs).
 
 let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
 
@@ -49,6 +49,10 @@ func runDecodingBench() throws {
     }
     Threads.set(decodeThreads)
     let model = try TransformerModel.load(path: folder)
+    if ProcessInfo.processInfo.environment["WHITTLE_DECODE_QUANTIZED_ONLY"] != nil {
+        try runQuantizedDecoding(folder: folder, f32: model)
+        return
+    }
     let vocab = model.config.vocabSize
     say("SmolLM2-135M f32 (\(folder)), prompt \(decodePrompt.count) tokens, \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
 
@@ -84,7 +88,6 @@ func runDecodingBench() throws {
     }
 
     try runQuantizedDecoding(folder: folder, f32: model)
-    if ProcessInfo.processInfo.environment["WHITTLE_DECODE_QUANTIZED_ONLY"] != nil { return }
 
     // Uncached: the closure path, every step a full forward over prompt + generated (all positions' logits).
     var uncachedSeconds: [Double] = [], uncachedCPU: [Double] = [], uncachedTokens: [Int32] = []

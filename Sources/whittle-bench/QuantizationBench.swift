@@ -279,8 +279,8 @@ func runLlamaCppQuantizePeer() throws {
 /// Suite `quant-matmul` (also part 4 of `quantization`): y[M, N] = x[M, K]·Wᵀ on NF4 (block 64, double
 /// quant) and W8A8 weights against f32 sgemm (`matmulForward`: GEMV at M = 1, OpenBLAS sgemm above),
 /// on the linears of the 0.6–0.8 B Llama shapes (hidden 2048, FFN 5632, GQA k/v 256 rows), M = 1, 16,
-/// 128, 512. Each round runs f32, NF4, W8A8 one after the other (so they share the machine's load),
-/// each enough times for ≈ 0.2 G multiply-adds; 5 rounds. Printed: best wall time per call and the
+/// 128, 512. Each round runs f32, NF4, W8A8 one after the other (so they share the machine's load; the
+/// first of them turns round by round), each ≥ 2 times and for ≈ 0.4 G multiply-adds; 5 rounds. Printed: best wall time per call and the
 /// time ratio f32 ÷ quantized (> 1 = faster than f32) for best wall, and for the median of process
 /// CPU time (all threads; steadier when other jobs share the cores). `Threads.count` threads.
 func runQuantMatmulBench() {
@@ -304,14 +304,17 @@ func runQuantMatmulBench() {
         for m in [1, 16, 128, 512] {
             let x = (0..<(m * k)).map { _ in next() }
             var y = [Float](repeating: 0, count: m * n)
-            let reps = max(1, 200_000_000 / (m * n * k))
+            let reps = max(2, 400_000_000 / (m * n * k))
             var wall = [[Double]](repeating: [], count: 3), cpu = wall
-            for _ in 0..<rounds {
+            for round in 0..<rounds {
                 let bodies: [() -> Void] = [
                     { matmulForward(&y, x, w, nil, rows: m, inFeatures: k, outFeatures: n) },
                     { nf4LinearForward(y: &y, x: x, weight: nf4, bias: nil, m: m) },
                     { w8a8LinearForward(y: &y, x: x, weight: wq, weightScale: ws, bias: nil, m: m, n: n, k: k) }]
-                for (i, body) in bodies.enumerated() {
+                // The order turns each round (f32 first, then NF4 first, …): whichever runs after
+                // OpenBLAS meets its worker thread still spinning for a while (0.3.21's thread timeout).
+                for i in (0..<3).map({ ($0 + round) % 3 }) {
+                    let body = bodies[i]
                     let (_, s, c) = timed { for _ in 0..<reps { body() } }
                     wall[i].append(s / Double(reps)); cpu[i].append(c / Double(reps))
                 }
