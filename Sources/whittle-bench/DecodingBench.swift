@@ -6,7 +6,10 @@ import Whittle
 // against transformers `generate` (tools/bench_decode_torch.py, same prompt, same 2 threads, its own
 // KV cache). tokens/s = new tokens / wall time of the whole call (prefill included) on both sides;
 // every figure is a range (min–max) and median over the same number of runs; ours and transformers
-// alternate run by run.
+// alternate run by run. Then our W8A8 and NF4 models of SmolLM2 (made by the `int8` / `nf4` passes with
+// recipes/int8.json's and recipes/nf4.json's settings) beside f32, alternating, and llama.cpp's
+// `llama-bench` on F16 / Q8_0 / Q4_0 files of the same weights (`runQuantizedDecoding`).
+// WHITTLE_DECODE_QUANTIZED_ONLY=1 runs only that part (no transformers, no uncached runs).
 
 let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
 
@@ -46,6 +49,10 @@ func runDecodingBench() throws {
     }
     Threads.set(decodeThreads)
     let model = try TransformerModel.load(path: folder)
+    if ProcessInfo.processInfo.environment["WHITTLE_DECODE_QUANTIZED_ONLY"] != nil {
+        try runQuantizedDecoding(folder: folder, f32: model)
+        return
+    }
     let vocab = model.config.vocabSize
     say("SmolLM2-135M f32 (\(folder)), prompt \(decodePrompt.count) tokens, \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
 
@@ -80,6 +87,8 @@ func runDecodingBench() throws {
         say(String(format: "ours / transformers by CPU time: %.2f× (medians)", rateSummary(cachedCPU, tokens: 1).median / rateSummary(peerCPU, tokens: 1).median))
     }
 
+    try runQuantizedDecoding(folder: folder, f32: model)
+
     // Uncached: the closure path, every step a full forward over prompt + generated (all positions' logits).
     var uncachedSeconds: [Double] = [], uncachedCPU: [Double] = [], uncachedTokens: [Int32] = []
     for _ in 0..<2 {
@@ -108,4 +117,87 @@ func runDecodePeer(folder: String) -> [String: Any]? {
     runPythonPeer(script: "tools/bench_decode_torch.py",
                   ["--model", folder, "--prompt", decodePrompt.map(String.init).joined(separator: ","),
                    "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "1"])
+}
+
+/// Our quantized SmolLM2 decoding beside f32 (rounds alternate the three models), the f32 tied head's
+/// share of a step (its GEMV timed alone), and llama.cpp `llama-bench -p 0 -n 128 -pg 16,128 -t 2 -r 3`
+/// on GGUF files we write (`GGUFExport`, byte-identical to llama-quantize's) when its binaries are in
+/// WHITTLE_LLAMA_BIN (default /tmp/whittle-llamacpp/llama.cpp/build/bin). llama-bench's pp16+tg128
+/// rate counts all 144 tokens; it is converted to our statistic, 128 new tokens / total time.
+func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
+    var models: [(name: String, model: TransformerModel)] = [("f32", f32)]
+    let passes: [(String, Pass)] = [("w8a8", Int8Quantization()), ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true))]
+    for (name, pass) in passes {
+        let out = NSTemporaryDirectory() + "whittle-bench-smollm2-\(name)"
+        if !FileManager.default.fileExists(atPath: out + "/config.json") {
+            let editable = EditableCheckpoint(source: try Checkpoint(path: folder))
+            let report = try pass.apply(to: editable, context: PassContext())
+            try CheckpointFolderWriter.write(editable, to: out, inputs: [folder + "/model.safetensors"])
+            _ = try report.completed()
+        }
+        models.append((name, try TransformerModel.loadCompressed(from: try openTensorStore(path: out))))
+    }
+    for m in models { _ = try greedyGenerate(model: m.model, prompts: [decodePrompt], maxNewTokens: 8, eos: nil) }
+    var wall = [[Double]](repeating: [], count: models.count), cpu = wall, tokens = [[Int32]](repeating: [], count: models.count)
+    for _ in 0..<decodeRuns {
+        for (i, m) in models.enumerated() {
+            let (out, s, c) = try timed { try greedyGenerate(model: m.model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
+            wall[i].append(s); cpu[i].append(c); tokens[i] = out[0]
+        }
+    }
+    var load = [Double](repeating: 0, count: 3)
+    getloadavg(&load, 3)
+    say(String(format: "quantized decoding (rounds alternate f32, W8A8, NF4; load average %.2f, %.2f, %.2f):", load[0], load[1], load[2]))
+    for (i, m) in models.enumerated() {
+        let same = zip(tokens[i], tokens[0]).prefix { $0 == $1 }.count
+        say("  \(m.name): \(rateSummary(wall[i], tokens: decodeNewTokens).text) wall; \(rateSummary(cpu[i], tokens: decodeNewTokens).text) of CPU time; "
+            + "first \(same) of \(decodeNewTokens) tokens equal f32's")
+    }
+
+    // The tied head (vocabulary × hidden, f32, unquantized in both layouts): one decode step's GEMV alone.
+    let c = f32.config.hidden, v = f32.config.vocabSize
+    let head = [Float](repeating: 0.01, count: v * c), x = [Float](repeating: 0.5, count: c)
+    var logits = [Float](repeating: 0, count: v)
+    var headWall: [Double] = [], headCPU: [Double] = []
+    for _ in 0..<5 {
+        let (_, s, cp) = timed { for _ in 0..<20 { matmulForward(&logits, x, head, nil, rows: 1, inFeatures: c, outFeatures: v) } }
+        headWall.append(s / 20); headCPU.append(cp / 20)
+    }
+    let headMs = headWall.sorted()[2] * 1000
+    var shares: [String] = []
+    for (i, m) in models.enumerated() {
+        let stepMs = wall[i].sorted()[wall[i].count / 2] / Double(decodeNewTokens) * 1000
+        shares.append(String(format: "%@ %.0f %%", m.name, 100 * headMs / stepMs))
+    }
+    say(String(format: "  f32 head GEMV (%d × %d, %.0f MB) alone: %.2f ms wall median, %.2f ms CPU; share of a median step: %@",
+               v, c, Double(v * c * 4) / 1e6, headMs, headCPU.sorted()[2] * 1000, shares.joined(separator: ", ")))
+    try runLlamaBenchDecode(folder: folder)
+}
+
+func runLlamaBenchDecode(folder: String) throws {
+    let bin = ProcessInfo.processInfo.environment["WHITTLE_LLAMA_BIN"] ?? "/tmp/whittle-llamacpp/llama.cpp/build/bin"
+    guard FileManager.default.fileExists(atPath: bin + "/llama-bench") else {
+        say("llama-bench skipped: no \(bin)/llama-bench (tools/setup_llamacpp.sh builds it; or set WHITTLE_LLAMA_BIN)")
+        return
+    }
+    for type in [GGUFExportType.f16, .q8_0, .q4_0] {
+        let gguf = NSTemporaryDirectory() + "whittle-bench-smollm2-\(type.rawValue).gguf"
+        if !FileManager.default.fileExists(atPath: gguf) {
+            try GGUFExport.write(try openTensorStore(path: folder), to: gguf, type: type, tokenizerFolder: folder)
+        }
+        guard let text = run(bin + "/llama-bench", ["-m", gguf, "-p", "0", "-n", "\(decodeNewTokens)", "-pg", "\(decodePrompt.count),\(decodeNewTokens)",
+                                                    "-t", "\(decodeThreads)", "-r", "3", "-o", "json"], environment: ["LD_LIBRARY_PATH": bin]),
+              let rows = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
+            say("llama-bench \(type.rawValue) failed"); continue
+        }
+        var line = "  llama.cpp \(type.rawValue.uppercased()) (llama-bench, 3 runs):"
+        for row in rows {
+            guard let p = row["n_prompt"] as? Int, let g = row["n_gen"] as? Int, let ts = row["avg_ts"] as? Double,
+                  let sd = row["stddev_ts"] as? Double else { continue }
+            if p == 0 { line += String(format: " tg%d %.1f ± %.1f t/s;", g, ts, sd) } else {
+                line += String(format: " pp%d+tg%d %.1f ± %.1f t/s = %.1f new tokens/s by our statistic;", p, g, ts, sd, Double(g) * ts / Double(p + g))
+            }
+        }
+        say(line)
+    }
 }

@@ -162,23 +162,8 @@ func runQuantizationBench() throws {
         print("bitsandbytes peer skipped (no \(python))")
     }
 
-    // 4. Matmul on quantized weights vs f32 sgemm (matmulForward): y[M, N] = x[M, K]·Wᵀ.
-    let (n, k) = (5632, 2048)
-    let w = Array(values[0..<(n * k)])
-    let nf4 = NF4Matrix(w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [n, k]) })
-    var wq = [Int8](repeating: 0, count: n * k), ws = [Float](repeating: 0, count: n)
-    int8QuantizeRows(q: &wq, scale: &ws, x: w, rows: n, cols: k)
-    for m in [1, 16, 128] {
-        let x = (0..<(m * k)).map { Float(($0 % 97) - 48) / 48 }
-        var y = [Float](repeating: 0, count: m * n)
-        func time(_ body: () -> Void) -> Double { var b = Double.infinity; for _ in 0..<3 { b = min(b, seconds(body)) }; return b }
-        let f32 = time { matmulForward(&y, x, w, nil, rows: m, inFeatures: k, outFeatures: n) }
-        let q4 = time { nf4LinearForward(y: &y, x: x, weight: nf4, bias: nil, m: m) }
-        let q8 = time { w8a8LinearForward(y: &y, x: x, weight: wq, weightScale: ws, bias: nil, m: m, n: n, k: k) }
-        let flops = 2.0 * Double(m * n * k)
-        print(String(format: "matmul M=%d N=%d K=%d: f32 sgemm %.1f GFLOP/s; nf4 %.2f× of sgemm time-ratio (%.1f GFLOP/s); w8a8 %.2f× (%.1f GFLOP/s)",
-                     m, n, k, flops / f32 / 1e9, f32 / q4, flops / q4 / 1e9, f32 / q8, flops / q8 / 1e9))
-    }
+    // 4. Matmul on quantized weights vs f32 sgemm.
+    runQuantMatmulBench()
     try runLlamaCppQuantizePeer()
 }
 
@@ -288,5 +273,134 @@ func runLlamaCppQuantizePeer() throws {
     for (label, s) in rows {
         let rate = Double(parameters) / s
         print(String(format: "%@: %.2f s = %.0f M params/s = %.2f × llama.cpp Q4_0", label, s, rate / 1e6, rate / q4))
+    }
+}
+
+/// Suite `quant-matmul` (also part 4 of `quantization`): y[M, N] = x[M, K]·Wᵀ on NF4 (block 64, double
+/// quant) and W8A8 weights against f32 sgemm (`matmulForward`: GEMV at M = 1, OpenBLAS sgemm above),
+/// on the linears of the 0.6–0.8 B Llama shapes (hidden 2048, FFN 5632, GQA k/v 256 rows), M = 1, 16,
+/// 128, 512. Each round runs f32, NF4, W8A8 one after the other (so they share the machine's load; the
+/// first of them turns round by round), each ≥ 2 times and for ≈ 0.4 G multiply-adds; 5 rounds. Printed: best wall time per call and the
+/// time ratio f32 ÷ quantized (> 1 = faster than f32) for best wall, and for the median of process
+/// CPU time (all threads; steadier when other jobs share the cores). `Threads.count` threads.
+func runQuantMatmulBench() {
+    var load = [Double](repeating: 0, count: 3)
+    getloadavg(&load, 3)
+    say(String(format: "quant-matmul: %d threads, load average %.2f, %.2f, %.2f; AVX-512 NF4 kernel: %@", Threads.count,
+               load[0], load[1], load[2], NF4Matrix.fusedKernelAvailable ? "yes" : "no (tiled path)"))
+    let shapes = [(5632, 2048, "gate/up"), (2048, 5632, "down"), (2048, 2048, "q/o"), (256, 2048, "k/v GQA")]
+    let rounds = 5
+    var rng: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next() -> Float {   // xorshift, uniform in [−1, 1)
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+        return Float(rng >> 40) / Float(1 << 23) - 1
+    }
+    say("| shape (N × K) | M | f32 GFLOP/s (best wall) | NF4 ÷ f32 time: wall best, CPU median | W8A8 ÷ f32: wall, CPU |")
+    for (n, k, name) in shapes {
+        let w = (0..<(n * k)).map { _ in next() * 0.05 }
+        let nf4 = NF4Matrix(w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [n, k]) })
+        var wq = [Int8](repeating: 0, count: n * k), ws = [Float](repeating: 0, count: n)
+        int8QuantizeRows(q: &wq, scale: &ws, x: w, rows: n, cols: k)
+        for m in [1, 16, 128, 512] {
+            let x = (0..<(m * k)).map { _ in next() }
+            var y = [Float](repeating: 0, count: m * n)
+            let reps = max(2, 400_000_000 / (m * n * k))
+            var wall = [[Double]](repeating: [], count: 3), cpu = wall
+            for round in 0..<rounds {
+                let bodies: [() -> Void] = [
+                    { matmulForward(&y, x, w, nil, rows: m, inFeatures: k, outFeatures: n) },
+                    { nf4LinearForward(y: &y, x: x, weight: nf4, bias: nil, m: m) },
+                    { w8a8LinearForward(y: &y, x: x, weight: wq, weightScale: ws, bias: nil, m: m, n: n, k: k) }]
+                // The order turns each round (f32 first, then NF4 first, …): whichever runs after
+                // OpenBLAS meets its worker thread still spinning for a while (0.3.21's thread timeout).
+                for i in (0..<3).map({ ($0 + round) % 3 }) {
+                    let body = bodies[i]
+                    let (_, s, c) = timed { for _ in 0..<reps { body() } }
+                    wall[i].append(s / Double(reps)); cpu[i].append(c / Double(reps))
+                }
+            }
+            let best = wall.map { $0.min()! }, med = cpu.map { $0.sorted()[rounds / 2] }
+            let flops = 2.0 * Double(m * n * k)
+            say(String(format: "| %@ %d × %d | %d | %.1f | %.2f×, %.2f× | %.2f×, %.2f× |", name, n, k, m, flops / best[0] / 1e9,
+                       best[0] / best[1], med[0] / med[1], best[0] / best[2], med[0] / med[2]))
+        }
+    }
+}
+
+/// Suite `quant-eval`: perplexity evaluation of the 0.84 B Llama shape (hidden 2048, FFN 5632, 16
+/// layers, GQA 32/4 heads, vocabulary 32000, untied head; random weights ≈ 0.02·N(0,1), F32 in
+/// /tmp) against its NF4 and W8A8 outputs of our `nf4` / `int8` passes, as `compress eval` loads them
+/// (`loadCompressed`: NF4Linear / W8A8Linear). 1,024 seeded token ids in 512-token windows; rounds
+/// alternate the three models; best and median of 3 rounds each, wall and process CPU time.
+func runQuantEvalBench() throws {
+    let folder = NSTemporaryDirectory() + "whittle-bench-llama-0.84b"
+    let (c, f, layers, vocab, heads, kvHeads) = (2048, 5632, 16, 32000, 32, 4)
+    if !FileManager.default.fileExists(atPath: folder + "/config.json") {
+        say("writing \(folder) (3.3 GB F32)")
+        let kv = c / heads * kvHeads
+        var specs = [TensorSpec(name: "model.embed_tokens.weight", dtype: .F32, shape: [vocab, c]),
+                     TensorSpec(name: "model.norm.weight", dtype: .F32, shape: [c]),
+                     TensorSpec(name: "lm_head.weight", dtype: .F32, shape: [vocab, c])]
+        for i in 0..<layers {
+            let p = "model.layers.\(i)."
+            specs += [TensorSpec(name: p + "self_attn.q_proj.weight", dtype: .F32, shape: [c, c]),
+                      TensorSpec(name: p + "self_attn.k_proj.weight", dtype: .F32, shape: [kv, c]),
+                      TensorSpec(name: p + "self_attn.v_proj.weight", dtype: .F32, shape: [kv, c]),
+                      TensorSpec(name: p + "self_attn.o_proj.weight", dtype: .F32, shape: [c, c]),
+                      TensorSpec(name: p + "mlp.gate_proj.weight", dtype: .F32, shape: [f, c]),
+                      TensorSpec(name: p + "mlp.up_proj.weight", dtype: .F32, shape: [f, c]),
+                      TensorSpec(name: p + "mlp.down_proj.weight", dtype: .F32, shape: [c, f]),
+                      TensorSpec(name: p + "input_layernorm.weight", dtype: .F32, shape: [c]),
+                      TensorSpec(name: p + "post_attention_layernorm.weight", dtype: .F32, shape: [c])]
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs) { spec in
+            let n = spec.shape.reduce(1, *)
+            if spec.shape.count == 1 { return Tensor(floats: [Float](repeating: 1, count: n), shape: spec.shape) }
+            let storage = TensorStorage(zeroedByteCount: n * 4)
+            let p = storage.mutableBytes.bindMemory(to: Float.self)
+            for i in 0..<n {   // xorshift: sum of two uniforms, scaled like 0.02·N(0,1)
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                p[i] = (Float(state & 0xFFFF) / 65536 + Float((state >> 16) & 0xFFFF) / 65536 - 1) * 0.05
+            }
+            return Tensor(dtype: .F32, shape: spec.shape, storage: storage)
+        }
+        let config: [String: Any] = ["architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": c,
+                                     "intermediate_size": f, "num_hidden_layers": layers, "num_attention_heads": heads,
+                                     "num_key_value_heads": kvHeads, "vocab_size": vocab, "rms_norm_eps": 1e-5,
+                                     "max_position_embeddings": 2048, "tie_word_embeddings": false, "rope_theta": 10000.0,
+                                     "hidden_act": "silu"]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+    }
+    var models: [(name: String, model: TransformerModel)] = [("f32", try TransformerModel.load(path: folder))]
+    let passes: [(String, Pass)] = [("nf4", NF4Quantization()), ("w8a8", Int8Quantization())]
+    for (name, pass) in passes {
+        let out = folder + "-" + name
+        if !FileManager.default.fileExists(atPath: out + "/config.json") {
+            let editable = EditableCheckpoint(source: try Checkpoint(path: folder))
+            let report = try pass.apply(to: editable, context: PassContext())
+            try CheckpointFolderWriter.write(editable, to: out, inputs: [folder + "/model.safetensors"])
+            _ = try report.completed()
+        }
+        models.append((name, try TransformerModel.loadCompressed(from: try openTensorStore(path: out))))
+    }
+    var rng: UInt64 = 12345
+    let stream: [Int32] = (0..<1024).map { _ in rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int32((rng >> 33) % UInt64(vocab)) }
+    var wall = [[Double]](repeating: [], count: models.count), cpu = wall, ppl = [Double](repeating: 0, count: models.count)
+    for _ in 0..<3 {
+        for (i, m) in models.enumerated() {
+            let (r, s, cp) = try timed { try m.model.perplexity(of: stream, seqLen: 512, file: "bench") }
+            wall[i].append(s); cpu[i].append(cp); ppl[i] = r.perplexity
+        }
+    }
+    var load = [Double](repeating: 0, count: 3)
+    getloadavg(&load, 3)
+    say(String(format: "quant-eval: 0.84 B Llama shape, 1,024 tokens in 512-token windows, %d threads, load average %.2f, %.2f, %.2f",
+               Threads.count, load[0], load[1], load[2]))
+    for (i, m) in models.enumerated() {
+        let w = wall[i].sorted(), cp = cpu[i].sorted()
+        say(String(format: "  %@: wall best %.2f s, median %.2f s; CPU median %.2f s; ÷ f32 time: wall best %.2f×, CPU median %.2f×; perplexity %.1f",
+                   m.name, w[0], w[1], cp[1], w[0] / wall[0].min()!, cp[1] / cpu[0].sorted()[1], ppl[i]))
     }
 }

@@ -9,6 +9,8 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("models", runModelsBench),
     ("checkpoints", runCheckpointsBench),
     ("quantization", runQuantizationBench),
+    ("quant-matmul", runQuantMatmulBench),
+    ("quant-eval", runQuantEvalBench),
     ("ternary", runTernaryBench),
     ("training", runTrainingBench),
     ("pruning", runPruningBench),

@@ -165,6 +165,25 @@ final class QuantizationKernelTests: XCTestCase {
         assertClose(y, expected, atol: 1e-5, rtol: 1e-6)
     }
 
+    /// Register blocks of every height 1…6 plus a remainder, weight rows not a multiple of 4, K with
+    /// a tail past the last 64 columns, and the extreme codes (−128·−128 sums) stay exact in int32.
+    func testInt8MatmulBlocksAndExtremesAreExact() {
+        var rng = SeededNormal(seed: 23)
+        for (M, N, K) in [(1, 9, 64), (13, 30, 200), (6, 7, 128), (17, 41, 1000)] {
+            let a = (0..<(M * K)).map { _ in Int8(truncatingIfNeeded: Int(rng.uniform() * 256) - 128) }
+            let b = (0..<(N * K)).map { _ in Int8(truncatingIfNeeded: Int(rng.uniform() * 256) - 128) }
+            var fast = [Int32](repeating: 0, count: M * N), naive = fast
+            int8Matmul(out: &fast, a: a, b: b, m: M, n: N, k: K)
+            int8MatmulNaive(out: &naive, a: a, b: b, m: M, n: N, k: K)
+            XCTAssertEqual(fast, naive, "M \(M) N \(N) K \(K)")
+        }
+        let (M, N, K) = (3, 5, 4096)
+        let a = [Int8](repeating: -128, count: M * K), b = [Int8](repeating: -128, count: N * K)
+        var out = [Int32](repeating: 0, count: M * N)
+        int8Matmul(out: &out, a: a, b: b, m: M, n: N, k: K)
+        XCTAssertEqual(out, [Int32](repeating: 128 * 128 * 4096, count: M * N))
+    }
+
     func testNF4LinearTilesEqualNaive() {
         var rng = SeededNormal(seed: 8)
         let (M, N, K) = (3, 300, 96)     // row length not a multiple of the block: blocks straddle rows
@@ -178,6 +197,25 @@ final class QuantizationKernelTests: XCTestCase {
         var rows = [Float](repeating: 0, count: N * K)
         matrix.dequantizeRows(0, N, into: &rows)
         XCTAssertEqual(rows, q.dequantized())
+    }
+
+    /// The fused AVX-512 kernel (every row-block size 1…6 and its remainders, weight rows not a
+    /// multiple of 4, blocks smaller than, equal to and larger than a row) and the two-core tiled path
+    /// both equal the naive oracle; K not a multiple of 32 falls back to the tiled path.
+    func testNF4FusedAndTiledPathsEqualNaive() {
+        var rng = SeededNormal(seed: 21)
+        for (M, N, K, blockSize) in [(1, 37, 96, 32), (7, 301, 64, 64), (13, 130, 96, 128), (4, 9, 320, 64), (3, 1000, 288, 64), (5, 11, 100, 64)] {
+            let w = rng.array(N * K), x = rng.array(M * K), bias = rng.array(N)
+            let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [N, K], blockSize: blockSize) }
+            let matrix = NF4Matrix(q)
+            var naive = [Float](repeating: 0, count: M * N), fused = naive, tiled = naive
+            nf4LinearNaive(y: &naive, x: x, weight: matrix, bias: bias, m: M)
+            nf4LinearForward(y: &fused, x: x, weight: matrix, bias: bias, m: M, fusedRows: .max)
+            nf4LinearForward(y: &tiled, x: x, weight: matrix, bias: bias, m: M, tileRows: 48, fusedRows: 0)
+            assertClose(fused, naive, atol: 1e-4, rtol: 1e-5, "fused M \(M) N \(N) K \(K) block \(blockSize)")
+            assertClose(tiled, naive, atol: 1e-4, rtol: 1e-5, "tiled M \(M) N \(N) K \(K) block \(blockSize)")
+        }
+        print("NF4 fused kernel \(NF4Matrix.fusedKernelAvailable ? "ran (AVX-512)" : "unavailable: both runs took the tiled path")")
     }
 
     /// Both dequantizers (CSIMD's AVX2 byte loop + Swift tails) equal the element-by-element oracle,

@@ -60,5 +60,21 @@ size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const int
 #define CSIMD_GGML_Q5_0 6
 #define CSIMD_GGML_Q8_0 8
 size_t csimd_ggml_quantize(int type, void *out, const float *x, size_t blocks);
+/// 1 when csimd_available() and the CPU has AVX-512 F/BW/VL (the NF4 and VNNI int8 products).
+int csimd_avx512_available(void);
+
+// NF4 weight W [N, K] (bitsandbytes packing, per-block absmax already undone) times f32 x [M, K]
+// whose 32-column chunks are reordered as 16 even then 16 odd columns:
+//   y[i·ldy + j] = Σ_k x[i, k] · values[code(j, k)] · absmax[(j·K + k) / block_size]   for j in [n0, n1)
+// (written, not added). Returns n1 − n0, or 0 (nothing written) without AVX-512, when K % 32 ≠ 0 or
+// block_size is not a power of two ≥ 32.
+size_t csimd_nf4_matmul(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
+                        size_t M, size_t n0, size_t n1, size_t K, size_t block_size, const float *values);
+
+/// 1 when csimd_avx512_available() and the CPU has AVX-512 VNNI.
+int csimd_vnni_available(void);
+// csimd_int8_matmul's contract with VPDPBUSD over the first K rounded down to 64 columns (returned);
+// 0 (nothing written) without AVX-512 VNNI.
+size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K);
 
 #endif

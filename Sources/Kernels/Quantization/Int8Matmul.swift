@@ -3,7 +3,7 @@ import CSIMD
 /// int8 × int8 → int32 matrix product for W8A8 linears (ALGORITHMS.md §5.5 without outliers):
 ///   acc[m, n] = Σ_k a[m, k] · b[n, k]          a: activations [M, K], b: weight rows [N, K]
 ///   y[m, n]   = acc[m, n] · sa[m] · sb[n] (+ bias[n])
-/// `int8MatmulNaive` is the oracle of `int8Matmul` (CSIMD's AVX2 kernel + `int8MatmulScalar`).
+/// `int8MatmulNaive` is the oracle of `int8Matmul` (CSIMD's VNNI or AVX2 kernel + `int8MatmulScalar`).
 
 public func int8MatmulNaive(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>,
                             m M: Int, n N: Int, k K: Int) {
@@ -18,10 +18,12 @@ public func int8MatmulNaive(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<I
 
 public func int8Matmul(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>,
                        m M: Int, n N: Int, k K: Int) {
-    // Weight rows split over the cores; each part runs CSIMD's register-blocked AVX2 kernel on the
-    // first K rounded down to 16 columns and adds the rest here (or does it all, without AVX2).
+    // Weight rows split over the cores; each part runs CSIMD's register-blocked kernel — AVX-512 VNNI
+    // on the first K rounded down to 64 columns, else AVX2 on K rounded down to 16 — and adds the
+    // rest here (or does it all, without AVX2).
     parallelRanges(N, costPerItem: M * K) { j0, j1 in
-        let done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
+        var done = csimd_int8_matmul_vnni(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
+        if done == 0 { done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K) }
         int8MatmulScalar(out: out + j0, ldo: N, a: a, b: b + j0 * K, m: M, n: j1 - j0, k: K, from: done)
     }
 }
@@ -61,11 +63,19 @@ public func w8a8LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<F
     let xs = UnsafeMutablePointer<Float>.allocate(capacity: M)
     let acc = UnsafeMutablePointer<Int32>.allocate(capacity: M * N)
     defer { xq.deallocate(); xs.deallocate(); acc.deallocate() }
-    int8QuantizeRows(q: xq, scale: xs, x: x, rows: M, cols: K)
+    // Token rows are independent in the quantizer and the rescale: both split over the cores.
+    parallelRanges(M, costPerItem: K) { i0, i1 in
+        int8QuantizeRows(q: xq + i0 * K, scale: xs + i0, x: x + i0 * K, rows: i1 - i0, cols: K)
+    }
     int8Matmul(out: acc, a: xq, b: weight, m: M, n: N, k: K)
-    for i in 0..<M {
-        for j in 0..<N {
-            y[i * N + j] = Float(acc[i * N + j]) * xs[i] * weightScale[j] + (bias?[j] ?? 0)
+    parallelRanges(M, costPerItem: N) { i0, i1 in
+        for i in i0..<i1 {
+            let s = xs[i], row = acc + i * N, out = y + i * N
+            if let bias {
+                for j in 0..<N { out[j] = Float(row[j]) * s * weightScale[j] + bias[j] }
+            } else {
+                for j in 0..<N { out[j] = Float(row[j]) * s * weightScale[j] }
+            }
         }
     }
 }

@@ -1,9 +1,9 @@
 import COpenBLAS
 import CSIMD
+import Dispatch
 
-/// y = x · Wᵀ (+ bias) with W [N, K] held in NF4: tiles of `tileRows` weight rows are dequantized
-/// into a Float32 buffer (NF4[code] · absmax, ALGORITHMS.md §5.3) and multiplied with OpenBLAS sgemm,
-/// so the full-precision weight never exists at once. x [M, K], y [M, N].
+/// y = x · Wᵀ (+ bias) with W [N, K] held in NF4 (NF4[code] · absmax, ALGORITHMS.md §5.3), without the
+/// full-precision weight ever existing at once (`nf4LinearForward`). x [M, K], y [M, N].
 /// `nf4LinearNaive` (dequantize all, triple loop) is the oracle.
 public struct NF4Matrix: Sendable {
     public let rows: Int
@@ -18,6 +18,9 @@ public struct NF4Matrix: Sendable {
         rows = tensor.shape[0]; cols = tensor.shape[1]
         blockSize = tensor.blockSize; packed = tensor.packed; absmax = tensor.blockAbsmax()
     }
+
+    /// Whether this CPU runs the fused kernel (AVX-512), for the benches to say which path they timed.
+    public static var fusedKernelAvailable: Bool { csimd_avx512_available() != 0 }
 
     /// Dequantizes rows [r0, r1) into `out` ((r1 − r0) · cols floats).
     public func dequantizeRows(_ r0: Int, _ r1: Int, into out: UnsafeMutablePointer<Float>) {
@@ -47,19 +50,84 @@ public struct NF4Matrix: Sendable {
     }
 }
 
+/// y = x · Wᵀ (+ bias). With AVX-512, CSIMD's fused kernel multiplies on the packed codes (each weight
+/// row dequantized in registers and reused by 4 activation rows; M = 1, a decode step, reads the
+/// packed weight once), weight rows split over the cores; it beat dequantize + sgemm at every M
+/// measured (1…512, `whittle-bench quant-matmul`). Otherwise, or above `fusedRows`, each core
+/// dequantizes its own tiles of `tileRows` weight rows (kept in its L2) and runs a one-thread sgemm
+/// on them, so dequantization and multiplication proceed on both cores at once.
 public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix,
-                             bias: UnsafePointer<Float>?, m M: Int, tileRows: Int = 128) {
-    let N = weight.rows, K = weight.cols
-    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * K)
-    defer { buffer.deallocate() }
-    for n0 in stride(from: 0, to: N, by: tileRows) {
-        let n1 = min(N, n0 + tileRows)
-        weight.dequantizeRows(n0, n1, into: buffer)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
-                    1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
+                             bias: UnsafePointer<Float>?, m M: Int, tileRows: Int = 64, fusedRows: Int = nf4FusedRows) {
+    let N = weight.rows
+    guard M > 0, N > 0 else { return }
+    if M > fusedRows || !nf4FusedMatmul(y: y, x: x, weight: weight, m: M) {
+        nf4TiledMatmul(y: y, x: x, weight: weight, m: M, tileRows: tileRows)
     }
     if let bias {
         for i in 0..<M { for j in 0..<N { y[i * N + j] += bias[j] } }
+    }
+}
+
+/// Rows up to which the fused kernel runs (all: it was faster than the tiled path at every M measured).
+public let nf4FusedRows = Int.max
+
+/// The fused product (no bias) over both cores, weight rows split between them; false (nothing
+/// written) when CSIMD cannot take this shape.
+func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int) -> Bool {
+    let N = weight.rows, K = weight.cols, bs = weight.blockSize
+    guard csimd_avx512_available() != 0, K % 32 == 0, bs >= 32, bs & (bs - 1) == 0 else { return false }
+    let xi = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
+    defer { xi.deallocate() }
+    nf4InterleaveColumns(xi, x, count: M * K)
+    weight.packed.withUnsafeBufferPointer { p in
+        weight.absmax.withUnsafeBufferPointer { a in
+            NF4.values.withUnsafeBufferPointer { table in
+                splitRows(N, workers: matmulWorkers(M * N * K)) { j0, j1 in
+                    _ = csimd_nf4_matmul(y, N, xi, p.baseAddress!, a.baseAddress!, M, j0, j1, K, bs, table.baseAddress!)
+                }
+            }
+        }
+    }
+    return true
+}
+
+/// Each 32-value chunk as its 16 even then 16 odd elements: the order the fused kernel's nibble
+/// split produces weights in. `count` is a multiple of 32.
+func nf4InterleaveColumns(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    for c in stride(from: 0, to: count, by: 32) {
+        for t in 0..<16 { out[c + t] = x[c + 2 * t]; out[c + 16 + t] = x[c + 2 * t + 1] }
+    }
+}
+
+/// Dequantize-into-tiles: each worker owns a contiguous range of weight rows and a tile buffer of
+/// `tileRows · K` floats; OpenBLAS runs one thread per caller meanwhile.
+func nf4TiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int, tileRows: Int) {
+    let N = weight.rows, K = weight.cols
+    let workers = matmulWorkers(M * N * K)
+    if workers > 1 { openblas_set_num_threads(1) }
+    defer { if workers > 1 { openblas_set_num_threads(Int32(Threads.count)) } }
+    splitRows(N, workers: workers) { r0, r1 in
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * K)
+        defer { buffer.deallocate() }
+        for n0 in stride(from: r0, to: r1, by: tileRows) {
+            let n1 = min(r1, n0 + tileRows)
+            weight.dequantizeRows(n0, n1, into: buffer)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
+                        1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
+        }
+    }
+}
+
+/// Workers for a product of `macs` multiply-adds: `Threads.count` (the user's thread setting), one when small.
+func matmulWorkers(_ macs: Int) -> Int { macs >= 1 << 18 ? max(1, min(Threads.count, kernelThreads)) : 1 }
+
+/// `body(start, end)` on `workers` contiguous parts of 0..<count, in parallel.
+func splitRows(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
+    let parts = max(1, min(workers, count))
+    if parts == 1 { body(0, count); return }
+    DispatchQueue.concurrentPerform(iterations: parts) { w in
+        let start = count * w / parts, end = count * (w + 1) / parts
+        if start < end { body(start, end) }
     }
 }
 

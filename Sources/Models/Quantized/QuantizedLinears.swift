@@ -1,7 +1,7 @@
 import Kernels
 import Checkpoints
 
-/// y = x·Wᵀ + b with W in NF4, dequantized tile by tile into sgemm (`nf4LinearForward`).
+/// y = x·Wᵀ + b with W in NF4, multiplied on the packed codes (`nf4LinearForward`).
 public final class NF4Linear: LinearLayer {
     public let weight: NF4Matrix
     public let bias: [Float]?
