@@ -3,8 +3,8 @@ import Foundation
 import Whittle
 
 /// `compress convert model.gguf --output DIR`: a llama.cpp file as a Hugging Face folder
-/// (`config.json` + F32 `model.safetensors`, q/k rows in Hugging Face order). The tokenizer stays in
-/// the GGUF metadata: it is not written yet.
+/// (`config.json` + F32 `model.safetensors`, q/k rows in Hugging Face order, `tokenizer.json` rebuilt
+/// from the `tokenizer.ggml.*` metadata).
 /// `compress convert DIR --output x.gguf --type q4_0`: a Hugging Face folder (Llama, Mistral, Qwen2;
 /// a `.gguf` works too) as a llama.cpp file of that type, tokenizer.json in the metadata (`GGUFExport`).
 struct Convert: ParsableCommand {
@@ -55,9 +55,22 @@ struct Convert: ParsableCommand {
                 return
             }
             let store = try GGUFTensorStore(path: path)
-            try CheckpointFolderWriter.write(store, to: output, inputs: [path])
-            let count = store.names.count
-            print("wrote \(count) tensors (F32) and config.json to \(output) (\(store.layout.modelType); no tokenizer)")
+            // The tokenizer from the metadata, rebuilt first: an unsupported one is reported, not fatal.
+            var tokenizer: Data?, tokenizerNote = ""
+            do { tokenizer = try GGUFTokenizerJSON.document(store.file) } catch { tokenizerNote = "; no tokenizer.json: \(error)" }
+            // Written beside the target and renamed into place, so a failed run leaves no half folder.
+            let temporary = output + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+            do {
+                try CheckpointFolderWriter.write(store, to: temporary, inputs: [path])
+                try tokenizer?.write(to: URL(fileURLWithPath: temporary + "/tokenizer.json"))
+                if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }   // empty (validated)
+                try FileManager.default.moveItem(atPath: temporary, toPath: output)
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
+            }
+            let files = tokenizer == nil ? "config.json" : "config.json and tokenizer.json"
+            print("wrote \(store.names.count) tensors (F32), \(files) to \(output) (\(store.layout.modelType)\(tokenizerNote))")
         }
     }
 }

@@ -29,6 +29,24 @@ final class ConvertCommandTests: XCTestCase {
         XCTAssertEqual(try Checkpoint(path: folder).config["tie_word_embeddings"] as? Bool, false)
     }
 
+    /// The folder carries the GGUF's tokenizer as tokenizer.json: it tokenizes like llama.cpp
+    /// (`llama-tokenize` ids in the fixture, tools/reference/gguf_spm_reference.py), and no temporary
+    /// folder is left beside it.
+    func testConvertedFolderHasTheGGUFTokenizer() throws {
+        let gguf = try Fixtures.required("gguf/spm/spm-f32.gguf", regenerate: "tools/reference/gguf_spm_reference.py")
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try Fixtures.required(
+            "gguf/spm/reference.json", regenerate: "tools/reference/gguf_spm_reference.py")))) as? [String: Any]
+        let texts = try XCTUnwrap(reference?["texts"] as? [String]), ids = try XCTUnwrap(reference?["llama_cpp"] as? [[Int]])
+        let parent = NSTemporaryDirectory() + "whittle-convert-tok-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        var command = try Convert.parse([gguf, "--output", parent + "/model"])
+        try command.run()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["model"], "renamed into place, nothing left over")
+        let tokenizer = try Tokenizer(jsonFile: parent + "/model/tokenizer.json")
+        for (text, expected) in zip(texts, ids) { XCTAssertEqual(tokenizer.encode(text, addSpecialTokens: false), expected, text) }
+    }
+
     func testConvertHelpText() {
         XCTAssertEqual(Convert.helpMessage(columns: 100), """
         OVERVIEW: Convert a llama.cpp .gguf model to a Hugging Face folder, or a model to a .gguf file
