@@ -128,14 +128,7 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
     var models: [(name: String, model: TransformerModel)] = [("f32", f32)]
     let passes: [(String, Pass)] = [("w8a8", Int8Quantization()), ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true))]
     for (name, pass) in passes {
-        let out = NSTemporaryDirectory() + "whittle-bench-smollm2-\(name)"
-        if !FileManager.default.fileExists(atPath: out + "/config.json") {
-            let editable = EditableCheckpoint(source: try Checkpoint(path: folder))
-            let report = try pass.apply(to: editable, context: PassContext())
-            try CheckpointFolderWriter.write(editable, to: out, inputs: [folder + "/model.safetensors"])
-            _ = try report.completed()
-        }
-        models.append((name, try TransformerModel.loadCompressed(from: try openTensorStore(path: out))))
+        models.append((name, try quantizedBenchModel(folder, pass: pass, output: NSTemporaryDirectory() + "whittle-bench-smollm2-\(name)")))
     }
     for m in models { _ = try greedyGenerate(model: m.model, prompts: [decodePrompt], maxNewTokens: 8, eos: nil) }
     var wall = [[Double]](repeating: [], count: models.count), cpu = wall, tokens = [[Int32]](repeating: [], count: models.count)
@@ -200,4 +193,16 @@ func runLlamaBenchDecode(folder: String) throws {
         }
         say(line)
     }
+}
+
+/// `pass` applied to the checkpoint in `folder`, written to `output` once (reused when it exists),
+/// loaded as `compress eval` loads a compressed model.
+func quantizedBenchModel(_ folder: String, pass: Pass, output: String) throws -> TransformerModel {
+    if !FileManager.default.fileExists(atPath: output + "/config.json") {
+        let editable = EditableCheckpoint(source: try Checkpoint(path: folder))
+        let report = try pass.apply(to: editable, context: PassContext())
+        try CheckpointFolderWriter.write(editable, to: output, inputs: [folder + "/model.safetensors"])
+        _ = try report.completed()
+    }
+    return try TransformerModel.loadCompressed(from: try openTensorStore(path: output))
 }

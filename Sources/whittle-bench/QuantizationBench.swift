@@ -375,16 +375,7 @@ func runQuantEvalBench() throws {
     }
     var models: [(name: String, model: TransformerModel)] = [("f32", try TransformerModel.load(path: folder))]
     let passes: [(String, Pass)] = [("nf4", NF4Quantization()), ("w8a8", Int8Quantization())]
-    for (name, pass) in passes {
-        let out = folder + "-" + name
-        if !FileManager.default.fileExists(atPath: out + "/config.json") {
-            let editable = EditableCheckpoint(source: try Checkpoint(path: folder))
-            let report = try pass.apply(to: editable, context: PassContext())
-            try CheckpointFolderWriter.write(editable, to: out, inputs: [folder + "/model.safetensors"])
-            _ = try report.completed()
-        }
-        models.append((name, try TransformerModel.loadCompressed(from: try openTensorStore(path: out))))
-    }
+    for (name, pass) in passes { models.append((name, try quantizedBenchModel(folder, pass: pass, output: folder + "-" + name))) }
     var rng: UInt64 = 12345
     let stream: [Int32] = (0..<1024).map { _ in rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int32((rng >> 33) % UInt64(vocab)) }
     var wall = [[Double]](repeating: [], count: models.count), cpu = wall, ppl = [Double](repeating: 0, count: models.count)
