@@ -112,7 +112,7 @@ public enum GGUFTokenizerJSON {
         } else {
             document["post_processor"] = NSNull()
         }
-        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        return try jsonText(document, path: path + " (tokenizer.json rebuilt from tokenizer.ggml.*)")
     }
 
     /// `tokenizer.ggml.scores`: one finite float per token (SentencePiece files need them).
