@@ -26,22 +26,23 @@ struct BenchLlamaShape {
          "hidden_act": "silu"]
     }
 
-    var specs: [TensorSpec] {
-        var s = [TensorSpec(name: "model.embed_tokens.weight", dtype: .F16, shape: [vocab, hidden]),
-                 TensorSpec(name: "model.norm.weight", dtype: .F16, shape: [hidden]),
-                 TensorSpec(name: "lm_head.weight", dtype: .F16, shape: [vocab, hidden])]
+    /// The Llama checkpoint's tensors in `dtype` (F16 for the models bench, F32 for quant-eval).
+    func specs(dtype: DType = .F16) -> [TensorSpec] {
+        var s = [TensorSpec(name: "model.embed_tokens.weight", dtype: dtype, shape: [vocab, hidden]),
+                 TensorSpec(name: "model.norm.weight", dtype: dtype, shape: [hidden]),
+                 TensorSpec(name: "lm_head.weight", dtype: dtype, shape: [vocab, hidden])]
         let kv = kvHeads * headDim
         for i in 0..<layers {
             let p = "model.layers.\(i)."
-            s += [TensorSpec(name: p + "self_attn.q_proj.weight", dtype: .F16, shape: [hidden, hidden]),
-                  TensorSpec(name: p + "self_attn.k_proj.weight", dtype: .F16, shape: [kv, hidden]),
-                  TensorSpec(name: p + "self_attn.v_proj.weight", dtype: .F16, shape: [kv, hidden]),
-                  TensorSpec(name: p + "self_attn.o_proj.weight", dtype: .F16, shape: [hidden, hidden]),
-                  TensorSpec(name: p + "mlp.gate_proj.weight", dtype: .F16, shape: [intermediate, hidden]),
-                  TensorSpec(name: p + "mlp.up_proj.weight", dtype: .F16, shape: [intermediate, hidden]),
-                  TensorSpec(name: p + "mlp.down_proj.weight", dtype: .F16, shape: [hidden, intermediate]),
-                  TensorSpec(name: p + "input_layernorm.weight", dtype: .F16, shape: [hidden]),
-                  TensorSpec(name: p + "post_attention_layernorm.weight", dtype: .F16, shape: [hidden])]
+            s += [TensorSpec(name: p + "self_attn.q_proj.weight", dtype: dtype, shape: [hidden, hidden]),
+                  TensorSpec(name: p + "self_attn.k_proj.weight", dtype: dtype, shape: [kv, hidden]),
+                  TensorSpec(name: p + "self_attn.v_proj.weight", dtype: dtype, shape: [kv, hidden]),
+                  TensorSpec(name: p + "self_attn.o_proj.weight", dtype: dtype, shape: [hidden, hidden]),
+                  TensorSpec(name: p + "mlp.gate_proj.weight", dtype: dtype, shape: [intermediate, hidden]),
+                  TensorSpec(name: p + "mlp.up_proj.weight", dtype: dtype, shape: [intermediate, hidden]),
+                  TensorSpec(name: p + "mlp.down_proj.weight", dtype: dtype, shape: [hidden, intermediate]),
+                  TensorSpec(name: p + "input_layernorm.weight", dtype: dtype, shape: [hidden]),
+                  TensorSpec(name: p + "post_attention_layernorm.weight", dtype: dtype, shape: [hidden])]
         }
         return s
     }
@@ -51,7 +52,7 @@ struct BenchLlamaShape {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
         var state: UInt64 = 0x9E3779B97F4A7C15
-        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs) { spec in
+        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs()) { spec in
             let count = spec.shape.reduce(1, *)
             if spec.shape.count == 1 { return Tensor(floats: [Float](repeating: 1, count: count), shape: spec.shape, dtype: .F16) }
             let scale = 1 / Float(spec.shape[1]).squareRoot()

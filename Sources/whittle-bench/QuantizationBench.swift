@@ -334,28 +334,13 @@ func runQuantMatmulBench() {
 /// alternate the three models; best and median of 3 rounds each, wall and process CPU time.
 func runQuantEvalBench() throws {
     let folder = NSTemporaryDirectory() + "whittle-bench-llama-0.84b"
-    let (c, f, layers, vocab, heads, kvHeads) = (2048, 5632, 16, 32000, 32, 4)
+    let shape = BenchLlamaShape(hidden: 2048, layers: 16, heads: 32, kvHeads: 4, intermediate: 5632, vocab: 32000)
+    let vocab = shape.vocab
     if !FileManager.default.fileExists(atPath: folder + "/config.json") {
         say("writing \(folder) (3.3 GB F32)")
-        let kv = c / heads * kvHeads
-        var specs = [TensorSpec(name: "model.embed_tokens.weight", dtype: .F32, shape: [vocab, c]),
-                     TensorSpec(name: "model.norm.weight", dtype: .F32, shape: [c]),
-                     TensorSpec(name: "lm_head.weight", dtype: .F32, shape: [vocab, c])]
-        for i in 0..<layers {
-            let p = "model.layers.\(i)."
-            specs += [TensorSpec(name: p + "self_attn.q_proj.weight", dtype: .F32, shape: [c, c]),
-                      TensorSpec(name: p + "self_attn.k_proj.weight", dtype: .F32, shape: [kv, c]),
-                      TensorSpec(name: p + "self_attn.v_proj.weight", dtype: .F32, shape: [kv, c]),
-                      TensorSpec(name: p + "self_attn.o_proj.weight", dtype: .F32, shape: [c, c]),
-                      TensorSpec(name: p + "mlp.gate_proj.weight", dtype: .F32, shape: [f, c]),
-                      TensorSpec(name: p + "mlp.up_proj.weight", dtype: .F32, shape: [f, c]),
-                      TensorSpec(name: p + "mlp.down_proj.weight", dtype: .F32, shape: [c, f]),
-                      TensorSpec(name: p + "input_layernorm.weight", dtype: .F32, shape: [c]),
-                      TensorSpec(name: p + "post_attention_layernorm.weight", dtype: .F32, shape: [c])]
-        }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs) { spec in
+        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: shape.specs(dtype: .F32)) { spec in
             let n = spec.shape.reduce(1, *)
             if spec.shape.count == 1 { return Tensor(floats: [Float](repeating: 1, count: n), shape: spec.shape) }
             let storage = TensorStorage(zeroedByteCount: n * 4)
@@ -366,12 +351,7 @@ func runQuantEvalBench() throws {
             }
             return Tensor(dtype: .F32, shape: spec.shape, storage: storage)
         }
-        let config: [String: Any] = ["architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": c,
-                                     "intermediate_size": f, "num_hidden_layers": layers, "num_attention_heads": heads,
-                                     "num_key_value_heads": kvHeads, "vocab_size": vocab, "rms_norm_eps": 1e-5,
-                                     "max_position_embeddings": 2048, "tie_word_embeddings": false, "rope_theta": 10000.0,
-                                     "hidden_act": "silu"]
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        try JSONSerialization.data(withJSONObject: shape.config).write(to: URL(fileURLWithPath: folder + "/config.json"))
     }
     var models: [(name: String, model: TransformerModel)] = [("f32", try TransformerModel.load(path: folder))]
     let passes: [(String, Pass)] = [("nf4", NF4Quantization()), ("w8a8", Int8Quantization())]
