@@ -23,7 +23,8 @@ Run from the repository root after `swift build -c release`:
     /root/venv/bin/python tools/attention/scratch_comparison.py [--steps 600] [--out /tmp/attention-comparison]
 Writes <out>/results.json and prints a Markdown table.
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import argparse, json, os, shutil, sys
+from recipe_run import run, outlier_summary
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -44,20 +45,8 @@ def scratch_model(folder):
         shutil.copy(os.path.join(BASE, f), folder)
 
 
-def run(recipe, path, output, compress=COMPRESS):
-    with open(path, "w") as f:
-        json.dump(recipe, f, indent=2)
-    start = time.time()
-    subprocess.run([compress, "--recipe", path, "--output", output, "--force", "--quiet"], check=True)
-    with open(os.path.join(output, "report.json")) as f:
-        report = json.load(f)
-    return report, time.time() - start
 
 
-def outliers(stats):
-    m = stats["modules"]
-    return {"mean_kurtosis": sum(x["kurtosis"] for x in m) / len(m), "max_kurtosis": max(x["kurtosis"] for x in m),
-            "max_inf_norm": max(x["infinityNorm"] for x in m)}
 
 
 def main():
@@ -96,7 +85,7 @@ def main():
         row = {"fp_perplexity": report["comparisons"][0]["compressed"], "train_seconds": seconds,
                "first_loss": curve[0], "final_loss": sum(curve[-20:]) / len(curve[-20:]),
                "loss_curve_every_50": curve[::50]}
-        row.update(outliers(report["outliersAfter"]) if report.get("outliersAfter") else {})
+        row.update(outlier_summary(report["outliersAfter"]) if report.get("outliersAfter") else {})
         q = {"version": 1, "model": out, "calibration": {"data": TRAIN, "samples": 48, "seq_len": 128, "seed": 1},
              "evaluation": evaluation, "passes": [{"pass": "int8", "scheme": "static", "evaluation_samples": 16}]}
         qreport, _ = run(q, os.path.join(args.out, f"{name}-int8.json"), out + "-int8", args.compress)

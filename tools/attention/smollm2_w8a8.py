@@ -16,20 +16,14 @@ Run from the repository root after `swift build -c release`:
     nice -n 10 /root/venv/bin/python tools/attention/smollm2_w8a8.py [--only vanilla|gated] [--steps 40]
 Writes <out>/results.json.
 """
-import argparse, json, os, subprocess, time
+import argparse, json, os
+from recipe_run import run, outlier_summary
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODEL = os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct")
 DATA = "/work/shared/data/wikitext2/wikitext2-raw-test.joined.txt"
 
 
-def run(recipe, path, output, compress):
-    with open(path, "w") as f:
-        json.dump(recipe, f, indent=2)
-    start = time.time()
-    subprocess.run([compress, "--recipe", path, "--output", output, "--force", "--quiet"], check=True)
-    with open(os.path.join(output, "report.json")) as f:
-        return json.load(f), time.time() - start
 
 
 def static_w8a8(model, name, args, evaluation):
@@ -44,12 +38,9 @@ def static_w8a8(model, name, args, evaluation):
             **{k: m.get(k) for k in ["static_w8a8_logits_relative_error", "full_w8a8_logits_relative_error",
                                      "calibration_float_perplexity", "calibration_static_w8a8_perplexity",
                                      "calibration_full_w8a8_perplexity", "calibration_windows", "evaluation_windows"]},
-            "outliers_before": report.get("outliersBefore") and summary(report["outliersBefore"])}
+            "outliers_before": report.get("outliersBefore") and outlier_summary(report["outliersBefore"])}
 
 
-def summary(stats):
-    m = stats["modules"]
-    return {"mean_kurtosis": sum(x["kurtosis"] for x in m) / len(m), "max_inf_norm": max(x["infinityNorm"] for x in m)}
 
 
 def main():
@@ -89,7 +80,7 @@ def main():
         row = {"budget": budget, "train_seconds": seconds, "original_perplexity": c["original"], "gated_fp_perplexity": c["compressed"],
                "loss_curve": report["passes"][0]["series"][0]["values"],
                "stock_loader_perplexity": report["passes"][0]["metrics"].get("stock_loader_perplexity"),
-               "outliers_after": report.get("outliersAfter") and summary(report["outliersAfter"])}
+               "outliers_after": report.get("outliersAfter") and outlier_summary(report["outliersAfter"])}
         row["w8a8"] = static_w8a8(gated, "gated", args, evaluation)
         results["gated-" + args.weight_range] = row
         print("gated", json.dumps(row), flush=True)
