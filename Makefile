@@ -31,7 +31,7 @@ test: setup
 	$(SWIFT) test $(TESTFLAGS)
 
 bench: setup
-	$(SWIFT) run $(RELEASE) whittle-bench
+	$(SWIFT) run $(RELEASE) whittle-bench $(or $(SUITES),all)
 
 # libFuzzer over SafetensorsHeader.parse (and with it StrictJSON) (Fuzz/HeaderFuzzer.swift), then over GGUFHeader.parse and the
 # dequantizers and the GGUF model/tokenizer readers (Fuzz/GGUFFuzzer.swift), built with swiftc -sanitize=fuzzer,address.

@@ -32,10 +32,23 @@ public enum Fingerprint {
         return differing.isEmpty ? "nothing recorded differs" : differing.joined(separator: " and ") + " changed"
     }
 
+    /// Pass keys that change how a pass runs, not what it computes (`streaming`: layer-streamed scoring
+    /// gives byte-identical results, PruningStreamingTests), so a run may resume or merge with them toggled.
+    static let executionOnlyPassKeys: Set<String> = ["streaming"]
+
+    static func withoutExecutionKeys(_ normalized: JSONValue) -> JSONValue {
+        guard var root = normalized.object, case let .array(passes)? = root["passes"] else { return normalized }
+        root["passes"] = .array(passes.map { pass in
+            guard let object = pass.object else { return pass }
+            return .object(object.filter { !executionOnlyPassKeys.contains($0.key) })
+        })
+        return .object(root)
+    }
+
     static func feed(_ hasher: inout SHA256, part: Part, recipe: Recipe, input: TensorStore) {
         switch part {
         case .recipe:
-            hasher.update(Array((try? recipe.normalized(fingerprint: nil).data()) ?? Data()))
+            hasher.update(Array((try? withoutExecutionKeys(recipe.normalized(fingerprint: nil)).data()) ?? Data()))
         case .input:
             if let config = try? JSONSerialization.data(withJSONObject: input.config, options: [.sortedKeys]) {
                 hasher.update(Array(config))

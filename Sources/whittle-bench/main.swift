@@ -19,8 +19,19 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("distill", runDistillBench),
 ]
 
+// No argument lists the suites: several run for many minutes and write gigabytes to /tmp (quant-eval's
+// 0.84 B model), so running everything takes `all`.
 let requested = Array(CommandLine.arguments.dropFirst())
-for suite in suites where requested.isEmpty || requested.contains(suite.name) {
+let names = suites.map(\.name)
+guard !requested.isEmpty else {
+    print("usage: whittle-bench all | SUITE [SUITE …] [suite arguments]; suites: \(names.joined(separator: ", "))")
+    exit(0)
+}
+if let first = requested.first, first != "all", !names.contains(first) {
+    FileHandle.standardError.write(Data("whittle-bench: unknown suite '\(first)'; suites: \(names.joined(separator: ", "))\n".utf8))
+    exit(2)
+}
+for suite in suites where requested.contains("all") || requested.contains(suite.name) {
     print("== \(suite.name)")
     do { try suite.run() } catch { print("suite \(suite.name) failed: \(error)") }
 }

@@ -316,4 +316,18 @@ final class ProductionRunTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: tmp), "a refused resume keeps the folder")
         XCTAssertFalse(FileManager.default.fileExists(atPath: output))
     }
+
+    func testStreamingDoesNotChangeTheFingerprintButTheBudgetDoes() throws {
+        let recipe = optinRecipe(output: scratch + "/out")
+        let input = try Checkpoint(path: recipe.model)
+        var streamed = recipe, other = recipe
+        var pass = OptinPruning(flopsRatio: 0.6)
+        pass.streaming = true
+        streamed.passes = [pass]
+        other.passes = [OptinPruning(flopsRatio: 0.5)]
+        let base = try Fingerprint.of(recipe: recipe, input: input)
+        XCTAssertEqual(try Fingerprint.of(recipe: streamed, input: input), base, "streaming changes how, not what: a run may resume with it toggled")
+        XCTAssertNotEqual(try Fingerprint.of(recipe: other, input: input), base)
+        XCTAssertEqual(Fingerprint.changed(Fingerprint.parts(recipe: recipe, input: input), Fingerprint.parts(recipe: other, input: input)), "the recipe changed")
+    }
 }
