@@ -57,6 +57,7 @@ def main():
     p.add_argument("--out", default="/tmp/attention-comparison")
     p.add_argument("--compress", default=COMPRESS, help="the compress binary (default: this checkout's release build)")
     p.add_argument("--reuse", action="store_true", help="keep trained models already in --out (re-run only the W8A8 step)")
+    p.add_argument("--threads", type=int, help="compress --threads (default: all cores)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     scratch = os.path.join(args.out, "scratch")
@@ -80,7 +81,7 @@ def main():
             with open(os.path.join(out, "report.json")) as f:
                 report, seconds = json.load(f), None
         else:
-            report, seconds = run(recipe, os.path.join(args.out, f"{name}.json"), out, args.compress)
+            report, seconds = run(recipe, os.path.join(args.out, f"{name}.json"), out, args.compress, args.threads)
         curve = report["passes"][0]["series"][0]["values"]
         row = {"fp_perplexity": report["comparisons"][0]["compressed"], "train_seconds": seconds,
                "first_loss": curve[0], "final_loss": sum(curve[-20:]) / len(curve[-20:]),
@@ -88,7 +89,7 @@ def main():
         row.update(outlier_summary(report["outliersAfter"]) if report.get("outliersAfter") else {})
         q = {"version": 1, "model": out, "calibration": {"data": TRAIN, "samples": 48, "seq_len": 128, "seed": 1},
              "evaluation": evaluation, "passes": [{"pass": "int8", "scheme": "static", "evaluation_samples": 16}]}
-        qreport, _ = run(q, os.path.join(args.out, f"{name}-int8.json"), out + "-int8", args.compress)
+        qreport, _ = run(q, os.path.join(args.out, f"{name}-int8.json"), out + "-int8", args.compress, args.threads)
         m = qreport["passes"][0]["metrics"]
         row["checkpoint_w8a8_perplexity"] = qreport["comparisons"][0]["compressed"]
         for k in ["static_w8a8_logits_relative_error", "static_w8a8_argmax_agreement", "full_w8a8_logits_relative_error",

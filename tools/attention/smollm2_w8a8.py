@@ -32,7 +32,7 @@ def static_w8a8(model, name, args, evaluation):
          "calibration": {"data": DATA, "samples": args.calib + args.held_out, "seq_len": 256, "seed": 1},
          "evaluation": evaluation,
          "passes": [{"pass": "int8", "scheme": "static", "weight_range": args.weight_range, "evaluation_samples": args.held_out}]}
-    report, seconds = run(q, os.path.join(args.out, f"{name}-int8.json"), out, args.compress)
+    report, seconds = run(q, os.path.join(args.out, f"{name}-int8.json"), out, args.compress, args.threads)
     m, c = report["passes"][0]["metrics"], report["comparisons"][0]
     return {"input_perplexity": c["original"], "checkpoint_w8a8_perplexity": c["compressed"], "seconds": seconds,
             **{k: m.get(k) for k in ["static_w8a8_logits_relative_error", "full_w8a8_logits_relative_error",
@@ -55,6 +55,7 @@ def main():
     p.add_argument("--weight-range", choices=["mse", "absmax"], default="mse")
     p.add_argument("--compress", default=os.path.join(REPO, ".build", "release", "compress"))
     p.add_argument("--out", default="/tmp/smollm2-w8a8")
+    p.add_argument("--threads", type=int, help="compress --threads (default: all cores)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "results.json")
@@ -75,7 +76,7 @@ def main():
                   "evaluation": evaluation,
                   "passes": [dict(budget, **{"pass": "gated_attention", "gate_type": "conditional_per_token", "gate_network": "linear",
                                              "pi_init": 0.25, "fine_tuning": True})]}
-        report, seconds = run(recipe, os.path.join(args.out, "gated.json"), gated, args.compress)
+        report, seconds = run(recipe, os.path.join(args.out, "gated.json"), gated, args.compress, args.threads)
         c = report["comparisons"][0]
         row = {"budget": budget, "train_seconds": seconds, "original_perplexity": c["original"], "gated_fp_perplexity": c["compressed"],
                "loss_curve": report["passes"][0]["series"][0]["values"],
