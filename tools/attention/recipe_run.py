@@ -7,7 +7,7 @@ def run(recipe, path, output, compress, threads=None):
     with open(path, "w") as f:
         json.dump(recipe, f, indent=2)
     start = time.time()
-    command = [compress, "--recipe", path, "--output", output, "--force", "--quiet"]
+    command = [compress, "--recipe", path, "--output", output, "--force"]  # progress lines go to stderr (the log)
     if threads:
         command += ["--threads", str(threads)]
     subprocess.run(command, check=True)

@@ -10,8 +10,10 @@ WikiText-2 raw test text (/work/shared/data/wikitext2; the only split on this ma
   gated:   `gated_attention` in fine-tuning mode (conditional per token, linear, π_init 0.25,
            output ×1/π_init) trained --steps steps on random 256-token WikiText-2 windows, FP perplexity
            vs the original, then the same static W8A8 step on the gated model.
-The calibration / training windows are drawn from the same file as the evaluation (no train split
-here), so they may overlap the evaluated text; the held-out probe windows never feed the observers.
+WikiText-2's test file is the only split on this machine, so it is cut in two at a line boundary: the
+first --eval-chars characters are the evaluation text (perplexity on its first --max-tokens tokens), the
+rest is where calibration and training windows come from — evaluated text is never trained or
+calibrated on; the held-out probe windows (from the second part) never feed the observers.
 Run from the repository root after `swift build -c release`:
     nice -n 10 /root/venv/bin/python tools/attention/smollm2_w8a8.py [--only vanilla|gated] [--steps 40]
 Writes <out>/results.json.
@@ -21,7 +23,18 @@ from recipe_run import run, outlier_summary
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODEL = os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct")
-DATA = "/work/shared/data/wikitext2/wikitext2-raw-test.joined.txt"
+SOURCE = "/work/shared/data/wikitext2/wikitext2-raw-test.joined.txt"
+
+
+def split_text(out, eval_chars):
+    """(evaluation file, training/calibration file): the source cut at the first newline after eval_chars."""
+    text = open(SOURCE, encoding="utf-8").read()
+    cut = text.index("\n", eval_chars) + 1
+    paths = (os.path.join(out, "wikitext2-eval.txt"), os.path.join(out, "wikitext2-train.txt"))
+    for path, part in zip(paths, (text[:cut], text[cut:])):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(part)
+    return paths
 
 
 
@@ -29,7 +42,7 @@ DATA = "/work/shared/data/wikitext2/wikitext2-raw-test.joined.txt"
 def static_w8a8(model, name, args, evaluation):
     out = os.path.join(args.out, name + "-int8-" + args.weight_range)
     q = {"version": 1, "model": model,
-         "calibration": {"data": DATA, "samples": args.calib + args.held_out, "seq_len": 256, "seed": 1},
+         "calibration": {"data": args.train_text, "samples": args.calib + args.held_out, "seq_len": 256, "seed": 1},
          "evaluation": evaluation,
          "passes": [{"pass": "int8", "scheme": "static", "weight_range": args.weight_range, "evaluation_samples": args.held_out}]}
     report, seconds = run(q, os.path.join(args.out, f"{name}-int8.json"), out, args.compress, args.threads)
@@ -55,13 +68,15 @@ def main():
     p.add_argument("--weight-range", choices=["mse", "absmax"], default="mse")
     p.add_argument("--compress", default=os.path.join(REPO, ".build", "release", "compress"))
     p.add_argument("--out", default="/tmp/smollm2-w8a8")
+    p.add_argument("--eval-chars", type=int, default=100_000)
     p.add_argument("--threads", type=int, help="compress --threads (default: all cores)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "results.json")
     results = json.load(open(path)) if os.path.exists(path) else {}
-    evaluation = [{"name": "WikiText-2 perplexity", "data": DATA, "metric": "perplexity", "seq_len": 256, "max_tokens": args.max_tokens}]
-    results["setup"] = {"model": MODEL, "data": DATA, "calibration_windows": args.calib, "held_out_windows": args.held_out,
+    eval_text, args.train_text = split_text(args.out, args.eval_chars)
+    evaluation = [{"name": "WikiText-2 perplexity", "data": eval_text, "metric": "perplexity", "seq_len": 256, "max_tokens": args.max_tokens}]
+    results["setup"] = {"model": MODEL, "data": SOURCE, "evaluation_chars": args.eval_chars, "calibration_windows": args.calib, "held_out_windows": args.held_out,
                         "seq_len": 256, "eval_max_tokens": args.max_tokens, "weight_range": args.weight_range}
     if args.only in (None, "vanilla"):
         results["vanilla-" + args.weight_range] = static_w8a8(MODEL, "vanilla", args, evaluation)
@@ -72,7 +87,7 @@ def main():
         budget = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "warmup_steps": max(1, args.steps // 10),
                   "weight_decay": 0.1, "max_grad_norm": 1.0}
         recipe = {"version": 1, "model": MODEL, "seed": 1,
-                  "training": {"data": DATA, "samples": args.steps * args.batch_size, "seq_len": 256, "seed": 2},
+                  "training": {"data": args.train_text, "samples": args.steps * args.batch_size, "seq_len": 256, "seed": 2},
                   "evaluation": evaluation,
                   "passes": [dict(budget, **{"pass": "gated_attention", "gate_type": "conditional_per_token", "gate_network": "linear",
                                              "pi_init": 0.25, "fine_tuning": True})]}
