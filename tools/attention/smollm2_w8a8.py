@@ -7,6 +7,7 @@ WikiText-2 raw test text (/work/shared/data/wikitext2; the only split on this ma
            ranges from --calib random 256-token windows and the full-site §3.5 simulation on
            --held-out further windows the observers never saw; the written static checkpoint is
            evaluated by our runtime (perplexity, seq 256, first --max-tokens tokens);
+  finetune: the control — `finetune` with the same data and budget, no gates — then the same W8A8 step;
   gated:   `gated_attention` in fine-tuning mode (conditional per token, linear, π_init 0.25,
            output ×1/π_init) trained --steps steps on random 256-token WikiText-2 windows, FP perplexity
            vs the original, then the same static W8A8 step on the gated model.
@@ -15,7 +16,7 @@ first --eval-chars characters are the evaluation text (perplexity on its first -
 rest is where calibration and training windows come from — evaluated text is never trained or
 calibrated on; the held-out probe windows (from the second part) never feed the observers.
 Run from the repository root after `swift build -c release`:
-    nice -n 10 /root/venv/bin/python tools/attention/smollm2_w8a8.py [--only vanilla|gated] [--steps 40]
+    nice -n 10 /root/venv/bin/python tools/attention/smollm2_w8a8.py [--only vanilla|gated|finetune] [--steps 40]
 Writes <out>/results.json.
 """
 import argparse, json, os
@@ -58,7 +59,7 @@ def static_w8a8(model, name, args, evaluation):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", choices=["vanilla", "gated"])
+    p.add_argument("--only", choices=["vanilla", "gated", "finetune"])
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-4)
@@ -82,24 +83,28 @@ def main():
         results["vanilla-" + args.weight_range] = static_w8a8(MODEL, "vanilla", args, evaluation)
         print("vanilla", json.dumps(results["vanilla-" + args.weight_range]), flush=True)
         json.dump(results, open(path, "w"), indent=2)
-    if args.only in (None, "gated"):
-        gated = os.path.join(args.out, "gated")
+    passes = {"gated": {"pass": "gated_attention", "gate_type": "conditional_per_token", "gate_network": "linear",
+                        "pi_init": 0.25, "fine_tuning": True},
+              "finetune": {"pass": "finetune"}}  # the control: the same training without gates
+    for name, pass_ in passes.items():
+        if args.only not in (None, name):
+            continue
+        trained = os.path.join(args.out, name)
         budget = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "warmup_steps": max(1, args.steps // 10),
                   "weight_decay": 0.1, "max_grad_norm": 1.0}
         recipe = {"version": 1, "model": MODEL, "seed": 1,
                   "training": {"data": args.train_text, "samples": args.steps * args.batch_size, "seq_len": 256, "seed": 2},
-                  "evaluation": evaluation,
-                  "passes": [dict(budget, **{"pass": "gated_attention", "gate_type": "conditional_per_token", "gate_network": "linear",
-                                             "pi_init": 0.25, "fine_tuning": True})]}
-        report, seconds = run(recipe, os.path.join(args.out, "gated.json"), gated, args.compress, args.threads)
+                  "evaluation": evaluation, "passes": [dict(budget, **pass_)]}
+        report, seconds = run(recipe, os.path.join(args.out, name + ".json"), trained, args.compress, args.threads)
         c = report["comparisons"][0]
-        row = {"budget": budget, "train_seconds": seconds, "original_perplexity": c["original"], "gated_fp_perplexity": c["compressed"],
+        row = {"budget": budget, "train_seconds": seconds, "original_perplexity": c["original"], "trained_fp_perplexity": c["compressed"],
                "loss_curve": report["passes"][0]["series"][0]["values"],
                "stock_loader_perplexity": report["passes"][0]["metrics"].get("stock_loader_perplexity"),
+               "outliers_before": report.get("outliersBefore") and outlier_summary(report["outliersBefore"]),
                "outliers_after": report.get("outliersAfter") and outlier_summary(report["outliersAfter"])}
-        row["w8a8"] = static_w8a8(gated, "gated", args, evaluation)
-        results["gated-" + args.weight_range] = row
-        print("gated", json.dumps(row), flush=True)
+        row["w8a8"] = static_w8a8(trained, name, args, evaluation)
+        results[f"{name}-{args.steps}-{args.weight_range}"] = row
+        print(name, json.dumps(row), flush=True)
         json.dump(results, open(path, "w"), indent=2)
 
 
