@@ -84,7 +84,17 @@ public enum GGUFWriter {
             while row < rows {
                 let n = min(sliceRows, rows - row)
                 let count = n * rowLength, bytes = n * rowBytes
-                if order == nil { tensor.storage.prefetchPages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
+                // Source pages: mapped in (one madvise) and dropped again per core's part when quantized in
+                // place, so that page work runs on both cores; for the conversion copy, here.
+                if order == nil, !direct { tensor.storage.prefetchPages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
+                let pages: ((Int, Int) -> Void)?, release: ((Int, Int) -> Void)?
+                if direct {
+                    let first = row, storage = tensor.storage
+                    pages = { lo, hi in storage.prefetchPages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes) }
+                    release = { lo, hi in storage.releasePages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes) }
+                } else {
+                    pages = nil; release = nil
+                }
                 try scratch.withUnsafeMutableBufferPointer { floats in
                     let x: UnsafeBufferPointer<Float>
                     if direct {
@@ -104,32 +114,37 @@ public enum GGUFWriter {
                     }
                     let space = try bytes <= OutputFile.bufferBytes ? file.reserve(minimum: bytes) : nil
                     if let space {
-                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type,
+                                     before: pages, after: release)
                         try file.commit(bytes)
                     } else {   // a single row larger than the file buffer
                         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
                         defer { out.deallocate() }
-                        quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type, before: pages, after: release)
                         try file.write(UnsafeRawBufferPointer(out))
                     }
                 }
-                if order == nil { tensor.storage.releasePages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
+                if order == nil, !direct { tensor.storage.releasePages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
                 row += n
             }
             if order != nil { tensor.storage.releasePages() }
         }
     }
 
-    /// `quantizeGGML` over `rows` rows, spread over the cores in contiguous row ranges.
-    static func quantizeRows(_ out: UnsafeMutableRawBufferPointer, _ x: UnsafeBufferPointer<Float>, rows: Int, rowLength: Int, type: GGMLType) {
+    /// `quantizeGGML` over `rows` rows, spread over the cores in contiguous row ranges; each core calls
+    /// `before(lo, hi)` and `after(lo, hi)` around its rows lo..<hi (mapping the source pages in and out).
+    static func quantizeRows(_ out: UnsafeMutableRawBufferPointer, _ x: UnsafeBufferPointer<Float>, rows: Int, rowLength: Int, type: GGMLType,
+                             before: ((Int, Int) -> Void)? = nil, after: ((Int, Int) -> Void)? = nil) {
         let rowBytes = type.byteCount(elements: rowLength)
         let parts = rows * rowLength >= 1 << 15 ? min(rows, ProcessInfo_cores) : 1
         nonisolated(unsafe) let out = out
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let lo = rows * p / parts, hi = rows * (p + 1) / parts
             guard hi > lo else { return }
+            before?(lo, hi)
             quantizeGGML(UnsafeMutableRawBufferPointer(rebasing: out[(lo * rowBytes)..<(hi * rowBytes)]),
                          UnsafeBufferPointer(rebasing: x[(lo * rowLength)..<(hi * rowLength)]), type: type)
+            after?(lo, hi)
         }
     }
 
