@@ -24,7 +24,7 @@ final class GGUFHeldHeader: GGUFByteSink {
     private var header: Result<[UInt8], Error>?
 
     /// Starts `makeHeader` on another thread; holds at most `capacity` bytes before waiting for it.
-    init(file: OutputFile, capacity: Int = 64 << 20, makeHeader: @escaping () throws -> [UInt8]) {
+    init(file: OutputFile, capacity: Int = 32 << 20, makeHeader: @escaping () throws -> [UInt8]) {
         self.file = file
         self.capacity = capacity
         held = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 4096)
