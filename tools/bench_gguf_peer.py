@@ -12,9 +12,13 @@ less so). params/s = parameters / wall seconds. Prints a JSON line per run and a
 median / max).
 
 Reading: `compress convert x.gguf --output DIR` (GGUF → Hugging Face folder, F32 safetensors; for our
-Q8_0/Q4_0 files and the shipped SmolLM2 Q4_1 file) against
-the I/O alone of the same job (`dd` of the GGUF into /dev/null, then writing the same number of
-output bytes from memory with fsync, via `dd`).
+Q8_0/Q4_0 files and the shipped SmolLM2 Q4_1 file) against the I/O limit of the same job.
+
+The I/O limit (`IO_LIMIT` below, one child process, timed like the others): read the input file with
+read(2) into one reused 8 MB buffer, then write(2) as many bytes as the job's output from one reused
+8 MB buffer (non-zero bytes) to a new file in the output's folder, fsync it, and delete it — the bytes
+any converter must read and write, with no work on them. Reported for reading (GGUF → folder) and, as
+context, for writing (F32 safetensors → GGUF): ratio = I/O-limit seconds / our seconds (1.0 = at the limit).
 
 Run: /root/venv/bin/python tools/bench_gguf_peer.py [--runs 5] [--types q8_0,q4_0] [--out /tmp/gguf-speed-bench]
 """
@@ -43,6 +47,28 @@ def measure(cmd, env=None):
     os.remove(report)
     return {"wall": float(wall), "user": float(user), "sys": float(system), "rss_mb": int(rss) / 1024,
             "load": os.getloadavg()[0]}
+
+
+IO_LIMIT = """
+import os, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+buf = bytearray(8 << 20)
+with open(src, "rb", buffering=0) as f:
+    while f.readinto(buf):
+        pass
+out = b"\\x5a" * (8 << 20)
+fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+while n > 0:
+    n -= os.write(fd, memoryview(out)[:min(n, len(out))])
+os.fsync(fd)
+os.close(fd)
+os.remove(dst)
+"""
+
+
+def io_limit(src, out_dir, out_bytes):
+    """The I/O limit of a job reading `src` and writing `out_bytes` into `out_dir` (module docstring)."""
+    return measure([sys.executable, "-c", IO_LIMIT, src, os.path.join(out_dir, "io-limit.bin"), str(out_bytes)])
 
 
 def summary(rows, key):
@@ -85,14 +111,19 @@ def main():
             return measure(theirs_cmd, llama_env)
 
         ours(); theirs()   # warm-up: inputs into the page cache
-        rows = {"ours": [], "theirs": []}
+        source = os.path.join(args.model, "model.safetensors")
+
+        def io():
+            return io_limit(source, args.out, os.path.getsize(ours_path))
+        rows = {"ours": [], "theirs": [], "io": []}
         for r in range(args.runs):
             order = [("ours", ours), ("theirs", theirs)] if r % 2 == 0 else [("theirs", theirs), ("ours", ours)]
-            for side, fn in order:
+            for side, fn in order + [("io", io)]:
                 m = fn()
                 rows[side].append(m)
                 print(json.dumps({"type": t, "run": r, "side": side, **{k: round(v, 3) for k, v in m.items()}}), flush=True)
         entry = {side: {k: summary(v, k) for k in ("wall", "user", "sys", "rss_mb", "load")} for side, v in rows.items()}
+        entry["io_limit_ratio_median_wall"] = statistics.median(m["wall"] for m in rows["io"]) / statistics.median(m["wall"] for m in rows["ours"])
         entry["runs"] = rows
         walls = {s: [m["wall"] for m in rows[s]] for s in rows}
         cpus = {s: [m["user"] + m["sys"] for m in rows[s]] for s in rows}
@@ -107,7 +138,8 @@ def main():
         print(f"{t}: params/s ours {params / entry['ours']['wall']['median'] / 1e6:.1f} M, theirs "
               f"{params / entry['theirs']['wall']['median'] / 1e6:.1f} M (medians); ratio median wall "
               f"{entry['ratio_median_wall']:.2f}x, best {entry['ratio_best_wall']:.2f}x, per-pair "
-              f"{pair[0]:.2f}-{pair[-1]:.2f}x, median CPU {entry['ratio_median_cpu']:.2f}x", flush=True)
+              f"{pair[0]:.2f}-{pair[-1]:.2f}x, median CPU {entry['ratio_median_cpu']:.2f}x; I/O limit "
+              f"{entry['io']['wall']['median']:.3f} s = {entry['io_limit_ratio_median_wall']:.2f}x of ours", flush=True)
 
     if not args.skip_read:
         shipped = os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct.Q4_1.gguf")
@@ -121,22 +153,19 @@ def main():
                 subprocess.run(["rm", "-rf", folder], check=True)
                 m = measure([COMPRESS, "convert", src, "--output", folder])
                 out_bytes = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
-                cat = measure(["dd", f"if={src}", "of=/dev/null", "bs=8M", "status=none"])
-                dd = measure(["dd", "if=/dev/zero", f"of={os.path.join(args.out, 'io.bin')}", "bs=8M",
-                              f"count={out_bytes // (8 << 20)}", "conv=fsync", "status=none"])
-                io = {k: cat[k] + dd[k] for k in ("wall", "user", "sys")}
-                io["load"] = dd["load"]
+                io = io_limit(src, args.out, out_bytes)
                 if r > 0:   # the first pair warms the cache
                     rows["ours"].append(m); rows["io"].append(io)
                     print(json.dumps({"read": t, "run": r, "ours": {k: round(v, 3) for k, v in m.items()},
-                                      "io_alone": {k: round(v, 3) for k, v in io.items()}, "out_bytes": out_bytes}), flush=True)
-            os.remove(os.path.join(args.out, "io.bin"))
+                                      "io_limit": {k: round(v, 3) for k, v in io.items()}, "out_bytes": out_bytes}), flush=True)
             entry = {side: {k: summary(v, k) for k in ("wall", "user", "sys")} for side, v in rows.items()}
             entry["runs"] = rows
             entry["ratio_io_over_ours_median"] = entry["io"]["wall"]["median"] / entry["ours"]["wall"]["median"]
             results["read"][t] = entry
-            print(f"read {t}: ours {entry['ours']['wall']} vs I/O alone {entry['io']['wall']}: "
-                  f"{entry['ratio_io_over_ours_median']:.2f}x of the I/O limit (medians)", flush=True)
+            cpu = {side: statistics.median(m["user"] + m["sys"] for m in rows[side]) for side in rows}
+            print(f"read {t}: ours wall {entry['ours']['wall']} vs I/O limit {entry['io']['wall']}: "
+                  f"{entry['ratio_io_over_ours_median']:.2f}x of the I/O limit (medians); median CPU ours {cpu['ours']:.3f} s, "
+                  f"I/O limit {cpu['io']:.3f} s", flush=True)
 
     with open(os.path.join(ROOT, "tools", "bench_gguf_peer.results.json"), "w") as f:
         json.dump(results, f, indent=1)

@@ -148,13 +148,18 @@ public enum GGUFExport {
 
         var metadata = try hyperParameters(config, arch: arch, name: name, type: type, layers: layers, heads: heads, kvHeads: kvHeads,
                                            headDim: headDim, hidden: hidden, vocab: vocab, fail: fail)
+        var tokenizerEntries: (() throws -> [(key: String, value: GGUFValue)])?
         if let source = tokenizerGGUF ?? (model as? GGUFTensorStore)?.file, tokenizerFolder == nil {   // a GGUF's own tokenizer carries over
             metadata += source.keys.filter { $0.hasPrefix("tokenizer.") }.map { ($0, source.metadata[$0]!) }
         } else if let folder = tokenizerFolder {
-            let tokenizerConfig = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer_config.json")))
-                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
-            metadata += try GGUFTokenizerMetadata.entries(tokenizerJSON: folder + "/tokenizer.json", vocabSize: vocab,
-                                                          config: config, tokenizerConfig: tokenizerConfig)
+            // Built while the first tensors are quantized (GGUFWriter's lateMetadata): a serial parse of tokenizer.json.
+            nonisolated(unsafe) let config = config
+            tokenizerEntries = {
+                let tokenizerConfig = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer_config.json")))
+                    .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+                return try GGUFTokenizerMetadata.entries(tokenizerJSON: folder + "/tokenizer.json", vocabSize: vocab,
+                                                         config: config, tokenizerConfig: tokenizerConfig)
+            }
         }
 
         // q/k rows in llama.cpp's order: a weight's rows are gathered by the writer (no permuted copy of
@@ -167,7 +172,7 @@ public enum GGUFExport {
             rowOrders[plan.name] = ggufStoredRowSources(rows: count, heads: n)
         }
         try GGUFWriter.write(to: path, metadata: metadata, tensors: plans, inputs: inputs,
-                             rowOrder: { $0.dimensions.count >= 2 ? rowOrders[$0.name] : nil }) { plan in
+                             rowOrder: { $0.dimensions.count >= 2 ? rowOrders[$0.name] : nil }, lateMetadata: tokenizerEntries) { plan in
             if let tensor = extra[plan.name] { return tensor }
             var tensor = try model.tensor(sources[plan.name]!.hf)
             if plan.dimensions.count == 1, let order = rowOrders[plan.name] {

@@ -12,18 +12,20 @@ import Foundation
 public enum GGUFTokenizerJSON {
     static let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
 
-    /// The tokenizer.json pre_tokenizer for a llama.cpp pre-tokenizer name, nil when unknown.
+    /// The tokenizer.json pre_tokenizer for a llama.cpp pre-tokenizer name (`GGUFPreTokenizer.canonical`),
+    /// nil when unknown. "default" on a byte-level vocabulary is read as GPT-2's (a documented
+    /// approximation: llama.cpp's default regexes also isolate punctuation runs and 3-digit groups).
     static func preTokenizer(_ name: String) -> [String: Any]? {
         func split(_ regex: String) -> [String: Any] {
             ["type": "Sequence", "pretokenizers": [
                 ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false],
                 ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false]]]
         }
-        let named = Dictionary(GGUFTokenizerMetadata.splitPatterns.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        switch name {
-        case "gpt-2", "gpt2", "default": return byteLevel
+        let named = Dictionary(GGUFPreTokenizer.splitPatterns.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        switch name == "default" ? "gpt-2" : GGUFPreTokenizer.canonical(name) {
+        case "gpt-2": return byteLevel
         case "smollm": return ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]]
-        case "llama-bpe", "llama3": return split(named["llama-bpe"]!)
+        case "llama-bpe": return split(named["llama-bpe"]!)
         case "qwen2": return split(named["qwen2"]!)
         default: return nil
         }
@@ -41,7 +43,7 @@ public enum GGUFTokenizerJSON {
         var pre: [String: Any]? = nil
         if model == "gpt2" {   // SentencePiece files carry "default", which llama.cpp ignores for them
             pre = preTokenizer(preName)
-            guard pre != nil else { throw fail("tokenizer.ggml.pre", "'\(preName)' is not supported (gpt-2, default, smollm, llama-bpe, qwen2)") }
+            guard pre != nil else { throw fail("tokenizer.ggml.pre", "'\(preName)' is not a pre-tokenizer we rebuild (gpt-2, smollm, llama-bpe, qwen2 and the names llama.cpp treats like them)") }
         }
         guard let tokenValues = meta["tokenizer.ggml.tokens"]?.array else { throw fail("tokenizer.ggml.tokens", "missing or not an array") }
         var tokens: [String] = []

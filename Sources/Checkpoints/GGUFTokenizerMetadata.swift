@@ -7,13 +7,6 @@ import StrictJSON
 /// special added tokens, 4 user-defined for other added tokens, 5 unused), merges as "a b", the
 /// pre-tokenizer name llama.cpp knows it by, and the special token ids.
 public enum GGUFTokenizerMetadata {
-    /// Pre-tokenizer names by the regex of a tokenizer.json `Split` (llama.cpp's llama-vocab.cpp
-    /// keeps the same regexes under these names).
-    static let splitPatterns: [String: String] = [
-        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "llama-bpe",
-        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "qwen2",
-    ]
-
     public enum TokenType: Int32 { case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6 }
 
     /// The metadata entries for `tokenizer.json` at `path`; `vocabSize` pads the token list to the
@@ -33,9 +26,6 @@ public enum GGUFTokenizerMetadata {
         guard let model = json["model"], case let .string(type)? = model["type"] else { throw fail("model.type", "missing") }
         guard type == "BPE" else { throw fail("model.type", "'\(type)' cannot be written to GGUF yet (only byte-level BPE)") }
         let sentencePiece = GGUFTokenizerSPM.isSentencePiece(json)   // Llama-2 style: written as model "llama" (GGUFTokenizerSPM)
-        guard let preName = try sentencePiece ? "default" : preTokenizerName(json["pre_tokenizer"] ?? .null, fail: fail) else {
-            throw fail("pre_tokenizer", "not a byte-level pre-tokenizer llama.cpp knows (GPT-2 ByteLevel, Llama 3 or Qwen2 Split + ByteLevel)")
-        }
         guard case let .object(vocabEntries)? = model["vocab"] else { throw fail("model.vocab", "expected an object") }
         var tokens = [String?](repeating: nil, count: vocabSize)
         var types = [TokenType](repeating: .normal, count: vocabSize)
@@ -64,7 +54,12 @@ public enum GGUFTokenizerMetadata {
                 }
             }
         }
-        let tokenValues = tokens.enumerated().map { GGUFValue.string($1 ?? "[PAD\($0)]") }
+        let written = tokens.enumerated().map { $1 ?? "[PAD\($0)]" }
+        guard let preName = sentencePiece ? "default" : GGUFPreTokenizer.name(tokens: written, preTokenizer: json["pre_tokenizer"] ?? .null) else {
+            let found = json["pre_tokenizer"]?["type"].flatMap { if case let .string(t) = $0 { return "'\(t)'" } else { return nil } } ?? "none"
+            throw fail("pre_tokenizer", "\(found) is not a byte-level pre-tokenizer llama.cpp names (GPT-2 ByteLevel, Digits + ByteLevel, Llama 3 or Qwen2 Split + ByteLevel)")
+        }
+        let tokenValues = written.map { GGUFValue.string($0) }
         for (i, token) in tokens.enumerated() where token == nil { types[i] = .unused }
 
         var out: [(key: String, value: GGUFValue)] = [
@@ -93,19 +88,5 @@ public enum GGUFTokenizerMetadata {
             out.append(("tokenizer.chat_template", .string(template)))
         }
         return sentencePiece ? GGUFTokenizerSPM.sentencePieceEntries(out, json: json, tokenizerConfig: tokenizerConfig) : out
-    }
-
-    /// llama.cpp's name for a byte-level pre-tokenizer: a lone ByteLevel with its regex is GPT-2's;
-    /// a Split with a known regex followed by a regex-free ByteLevel is that regex's model. Nil otherwise.
-    static func preTokenizerName(_ pre: JSON, fail: (String, String) -> CheckpointError) throws -> String? {
-        func isByteLevel(_ j: JSON, regex: Bool) -> Bool {
-            j["type"] == .string("ByteLevel") && (j["use_regex"] ?? .bool(true)) == .bool(regex)
-        }
-        if isByteLevel(pre, regex: true) { return "gpt-2" }
-        guard pre["type"] == .string("Sequence"), case let .array(steps)? = pre["pretokenizers"] else { return nil }
-        if steps.count == 1, isByteLevel(steps[0], regex: true) { return "gpt-2" }
-        guard steps.count == 2, steps[0]["type"] == .string("Split"), isByteLevel(steps[1], regex: false),
-              case let .string(regex)? = steps[0]["pattern"]?["Regex"] else { return nil }
-        return splitPatterns[regex]
     }
 }

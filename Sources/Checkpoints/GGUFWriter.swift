@@ -31,17 +31,31 @@ public enum GGUFWriter {
     /// of shape `dimensions.reversed()` (PyTorch order). `rowOrder`, when it returns an order for a
     /// tensor, makes stored row r the produced tensor's row `order[r]` (a permutation of its rows;
     /// llama.cpp's q/k order) — gathered while converting, so the tensor is not copied to reorder it.
-    /// `inputs` are files being read; writing over one of them is refused.
+    /// `inputs` are files being read; writing over one of them is refused. `lateMetadata`, when given,
+    /// is appended to `metadata` and computed on another thread while the first tensors are quantized
+    /// (`GGUFHeldHeader`); its errors are thrown as if it ran first.
     public static func write(to path: String, metadata: [(key: String, value: GGUFValue)], tensors: [GGUFTensorPlan],
                              inputs: [String] = [], rowOrder: (GGUFTensorPlan) -> [Int]? = { _ in nil },
+                             lateMetadata: (() throws -> [(key: String, value: GGUFValue)])? = nil,
                              produce: (GGUFTensorPlan) throws -> Tensor) throws {
         try SafetensorsWriter.refuseOverwrite(path, inputs: inputs)
         try validate(tensors, metadata: metadata, path: path)
-        let header = headerBytes(metadata: metadata, tensors: tensors)
         let temporary = path + ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         let file = try OutputFile(temporary: temporary, destination: path)
         do {
-            try header.withUnsafeBytes { try file.write($0) }
+            let sink: GGUFByteSink
+            var held: GGUFHeldHeader?
+            if let lateMetadata {
+                held = GGUFHeldHeader(file: file) {
+                    let all = metadata + (try lateMetadata())
+                    try validate(tensors, metadata: all, path: path)
+                    return headerBytes(metadata: all, tensors: tensors)
+                }
+                sink = held!
+            } else {
+                try headerBytes(metadata: metadata, tensors: tensors).withUnsafeBytes { try file.write($0) }
+                sink = file
+            }
             for plan in tensors {
                 let tensor = try produce(plan)
                 guard tensor.shape == plan.dimensions.reversed(), tensor.dtype.isFloatingPoint else {
@@ -52,9 +66,10 @@ public enum GGUFWriter {
                     || order.contains(where: { $0 < 0 || $0 >= order.count }) {
                     throw CheckpointError.writeFailed(path: path, reason: "tensor '\(plan.name)': the row order is not a permutation of its \(plan.elementCount / plan.dimensions[0]) rows")
                 }
-                try writeData(tensor, plan: plan, file: file, order: order)
-                try pad(file, plan.byteCount)
+                try writeData(tensor, plan: plan, file: sink, order: order)
+                try pad(sink, plan.byteCount)
             }
+            try held?.release()
             try file.finish()
             guard rename(temporary, path) == 0 else {
                 throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
@@ -69,7 +84,7 @@ public enum GGUFWriter {
 
     /// Converts and quantizes `tensor` in slices of whole rows, each slice split across cores. With
     /// `order`, slice rows are gathered from the source rows it names.
-    static func writeData(_ tensor: Tensor, plan: GGUFTensorPlan, file: OutputFile, order: [Int]? = nil) throws {
+    static func writeData(_ tensor: Tensor, plan: GGUFTensorPlan, file: GGUFByteSink, order: [Int]? = nil) throws {
         let rowLength = plan.dimensions[0], rowBytes = plan.type.byteCount(elements: rowLength)
         let rows = plan.elementCount / max(rowLength, 1)
         let from = tensor.dtype, sourceRowBytes = rowLength * from.byteSize
@@ -84,7 +99,17 @@ public enum GGUFWriter {
             while row < rows {
                 let n = min(sliceRows, rows - row)
                 let count = n * rowLength, bytes = n * rowBytes
-                if order == nil { tensor.storage.prefetchPages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
+                // Source pages: mapped in (one madvise) and dropped again per core's part when quantized in
+                // place, so that page work runs on both cores; for the conversion copy, here.
+                if order == nil, !direct { tensor.storage.prefetchPages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
+                let pages: ((Int, Int) -> Void)?, release: ((Int, Int) -> Void)?
+                if direct {
+                    let first = row, storage = tensor.storage
+                    pages = { lo, hi in storage.prefetchPages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes) }
+                    release = { lo, hi in storage.releasePages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes) }
+                } else {
+                    pages = nil; release = nil
+                }
                 try scratch.withUnsafeMutableBufferPointer { floats in
                     let x: UnsafeBufferPointer<Float>
                     if direct {
@@ -104,36 +129,41 @@ public enum GGUFWriter {
                     }
                     let space = try bytes <= OutputFile.bufferBytes ? file.reserve(minimum: bytes) : nil
                     if let space {
-                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type,
+                                     before: pages, after: release)
                         try file.commit(bytes)
                     } else {   // a single row larger than the file buffer
                         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
                         defer { out.deallocate() }
-                        quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type)
+                        quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type, before: pages, after: release)
                         try file.write(UnsafeRawBufferPointer(out))
                     }
                 }
-                if order == nil { tensor.storage.releasePages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
+                if order == nil, !direct { tensor.storage.releasePages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
                 row += n
             }
             if order != nil { tensor.storage.releasePages() }
         }
     }
 
-    /// `quantizeGGML` over `rows` rows, spread over the cores in contiguous row ranges.
-    static func quantizeRows(_ out: UnsafeMutableRawBufferPointer, _ x: UnsafeBufferPointer<Float>, rows: Int, rowLength: Int, type: GGMLType) {
+    /// `quantizeGGML` over `rows` rows, spread over the cores in contiguous row ranges; each core calls
+    /// `before(lo, hi)` and `after(lo, hi)` around its rows lo..<hi (mapping the source pages in and out).
+    static func quantizeRows(_ out: UnsafeMutableRawBufferPointer, _ x: UnsafeBufferPointer<Float>, rows: Int, rowLength: Int, type: GGMLType,
+                             before: ((Int, Int) -> Void)? = nil, after: ((Int, Int) -> Void)? = nil) {
         let rowBytes = type.byteCount(elements: rowLength)
         let parts = rows * rowLength >= 1 << 15 ? min(rows, ProcessInfo_cores) : 1
         nonisolated(unsafe) let out = out
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let lo = rows * p / parts, hi = rows * (p + 1) / parts
             guard hi > lo else { return }
+            before?(lo, hi)
             quantizeGGML(UnsafeMutableRawBufferPointer(rebasing: out[(lo * rowBytes)..<(hi * rowBytes)]),
                          UnsafeBufferPointer(rebasing: x[(lo * rowLength)..<(hi * rowLength)]), type: type)
+            after?(lo, hi)
         }
     }
 
-    static func pad(_ file: OutputFile, _ count: Int) throws {
+    static func pad(_ file: GGUFByteSink, _ count: Int) throws {
         let zeros = [UInt8](repeating: 0, count: (alignment - count % alignment) % alignment)
         try zeros.withUnsafeBytes { try file.write($0) }
     }

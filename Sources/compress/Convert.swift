@@ -55,13 +55,21 @@ struct Convert: ParsableCommand {
                 return
             }
             let store = try GGUFTensorStore(path: path)
-            // The tokenizer from the metadata, rebuilt first: an unsupported one is reported, not fatal.
-            var tokenizer: Data?, tokenizerNote = ""
-            do { tokenizer = try GGUFTokenizerJSON.document(store.file) } catch { tokenizerNote = "; no tokenizer.json: \(error)" }
+            // The tokenizer from the metadata, rebuilt on another thread while the tensors are written (it
+            // is serial work, the writing mostly kernel copies): an unsupported one is reported, not fatal.
+            let rebuilt = TokenizerRebuild()
+            let done = DispatchGroup()
+            DispatchQueue.global().async(group: done) {
+                do { rebuilt.document = try GGUFTokenizerJSON.document(store.file) } catch { rebuilt.note = "; no tokenizer.json: \(error)" }
+            }
             // Written beside the target and renamed into place, so a failed run leaves no half folder.
             let temporary = output + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+            defer { done.wait() }
+            let tokenizer: Data?, tokenizerNote: String
             do {
                 try CheckpointFolderWriter.write(store, to: temporary, inputs: [path])
+                done.wait()
+                (tokenizer, tokenizerNote) = (rebuilt.document, rebuilt.note)
                 try tokenizer?.write(to: URL(fileURLWithPath: temporary + "/tokenizer.json"))
                 if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }   // empty (validated)
                 try FileManager.default.moveItem(atPath: temporary, toPath: output)
@@ -73,4 +81,10 @@ struct Convert: ParsableCommand {
             print("wrote \(store.names.count) tensors (F32), \(files) to \(output) (\(store.layout.modelType)\(tokenizerNote))")
         }
     }
+}
+
+/// The tokenizer.json rebuilt beside the tensor writing (read after the group's wait).
+private final class TokenizerRebuild: @unchecked Sendable {
+    var document: Data?
+    var note = ""
 }

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Checkpoints
+@testable import Checkpoints
 import Tensors
 import TestSupport
 
@@ -155,6 +155,55 @@ final class GGUFWriterTests: XCTestCase {
         XCTAssertThrowsError(try GGUFWriter.write(to: folder.file("x.gguf"), metadata: [], tensors: [GGUFTensorPlan(name: "c", type: .Q4_K, dimensions: [32, 1])]) { _ in
             Tensor(floats: [Float](repeating: 0, count: 32), shape: [1, 32])
         }) { XCTAssertTrue("\($0)".contains("tensor 'c': dimensions [32, 1] do not fit Q4_K (rows must be a multiple of 256)"), "\($0)") }
+    }
+
+    /// Metadata computed while the tensors are written (`lateMetadata`) gives the same bytes as
+    /// metadata given first; its error fails the write and leaves nothing behind.
+    func testLateMetadataWritesTheSameFile() throws {
+        let folder = TemporaryFolder()
+        let plans = [GGUFTensorPlan(name: "a", type: .Q4_0, dimensions: [64, 3]), GGUFTensorPlan(name: "b", type: .F32, dimensions: [5])]
+        var rng = seededGenerator(17)
+        let values = plans.map { p in (0..<p.elementCount).map { _ in Float.random(in: -2...2, using: &rng) } }
+        let early: [(key: String, value: GGUFValue)] = [("general.architecture", .string("llama"))]
+        let late: [(key: String, value: GGUFValue)] = [("tokenizer.ggml.tokens", .array(.string, (0..<300).map { .string("t\($0)") }))]
+        func produce(_ plan: GGUFTensorPlan) -> Tensor {
+            Tensor(floats: values[plans.firstIndex(of: plan)!], shape: plan.dimensions.reversed())
+        }
+        try GGUFWriter.write(to: folder.file("first.gguf"), metadata: early + late, tensors: plans, produce: produce)
+        try GGUFWriter.write(to: folder.file("late.gguf"), metadata: early, tensors: plans, lateMetadata: { late }, produce: produce)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder.file("late.gguf"))),
+                       try Data(contentsOf: URL(fileURLWithPath: folder.file("first.gguf"))))
+        XCTAssertThrowsError(try GGUFWriter.write(to: folder.file("x.gguf"), metadata: early, tensors: plans,
+                                                  lateMetadata: { throw CheckpointError.writeFailed(path: "tok", reason: "late") }, produce: produce)) {
+            XCTAssertEqual("\($0)", "tok: write failed (late)")
+        }
+        XCTAssertThrowsError(try GGUFWriter.write(to: folder.file("x.gguf"), metadata: early, tensors: plans, lateMetadata: { early }, produce: produce)) {
+            XCTAssertEqual("\($0)", "\(folder.file("x.gguf")): write failed (metadata key 'general.architecture' is listed twice)")
+        }
+        XCTAssertEqual(folder.contents.sorted(), ["first.gguf", "late.gguf"], "no partial or temporary file")
+    }
+
+    /// Past its capacity the held data goes out behind the header, in order, and the rest straight to the file.
+    func testHeldHeaderReleasesAtItsCapacity() throws {
+        let folder = TemporaryFolder()
+        let file = try OutputFile(temporary: folder.file("t"), destination: folder.file("t"))
+        let header: [UInt8] = Array(repeating: 7, count: 40)
+        let sink = GGUFHeldHeader(file: file, capacity: 100) { header }
+        var expected = header
+        for k in 0..<12 {   // 12 × 30 bytes: the 4th write passes the capacity
+            let chunk = [UInt8](repeating: UInt8(k), count: 30)
+            if k % 2 == 0 {
+                try chunk.withUnsafeBytes { try sink.write($0) }
+            } else {
+                let space = try sink.reserve(minimum: 30)
+                space.copyBytes(from: chunk)
+                try sink.commit(30)
+            }
+            expected += chunk
+        }
+        try sink.release()
+        try file.finish()
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: folder.file("t")))), expected)
     }
 
     func testRefusesToOverwriteItsInput() throws {

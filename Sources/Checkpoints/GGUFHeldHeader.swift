@@ -1,0 +1,72 @@
+import Dispatch
+
+/// Where `GGUFWriter` puts bytes: the output file, or the file behind a header still being computed.
+protocol GGUFByteSink: AnyObject {
+    func reserve(minimum: Int) throws -> UnsafeMutableRawBufferPointer
+    func commit(_ count: Int) throws
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+extension OutputFile: GGUFByteSink {}
+
+/// The data section started before the header exists. A GGUF header holds the metadata, and the
+/// tokenizer part of it (parsing tokenizer.json and building ~100 k values) is serial work as long as
+/// quantizing the first tensors; so the header is computed on another thread while the tensors'
+/// bytes are held here, in order, up to `capacity` bytes. At the cap — or at the end — the header is
+/// awaited, written, the held bytes after it, and from then on everything goes straight to `file`.
+/// Memory: at most `capacity` bytes more than a plain write (touched only as far as used).
+final class GGUFHeldHeader: GGUFByteSink {
+    let capacity: Int
+    let file: OutputFile
+    private var held: UnsafeMutableRawPointer?
+    private var count = 0
+    private let done = DispatchGroup()
+    private var header: Result<[UInt8], Error>?
+
+    /// Starts `makeHeader` on another thread; holds at most `capacity` bytes before waiting for it.
+    init(file: OutputFile, capacity: Int = 32 << 20, makeHeader: @escaping () throws -> [UInt8]) {
+        self.file = file
+        self.capacity = capacity
+        held = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 4096)
+        nonisolated(unsafe) let box = self
+        DispatchQueue.global().async(group: done) { box.header = Result { try makeHeader() } }
+    }
+
+    deinit {
+        done.wait()   // the header thread may not outlive the buffer it is about to be written before
+        held?.deallocate()
+    }
+
+    func reserve(minimum: Int) throws -> UnsafeMutableRawBufferPointer {
+        if let held, capacity - count >= minimum {
+            return UnsafeMutableRawBufferPointer(start: held + count, count: min(capacity - count, OutputFile.bufferBytes))
+        }
+        try release()
+        return try file.reserve(minimum: minimum)
+    }
+
+    func commit(_ count: Int) throws {
+        if held != nil { self.count += count } else { try file.commit(count) }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let held, capacity - count >= bytes.count {
+            if let base = bytes.baseAddress { (held + count).copyMemory(from: base, byteCount: bytes.count) }
+            count += bytes.count
+        } else {
+            try release()
+            try file.write(bytes)
+        }
+    }
+
+    /// Waits for the header and writes it and the held bytes to the file (once); rethrows the header's error.
+    func release() throws {
+        guard let held else { return }
+        done.wait()
+        let header = try self.header!.get()
+        try header.withUnsafeBytes { try file.write($0) }
+        try file.write(UnsafeRawBufferPointer(start: held, count: count))
+        held.deallocate()
+        self.held = nil
+    }
+}
