@@ -26,11 +26,12 @@ func decodeStepArrays(_ model: TransformerModel) -> [[Float]] {
     return linears.compactMap { ($0 as? Linear)?.weight }
 }
 
-/// Seconds of one pass reading `arrays` with `threads` threads (thread t sums part t of every array).
-func readPassSeconds(_ arrays: [[Float]], threads: Int) -> Double {
+/// Wall and process CPU seconds of one pass reading `arrays` with `threads` threads (thread t sums
+/// part t of every array).
+func readPassSeconds(_ arrays: [[Float]], threads: Int) -> (wall: Double, cpu: Double) {
     let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
     defer { sink.deallocate() }
-    let t0 = DispatchTime.now().uptimeNanoseconds
+    let (_, wall, cpu) = timed {
     DispatchQueue.concurrentPerform(iterations: threads) { t in
         var s: Float = 0
         for a in arrays {
@@ -41,16 +42,20 @@ func readPassSeconds(_ arrays: [[Float]], threads: Int) -> Double {
         }
         sink[t] = s
     }
-    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
+    return (wall, cpu)
 }
 
-/// The read bandwidth (GB/s, best and median of 7 passes) over the f32 model's step weights.
-func decodeReadCeiling(_ model: TransformerModel, threads: Int) -> (best: Double, median: Double, bytes: Int) {
+/// The read bandwidth (GB/s, best and median of 7 passes) over the f32 model's step weights, and the
+/// median process CPU seconds of a pass (the ceiling in tokens per CPU-second is its inverse: the
+/// statistic that survives a shared machine).
+func decodeReadCeiling(_ model: TransformerModel, threads: Int) -> (best: Double, median: Double, bytes: Int, cpu: Double) {
     let arrays = decodeStepArrays(model)
     let bytes = arrays.map { 4 * $0.count }.reduce(0, +)
     _ = readPassSeconds(arrays, threads: threads)
-    let seconds = (0..<7).map { _ in readPassSeconds(arrays, threads: threads) }.sorted()
-    return (Double(bytes) / seconds[0] / 1e9, Double(bytes) / seconds[3] / 1e9, bytes)
+    let passes = (0..<7).map { _ in readPassSeconds(arrays, threads: threads) }
+    let seconds = passes.map(\.wall).sorted()
+    return (Double(bytes) / seconds[0] / 1e9, Double(bytes) / seconds[3] / 1e9, bytes, passes.map(\.cpu).sorted()[3])
 }
 
 /// Seconds of one step's linears alone (every block linear and the head on one row, as a decode step

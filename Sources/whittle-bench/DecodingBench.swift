@@ -10,10 +10,16 @@ import Whittle
 // recipes/int8.json's and recipes/nf4.json's settings) beside f32, alternating, and llama.cpp's
 // `llama-bench` on F16 / Q8_0 / Q4_0 files of the same weights (`runQuantizedDecoding`).
 // WHITTLE_DECODE_QUANTIZED_ONLY=1 runs only that part (no transformers, no uncached runs).
+// First a read ceiling (`DecodeCeiling.swift`: one 2-thread pass summing the f32 weights a step reads), so every
+// tokens/s is also given as a fraction of "weight bytes / read bandwidth"; the same comparison then runs on a
+// real SVAMP prompt as distill_step_by_step formats it. WHITTLE_DECODE_PROFILE=N runs only N cached f32 decodes
+// (for `perf record -e cpu-clock -g`).
 
 let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
 /// The read bandwidth measured at the start of the suite (GB/s, `decodeReadCeiling`).
 var decodeBandwidth: Double?
+/// The read ceiling in f32 tokens per CPU-second (1 / CPU seconds of one read pass).
+var decodeCeilingCPURate = Double.nan
 
 /// The prompt: 16 fixed ids of SmolLM2's vocabulary ("The history of the printing press begins in"
 /// and so on would need the tokenizer; fixed ids keep both sides on identical input).
@@ -58,8 +64,8 @@ func runDecodingBench() throws {
     if let runs = ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE"].flatMap(Int.init) {
         // For `perf record`: only the cached f32 decode, `runs` times.
         let ceiling = decodeReadCeiling(model, threads: decodeThreads)
-        say(String(format: "read ceiling %.1f GB/s (best; median %.1f) over %.3f GB; the step's linears alone %.2f ms", ceiling.best, ceiling.median,
-                   Double(ceiling.bytes) / 1e9, decodeLinearsSeconds(model) * 1000))
+        say(String(format: "read ceiling %.1f GB/s (best; median %.1f) over %.3f GB, %.1f ms CPU a pass; the step's linears alone %.2f ms", ceiling.best,
+                   ceiling.median, Double(ceiling.bytes) / 1e9, ceiling.cpu * 1000, decodeLinearsSeconds(model) * 1000))
         for _ in 0..<runs {
             let (_, s, c) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
             say(String(format: "cached decode: %.1f tokens/s wall, %.1f per CPU-second", Double(decodeNewTokens) / s, Double(decodeNewTokens) / c))
@@ -73,6 +79,8 @@ func runDecodingBench() throws {
     say(String(format: "read ceiling: %.1f GB/s best of 7, %.1f median (one pass summing the %.3f GB of f32 weights a step reads, %d threads) "
                + "→ at most %.1f tokens/s for f32; the step's linears alone take %.2f ms (median)", ceiling.best, ceiling.median,
                Double(ceiling.bytes) / 1e9, decodeThreads, ceilingRate, decodeLinearsSeconds(model) * 1000))
+    decodeCeilingCPURate = 1 / ceiling.cpu
+    say(String(format: "read ceiling by CPU time: a pass costs %.1f ms of process CPU → at most %.1f tokens per CPU-second for f32", ceiling.cpu * 1000, 1 / ceiling.cpu))
     try compareDecoding(model: model, folder: folder, prompt: decodePrompt, name: "fixed 16-token prompt", ceilingRate: ceilingRate)
     try runQuantizedDecoding(folder: folder, f32: model)
     // A prompt as the distill pass's evaluation builds it (rationale generation: "explain: " + the
@@ -111,7 +119,8 @@ func compareDecoding(model: TransformerModel, folder: String, prompt: [Int32], n
     }
     let cached = rateSummary(cachedSeconds, tokens: decodeNewTokens)
     say("ours, KV cache:    \(cached.text) wall; \(rateSummary(cachedCPU, tokens: decodeNewTokens).text) of process CPU time")
-    say(String(format: "ours, KV cache ÷ read ceiling: %.2f (median wall tokens/s ÷ %.1f)", cached.median / ceilingRate, ceilingRate))
+    say(String(format: "ours, KV cache ÷ read ceiling: %.2f (median wall tokens/s ÷ %.1f); by CPU time %.2f (median tokens per CPU-second ÷ %.1f)",
+               cached.median / ceilingRate, ceilingRate, rateSummary(cachedCPU, tokens: decodeNewTokens).median / decodeCeilingCPURate, decodeCeilingCPURate))
     if peerSeconds.isEmpty {
         say("transformers peer skipped: python, transformers or tools/bench_decode_torch.py unavailable")
     } else {
@@ -182,7 +191,9 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
         say("  \(m.name): \(wallRate.text) wall; \(rateSummary(cpu[i], tokens: decodeNewTokens).text) of CPU time; "
             + "first \(same) of \(decodeNewTokens) tokens equal f32's; "
             + String(format: "%.3f GB of weights a step", Double(bytes) / 1e9)
-            + (ceilingRate.map { String(format: " → read ceiling %.1f tokens/s, median ÷ ceiling %.2f", $0, wallRate.median / $0) } ?? ""))
+            + (ceilingRate.map { String(format: " → read ceiling %.1f tokens/s, median ÷ ceiling %.2f", $0, wallRate.median / $0) } ?? "")
+            + String(format: "; by CPU time ÷ ceiling %.2f", rateSummary(cpu[i], tokens: decodeNewTokens).median
+                     / (decodeCeilingCPURate * Double(decodeStepBytes(models[0].model)) / Double(bytes))))
     }
 
     // The tied head (vocabulary × hidden, f32, unquantized in both layouts): one decode step's GEMV alone.
