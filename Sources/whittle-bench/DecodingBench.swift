@@ -13,7 +13,7 @@ import Whittle
 // First a read ceiling (`DecodeCeiling.swift`: one 2-thread pass summing the f32 weights a step reads), so every
 // tokens/s is also given as a fraction of "weight bytes / read bandwidth"; the same comparison then runs on a
 // real SVAMP prompt as distill_step_by_step formats it. WHITTLE_DECODE_PROFILE=N runs only N cached f32 decodes
-// (for `perf record -e cpu-clock -g`).
+// (for `perf record -e cpu-clock -g`); WHITTLE_DECODE_SVAMP_ONLY=1 runs the ceiling and the SVAMP row only.
 
 let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
 /// The read bandwidth measured at the start of the suite (GB/s, `decodeReadCeiling`).
@@ -81,8 +81,11 @@ func runDecodingBench() throws {
                Double(ceiling.bytes) / 1e9, decodeThreads, ceilingRate, decodeLinearsSeconds(model) * 1000))
     decodeCeilingCPURate = 1 / ceiling.cpu
     say(String(format: "read ceiling by CPU time: a pass costs %.1f ms of process CPU → at most %.1f tokens per CPU-second for f32", ceiling.cpu * 1000, 1 / ceiling.cpu))
-    try compareDecoding(model: model, folder: folder, prompt: decodePrompt, name: "fixed 16-token prompt", ceilingRate: ceilingRate)
-    try runQuantizedDecoding(folder: folder, f32: model)
+    let svampOnly = ProcessInfo.processInfo.environment["WHITTLE_DECODE_SVAMP_ONLY"] != nil
+    if !svampOnly {
+        try compareDecoding(model: model, folder: folder, prompt: decodePrompt, name: "fixed 16-token prompt", ceilingRate: ceilingRate)
+        try runQuantizedDecoding(folder: folder, f32: model)
+    }
     // A prompt as the distill pass's evaluation builds it (rationale generation: "explain: " + the
     // SVAMP question + "\n", DistillStepByStep's defaults), the first row of the SVAMP test file.
     let svamp = sharedPath("data/distill/svamp/svamp_test.json")
