@@ -170,7 +170,10 @@ func runDecodePeer(folder: String, prompt: [Int32]) -> [String: Any]? {
 /// WHITTLE_LLAMA_BIN (default /tmp/whittle-llamacpp/llama.cpp/build/bin). llama-bench's pp16+tg128
 /// rate counts all 144 tokens; it is converted to our statistic, 128 new tokens / total time.
 func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
-    if decodeBandwidth == nil { decodeBandwidth = decodeReadCeiling(f32, threads: decodeThreads).best }
+    if decodeBandwidth == nil {
+        let ceiling = decodeReadCeiling(f32, threads: decodeThreads)
+        decodeBandwidth = ceiling.best; decodeCeilingCPURate = 1 / ceiling.cpu
+    }
     var models: [(name: String, model: TransformerModel)] = [("f32", f32)]
     let passes: [(String, Pass)] = [("w8a8", Int8Quantization()), ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true))]
     for (name, pass) in passes {
