@@ -10,8 +10,16 @@ import Whittle
 // recipes/int8.json's and recipes/nf4.json's settings) beside f32, alternating, and llama.cpp's
 // `llama-bench` on F16 / Q8_0 / Q4_0 files of the same weights (`runQuantizedDecoding`).
 // WHITTLE_DECODE_QUANTIZED_ONLY=1 runs only that part (no transformers, no uncached runs).
+// First a read ceiling (`DecodeCeiling.swift`: one 2-thread pass summing the f32 weights a step reads), so every
+// tokens/s is also given as a fraction of "weight bytes / read bandwidth"; the same comparison then runs on a
+// real SVAMP prompt as distill_step_by_step formats it. WHITTLE_DECODE_PROFILE=N runs only N cached f32 decodes
+// (for `perf record -e cpu-clock -g`); WHITTLE_DECODE_SVAMP_ONLY=1 runs the ceiling and the SVAMP row only.
 
 let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
+/// The read bandwidth measured at the start of the suite (GB/s, `decodeReadCeiling`).
+var decodeBandwidth: Double?
+/// The read ceiling in f32 tokens per CPU-second (1 / CPU seconds of one read pass).
+var decodeCeilingCPURate = Double.nan
 
 /// The prompt: 16 fixed ids of SmolLM2's vocabulary ("The history of the printing press begins in"
 /// and so on would need the tokenizer; fixed ids keep both sides on identical input).
@@ -53,19 +61,58 @@ func runDecodingBench() throws {
         try runQuantizedDecoding(folder: folder, f32: model)
         return
     }
-    let vocab = model.config.vocabSize
-    say("SmolLM2-135M f32 (\(folder)), prompt \(decodePrompt.count) tokens, \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
+    if let runs = ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE"].flatMap(Int.init) {
+        // For `perf record`: only the cached f32 decode, `runs` times.
+        let ceiling = decodeReadCeiling(model, threads: decodeThreads)
+        say(String(format: "read ceiling %.1f GB/s (best; median %.1f) over %.3f GB, %.1f ms CPU a pass; the step's linears alone %.2f ms", ceiling.best,
+                   ceiling.median, Double(ceiling.bytes) / 1e9, ceiling.cpu * 1000, decodeLinearsSeconds(model) * 1000))
+        for _ in 0..<runs {
+            let (_, s, c) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
+            say(String(format: "cached decode: %.1f tokens/s wall, %.1f per CPU-second", Double(decodeNewTokens) / s, Double(decodeNewTokens) / c))
+        }
+        return
+    }
+    say("SmolLM2-135M f32 (\(folder)), \(decodeNewTokens) new tokens, greedy, no EOS stop, \(decodeThreads) threads")
+    let ceiling = decodeReadCeiling(model, threads: decodeThreads)
+    decodeBandwidth = ceiling.best
+    let ceilingRate = ceiling.best * 1e9 / Double(ceiling.bytes)
+    say(String(format: "read ceiling: %.1f GB/s best of 7, %.1f median (one pass summing the %.3f GB of f32 weights a step reads, %d threads) "
+               + "→ at most %.1f tokens/s for f32; the step's linears alone take %.2f ms (median)", ceiling.best, ceiling.median,
+               Double(ceiling.bytes) / 1e9, decodeThreads, ceilingRate, decodeLinearsSeconds(model) * 1000))
+    decodeCeilingCPURate = 1 / ceiling.cpu
+    say(String(format: "read ceiling by CPU time: a pass costs %.1f ms of process CPU → at most %.1f tokens per CPU-second for f32", ceiling.cpu * 1000, 1 / ceiling.cpu))
+    let svampOnly = ProcessInfo.processInfo.environment["WHITTLE_DECODE_SVAMP_ONLY"] != nil
+    if !svampOnly {
+        try compareDecoding(model: model, folder: folder, prompt: decodePrompt, name: "fixed 16-token prompt", ceilingRate: ceilingRate)
+        try runQuantizedDecoding(folder: folder, f32: model)
+    }
+    // A prompt as the distill pass's evaluation builds it (rationale generation: "explain: " + the
+    // SVAMP question + "\n", DistillStepByStep's defaults), the first row of the SVAMP test file.
+    let svamp = sharedPath("data/distill/svamp/svamp_test.json")
+    if let line = try? String(contentsOfFile: svamp, encoding: .utf8).split(separator: "\n").first,
+       let row = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let input = row["input"] as? String {
+        let tokenizer = try Tokenizer.load(folder: folder)
+        let prompt = tokenizer.encode("explain: " + input + "\n", addSpecialTokens: false).map(Int32.init)
+        try compareDecoding(model: model, folder: folder, prompt: prompt, name: "SVAMP test row 1 as distill_step_by_step prompts it", ceilingRate: ceilingRate)
+    } else {
+        say("SVAMP prompt row skipped: \(svamp) not found (set WHITTLE_SHARED)")
+    }
+}
 
-    // KV cache and transformers alternate, one run each per round, so both see the same machine load
-    // (the project machine is shared); each side warms up first.
-    _ = try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: 8, eos: nil)
+/// Ours with the KV cache against transformers `generate` (alternating, one run each per round, after a
+/// warm-up on each side), then the uncached path (each step a full forward over prompt + generated, all
+/// positions' logits — what exact-match evaluation did before the cache), on one prompt.
+func compareDecoding(model: TransformerModel, folder: String, prompt: [Int32], name: String, ceilingRate: Double) throws {
+    let vocab = model.config.vocabSize
+    say("-- \(name): \(prompt.count) prompt tokens, \(decodeNewTokens) new tokens")
+    _ = try greedyGenerate(model: model, prompts: [prompt], maxNewTokens: 8, eos: nil)
     var cachedSeconds: [Double] = [], cachedCPU: [Double] = [], cachedTokens: [Int32] = []
     var peerSeconds: [Double] = [], peerCPU: [Double] = [], peerTokens: [Int] = [], peerInfo = ""
     for round in 0..<decodeRuns {
-        let (out, s, c) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
+        let (out, s, c) = try timed { try greedyGenerate(model: model, prompts: [prompt], maxNewTokens: decodeNewTokens, eos: nil) }
         cachedSeconds.append(s); cachedCPU.append(c); cachedTokens = out[0]
         var line = String(format: "round %d: ours %.2f s wall, %.2f s CPU", round + 1, s, c)
-        if let peer = runDecodePeer(folder: folder), let t = peer["seconds"] as? [Double], let pc = peer["cpu_seconds"] as? [Double],
+        if let peer = runDecodePeer(folder: folder, prompt: prompt), let t = peer["seconds"] as? [Double], let pc = peer["cpu_seconds"] as? [Double],
            let tokens = peer["tokens"] as? [Int] {
             peerSeconds += t; peerCPU += pc; peerTokens = tokens
             peerInfo = "transformers \(peer["transformers"] ?? "?"), torch \(peer["torch"] ?? "?"), attention \(peer["attn"] ?? "?")"
@@ -75,6 +122,8 @@ func runDecodingBench() throws {
     }
     let cached = rateSummary(cachedSeconds, tokens: decodeNewTokens)
     say("ours, KV cache:    \(cached.text) wall; \(rateSummary(cachedCPU, tokens: decodeNewTokens).text) of process CPU time")
+    say(String(format: "ours, KV cache ÷ read ceiling: %.2f (median wall tokens/s ÷ %.1f); by CPU time %.2f (median tokens per CPU-second ÷ %.1f)",
+               cached.median / ceilingRate, ceilingRate, rateSummary(cachedCPU, tokens: decodeNewTokens).median / decodeCeilingCPURate, decodeCeilingCPURate))
     if peerSeconds.isEmpty {
         say("transformers peer skipped: python, transformers or tools/bench_decode_torch.py unavailable")
     } else {
@@ -86,14 +135,10 @@ func runDecodingBench() throws {
                    peerTokens.map { Int32($0) } == cachedTokens ? "yes" : "no, first difference at new token \(firstDiff.map(String.init) ?? "?")"))
         say(String(format: "ours / transformers by CPU time: %.2f× (medians)", rateSummary(cachedCPU, tokens: 1).median / rateSummary(peerCPU, tokens: 1).median))
     }
-
-    try runQuantizedDecoding(folder: folder, f32: model)
-
-    // Uncached: the closure path, every step a full forward over prompt + generated (all positions' logits).
     var uncachedSeconds: [Double] = [], uncachedCPU: [Double] = [], uncachedTokens: [Int32] = []
     for _ in 0..<2 {
         let (out, s, c) = try timed {
-            try greedyGenerate(prompt: decodePrompt, maxNewTokens: decodeNewTokens, eos: nil) { Array(try model.sequenceLogits($0).suffix(vocab)) }
+            try greedyGenerate(prompt: prompt, maxNewTokens: decodeNewTokens, eos: nil) { Array(try model.sequenceLogits($0).suffix(vocab)) }
         }
         uncachedSeconds.append(s); uncachedCPU.append(c); uncachedTokens = out
         say(String(format: "uncached run: %.1f s wall, %.1f s CPU", s, c))
@@ -113,9 +158,9 @@ func say(_ line: String) {
 }
 
 /// Runs tools/bench_decode_torch.py on the same prompt, tokens and threads (`runPythonPeer`).
-func runDecodePeer(folder: String) -> [String: Any]? {
+func runDecodePeer(folder: String, prompt: [Int32]) -> [String: Any]? {
     runPythonPeer(script: "tools/bench_decode_torch.py",
-                  ["--model", folder, "--prompt", decodePrompt.map(String.init).joined(separator: ","),
+                  ["--model", folder, "--prompt", prompt.map(String.init).joined(separator: ","),
                    "--new-tokens", "\(decodeNewTokens)", "--threads", "\(decodeThreads)", "--runs", "1"])
 }
 
@@ -125,6 +170,10 @@ func runDecodePeer(folder: String) -> [String: Any]? {
 /// WHITTLE_LLAMA_BIN (default /tmp/whittle-llamacpp/llama.cpp/build/bin). llama-bench's pp16+tg128
 /// rate counts all 144 tokens; it is converted to our statistic, 128 new tokens / total time.
 func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
+    if decodeBandwidth == nil {
+        let ceiling = decodeReadCeiling(f32, threads: decodeThreads)
+        decodeBandwidth = ceiling.best; decodeCeilingCPURate = 1 / ceiling.cpu
+    }
     var models: [(name: String, model: TransformerModel)] = [("f32", f32)]
     let passes: [(String, Pass)] = [("w8a8", Int8Quantization()), ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true))]
     for (name, pass) in passes {
@@ -143,8 +192,14 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
     say(String(format: "quantized decoding (rounds alternate f32, W8A8, NF4; load average %.2f, %.2f, %.2f):", load[0], load[1], load[2]))
     for (i, m) in models.enumerated() {
         let same = zip(tokens[i], tokens[0]).prefix { $0 == $1 }.count
-        say("  \(m.name): \(rateSummary(wall[i], tokens: decodeNewTokens).text) wall; \(rateSummary(cpu[i], tokens: decodeNewTokens).text) of CPU time; "
-            + "first \(same) of \(decodeNewTokens) tokens equal f32's")
+        let wallRate = rateSummary(wall[i], tokens: decodeNewTokens), bytes = decodeStepBytes(m.model)
+        let ceilingRate = decodeBandwidth.map { $0 * 1e9 / Double(bytes) }
+        say("  \(m.name): \(wallRate.text) wall; \(rateSummary(cpu[i], tokens: decodeNewTokens).text) of CPU time; "
+            + "first \(same) of \(decodeNewTokens) tokens equal f32's; "
+            + String(format: "%.3f GB of weights a step", Double(bytes) / 1e9)
+            + (ceilingRate.map { String(format: " → read ceiling %.1f tokens/s, median ÷ ceiling %.2f", $0, wallRate.median / $0) } ?? "")
+            + String(format: "; by CPU time ÷ ceiling %.2f", rateSummary(cpu[i], tokens: decodeNewTokens).median
+                     / (decodeCeilingCPURate * Double(decodeStepBytes(models[0].model)) / Double(bytes))))
     }
 
     // The tied head (vocabulary × hidden, f32, unquantized in both layouts): one decode step's GEMV alone.
