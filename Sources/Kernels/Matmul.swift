@@ -51,7 +51,10 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                           _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
     if n == 1 && c > 0 {
-        gemvForward(out, inp, weight, bias, inFeatures: c, outFeatures: oc)
+        // One row (a decode step): GEMV streams the weight once; OpenBLAS's GEMM packs it first
+        // (2–4× the CPU time at SmolLM2's shapes, measured with OpenBLAS 0.3.21).
+        if let bias { out.update(from: bias, count: oc) } else { out.update(repeating: 0, count: oc) }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(oc), Int32(c), 1, weight, Int32(c), inp, 1, 1, out, 1)
         return
     }
     if let bias {
@@ -80,28 +83,3 @@ public func matmulForwardNaive(_ out: UnsafeMutablePointer<Float>, _ inp: Unsafe
 public func readSum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     csimd_read_sum(x, count)
 }
-
-/// One row through a linear (a decode step): `out[OC] = weight[OC, C] · inp[C] + bias`. Bound by
-/// reading the weight once, so the weight rows are split over `Threads.count` threads (both cores
-/// stream), each running CSIMD's register-blocked kernel; OpenBLAS's GEMM would pack the weight first
-/// and its GEMV kept one core busy at SmolLM2's shapes. Without AVX2 it is OpenBLAS `sgemv`.
-/// Naive twin: `matmulForwardNaive` with one row.
-public func gemvForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                        _ bias: UnsafePointer<Float>?, inFeatures c: Int, outFeatures oc: Int) {
-    guard csimd_sgemv_available() != 0 else {
-        if let bias { out.update(from: bias, count: oc) } else { out.update(repeating: 0, count: oc) }
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(oc), Int32(c), 1, weight, Int32(c), inp, 1, 1, out, 1)
-        return
-    }
-    // Parts of whole 16-row groups (one 64-byte line of `out` each), so no two threads share a line.
-    let groups = (oc + 15) / 16
-    let parts = oc * c >= gemvParallelMACs ? min(Threads.count, groups) : 1
-    parallelParts(parts) { p in
-        let j0 = min(oc, groups * p / parts * 16), j1 = min(oc, groups * (p + 1) / parts * 16)
-        _ = csimd_sgemv(out, weight, inp, j0, j1, c)
-        if let bias { for j in j0..<j1 { out[j] += bias[j] } }
-    }
-}
-
-/// Below this many multiply-adds a GEMV stays on one thread (the hand-off costs more than it saves).
-let gemvParallelMACs = 1 << 15

@@ -20,10 +20,3 @@ public func parallelRanges(_ count: Int, costPerItem: Int = 1, _ body: (Int, Int
         if start < end { body(start, end) }
     }
 }
-
-/// Runs `body(p)` for each part `p` in `0..<parts` concurrently (the caller runs one of them).
-@inline(__always)
-public func parallelParts(_ parts: Int, _ body: (Int) -> Void) {
-    if parts <= 1 { body(0); return }
-    DispatchQueue.concurrentPerform(iterations: parts, execute: body)
-}

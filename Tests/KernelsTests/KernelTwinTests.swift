@@ -51,21 +51,6 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
-    func testGEMVMatchesNaiveAcrossThreadSplitsAndTails() {
-        // Decode-step GEMV (CSIMD kernel, rows split over threads in 16-row groups): K tails of the
-        // 32/16-wide loops, row counts off the 4-row blocks and the 16-row groups, above and below the
-        // parallel threshold; every output written (NaN-filled first).
-        for (oc, c) in [(1000, 77), (37, 576), (4099, 33), (5, 3), (64, 1024)] {
-            let x = random(c), w = random(oc * c), b = random(oc)
-            for bias in [b, nil] {
-                var y1 = [Float](repeating: .nan, count: oc), y2 = y1
-                gemvForward(&y1, x, w, bias, inFeatures: c, outFeatures: oc)
-                matmulForwardNaive(&y2, x, w, bias, rows: 1, inFeatures: c, outFeatures: oc)
-                assertClose(y1, y2, atol: 1e-5 * Float(c).squareRoot(), "[\(oc), \(c)], bias \(bias != nil)")
-            }
-        }
-    }
-
     func testSoftmaxLargeParallelAndMaskedRows() {
         let (n, l) = (300, 257)   // above the parallel threshold
         var x = random(n * l, scale: 20)

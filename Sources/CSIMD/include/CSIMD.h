@@ -77,12 +77,7 @@ int csimd_vnni_available(void);
 // 0 (nothing written) without AVX-512 VNNI.
 size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K);
 
-// One-row f32 product (a decode step's linear): y[j] = Σ_k w[j·K + k] · x[k] for j in [n0, n1), written.
-// Returns n1 − n0, or 0 (nothing written) without AVX2 + FMA; the caller then takes its BLAS path.
-int csimd_sgemv_available(void);
-size_t csimd_sgemv(float *y, const float *w, const float *x, size_t n0, size_t n1, size_t K);
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);
-
 
 #endif
