@@ -66,7 +66,8 @@ extension TransformerModel {
     }
 
     /// Per-module outlier statistics over `examples`: every layer's attention output, FFN output and
-    /// block output, each sample's `[T, width]` values as one vector (ALGORITHMS.md §3.4).
+    /// block output, and the final norm's output (families that have one), each sample's `[T, width]`
+    /// values as one vector (ALGORITHMS.md §3.4).
     public func outlierStats(_ examples: [Example],
                              points: [CapturePoint] = [.attentionOutput, .ffnOutput, .blockOutput]) throws -> OutlierStats {
         var stats = OutlierStats()
@@ -79,6 +80,11 @@ extension TransformerModel {
                         stats.add(module: "layers.\(layer).\(point.rawValue)", output: a.values)
                     }
                 }
+            }
+            if let norm = head.finalNorm {   // §3.4's module set ends with the final norm's output
+                var y = out.lastHidden
+                y.withUnsafeMutableBufferPointer { norm.forward($0.baseAddress!, $0.baseAddress!, rows: $0.count / norm.weight.count) }
+                stats.add(module: "final_norm", output: y)
             }
         }
         return stats

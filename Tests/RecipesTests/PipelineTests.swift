@@ -208,7 +208,7 @@ final class PipelineTests: XCTestCase {
         let result = try Pipeline(recipe: r).run()
         let before = try XCTUnwrap(result.report.outliersBefore), after = try XCTUnwrap(result.report.outliersAfter)
         let layers = try TransformerModel.load(path: output).layers
-        XCTAssertEqual(before.modules.count, 3 * layers.count, "attention output, FFN output, block output of every layer")
+        XCTAssertEqual(before.modules.count, 3 * layers.count + 1, "attention output, FFN output, block output of every layer; the final norm")
         XCTAssertEqual(after.modules.map(\.name), before.modules.map(\.name))
         XCTAssertNotEqual(after.modules.map(\.kurtosis), before.modules.map(\.kurtosis))
         XCTAssertNotNil(layers[0].attentionGate)

@@ -47,6 +47,8 @@ def main():
             def hook(mod, inp, out, key=f"layers.{i}.{name}"):
                 captured.setdefault(key, []).append(out[0] if isinstance(out, tuple) else out)
             hooks.append(module.register_forward_hook(hook))
+    hooks.append(model.model.norm.register_forward_hook(   # §3.4's module set ends with the final norm
+        lambda mod, inp, out: captured.setdefault("final_norm", []).append(out)))
     for s in (ids[:64], ids[64:]):
         model(torch.tensor([s]))
     for h in hooks:
