@@ -32,16 +32,16 @@ func readPassSeconds(_ arrays: [[Float]], threads: Int) -> (wall: Double, cpu: D
     let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
     defer { sink.deallocate() }
     let (_, wall, cpu) = timed {
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
-        var s: Float = 0
-        for a in arrays {
-            a.withUnsafeBufferPointer { p in
-                let lo = p.count * t / threads, hi = p.count * (t + 1) / threads
-                s += readSum(p.baseAddress! + lo, count: hi - lo)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            var s: Float = 0
+            for a in arrays {
+                a.withUnsafeBufferPointer { p in
+                    let lo = p.count * t / threads, hi = p.count * (t + 1) / threads
+                    s += readSum(p.baseAddress! + lo, count: hi - lo)
+                }
             }
+            sink[t] = s
         }
-        sink[t] = s
-    }
     }
     return (wall, cpu)
 }
