@@ -175,7 +175,9 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
         decodeBandwidth = ceiling.best; decodeCeilingCPURate = 1 / ceiling.cpu
     }
     var models: [(name: String, model: TransformerModel)] = [("f32", f32)]
-    let passes: [(String, Pass)] = [("w8a8", Int8Quantization()), ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true))]
+    // "w8a8+head": the int8 pass with "lm_head" in targets (the tied head untied and quantized, HeadUntying.swift).
+    let passes: [(String, Pass)] = [("w8a8", Int8Quantization()), ("w8a8+head", Int8Quantization(targets: ["Linear", "lm_head"])),
+                                    ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true))]
     for (name, pass) in passes {
         models.append((name, try quantizedBenchModel(folder, pass: pass, output: NSTemporaryDirectory() + "whittle-bench-smollm2-\(name)")))
     }
@@ -189,7 +191,7 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
     }
     var load = [Double](repeating: 0, count: 3)
     getloadavg(&load, 3)
-    say(String(format: "quantized decoding (rounds alternate f32, W8A8, NF4; load average %.2f, %.2f, %.2f):", load[0], load[1], load[2]))
+    say(String(format: "quantized decoding (rounds alternate f32, W8A8, W8A8 with an int8 head, NF4; load average %.2f, %.2f, %.2f):", load[0], load[1], load[2]))
     for (i, m) in models.enumerated() {
         let same = zip(tokens[i], tokens[0]).prefix { $0 == $1 }.count
         let wallRate = rateSummary(wall[i], tokens: decodeNewTokens), bytes = decodeStepBytes(m.model)
@@ -219,6 +221,16 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
     }
     say(String(format: "  f32 head GEMV (%d × %d, %.0f MB) alone: %.2f ms wall median, %.2f ms CPU; share of a median step: %@",
                v, c, Double(v * c * 4) / 1e6, headMs, headCPU.sorted()[2] * 1000, shares.joined(separator: ", ")))
+    if let i = models.firstIndex(where: { $0.name == "w8a8+head" }), let int8Head = models[i].model.head.lmHead as? W8A8Linear {
+        var wallInt8: [Double] = []
+        for _ in 0..<5 {
+            let (_, s, _) = timed { for _ in 0..<20 { x.withUnsafeBufferPointer { int8Head.forward(&logits, $0.baseAddress!, rows: 1) } } }
+            wallInt8.append(s / 20)
+        }
+        let ms = wallInt8.sorted()[2] * 1000, stepMs = wall[i].sorted()[wall[i].count / 2] / Double(decodeNewTokens) * 1000
+        say(String(format: "  int8 head (%.0f MB) alone: %.2f ms wall median = %.2f× the f32 head's time; %.0f %% of a median w8a8+head step",
+                   Double(v * c + 4 * v) / 1e6, ms, headMs / ms, 100 * ms / stepMs))
+    }
     try runLlamaBenchDecode(folder: folder)
 }
 

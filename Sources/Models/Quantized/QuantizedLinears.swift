@@ -117,6 +117,10 @@ extension QuantizedTensorStore {
         case .gpt2: return 0
         }
         var replaced = 0
+        // An untied `lm_head` written quantized (the int8 pass with "lm_head" in targets) computes the logits.
+        if model.head.lmHead != nil, !model.config.tieWordEmbeddings, let head = try quantizedLinear(model.layout.lmHead) {
+            model.head.lmHead = head; replaced += 1
+        }
         for layer in model.layers {
             for prefix in prefixes {
                 for (path, module) in Self.linearModules(family: model.config.family, layer: layer.index, prefix: prefix) {

@@ -69,10 +69,15 @@ public struct Int8Quantization: Pass, Equatable {
 
     public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
         try validate(path: Self.kind)
+        let untied = try selector.untieTargetedHead(in: model, pass: Self.kind)
         let selected = selector.selected(in: model)
         guard !selected.isEmpty else { throw PassError(Self.kind, "no weights match targets \(targets) (ignore \(ignore))") }
         try refuseConv1D(selected, config: model.config)
         var notes: [String] = []
+        if let untied {
+            notes.append("\(untied) untied from the token table and quantized (tie_word_embeddings is now false): "
+                         + "the logits use the int8 head, the embedding lookup the unchanged table")
+        }
         var metrics: [String: Double] = [:]
         var series: [PassReport.Series] = []
         // static: calibrate, measure, and take each selected weight's α and its input's range from the probe
@@ -146,7 +151,8 @@ public struct Int8Quantization: Pass, Equatable {
         // compressed-tensors targets every nn.Linear, so each one we keep in float is listed; lm_head is
         // listed even when tied (absent from the file) — else the loader expects its weight_scale.
         var skipped = selector.skippedModules(in: model).filter { !TensorTargets.isEmbedding($0) }
-        if !skipped.contains(where: { $0.hasSuffix("lm_head") }) { skipped.append("lm_head") }
+        let headQuantized = selected.contains { $0.name.hasSuffix("lm_head.weight") }
+        if !headQuantized && !skipped.contains(where: { $0.hasSuffix("lm_head") }) { skipped.append("lm_head") }
         model.config["quantization_config"] = Int8Layout.quantizationConfig(ignore: skipped, static: scheme == .static)
         let params = selected.reduce(0) { $0 + $1.shape.reduce(1, *) }
         metrics["quantized_weights"] = Double(changes.count)

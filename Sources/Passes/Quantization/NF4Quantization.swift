@@ -56,6 +56,11 @@ public struct NF4Quantization: Pass, Equatable {
 
     public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
         try validate(path: Self.kind)
+        if let (head, _) = try selector.targetedTiedHead(in: model, pass: Self.kind) {
+            // transformers' bitsandbytes loader keeps a tied output head in full precision.
+            throw PassError("\(Self.kind).targets", "\(head.name) is tied to the token table, and the bitsandbytes layout keeps a tied head "
+                            + "in full precision; quantize the head with the \"int8\" pass, or drop \"lm_head\" from targets")
+        }
         let selected = selector.selected(in: model)
         guard !selected.isEmpty else {
             throw PassError(Self.kind, "no weights match targets \(targets) (ignore \(ignore))")

@@ -19,7 +19,7 @@ extension NF4Quantization: PlannablePass {
 
 extension Int8Quantization: PlannablePass {
     public func plan(for model: TensorStore) throws -> PassPlan {
-        let touched = selector.selected(in: model)
+        let touched = try selector.selectedWithUntiedHead(in: model, pass: Self.kind)
         try refuseConv1D(touched, config: model.config)
         let bytes = touched.reduce(0) { $0 + $1.shape.reduce(1, *) + $1.shape[0] * 4 }   // int8 codes + f32 scale per row
         return PassPlan(touchedTensors: touched.map(\.name), outputBytes: bytes,
