@@ -12,7 +12,8 @@ import Whittle
 // WHITTLE_DECODE_QUANTIZED_ONLY=1 runs only that part (no transformers, no uncached runs).
 // First a read ceiling (`DecodeCeiling.swift`: one 2-thread pass summing the f32 weights a step reads), so every
 // tokens/s is also given as a fraction of "weight bytes / read bandwidth"; the same comparison then runs on a
-// real SVAMP prompt as distill_step_by_step formats it. WHITTLE_DECODE_PROFILE=N runs only N cached f32 decodes
+// real SVAMP prompt as distill_step_by_step formats it. WHITTLE_DECODE_PROFILE=N runs only N cached decodes (f32, or
+// the compressed folder WHITTLE_DECODE_PROFILE_FOLDER)
 // (for `perf record -e cpu-clock -g`); WHITTLE_DECODE_SVAMP_ONLY=1 runs the ceiling and the SVAMP row only.
 
 let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
@@ -62,12 +63,15 @@ func runDecodingBench() throws {
         return
     }
     if let runs = ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE"].flatMap(Int.init) {
-        // For `perf record`: only the cached f32 decode, `runs` times.
+        // For `perf record`: only the cached decode, `runs` times, of the f32 model or of the compressed
+        // folder WHITTLE_DECODE_PROFILE_FOLDER (e.g. one the quantized part wrote to /tmp).
+        let profiled = try ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE_FOLDER"]
+            .map { try TransformerModel.loadCompressed(from: try openTensorStore(path: $0)) } ?? model
         let ceiling = decodeReadCeiling(model, threads: decodeThreads)
         say(String(format: "read ceiling %.1f GB/s (best; median %.1f) over %.3f GB, %.1f ms CPU a pass; the step's linears alone %.2f ms", ceiling.best,
-                   ceiling.median, Double(ceiling.bytes) / 1e9, ceiling.cpu * 1000, decodeLinearsSeconds(model) * 1000))
+                   ceiling.median, Double(ceiling.bytes) / 1e9, ceiling.cpu * 1000, decodeLinearsSeconds(profiled) * 1000))
         for _ in 0..<runs {
-            let (_, s, c) = try timed { try greedyGenerate(model: model, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
+            let (_, s, c) = try timed { try greedyGenerate(model: profiled, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
             say(String(format: "cached decode: %.1f tokens/s wall, %.1f per CPU-second", Double(decodeNewTokens) / s, Double(decodeNewTokens) / c))
         }
         return
