@@ -17,7 +17,9 @@ Q8_0/Q4_0 files and the shipped SmolLM2 Q4_1 file) against the I/O limit of the 
 The I/O limit (`IO_LIMIT` below, one child process, timed like the others): read the input file with
 read(2) into one reused 8 MB buffer, then write(2) as many bytes as the job's output from one reused
 8 MB buffer (non-zero bytes) to a new file in the output's folder, fsync it, and delete it — the bytes
-any converter must read and write, with no work on them. Reported for reading (GGUF → folder) and, as
+any converter must read and write, with no work on them. For reading it is also run with each 8 MB
+block's disk write started as soon as it is written (sync_file_range, "early writeback", what our
+writer does since branch gguf-speed), so the fsync at the end waits for the tail only. Reported for reading (GGUF → folder) and, as
 context, for writing (F32 safetensors → GGUF): ratio = I/O-limit seconds / our seconds (1.0 = at the limit).
 
 Run: /root/venv/bin/python tools/bench_gguf_peer.py [--runs 5] [--types q8_0,q4_0] [--out /tmp/gguf-speed-bench]
@@ -32,7 +34,7 @@ import sys
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 LLAMA = os.environ.get("WHITTLE_LLAMA_CPP", "/tmp/whittle-llamacpp/llama.cpp")
 BIN = os.path.join(LLAMA, "build", "bin")
-COMPRESS = os.path.join(ROOT, ".build", "release", "compress")
+COMPRESS = os.environ.get("WHITTLE_COMPRESS", os.path.join(ROOT, ".build", "release", "compress"))   # a copy, to bench while building
 
 
 def measure(cmd, env=None):
@@ -50,25 +52,34 @@ def measure(cmd, env=None):
 
 
 IO_LIMIT = """
-import os, sys
+import ctypes, os, sys
 src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+early = len(sys.argv) > 4   # start each block's disk write at once (sync_file_range), as our OutputFile does
+libc = ctypes.CDLL(None, use_errno=True)
+libc.sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
 buf = bytearray(8 << 20)
 with open(src, "rb", buffering=0) as f:
     while f.readinto(buf):
         pass
 out = b"\\x5a" * (8 << 20)
 fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-while n > 0:
-    n -= os.write(fd, memoryview(out)[:min(n, len(out))])
+done = 0
+while done < n:
+    k = os.write(fd, memoryview(out)[:min(n - done, len(out))])
+    if early:
+        libc.sync_file_range(fd, done, k, 2)   # SYNC_FILE_RANGE_WRITE
+    done += k
 os.fsync(fd)
 os.close(fd)
 os.remove(dst)
 """
 
 
-def io_limit(src, out_dir, out_bytes):
-    """The I/O limit of a job reading `src` and writing `out_bytes` into `out_dir` (module docstring)."""
-    return measure([sys.executable, "-c", IO_LIMIT, src, os.path.join(out_dir, "io-limit.bin"), str(out_bytes)])
+def io_limit(src, out_dir, out_bytes, early=False):
+    """The I/O limit of a job reading `src` and writing `out_bytes` into `out_dir` (module docstring);
+    `early`: with each block's disk write started as soon as it is written."""
+    return measure([sys.executable, "-c", IO_LIMIT, src, os.path.join(out_dir, "io-limit.bin"), str(out_bytes)]
+                   + (["early"] if early else []))
 
 
 def summary(rows, key):
@@ -139,7 +150,8 @@ def main():
               f"{params / entry['theirs']['wall']['median'] / 1e6:.1f} M (medians); ratio median wall "
               f"{entry['ratio_median_wall']:.2f}x, best {entry['ratio_best_wall']:.2f}x, per-pair "
               f"{pair[0]:.2f}-{pair[-1]:.2f}x, median CPU {entry['ratio_median_cpu']:.2f}x; I/O limit "
-              f"{entry['io']['wall']['median']:.3f} s = {entry['io_limit_ratio_median_wall']:.2f}x of ours", flush=True)
+              f"{entry['io']['wall']['median']:.3f} s = {entry['io_limit_ratio_median_wall']:.2f}x of ours; peak RSS ours "
+              f"{entry['ours']['rss_mb']['max']:.0f} MB, theirs {entry['theirs']['rss_mb']['max']:.0f} MB", flush=True)
 
     if not args.skip_read:
         shipped = os.path.expanduser("~/.cache/whittle/models/smollm2-135m-instruct.Q4_1.gguf")
@@ -148,24 +160,29 @@ def main():
             sources["shipped-q4_1"] = shipped   # the Q4_1 file get-smollm2.sh fetches (Q4_1 + Q6_K head)
         for t, src in sources.items():
             folder = os.path.join(args.out, f"read-{t}")
-            rows = {"ours": [], "io": []}
+            rows = {"ours": [], "io": [], "io_early": []}
             for r in range(args.runs + 1):
                 subprocess.run(["rm", "-rf", folder], check=True)
                 m = measure([COMPRESS, "convert", src, "--output", folder])
                 out_bytes = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
                 io = io_limit(src, args.out, out_bytes)
-                if r > 0:   # the first pair warms the cache
-                    rows["ours"].append(m); rows["io"].append(io)
+                io_early = io_limit(src, args.out, out_bytes, early=True)
+                if r > 0:   # the first round warms the cache
+                    rows["ours"].append(m); rows["io"].append(io); rows["io_early"].append(io_early)
                     print(json.dumps({"read": t, "run": r, "ours": {k: round(v, 3) for k, v in m.items()},
-                                      "io_limit": {k: round(v, 3) for k, v in io.items()}, "out_bytes": out_bytes}), flush=True)
-            entry = {side: {k: summary(v, k) for k in ("wall", "user", "sys")} for side, v in rows.items()}
+                                      "io_limit": {k: round(v, 3) for k, v in io.items()},
+                                      "io_limit_early": {k: round(v, 3) for k, v in io_early.items()}, "out_bytes": out_bytes}), flush=True)
+            entry = {side: {k: summary(v, k) for k in ("wall", "user", "sys", "rss_mb")} for side, v in rows.items()}
             entry["runs"] = rows
             entry["ratio_io_over_ours_median"] = entry["io"]["wall"]["median"] / entry["ours"]["wall"]["median"]
+            entry["ratio_io_early_over_ours_median"] = entry["io_early"]["wall"]["median"] / entry["ours"]["wall"]["median"]
             results["read"][t] = entry
             cpu = {side: statistics.median(m["user"] + m["sys"] for m in rows[side]) for side in rows}
+            rss = max(m["rss_mb"] for m in rows["ours"])
             print(f"read {t}: ours wall {entry['ours']['wall']} vs I/O limit {entry['io']['wall']}: "
-                  f"{entry['ratio_io_over_ours_median']:.2f}x of the I/O limit (medians); median CPU ours {cpu['ours']:.3f} s, "
-                  f"I/O limit {cpu['io']:.3f} s", flush=True)
+                  f"{entry['ratio_io_over_ours_median']:.2f}x of the I/O limit, {entry['ratio_io_early_over_ours_median']:.2f}x of the "
+                  f"I/O limit with early writeback {entry['io_early']['wall']} (medians); median CPU ours {cpu['ours']:.3f} s, "
+                  f"I/O limit {cpu['io']:.3f} s, early {cpu['io_early']:.3f} s; peak RSS ours {rss:.0f} MB", flush=True)
 
     with open(os.path.join(ROOT, "tools", "bench_gguf_peer.results.json"), "w") as f:
         json.dump(results, f, indent=1)

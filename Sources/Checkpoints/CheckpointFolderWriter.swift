@@ -13,12 +13,20 @@ public enum CheckpointFolderWriter {
         let source = ((model as? EditableCheckpoint)?.source ?? model) as? Checkpoint
         var previous: String?
         var count = 0
-        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs, metadata: ["format": "pt"],
-                                    inputs: inputs) { spec in
-            if let source, let name = previous, let info = source.info(name) { source.file(of: name)?.release(info) }
-            if previous != nil { count += 1; written(count) }
-            previous = spec.name
-            return try model.tensor(spec.name)
+        if let streaming = model as? TensorStreaming {   // bytes produced in the file's buffers
+            try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs, metadata: ["format": "pt"],
+                                        inputs: inputs) { spec, sink in
+                try streaming.stream(spec.name, into: sink)
+                count += 1; written(count)
+            }
+        } else {
+            try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: specs, metadata: ["format": "pt"],
+                                        inputs: inputs) { spec in
+                if let source, let name = previous, let info = source.info(name) { source.file(of: name)?.release(info) }
+                if previous != nil { count += 1; written(count) }
+                previous = spec.name
+                return try model.tensor(spec.name)
+            }
         }
         let json = try JSONSerialization.data(withJSONObject: model.config, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: folder + "/config.json"))

@@ -13,7 +13,7 @@ import Tensors
 /// the same exact values); the block types run their block functions over contiguous block ranges,
 /// one per core when the tensor is large.
 public func dequantizeGGML(_ out: UnsafeMutableBufferPointer<Float>, _ blocks: UnsafeRawBufferPointer, type: GGMLType) {
-    guard let block = blockDequantizer(type) else { preconditionFailure("dequantizeGGML: \(type) is not supported") }
+    guard blockDequantizer(type) != nil else { preconditionFailure("dequantizeGGML: \(type) is not supported") }
     let count = blocks.count / type.blockBytes
     precondition(blocks.count == count * type.blockBytes && out.count == count * type.blockSize,
                  "dequantizeGGML: \(blocks.count) bytes of \(type) do not fill \(out.count) floats")
@@ -25,18 +25,30 @@ public func dequantizeGGML(_ out: UnsafeMutableBufferPointer<Float>, _ blocks: U
     let parts = count * type.blockSize >= 1 << 18 ? min(ProcessInfo_cores, count) : 1
     DispatchQueue.concurrentPerform(iterations: parts) { p in
         let lo = count * p / parts, hi = count * (p + 1) / parts
-        // The common types call their block function directly (inlined; no closure per block).
-        func each(_ f: (UnsafeMutablePointer<Float>, UnsafeRawPointer) -> Void) {
-            for b in lo..<hi { f(y + b * type.blockSize, x + b * type.blockBytes) }
-        }
-        switch type {
-        case .Q8_0: each(dequantizeQ8_0)
-        case .Q4_0: each(dequantizeQ4_0)
-        case .Q4_1: each(dequantizeQ4_1)
-        case .Q5_0: each(dequantizeQ5_0)
-        case .Q6_K: each(dequantizeQ6_K)
-        default: each(block)
-        }
+        dequantizeBlocks(y + lo * type.blockSize, x + lo * type.blockBytes, blocks: hi - lo, type: type)
+    }
+}
+
+/// `blocks` blocks of `type` at `x` to Float32 at `y`, on the calling thread (the serial core of
+/// `dequantizeGGML`, also called per row range by `GGUFTensorStore.stream`).
+func dequantizeBlocks(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeRawPointer, blocks: Int, type: GGMLType) {
+    guard blocks > 0 else { return }
+    if [.F32, .F16, .BF16].contains(type) {
+        DTypeConversion.load(UnsafeRawBufferPointer(start: x, count: blocks * type.blockBytes), as: type == .F32 ? .F32 : type == .F16 ? .F16 : .BF16,
+                             into: UnsafeMutableBufferPointer(start: y, count: blocks))
+        return
+    }
+    // The common types call their block function directly (inlined; no closure per block).
+    func each(_ f: (UnsafeMutablePointer<Float>, UnsafeRawPointer) -> Void) {
+        for b in 0..<blocks { f(y + b * type.blockSize, x + b * type.blockBytes) }
+    }
+    switch type {
+    case .Q8_0: each(dequantizeQ8_0)
+    case .Q4_0: each(dequantizeQ4_0)
+    case .Q4_1: each(dequantizeQ4_1)
+    case .Q5_0: each(dequantizeQ5_0)
+    case .Q6_K: each(dequantizeQ6_K)
+    default: each(blockDequantizer(type)!)
     }
 }
 

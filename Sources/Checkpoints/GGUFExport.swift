@@ -181,8 +181,8 @@ public enum GGUFExport {
             }
             return try zeroing.apply(to: tensor, gguf: plan.name)
         }
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return GGUFExportSummary(path: path, tensors: plans, bytes: bytes ?? 0)
+        var info = stat()   // not FileManager's attributes, which also look up the owner's name (nsswitch)
+        return GGUFExportSummary(path: path, tensors: plans, bytes: stat(path, &info) == 0 ? Int(info.st_size) : 0)
     }
 
     /// `general.*` and `<arch>.*` keys as convert_hf_to_gguf.py writes them for these models.

@@ -1,3 +1,4 @@
+import Dispatch
 import Tensors
 
 /// A llama.cpp model file presented as the Hugging Face checkpoint it was converted from: tensors
@@ -150,5 +151,61 @@ public final class GGUFTensorStore: TensorStore, @unchecked Sendable {
             config["rope_scaling"] = ["rope_type": "linear", "factor": factor]
         }
         return config
+    }
+}
+
+extension GGUFTensorStore: TensorStreaming {
+    /// Writes tensor `name` as F32 (what `tensor(name)` returns) by dequantizing its stored rows straight
+    /// into the sink's file buffer, as many whole rows per step as the buffer has room for, spread over
+    /// the cores; q/k rows are read in Hugging Face order (no permuted copy). No F32 copy of the tensor
+    /// is made, and its stored pages are dropped once written (q/k: once the tensor is), so memory stays at
+    /// the file's buffers.
+    /// 1-D tensors (norms, biases) and rows larger than a buffer go through `tensor(name)`.
+    public func stream(_ name: String, into sink: TensorSink) throws {
+        guard let source = sources[name], let info = file.info(source.gguf) else {
+            throw CheckpointError.tensorNotFound(path: file.path, name: name)
+        }
+        let rowLength = info.dimensions[0], rows = info.elementCount / max(rowLength, 1), rowBytes = rowLength * 4
+        guard info.dimensions.count >= 2, rowLength > 0, rowBytes <= TensorSink.fillLimit, GGMLType.dequantizable.contains(info.type) else {
+            return try sink.write(try tensor(name))
+        }
+        var storedRow: [Int]?   // Hugging Face row r is stored row storedRow[r]
+        if let order = source.rows {
+            let n = order == .queryHeads ? heads : kvHeads
+            guard info.dimensions.count == 2, rows % (2 * n) == 0 else {
+                throw CheckpointError.ggufInvalidTensor(path: file.path, name: source.gguf, reason: "\(rows) rows do not split into \(n) heads of an even size")
+            }
+            var inverse = [Int](repeating: 0, count: rows)
+            for (stored, hf) in ggufStoredRowSources(rows: rows, heads: n).enumerated() { inverse[hf] = stored }
+            storedRow = inverse
+        }
+        let order = storedRow
+        let raw = try file.rawTensor(source.gguf)
+        let type = info.type, blocksPerRow = rowLength / type.blockSize, storedRowBytes = type.byteCount(elements: rowLength)
+        try raw.withUnsafeBytes { stored in
+            let base = stored.baseAddress!
+            var row = 0
+            while row < rows {
+                try sink.fill(minimum: rowBytes) { space in
+                    let n = min(space.count / rowBytes, rows - row), first = row
+                    let out = space.baseAddress!.assumingMemoryBound(to: Float.self)
+                    let parts = n * rowLength >= 1 << 16 ? min(ProcessInfo_cores, n) : 1
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        let lo = n * p / parts, hi = n * (p + 1) / parts
+                        if let order {
+                            for r in lo..<hi {
+                                dequantizeBlocks(out + r * rowLength, base + order[first + r] * storedRowBytes, blocks: blocksPerRow, type: type)
+                            }
+                        } else {
+                            dequantizeBlocks(out + lo * rowLength, base + (first + lo) * storedRowBytes, blocks: (hi - lo) * blocksPerRow, type: type)
+                        }
+                    }
+                    if order == nil { raw.storage.releasePages(offset: first * storedRowBytes, count: n * storedRowBytes) }
+                    row += n
+                    return n * rowBytes
+                }
+            }
+        }
+        if order != nil { raw.storage.releasePages() }
     }
 }

@@ -3,13 +3,16 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSIMD
 import Dispatch
 
 /// An append-only file written behind its caller. Bytes gather in one of a few buffers; a full
 /// buffer goes to a serial background queue that `write(2)`s it while the caller fills the next,
 /// so producing the bytes (converting, quantizing, faulting in the source) overlaps the kernel's
 /// copy into the page cache — on this project's machines that copy, not our code, is the slowest
-/// step (BENCHMARKS.md, Checkpoints). Errors (disk full, permissions) name the path; the first one
+/// step (BENCHMARKS.md, Checkpoints). Each written buffer's disk write is started right away
+/// (`csimd_start_writeback`), so the disk works while the next buffers are produced and `finish`'s
+/// fsync waits only for the tail instead of the whole file. Errors (disk full, permissions) name the path; the first one
 /// is thrown by the next call after it happened, and by `finish`.
 final class OutputFile {
     /// The file errors name: the destination the temporary file will be renamed to.
@@ -25,6 +28,7 @@ final class OutputFile {
     private let freeBuffers = DispatchSemaphore(value: OutputFile.bufferCount - 1)   // the caller holds one
     private let failureLock = DispatchQueue(label: "whittle.output-file.failure")
     private var firstFailure: CheckpointError?
+    private var writtenBytes: Int64 = 0   // touched only on `writer`
 
     /// Creates `temporary` (which must not exist); errors name `destination`.
     init(temporary: String, destination: String) throws {
@@ -76,8 +80,13 @@ final class OutputFile {
         nonisolated(unsafe) let buffer = buffers[current]   // the queue owns it until it signals
         let count = used, descriptor = fd
         writer.async { [self] in
-            if failure() == nil, let error = writeAll(descriptor, buffer, count) {
-                failureLock.sync { firstFailure = error }
+            if failure() == nil {
+                if let error = writeAll(descriptor, buffer, count) {
+                    failureLock.sync { firstFailure = error }
+                } else {
+                    _ = csimd_start_writeback(descriptor, writtenBytes, Int64(count))   // a hint: errors surface at fsync
+                    writtenBytes += Int64(count)
+                }
             }
             freeBuffers.signal()
         }

@@ -26,6 +26,21 @@ public final class TensorSink {
         written += bytes.count
     }
 
+    /// The most bytes one `fill` can take (one file buffer).
+    public static let fillLimit = OutputFile.bufferBytes
+
+    /// Lets `body` produce bytes in place, straight into the file's buffer: it gets free space of at
+    /// least `minimum` bytes (≤ `fillLimit`) and returns how many bytes at its start it wrote.
+    public func fill(minimum: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        let space = try file.reserve(minimum: minimum)
+        let n = try body(space)
+        guard n >= 0, n <= space.count, written + n <= spec.byteCount else {
+            throw CheckpointError.writeFailed(path: path, reason: "tensor '\(spec.name)' got more than its \(spec.byteCount) bytes")
+        }
+        try file.commit(n)
+        written += n
+    }
+
     /// Writes a whole tensor of the spec's dtype and shape. A view of a memory-mapped file is
     /// copied in slices whose pages are released right after.
     public func write(_ tensor: Tensor) throws {

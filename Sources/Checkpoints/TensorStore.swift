@@ -10,6 +10,13 @@ public protocol TensorStore: AnyObject {
     func tensor(_ name: String) throws -> Tensor
 }
 
+/// A store that can write a tensor's bytes (as its `spec` says) straight into a sink, without
+/// materialising the tensor (`GGUFTensorStore` dequantizes into the file's buffers);
+/// `CheckpointFolderWriter` uses it when the store offers it.
+public protocol TensorStreaming: TensorStore {
+    func stream(_ name: String, into sink: TensorSink) throws
+}
+
 extension TensorStore {
     public func contains(_ name: String) -> Bool { spec(name) != nil }
     public func floats(_ name: String) throws -> [Float] { try tensor(name).floats() }

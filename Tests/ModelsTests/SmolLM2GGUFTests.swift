@@ -28,6 +28,26 @@ final class SmolLM2GGUFTests: XCTestCase {
         }
     }
 
+    /// The folder `compress convert x.gguf --output DIR` writes (`CheckpointFolderWriter` streaming the
+    /// store: rows dequantized into the writer's 8 MB buffers — the 113 MB embedding across many of
+    /// them — q/k rows gathered in Hugging Face order) holds every tensor bit for bit as transformers
+    /// loaded it.
+    func testSmolLM2GGUFStreamedToAFolderEqualsTransformersGGUFLoading() throws {
+        let (gguf, folder) = try cache()
+        let out = NSTemporaryDirectory() + "whittle-smollm2-stream-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try CheckpointFolderWriter.write(try GGUFTensorStore(path: gguf), to: out)
+        let ours = try Checkpoint(path: out), theirs = try Checkpoint(path: folder)
+        XCTAssertEqual(ours.names.sorted(), theirs.names.sorted())
+        for name in theirs.names {
+            let a = try ours.tensor(name), b = try theirs.tensor(name)
+            XCTAssertEqual(a.shape, b.shape, name)
+            XCTAssertEqual(a.dtype, b.dtype, name)
+            let same = a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.count == y.count && memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+            XCTAssertTrue(same, "\(name) differs from transformers' GGUF loading")
+        }
+    }
+
     func testSmolLM2GGUFLogitsMatchTransformersGGUFLoading() throws {
         let (gguf, folder) = try cache()
         let ids = [1, 504, 2365, 6354, 16438, 27003, 690, 260, 23790, 2767, 30]

@@ -80,4 +80,8 @@ size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const i
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);
 
+// Starts the disk write of a written file range without waiting for it (Linux sync_file_range with
+// SYNC_FILE_RANGE_WRITE; 0 and nothing elsewhere), so a final fsync finds little left to do.
+int csimd_start_writeback(int fd, int64_t offset, int64_t count);
+
 #endif
