@@ -15,6 +15,7 @@
 // * AVX2 (no AVX-512 VNNI): VPMADDUBSW multiplies the unsigned fields by the signed activations (pair
 //   sums ≤ 2·3·127, no saturation), offset removed with Σa; blocks of up to 4 activation rows × 2 weight
 //   rows, each weight group unpacked once for the 4 rows.
+#define _GNU_SOURCE   // sched_getaffinity, CPU_COUNT
 #include "CSIMD.h"
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,7 @@ static size_t packed2_tiles_vnni(int32_t *out, size_t ldo, const int8_t *a, cons
 // the caller does the chunks itself instead of waiting for it. One job at a time; a concurrent caller
 // runs its product alone.
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -266,9 +268,15 @@ static void *helper(void *unused) {
     return NULL;
 }
 
-// The helper threads (cores − 1, at most 7), started once; none when there is one core or they cannot start.
+// The helper threads (the cores this process may run on − 1, at most 7), started once; none when there
+// is one core (a helper spinning beside its caller on one core would only take its time) or they
+// cannot start.
 static void pool_start(void) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+#endif
     int want = cores > 8 ? 7 : cores > 1 ? (int)cores - 1 : 0, n = 0;
     for (; n < want; n++) {
         pthread_t t;
