@@ -6,8 +6,9 @@ import XCTest
 
 /// The packed low-bit layout and the ternary / 2-bit matmul (ALGORITHMS.md §4): the bytes and the
 /// int32 products against a numpy restatement (fixtures/quant/packed_codes.json from
-/// tools/reference/packed_codes.py), the AVX2 kernel against its naive twin bit for bit on seeded
-/// inputs, and the linear against the fake-quant forward it stands for.
+/// tools/reference/packed_codes.py), every kernel path (AVX2, VNNI rows, VNNI tiles, the dispatcher, the
+/// Swift loop) against the naive twin bit for bit on seeded inputs, the kernel's activation codes against
+/// the quantizer's, and the linear against the fake-quant forward it stands for.
 final class PackedMatmulTests: XCTestCase {
     func testLayoutAndProductMatchNumpy() throws {
         let path = try Fixtures.required("quant/packed_codes.json", regenerate: "/root/venv/bin/python tools/reference/packed_codes.py")
