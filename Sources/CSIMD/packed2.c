@@ -209,8 +209,9 @@ static size_t packed2_tiles_vnni(int32_t *out, size_t ldo, const int8_t *a, cons
 // helper threads spin on a job counter for about 0.1 ms after their last chunk before they sleep on a
 // condition variable (as OpenBLAS's workers do). The rows are cut into more chunks than threads, taken
 // from a shared counter by the caller and the helpers alike: when a helper is late (a loaded machine),
-// the caller does the chunks itself instead of waiting for it. One job at a time; a concurrent caller
-// runs its product alone.
+// the caller does the chunks itself instead of waiting for it; but a helper preempted in the middle of
+// a chunk holds the caller up until it runs again (a loaded machine). One job at a time; a concurrent
+// caller runs its product alone. WHITTLE_PACKED2_HELPERS=0 turns the helpers off.
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -231,14 +232,15 @@ static size_t run_path(int path, int32_t *out, size_t ldo, const int8_t *a, cons
     }
 }
 
-static void run_chunks(job_t *job) {
-    size_t c;
-    while ((c = atomic_fetch_add(&job->next, 1)) < job->chunks) {
+static size_t run_chunks(job_t *job) {   // returns the chunks this thread did
+    size_t c, done = 0;
+    for (; (c = atomic_fetch_add(&job->next, 1)) < job->chunks; done++) {
         size_t j0 = c * job->rows, n = job->N - j0 < job->rows ? job->N - j0 : job->rows;
         if (run_path(job->path, job->out + j0, job->ldo, job->a, job->w + j0 * (job->Kp / 4), job->M, n, job->Kp) != n)
             atomic_store(&job->failed, 1);
         atomic_fetch_add(&job->finished, 1);
     }
+    return done;
 }
 
 static struct {
@@ -278,6 +280,8 @@ static void pool_start(void) {
     if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
 #endif
     int want = cores > 8 ? 7 : cores > 1 ? (int)cores - 1 : 0, n = 0;
+    const char *cap = getenv("WHITTLE_PACKED2_HELPERS");   // at most this many helpers (0: none), for A/B runs
+    if (cap && cap[0] >= '0' && cap[0] <= '9' && atoi(cap) < want) want = atoi(cap);
     for (; n < want; n++) {
         pthread_t t;
         pthread_attr_t attr;
@@ -299,9 +303,14 @@ static int pool_helpers(void) {
 // Products of fewer multiply-adds stay on the calling thread.
 #define SPLIT_WORK (1u << 18)
 
+// After a helper held its caller up (waited more than two of the caller's own chunks and ≈ 20 µs: it
+// was preempted mid-chunk, the machine is loaded), products run alone for ≈ 0.1 s (TSC ticks).
+static _Atomic uint64_t split_off_until;
+
 static size_t packed2_split(int path, int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
     int helpers = (double)M * N * Kp >= SPLIT_WORK && N >= 16 ? pool_helpers() : 0;
-    if (helpers == 0 || atomic_flag_test_and_set(&pool.busy)) return run_path(path, out, ldo, a, w, M, N, Kp);
+    if (helpers == 0 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy))
+        return run_path(path, out, ldo, a, w, M, N, Kp);
     size_t chunks = 4 * (size_t)(helpers + 1), rows = (N + chunks - 1) / chunks;
     rows = (rows + 3) / 4 * 4;
     job_t job = { out, ldo, a, w, M, N, Kp, rows, path, 0, 0, (N + rows - 1) / rows, 0 };
@@ -310,8 +319,12 @@ static size_t packed2_split(int path, int32_t *out, size_t ldo, const int8_t *a,
     pthread_mutex_lock(&pool.mu);
     pthread_cond_broadcast(&pool.cv);
     pthread_mutex_unlock(&pool.mu);
-    run_chunks(&job);
+    uint64_t t0 = __rdtsc();
+    size_t mine = run_chunks(&job);
+    uint64_t t1 = __rdtsc();
     while (atomic_load(&job.finished) < job.chunks) _mm_pause();
+    uint64_t t2 = __rdtsc();
+    if (t2 - t1 > 2 * (mine ? (t1 - t0) / mine : 0) + 50000) atomic_store(&split_off_until, t2 + 300000000);
     atomic_store(&pool.job, NULL);
     while (atomic_load(&pool.active) != 0) _mm_pause();   // no helper still holds `job`
     atomic_flag_clear(&pool.busy);
