@@ -3,15 +3,28 @@
 //   out[i·ldo + j] = Σ_p a[i, p] · (u[j, p] − 2)      a [M, Kp] int8, Kp a multiple of 128
 // where u[j, p] ∈ {0…3} is the stored 2-bit field of weight row j (code + 2). Each row is Kp/128
 // groups of 32 bytes; byte t of a group holds columns t, t+32, t+64, t+96 in bits 0–1, 2–3, 4–5, 6–7.
-// VPMADDUBSW multiplies the unsigned fields by the signed activations (pair sums ≤ 2·3·127, no
-// saturation); the offset 2 is removed with Σ a[i, ·] (`asum`), so the sums are exact integers and
-// equal the Swift twin's. Blocks of up to 4 activation rows × 2 weight rows: each weight group is
-// unpacked once for the 4 rows.
+// Every path sums exact integers and equals the Swift twin's. Three paths:
+// * VNNI rows (M below CSIMD_PACKED2_TILE_M): the fields are used in place as unsigned bytes, masked
+//   (& 3, & 12) before and after one 4-bit shift, so a 64-byte chunk (two groups) gives fields 0, 2 at
+//   weight 1 and fields 1, 3 at weight 4; VPDPBUSD (u8 × s8) multiplies them by the activation row,
+//   permuted once per row to the chunk's order, into two accumulators per weight row; 4·lo + hi = 4·Σu·a,
+//   and 2·Σa removes the offset. Blocks of 4 weight rows, reduced together (one transpose-add).
+// * VNNI tiles (M ≥ CSIMD_PACKED2_TILE_M): a tile of weight rows is unpacked once to int8 codes
+//   {−1, 0, 1} (≈ 192 KB, L2-resident) and multiplied by all M rows with the W8A8 VNNI kernel
+//   (csimd_int8_matmul_vnni, int8_vnni.c): the unpacking is amortized over M.
+// * AVX2 (no AVX-512 VNNI): VPMADDUBSW multiplies the unsigned fields by the signed activations (pair
+//   sums ≤ 2·3·127, no saturation), offset removed with Σa; blocks of up to 4 activation rows × 2 weight
+//   rows, each weight group unpacked once for the 4 rows.
+#define _GNU_SOURCE   // sched_getaffinity, CPU_COUNT
 #include "CSIMD.h"
+#include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define TARGET __attribute__((target("avx2,f16c")))
+#define TARGETVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
+#define INLINE static inline __attribute__((always_inline))
 
 TARGET static inline int32_t hsum32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -19,6 +32,17 @@ TARGET static inline int32_t hsum32(__m256i v) {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
     return _mm_cvtsi128_si32(s);
 }
+
+// Σ_p a[p] of one row (Kp a multiple of 32): byte pairs to int16, then to int32.
+TARGET static int32_t row_sum(const int8_t *a, size_t Kp) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    for (size_t p = 0; p < Kp; p += 32)
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(a + p))), ones16));
+    return hsum32(acc);
+}
+
+// ---- AVX2 ----------------------------------------------------------------------------------------
 
 // R activation rows (1…4) against 2 weight rows (w0, w1 may be the same row for an odd tail).
 TARGET static inline void block_rx2(int32_t *out, size_t ldo, const int8_t *a, const int32_t *asum,
@@ -53,9 +77,12 @@ TARGET static inline void block_rx2(int32_t *out, size_t ldo, const int8_t *a, c
     }
 }
 
-TARGET static size_t packed2_matmul_avx2(int32_t *out, size_t ldo, const int8_t *a, const int32_t *asum,
-                                         const uint8_t *w, size_t M, size_t N, size_t Kp) {
+TARGET static size_t packed2_matmul_avx2(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w,
+                                         size_t M, size_t N, size_t Kp) {
     size_t rowBytes = Kp / 4;
+    int32_t *asum = (int32_t *)malloc((M ? M : 1) * sizeof(int32_t));
+    if (!asum) return 0;
+    for (size_t i = 0; i < M; i++) asum[i] = row_sum(a + i * Kp, Kp);
     for (size_t j = 0; j < N; j += 2) {
         int cols = j + 1 < N ? 2 : 1;
         const uint8_t *w0 = w + j * rowBytes, *w1 = cols > 1 ? w0 + rowBytes : w0;
@@ -64,18 +91,297 @@ TARGET static size_t packed2_matmul_avx2(int32_t *out, size_t ldo, const int8_t 
             block_rx2(out + i * ldo + j, ldo, a + i * Kp, asum + i, w0, w1, Kp, R, cols);
         }
     }
+    free(asum);
     return N;
 }
 
-size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const int32_t *asum, const uint8_t *w,
-                            size_t M, size_t N, size_t Kp) {
+// ---- AVX-512 VNNI, rows --------------------------------------------------------------------------
+
+// The activation row in the order a 64-byte chunk (groups g, g+1) unpacks to: field k, half h ↦ the
+// 32 columns (g + h)·128 + 32k …; a last odd group keeps its natural order (it is read 32 bytes at a time).
+static void permute_row(int8_t *xp, const int8_t *x, size_t Kp) {
+    size_t G = Kp / 128, g = 0;
+    for (; g + 2 <= G; g += 2)
+        for (int k = 0; k < 4; k++)
+            for (int h = 0; h < 2; h++) memcpy(xp + g * 128 + k * 64 + h * 32, x + (g + h) * 128 + 32 * k, 32);
+    if (g < G) memcpy(xp + g * 128, x + g * 128, 128);
+}
+
+// C (1…4) weight rows against one permuted activation row: out[c] = Σ u·a − 2·asum.
+TARGETVNNI INLINE void rows_block(int32_t *out, const int8_t *xp, int32_t asum, const uint8_t *w, size_t rb, size_t G, int C) {
+    const __m512i m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12);
+    __m512i lo[4], hi[4];
+    for (int c = 0; c < 4; c++) { lo[c] = _mm512_setzero_si512(); hi[c] = _mm512_setzero_si512(); }
+    size_t g = 0;
+    for (; g + 2 <= G; g += 2) {
+        const int8_t *x = xp + g * 128;
+        __m512i x0 = _mm512_loadu_si512((const void *)x), x1 = _mm512_loadu_si512((const void *)(x + 64));
+        __m512i x2 = _mm512_loadu_si512((const void *)(x + 128)), x3 = _mm512_loadu_si512((const void *)(x + 192));
+        for (int c = 0; c < C; c++) {
+            __m512i v = _mm512_loadu_si512((const void *)(w + c * rb + g * 32)), h = _mm512_srli_epi16(v, 4);
+            lo[c] = _mm512_dpbusd_epi32(lo[c], _mm512_and_si512(v, m3), x0);    // field 0
+            hi[c] = _mm512_dpbusd_epi32(hi[c], _mm512_and_si512(v, m12), x1);   // field 1, ×4
+            lo[c] = _mm512_dpbusd_epi32(lo[c], _mm512_and_si512(h, m3), x2);    // field 2
+            hi[c] = _mm512_dpbusd_epi32(hi[c], _mm512_and_si512(h, m12), x3);   // field 3, ×4
+        }
+    }
+    if (g < G) {   // one group left, 256 bits wide
+        const __m256i n3 = _mm256_set1_epi8(3), n12 = _mm256_set1_epi8(12);
+        const int8_t *x = xp + g * 128;
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)x), x1 = _mm256_loadu_si256((const __m256i *)(x + 32));
+        __m256i x2 = _mm256_loadu_si256((const __m256i *)(x + 64)), x3 = _mm256_loadu_si256((const __m256i *)(x + 96));
+        for (int c = 0; c < C; c++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(w + c * rb + g * 32)), h = _mm256_srli_epi16(v, 4);
+            __m256i l = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_and_si256(v, n3), x0);
+            __m256i u = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_and_si256(v, n12), x1);
+            l = _mm256_dpbusd_epi32(l, _mm256_and_si256(h, n3), x2);
+            u = _mm256_dpbusd_epi32(u, _mm256_and_si256(h, n12), x3);
+            lo[c] = _mm512_add_epi32(lo[c], _mm512_zextsi256_si512(l));
+            hi[c] = _mm512_add_epi32(hi[c], _mm512_zextsi256_si512(u));
+        }
+    }
+    __m512i s[4];
+    for (int c = 0; c < 4; c++) s[c] = _mm512_add_epi32(_mm512_slli_epi32(lo[c], 2), hi[c]);   // 4·Σ u·a per lane
+    // Transpose-add: lane c of each 128-bit quarter gets row c's partial sum, then the quarters are added.
+    __m512i u0 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[0], s[1]), _mm512_unpackhi_epi32(s[0], s[1]));
+    __m512i u1 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2], s[3]), _mm512_unpackhi_epi32(s[2], s[3]));
+    __m512i v = _mm512_add_epi32(_mm512_unpacklo_epi64(u0, u1), _mm512_unpackhi_epi64(u0, u1));
+    __m256i y = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+    __m128i z = _mm_add_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+    z = _mm_sub_epi32(_mm_srai_epi32(z, 2), _mm_set1_epi32(2 * asum));
+    _mm_mask_storeu_epi32(out, (__mmask8)((1u << C) - 1), z);
+}
+
+TARGETVNNI static size_t packed2_rows_vnni(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w,
+                                           size_t M, size_t N, size_t Kp) {
+    size_t rb = Kp / 4, G = Kp / 128;
+    int8_t *xp = (int8_t *)malloc(Kp ? Kp : 1);
+    if (!xp) return 0;
+    for (size_t i = 0; i < M; i++) {
+        permute_row(xp, a + i * Kp, Kp);
+        int32_t asum = row_sum(a + i * Kp, Kp);
+        int32_t *o = out + i * ldo;
+        size_t j = 0;
+        for (; j + 4 <= N; j += 4) rows_block(o + j, xp, asum, w + j * rb, rb, G, 4);
+        switch (N - j) {
+        case 1: rows_block(o + j, xp, asum, w + j * rb, rb, G, 1); break;
+        case 2: rows_block(o + j, xp, asum, w + j * rb, rb, G, 2); break;
+        case 3: rows_block(o + j, xp, asum, w + j * rb, rb, G, 3); break;
+        default: break;
+        }
+    }
+    free(xp);
+    return N;
+}
+
+// ---- AVX-512 VNNI, tiles -------------------------------------------------------------------------
+
+// Weight rows [n, Kp/4 bytes each] → int8 codes [n, Kp] (field − 2).
+TARGET static void unpack_rows(int8_t *codes, const uint8_t *w, size_t n, size_t Kp) {
+    const __m256i mask = _mm256_set1_epi8(3), two = _mm256_set1_epi8(2);
+    size_t groups = n * (Kp / 128);   // rows are contiguous: group q of the tile is at byte 32q, columns 128q…
+    for (size_t q = 0; q < groups; q++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(w + q * 32));
+        for (int k = 0; k < 4; k++)
+            _mm256_storeu_si256((__m256i *)(codes + q * 128 + 32 * k), _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 2 * k), mask), two));
+    }
+}
+
+static size_t packed2_tiles_vnni(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w,
+                                 size_t M, size_t N, size_t Kp) {
+    size_t rb = Kp / 4, T = (192 * 1024 / Kp) / 4 * 4;
+    if (T < 4) T = 4;
+    if (T > N) T = N;
+    int8_t *codes = (int8_t *)malloc((T ? T : 1) * Kp);
+    if (!codes) return 0;
+    size_t done = N;
+    for (size_t j = 0; j < N; j += T) {
+        size_t n = N - j < T ? N - j : T;
+        unpack_rows(codes, w + j * rb, n, Kp);
+        if (csimd_int8_matmul_vnni(out + j, ldo, a, codes, M, n, Kp) != Kp) { done = 0; break; }
+    }
+    free(codes);
+    return done;
+}
+
+// ---- the split over the cores --------------------------------------------------------------------
+// A product of well under a millisecond cannot pay for waking a sleeping thread (tens of µs), so the
+// helper threads spin on a job counter for about 0.1 ms after their last chunk before they sleep on a
+// condition variable (as OpenBLAS's workers do). The rows are cut into more chunks than threads, taken
+// from a shared counter by the caller and the helpers alike: when a helper is late (a loaded machine),
+// the caller does the chunks itself instead of waiting for it; but a helper preempted in the middle of
+// a chunk holds the caller up until it runs again (a loaded machine). One job at a time; a concurrent
+// caller runs its product alone. WHITTLE_PACKED2_HELPERS=0 turns the helpers off.
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+typedef struct {
+    int32_t *out; size_t ldo; const int8_t *a; const uint8_t *w; size_t M, N, Kp, rows;   // rows per chunk
+    int path;                                                                               // 0 AVX2, 1 VNNI rows, 2 VNNI tiles
+    atomic_size_t next, finished; size_t chunks;
+    atomic_int failed;
+} job_t;
+
+static size_t run_path(int path, int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    switch (path) {
+    case 1: return packed2_rows_vnni(out, ldo, a, w, M, N, Kp);
+    case 2: return packed2_tiles_vnni(out, ldo, a, w, M, N, Kp);
+    default: return packed2_matmul_avx2(out, ldo, a, w, M, N, Kp);
+    }
+}
+
+static size_t run_chunks(job_t *job) {   // returns the chunks this thread did
+    size_t c, done = 0;
+    for (; (c = atomic_fetch_add(&job->next, 1)) < job->chunks; done++) {
+        size_t j0 = c * job->rows, n = job->N - j0 < job->rows ? job->N - j0 : job->rows;
+        if (run_path(job->path, job->out + j0, job->ldo, job->a, job->w + j0 * (job->Kp / 4), job->M, n, job->Kp) != n)
+            atomic_store(&job->failed, 1);
+        atomic_fetch_add(&job->finished, 1);
+    }
+    return done;
+}
+
+static struct {
+    pthread_mutex_t mu; pthread_cond_t cv;
+    job_t *_Atomic job; atomic_uint seq; atomic_int active; atomic_flag busy;
+    int helpers;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, ATOMIC_FLAG_INIT, 0 };
+
+static void *helper(void *unused) {
+    (void)unused;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned s;
+        uint64_t t0 = __rdtsc();
+        while ((s = atomic_load(&pool.seq)) == seen) {
+            if (__rdtsc() - t0 < 300000) { _mm_pause(); continue; }   // ≈ 0.1 ms
+            pthread_mutex_lock(&pool.mu);
+            while (atomic_load(&pool.seq) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        seen = s;
+        atomic_fetch_add(&pool.active, 1);   // before looking at the job: its owner waits for active = 0
+        job_t *job = atomic_load(&pool.job);
+        if (job) run_chunks(job);
+        atomic_fetch_sub(&pool.active, 1);
+    }
+    return NULL;
+}
+
+// The helper threads (the cores this process may run on − 1, at most 7), started once; none when there
+// is one core (a helper spinning beside its caller on one core would only take its time) or they
+// cannot start.
+static void pool_start(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+#endif
+    int want = cores > 8 ? 7 : cores > 1 ? (int)cores - 1 : 0, n = 0;
+    const char *cap = getenv("WHITTLE_PACKED2_HELPERS");   // at most this many helpers (0: none), for A/B runs
+    if (cap && cap[0] >= '0' && cap[0] <= '9' && atoi(cap) < want) want = atoi(cap);
+    for (; n < want; n++) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &attr, helper, NULL);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) break;
+    }
+    pool.helpers = n;
+}
+
+static int pool_helpers(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pool_start);
+    return pool.helpers;
+}
+
+// Products of fewer multiply-adds stay on the calling thread.
+#define SPLIT_WORK (1u << 18)
+
+// After a helper held its caller up (waited more than two of the caller's own chunks and ≈ 20 µs: it
+// was preempted mid-chunk, the machine is loaded), products run alone for ≈ 0.1 s (TSC ticks).
+static _Atomic uint64_t split_off_until;
+
+static size_t packed2_split(int path, int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    int helpers = (double)M * N * Kp >= SPLIT_WORK && N >= 16 ? pool_helpers() : 0;
+    if (helpers == 0 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy))
+        return run_path(path, out, ldo, a, w, M, N, Kp);
+    size_t chunks = 4 * (size_t)(helpers + 1), rows = (N + chunks - 1) / chunks;
+    rows = (rows + 3) / 4 * 4;
+    job_t job = { out, ldo, a, w, M, N, Kp, rows, path, 0, 0, (N + rows - 1) / rows, 0 };
+    atomic_store(&pool.job, &job);
+    atomic_fetch_add(&pool.seq, 1);
+    pthread_mutex_lock(&pool.mu);
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    uint64_t t0 = __rdtsc();
+    size_t mine = run_chunks(&job);
+    uint64_t t1 = __rdtsc();
+    while (atomic_load(&job.finished) < job.chunks) _mm_pause();
+    uint64_t t2 = __rdtsc();
+    if (t2 - t1 > 2 * (mine ? (t1 - t0) / mine : 0) + 50000) atomic_store(&split_off_until, t2 + 300000000);
+    atomic_store(&pool.job, NULL);
+    while (atomic_load(&pool.active) != 0) _mm_pause();   // no helper still holds `job`
+    atomic_flag_clear(&pool.busy);
+    return atomic_load(&job.failed) ? 0 : N;
+}
+
+// ---- entry points --------------------------------------------------------------------------------
+
+size_t csimd_packed2_matmul_avx2(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
     if (!csimd_available() || Kp % 128 != 0) return 0;
-    return packed2_matmul_avx2(out, ldo, a, asum, w, M, N, Kp);
+    return packed2_split(0, out, ldo, a, w, M, N, Kp);
+}
+size_t csimd_packed2_matmul_vnni_rows(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    if (!csimd_vnni_available() || Kp % 128 != 0) return 0;
+    return packed2_split(1, out, ldo, a, w, M, N, Kp);
+}
+size_t csimd_packed2_matmul_vnni_tiles(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    if (!csimd_vnni_available() || Kp % 128 != 0) return 0;
+    return packed2_split(2, out, ldo, a, w, M, N, Kp);
+}
+size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    if (csimd_vnni_available() && Kp % 128 == 0)
+        return packed2_split(M >= CSIMD_PACKED2_TILE_M ? 2 : 1, out, ldo, a, w, M, N, Kp);
+    return csimd_packed2_matmul_avx2(out, ldo, a, w, M, N, Kp);
+}
+
+// x_c = clamp(x, −clip, clip); q = clamp(round_half_even(x_c / scale), lo, hi), IEEE division as the Swift twin.
+TARGET static size_t quantize_avx2(int8_t *q, const float *x, size_t n, float clip, float scale, float lo, float hi) {
+    const __m256 s = _mm256_set1_ps(scale), c = _mm256_set1_ps(clip), nc = _mm256_set1_ps(-clip);
+    const __m256 l = _mm256_set1_ps(lo), u = _mm256_set1_ps(hi);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_div_ps(_mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(x + i), nc), c), s);
+        v = _mm256_round_ps(_mm256_min_ps(_mm256_max_ps(v, l), u), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256i codes = _mm256_cvtps_epi32(v);
+        __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+        _mm_storel_epi64((__m128i *)(q + i), _mm_packs_epi16(w16, w16));
+    }
+    return i;
+}
+size_t csimd_packed2_quantize(int8_t *q, const float *x, size_t n, float clip, float scale, float lo, float hi) {
+    return csimd_available() ? quantize_avx2(q, x, n, clip, scale, lo, hi) : 0;
 }
 #else
-size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const int32_t *asum, const uint8_t *w,
-                            size_t M, size_t N, size_t Kp) {
-    (void)out; (void)ldo; (void)a; (void)asum; (void)w; (void)M; (void)N; (void)Kp;
-    return 0;
+size_t csimd_packed2_matmul_avx2(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    (void)out; (void)ldo; (void)a; (void)w; (void)M; (void)N; (void)Kp; return 0;
+}
+size_t csimd_packed2_matmul_vnni_rows(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    (void)out; (void)ldo; (void)a; (void)w; (void)M; (void)N; (void)Kp; return 0;
+}
+size_t csimd_packed2_matmul_vnni_tiles(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    (void)out; (void)ldo; (void)a; (void)w; (void)M; (void)N; (void)Kp; return 0;
+}
+size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
+    (void)out; (void)ldo; (void)a; (void)w; (void)M; (void)N; (void)Kp; return 0;
+}
+size_t csimd_packed2_quantize(int8_t *q, const float *x, size_t n, float clip, float scale, float lo, float hi) {
+    (void)q; (void)x; (void)n; (void)clip; (void)scale; (void)lo; (void)hi; return 0;
 }
 #endif

@@ -47,10 +47,19 @@ size_t csimd_int8_squared_error(double *sums, const float *x, const int8_t *q, f
 
 // 2-bit packed weights (code + 2 in 2 bits, groups of 128 columns in 32 bytes: byte t holds columns
 // t, t+32, t+64, t+96 from the low bits up) times int8 activations: out[i·ldo + j] = Σ_p a[i, p] ·
-// (u[j, p] − 2) for a [M, Kp] (Kp a multiple of 128, zero-padded), `asum[i]` = Σ_p a[i, p]. Returns the
-// weight rows done (N, or 0 without AVX2 / when Kp is not a multiple of 128).
-size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const int32_t *asum, const uint8_t *w,
-                            size_t M, size_t N, size_t Kp);
+// (u[j, p] − 2) for a [M, Kp] (Kp a multiple of 128, zero-padded), written, not added. Returns the
+// weight rows done (N), or 0 (nothing written) when the path's instructions are missing or Kp is not a
+// multiple of 128. csimd_packed2_matmul picks the path: AVX-512 VNNI rows below CSIMD_PACKED2_TILE_M
+// activation rows, VNNI tiles from there, else AVX2. The single paths are for tests and benches.
+#define CSIMD_PACKED2_TILE_M 32
+size_t csimd_packed2_matmul(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp);
+size_t csimd_packed2_matmul_avx2(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp);
+size_t csimd_packed2_matmul_vnni_rows(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp);
+size_t csimd_packed2_matmul_vnni_tiles(int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp);
+// Activation codes for the packed kernel: q[i] = clamp(round_half_even(clamp(x[i], −clip, clip) / scale),
+// lo, hi) with IEEE division (Quantizer's symmetric / int8 schemes), over the first n rounded down to 8
+// (returned; 0 without AVX2).
+size_t csimd_packed2_quantize(int8_t *q, const float *x, size_t n, float clip, float scale, float lo, float hi);
 
 // ggml block quantization (llama.cpp's quantize_row_*_ref) of `blocks` whole 32-float blocks of x into
 // `out` (the type's block bytes each), `type` a ggml type id below. Stops before the first block with a
