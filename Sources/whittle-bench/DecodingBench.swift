@@ -16,7 +16,9 @@ import Whittle
 // the compressed folder WHITTLE_DECODE_PROFILE_FOLDER)
 // (for `perf record -e cpu-clock -g`); WHITTLE_DECODE_SVAMP_ONLY=1 runs the ceiling and the SVAMP row only.
 
-let decodeNewTokens = 128, decodeRuns = 3, decodeThreads = 2
+let decodeNewTokens = 128, decodeRuns = 3
+/// Threads on every side (WHITTLE_DECODE_THREADS overrides the 2, e.g. to see what the split over the cores buys).
+let decodeThreads = Int(ProcessInfo.processInfo.environment["WHITTLE_DECODE_THREADS"] ?? "") ?? 2
 /// The read bandwidth measured at the start of the suite (GB/s, `decodeReadCeiling`).
 var decodeBandwidth: Double?
 /// The read ceiling in f32 tokens per CPU-second (1 / CPU seconds of one read pass).
