@@ -26,6 +26,7 @@ private func range(_ xs: [Double]) -> String {
 }
 
 func runOptinSpeedBench() throws {
+    setvbuf(stdout, nil, _IOLBF, 0)   // a line at a time into a log (runs take minutes)
     var options: [String: String] = [:]
     for a in CommandLine.arguments.dropFirst() { let kv = a.split(separator: "=", maxSplits: 1); if kv.count == 2 { options[String(kv[0])] = String(kv[1]) } }
     let sentenceCounts = (options["sentences"] ?? "4,16").split(separator: ",").compactMap { Int($0) }

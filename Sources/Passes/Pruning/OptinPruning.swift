@@ -136,7 +136,7 @@ public struct OptinPruning: Pass, Equatable {
     /// the head; norms and elementwise ops not counted): what the bench divides by the scoring time.
     public func scoringFLOPs(_ network: any LayerSource, calibration: [Example]) throws -> Double {
         try OptinScoringCost(network, segments: segments(network, calibration: calibration), sampleRows: sampleRows,
-                             unresetHeadMask: unresetHeadMask).flops(neuronBatch: neuronBatch)
+                             unresetHeadMask: unresetHeadMask).flops
     }
 
     static func meanLength(_ examples: [Example]) -> Double {

@@ -49,7 +49,8 @@ struct OptinScoringCost {
 
     var gram: Double { 2 * Double(gramRows * gramRows) * Double(config.hidden) }
 
-    func flops(neuronBatch: Int) -> Double {
+    /// The total (independent of `neuron_batch` and of the workers: they change how copies are stacked, not the work).
+    var flops: Double {
         let layers = config.numLayers
         let perLayer = (0..<layers).map(layer)
         func suffix(_ from: Int) -> Double { perLayer[from...].reduce(0, +) }
@@ -61,7 +62,6 @@ struct OptinScoringCost {
             total += Double(heads[l]) * (suffix(start) + grams + head)
             total += Double(widths[l]) * ((l + 1 < layers ? suffix(l + 1) : 0) + grams + head)
         }
-        _ = neuronBatch   // the batch size changes how copies are stacked, not the work
         return total
     }
 }

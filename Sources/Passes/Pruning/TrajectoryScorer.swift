@@ -14,7 +14,7 @@ import Models
 /// neurons run stacked along the batch dimension through the later layers.
 ///
 /// Memory (docs/ARCHITECTURE.md "Layer-streamed pruning"): items run in waves of at most
-/// `neuronBatch` copies, layer-major — each layer is taken from the `LayerSource` once per wave and
+/// `neuronBatch` copies per worker (`Threads.count`; a wave's items run concurrently), layer-major — each layer is taken from the `LayerSource` once per wave and
 /// every item in flight passes through it; a later layer's FFN output is reduced to its distance
 /// term as soon as it is computed, and the head + KL run `headRows` logit rows at a time. With a
 /// `LayerStreamingExecutor` only one layer's weights (plus the head) are resident; with a loaded
@@ -127,7 +127,7 @@ final class TrajectoryScorer {
 
     /// Terms of every unit in canonical order (heads of layer 0…L−1, then neurons of layer 0…L−1).
     /// Items already in `ledger` are taken from it; of the others, those in the ledger's slice are
-    /// computed (in waves of at most `neuronBatch` copies) and recorded in item order. Nil when some
+    /// computed (in waves of at most `neuronBatch` copies per worker) and recorded in item order. Nil when some
     /// items belong to other slices (a shard's run).
     func score(neuronBatch: Int = 32, progress: ProgressReporter, ledger: WorkLedger = WorkLedger(),
                step: String = "optin") throws -> (units: [PrunableUnit], terms: [TrajectoryTerms])? {
