@@ -7,7 +7,10 @@ import Whittle
 // (`pruning optin`'s calibration). Runs alternate ours / port; wall and process CPU seconds per run,
 // ratio of medians, our FLOP count, GFLOP/s and the fraction of the 2-thread sgemm ceiling measured
 // in the same run; scores compared (largest relative difference, units selected at flops_ratio 0.6).
-// `whittle-bench optin-speed [sentences=4,16] [runs=3] [port-runs=N] [threads=2]`
+// `whittle-bench optin-speed [sentences=4,16] [runs=3] [port-runs=N] [port-limit=N] [port-scores=PATH] [threads=2]`
+// `port-limit=N` scores only the first N heads and N neurons of each layer on the port and scales its
+// times to all units (its work per unit is the same: one whole forward each), for a loaded machine;
+// the scores are then compared on those units and the selection is not compared.
 
 private func cpuSecondsNow() -> Double {
     var usage = rusage()
@@ -33,6 +36,7 @@ func runOptinSpeedBench() throws {
     let runs = Int(options["runs"] ?? "3") ?? 3
     let portRuns = Int(options["port-runs"] ?? "\(runs)") ?? runs
     let threads = Int(options["threads"] ?? "2") ?? 2
+    let portLimit = Int(options["port-limit"] ?? "0") ?? 0
     Threads.set(threads)
     let folder = sharedPath("models/minilm-l6-sst2")
     guard FileManager.default.fileExists(atPath: folder + "/config.json") else { print("minilm-l6-sst2 absent (\(folder))"); return }
@@ -63,12 +67,15 @@ func runOptinSpeedBench() throws {
             }
             if r < portRuns {
                 guard let result = runPythonPeer(script: "tools/reference/optin_scoring_port.py",
-                                                 ["--model", folder, "--calibration", calibPath, "--out", portOut, "--threads", "\(threads)"]),
-                      let wall = result["wall"] as? Double, let cpu = result["cpu"] as? Double else {
+                                                 ["--model", folder, "--calibration", calibPath, "--out", portOut, "--threads", "\(threads)",
+                                                  "--limit", "\(portLimit)"]),
+                      let wall = result["wall"] as? Double, let cpu = result["cpu"] as? Double, let scored = result["units"] as? Int else {
                     print("  PyTorch port unavailable or failed (WHITTLE_PYTHON, tools/reference/optin_scoring_port.py)"); break
                 }
-                portWall.append(wall); portCPU.append(cpu)
-                print(String(format: "  %d sentences run %d: port %.1f s wall, %.1f s CPU", n, r + 1, wall, cpu))
+                let scale = Double(network.headCounts.reduce(0, +) + network.ffnWidths.reduce(0, +)) / Double(scored)
+                portWall.append(wall * scale); portCPU.append(cpu * scale)
+                print(String(format: "  %d sentences run %d: port %.1f s wall, %.1f s CPU%@", n, r + 1, wall * scale, cpu * scale,
+                             scale == 1 ? "" : String(format: " (%d units in %.1f s wall, %.1f s CPU, scaled ×%.2f)", scored, wall, cpu, scale)))
             }
         }
         guard let ours = scores else { continue }
@@ -78,6 +85,9 @@ func runOptinSpeedBench() throws {
                      ours.units.count, range(ourWall), range(ourCPU), ourWall.count))
         print(String(format: "  our FLOPs %.2f TFLOP (%.1f MFLOP per unit): %.1f GFLOP/s = %.2f × sgemm ceiling (%.1f GFLOP/s, %d threads, median of %d)",
                      flops / 1e12, flops / Double(ours.units.count) / 1e6, rate, rate / ceil, ceil, threads, ceilings.count))
+        if let path = options["port-scores"] {   // a full port run saved earlier (its --out), same sentences
+            print("  against \(path):"); try compareWithPort(ours, portPath: path, network: network, pass: pass, calibration: calibration)
+        }
         guard !portWall.isEmpty else { continue }
         print(String(format: "  PyTorch port %@ s wall, %@ s CPU (%d runs); port ÷ ours, medians: wall %.2f×, CPU %.2f×", range(portWall),
                      range(portCPU), portWall.count, median(portWall) / median(ourWall), median(portCPU) / median(ourCPU)))
@@ -93,11 +103,18 @@ private func compareWithPort(_ ours: OptinScores, portPath: String, network: Tra
         print("  \(portPath): not the port's JSON (units, md, kl)"); return
     }
     let portUnits = units.map { PrunableUnit(($0[0] as? String) == "head" ? .head : .neuron, layer: $0[1] as? Int ?? -1, index: $0[2] as? Int ?? -1) }
-    guard portUnits == ours.units else { print("  port units differ from ours (order or count)"); return }
+    let index = Dictionary(uniqueKeysWithValues: ours.units.enumerated().map { ($1, $0) })
+    guard portUnits.allSatisfy({ index[$0] != nil }) else { print("  port units are not ours"); return }
     let theirs = OptinScores(units: portUnits, terms: zip(md, kl).map { TrajectoryTerms(md: $0, kl: $1) }, excludePadding: true)
     func rel(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(b), 1e-12) }
-    let mdDiff = zip(ours.terms, theirs.terms).map { rel($0.md, $1.md) }.max() ?? 0
-    let klDiff = zip(ours.terms, theirs.terms).map { rel($0.kl, $1.kl) }.max() ?? 0
+    let pairs = zip(portUnits, theirs.terms).map { (ours.terms[index[$0]!], $1) }
+    let mdDiff = pairs.map { rel($0.md, $1.md) }.max() ?? 0
+    let klDiff = pairs.map { rel($0.kl, $1.kl) }.max() ?? 0
+    guard portUnits == ours.units else {
+        print(String(format: "  scores vs port on its %d units: largest relative difference md %.2e, kl %.2e (selection compared on full runs only)",
+                     portUnits.count, mdDiff, klDiff))
+        return
+    }
     let s = Double(calibration.reduce(0) { $0 + $1.ids.count }) / Double(calibration.count)
     let a = try pass.plan(network, scores: ours, macSeqLen: s).0, b = try pass.plan(network, scores: theirs, macSeqLen: s).0
     print(String(format: "  scores vs port: largest relative difference md %.2e, kl %.2e; selected units at flops_ratio 0.6 %@ (%d heads, %d neurons kept)",
