@@ -128,7 +128,9 @@ public struct OptinPruning: Pass, Equatable {
     /// The calibration as the scorer runs it: one unpadded segment per example (`exclude_padding` on a
     /// classifier) or one padded batch.
     func segments(_ network: any LayerSource, calibration: [Example]) throws -> [ModelInput] {
-        guard excludePadding && network.config.isClassifier else { return [try FinerCutPruning().calibrationInput(calibration, config: network.config)] }
+        guard excludePadding && network.config.isClassifier else {
+            return [try FinerCutPruning().calibrationInput(calibration, config: network.config)]
+        }
         return calibration.map { e in ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] }) }
     }
 
@@ -149,8 +151,8 @@ public struct OptinPruning: Pass, Equatable {
     /// Items come from and go to `ledger` (sharding, resume); a slice of them throws `SliceComplete`.
     public func scores(_ network: any LayerSource, calibration: [Example], progress: ProgressReporter = .silent,
                        seed: UInt64 = 0, ledger: WorkLedger = WorkLedger(), step: String = kind) throws -> OptinScores {
-        let scorer = try TrajectoryScorer(model: network, segments: try segments(network, calibration: calibration), sampleRows: sampleRows, temperature: temperature,
-                                          unresetHeadMask: unresetHeadMask, seed: seed)
+        let scorer = try TrajectoryScorer(model: network, segments: try segments(network, calibration: calibration), sampleRows: sampleRows,
+                                          temperature: temperature, unresetHeadMask: unresetHeadMask, seed: seed)
         guard let s = try scorer.score(neuronBatch: neuronBatch, progress: progress, ledger: ledger, step: step) else {
             throw SliceComplete(step: step)
         }

@@ -14,8 +14,8 @@ import Models
 /// neurons run stacked along the batch dimension through the later layers.
 ///
 /// Memory (docs/ARCHITECTURE.md "Layer-streamed pruning"): items run in waves of at most
-/// `neuronBatch` copies per worker (`Threads.count`; a wave's items run concurrently), layer-major — each layer is taken from the `LayerSource` once per wave and
-/// every item in flight passes through it; a later layer's FFN output is reduced to its distance
+/// `neuronBatch` copies per worker (`Threads.count`; a wave's items run concurrently), layer-major —
+/// each layer is taken from the `LayerSource` once per wave and every item in flight passes through it; a later layer's FFN output is reduced to its distance
 /// term as soon as it is computed, and the head + KL run `headRows` logit rows at a time. With a
 /// `LayerStreamingExecutor` only one layer's weights (plus the head) are resident; with a loaded
 /// `TransformerModel` the arithmetic is the same, so both give the same bits.
@@ -127,8 +127,8 @@ final class TrajectoryScorer {
 
     /// Terms of every unit in canonical order (heads of layer 0…L−1, then neurons of layer 0…L−1).
     /// Items already in `ledger` are taken from it; of the others, those in the ledger's slice are
-    /// computed (in waves of at most `neuronBatch` copies per worker) and recorded in item order. Nil when some
-    /// items belong to other slices (a shard's run).
+    /// computed (in waves of at most `neuronBatch` copies per worker) and recorded in item order. Nil
+    /// when some items belong to other slices (a shard's run).
     func score(neuronBatch: Int = 32, progress: ProgressReporter, ledger: WorkLedger = WorkLedger(),
                step: String = "optin") throws -> (units: [PrunableUnit], terms: [TrajectoryTerms])? {
         let items = workItems(neuronBatch: neuronBatch)
@@ -206,7 +206,9 @@ final class TrajectoryScorer {
                 try addDistance(f, layer: j, needed: j > f.layer || (j == f.layer && f.layer == layers - 1))
             }
         }
-        try concurrently(wave, workers: workers) { f in f.terms = try (0..<f.copies).map { TrajectoryTerms(md: f.md[$0], kl: try kl(copy: $0, hidden: f.hidden)) } }
+        try concurrently(wave, workers: workers) { f in
+            f.terms = try (0..<f.copies).map { TrajectoryTerms(md: f.md[$0], kl: try kl(copy: $0, hidden: f.hidden)) }
+        }
         return wave.map(\.terms)
     }
 
