@@ -145,6 +145,17 @@ func timeIt(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
 }
 
+/// SST-2 train (first 4,000 lines), tokenized for `folder`'s model and shuffled with seed 0: the
+/// calibration sentences are its prefix (`pruning optin` and `optin-speed` score the same ones).
+func sst2ShuffledTrain(folder: String) throws -> [Example] {
+    let enc = TokenizerEncoding(tokenizer: try Tokenizer.load(folder: folder))
+    let labels = LabelSet(config: try Checkpoint(path: folder).config)
+    var train = try DataSource(data: sharedPath("data/sst2/train.tsv"), maxExamples: 4000).labeledExamples(encoder: enc, labels: labels)
+    var rng = SeededGenerator(seed: 0)
+    train.shuffle(using: &rng)
+    return train
+}
+
 func optinBench() throws {
     let folder = sharedPath("models/minilm-l6-sst2")
     guard FileManager.default.fileExists(atPath: folder + "/config.json") else { print("minilm-l6-sst2 absent"); return }
@@ -154,9 +165,7 @@ func optinBench() throws {
     let enc = TokenizerEncoding(tokenizer: try Tokenizer.load(folder: folder))
     let checkpoint = try Checkpoint(path: folder)
     let labels = LabelSet(config: checkpoint.config)
-    var train = try DataSource(data: sharedPath("data/sst2/train.tsv"), maxExamples: 4000).labeledExamples(encoder: enc, labels: labels)
-    var rng = SeededGenerator(seed: 0)
-    train.shuffle(using: &rng)
+    let train = try sst2ShuffledTrain(folder: folder)
     let calibration = Array(train.prefix(calibrationCount))
     // Options are chosen on a validation split carved from train (seeded shuffle, disjoint from the
     // calibration sentences); dev is reported once, for the chosen variant and the baselines.

@@ -14,6 +14,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("ternary", runTernaryBench),
     ("training", runTrainingBench),
     ("pruning", runPruningBench),
+    ("optin-speed", runOptinSpeedBench),
     ("evaluation", runEvaluationBench),
     ("decoding", runDecodingBench),
     ("distill", runDistillBench),

@@ -1,6 +1,7 @@
 import XCTest
 import Checkpoints
 import Datasets
+import Kernels
 import Models
 @testable import Passes
 import TestSupport
@@ -84,6 +85,10 @@ final class PruningOptinTests: XCTestCase {
 
     func checkScorer(_ model: TransformerModel, segments: [ModelInput], file: StaticString = #filePath, line: UInt = #line) throws {
         let scorer = try TrajectoryScorer(model: model, segments: segments, sampleRows: 100_000, seed: 0)
+        // Two workers: the flights of a wave run concurrently (the path scoring takes on the 2-core machine).
+        let threads = Threads.count
+        Threads.set(2)
+        defer { Threads.set(threads) }
         let scored = try XCTUnwrap(scorer.score(neuronBatch: 5, progress: .silent))
         XCTAssertEqual(scored.units.count, model.layers.reduce(0) { $0 + $1.heads + $1.ffnWidth }, file: file, line: line)
         let picks = [0, 3, scored.units.count / 2, scored.units.count - 7, scored.units.count - 1]
@@ -105,6 +110,44 @@ final class PruningOptinTests: XCTestCase {
     func testBatchedScorerEqualsOneUnitAtATimeOnLlamaGQA() throws {
         let model = try TransformerModel.load(path: Fixtures.path("models-reference/llama_gqa"))
         try checkScorer(model, segments: [ModelInput(tokens: [[1, 5, 9, 13, 17, 21], [2, 6, 10, 14, 18, 22]])])
+    }
+
+    func testConcurrentFlightsGiveTheBitsOfOneWorker() throws {
+        // Waves hold one flight per worker; each flight's arithmetic is the same with 1 or 2 workers.
+        let model = try TransformerModel.load(path: Fixtures.path("models-reference/bert_classifier"))
+        let segments = [[2, 10, 11, 12, 3], [2, 20, 21, 3], [2, 30, 31, 32, 33, 34, 3]].map { ModelInput(tokens: [$0]) }
+        let threads = Threads.count
+        defer { Threads.set(threads) }
+        func terms(workers: Int) throws -> [TrajectoryTerms] {
+            Threads.set(workers)
+            let scorer = try TrajectoryScorer(model: model, segments: segments, sampleRows: 100_000, seed: 0)
+            return try XCTUnwrap(scorer.score(neuronBatch: 7, progress: .silent)).terms
+        }
+        let one = try terms(workers: 1), two = try terms(workers: 2), three = try terms(workers: 3)
+        XCTAssertEqual(one.count, model.layers.reduce(0) { $0 + $1.heads + $1.ffnWidth })
+        XCTAssertEqual(two, one)
+        XCTAssertEqual(three, one)
+        XCTAssertEqual(Threads.count, 3, "the scorer restores the BLAS thread count")
+    }
+
+    func testScoringFLOPsCountEveryMatmulAsPyTorchDoes() throws {
+        // Per-layer and head FLOPs from torch.utils.flop_counter (linears, QKᵀ and PV; eager attention).
+        let fixture = try Fixtures.readJSON(try Fixtures.required("pruning/optin_flops_reference.json",
+                                                                  regenerate: "tools/reference/optin_flops_reference.py")) as! [String: Any]
+        let layerFLOPs = fixture["layer_flops"] as! [Double], headFLOPs = fixture["head_flops"] as! Double
+        let lengths = (fixture["meta"] as! [String: Any])["segment_lengths"] as! [Int]
+        let model = try TransformerModel.load(path: Fixtures.path("models-reference/bert_classifier"))
+        let segments = lengths.map { ModelInput(tokens: [[Int](repeating: 2, count: $0)]) }
+        let cost = try OptinScoringCost(model, segments: segments, sampleRows: 768, unresetHeadMask: false)
+        XCTAssertEqual(layerFLOPs.count, 2)
+        for j in 0..<2 { XCTAssertEqual(cost.layer(j), layerFLOPs[j], "layer \(j)") }
+        XCTAssertEqual(cost.head, headFLOPs)
+        // Per unit: heads of layer 0 run layers 0–1, heads of layer 1 and neurons of layer 0 run layer 1,
+        // neurons of layer 1 none; each adds its Gram matrices (one: k = 1) and one head; plus the
+        // unpruned forward and the two reference Grams. 16 rows, width 32.
+        let gram = 2.0 * 16 * 16 * 32, l0 = layerFLOPs[0], l1 = layerFLOPs[1], h = headFLOPs
+        let expected = (l0 + l1 + h + 2 * gram) + 4 * (l0 + l1 + gram + h) + 4 * (l1 + gram + h) + 48 * (l1 + gram + h) + 48 * (gram + h)
+        XCTAssertEqual(cost.flops, expected)
     }
 
     // MARK: writing

@@ -125,6 +125,22 @@ public struct OptinPruning: Pass, Equatable {
         return r
     }
 
+    /// The calibration as the scorer runs it: one unpadded segment per example (`exclude_padding` on a
+    /// classifier) or one padded batch.
+    func segments(_ network: any LayerSource, calibration: [Example]) throws -> [ModelInput] {
+        guard excludePadding && network.config.isClassifier else {
+            return [try FinerCutPruning().calibrationInput(calibration, config: network.config)]
+        }
+        return calibration.map { e in ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] }) }
+    }
+
+    /// Floating-point operations of `scores` (2 per multiply-add; matmuls, attention, Gram matrices and
+    /// the head; norms and elementwise ops not counted): what the bench divides by the scoring time.
+    public func scoringFLOPs(_ network: any LayerSource, calibration: [Example]) throws -> Double {
+        try OptinScoringCost(network, segments: segments(network, calibration: calibration), sampleRows: sampleRows,
+                             unresetHeadMask: unresetHeadMask).flops
+    }
+
     static func meanLength(_ examples: [Example]) -> Double {
         Double(examples.reduce(0) { $0 + $1.ids.count }) / Double(max(examples.count, 1))
     }
@@ -135,16 +151,8 @@ public struct OptinPruning: Pass, Equatable {
     /// Items come from and go to `ledger` (sharding, resume); a slice of them throws `SliceComplete`.
     public func scores(_ network: any LayerSource, calibration: [Example], progress: ProgressReporter = .silent,
                        seed: UInt64 = 0, ledger: WorkLedger = WorkLedger(), step: String = kind) throws -> OptinScores {
-        let segments: [ModelInput]
-        if excludePadding && network.config.isClassifier {
-            segments = calibration.map { e in
-                ModelInput(tokens: [e.ids.map(Int.init)], tokenTypes: e.tokenTypes.map { [$0.map(Int.init)] })
-            }
-        } else {
-            segments = [try FinerCutPruning().calibrationInput(calibration, config: network.config)]
-        }
-        let scorer = try TrajectoryScorer(model: network, segments: segments, sampleRows: sampleRows, temperature: temperature,
-                                          unresetHeadMask: unresetHeadMask, seed: seed)
+        let scorer = try TrajectoryScorer(model: network, segments: try segments(network, calibration: calibration), sampleRows: sampleRows,
+                                          temperature: temperature, unresetHeadMask: unresetHeadMask, seed: seed)
         guard let s = try scorer.score(neuronBatch: neuronBatch, progress: progress, ledger: ledger, step: step) else {
             throw SliceComplete(step: step)
         }
@@ -253,4 +261,7 @@ public struct OptinScores: Sendable, Codable {
     public var terms: [TrajectoryTerms]
     /// Feature rows were real tokens only.
     public var excludePadding: Bool
+    public init(units: [PrunableUnit], terms: [TrajectoryTerms], excludePadding: Bool) {
+        self.units = units; self.terms = terms; self.excludePadding = excludePadding
+    }
 }

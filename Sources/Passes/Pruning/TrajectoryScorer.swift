@@ -14,8 +14,8 @@ import Models
 /// neurons run stacked along the batch dimension through the later layers.
 ///
 /// Memory (docs/ARCHITECTURE.md "Layer-streamed pruning"): items run in waves of at most
-/// `neuronBatch` copies, layer-major — each layer is taken from the `LayerSource` once per wave and
-/// every item in flight passes through it; a later layer's FFN output is reduced to its distance
+/// `neuronBatch` copies per worker (`Threads.count`; a wave's items run concurrently), layer-major —
+/// each layer is taken from the `LayerSource` once per wave and every item in flight passes through it; a later layer's FFN output is reduced to its distance
 /// term as soon as it is computed, and the head + KL run `headRows` logit rows at a time. With a
 /// `LayerStreamingExecutor` only one layer's weights (plus the head) are resident; with a loaded
 /// `TransformerModel` the arithmetic is the same, so both give the same bits.
@@ -127,8 +127,8 @@ final class TrajectoryScorer {
 
     /// Terms of every unit in canonical order (heads of layer 0…L−1, then neurons of layer 0…L−1).
     /// Items already in `ledger` are taken from it; of the others, those in the ledger's slice are
-    /// computed (in waves of at most `neuronBatch` copies) and recorded in item order. Nil when some
-    /// items belong to other slices (a shard's run).
+    /// computed (in waves of at most `neuronBatch` copies per worker) and recorded in item order. Nil
+    /// when some items belong to other slices (a shard's run).
     func score(neuronBatch: Int = 32, progress: ProgressReporter, ledger: WorkLedger = WorkLedger(),
                step: String = "optin") throws -> (units: [PrunableUnit], terms: [TrajectoryTerms])? {
         let items = workItems(neuronBatch: neuronBatch)
@@ -146,8 +146,9 @@ final class TrajectoryScorer {
             wave = []
             progress.update(done)
         }
+        let capacity = max(neuronBatch, 1) * max(Threads.count, 1)
         for (i, item) in items.enumerated() where ledger.shouldCompute(step, i, of: items.count) {
-            if wave.reduce(0, { $0 + $1.copies }) + item.count > max(neuronBatch, 1) { try flush() }
+            if wave.reduce(0, { $0 + $1.copies }) + item.count > capacity { try flush() }
             wave.append(Flight(index: i, units: item, layers: layers, unresetHeadMask: unresetHeadMask))
         }
         try flush()
@@ -174,6 +175,7 @@ final class TrajectoryScorer {
         var hidden: [[Float]] = []
         /// Σ of the distance terms so far, per copy, in layer order.
         var md: [Double]
+        var terms: [TrajectoryTerms] = []
 
         init(index: Int, units: [PrunableUnit], layers: Int, unresetHeadMask: Bool) {
             self.index = index; self.units = units
@@ -184,21 +186,48 @@ final class TrajectoryScorer {
     }
 
     /// Runs a wave: layers from the earliest one any item needs to the last, each taken from the
-    /// source once; then the head and KL of every copy.
+    /// source once; then the head and KL of every copy. The flights of a wave are independent and
+    /// run concurrently, one per core (`Threads.count`), each with single-threaded BLAS: no hand-off
+    /// between the sgemm threads and the elementwise kernels, and the cores never wait on each other
+    /// inside a layer (docs/ARCHITECTURE.md "Layer-streamed pruning"; BENCHMARKS.md "OPTIN scoring speed").
     private func run(_ wave: [Flight]) throws -> [[TrajectoryTerms]] {
         let first = wave.map { min($0.start, $0.layer) }.min()!
+        let threads = Threads.count, workers = min(threads, wave.count)
+        if workers > 1 { Threads.set(1) }
+        defer { if workers > 1 { Threads.set(threads) } }
         for j in first..<layers {
             let layer = try source.layer(at: j)
-            for f in wave {
+            try concurrently(wave, workers: workers) { f in
                 if f.isHead && j == f.start { try startHead(f) }
                 if !f.isHead && j == f.layer { try startNeurons(f, layer: layer) }
-                guard j >= f.start else { continue }
+                guard j >= f.start else { return }
                 for s in segments.indices { try layer.forward(&f.hidden[s], state: &f.states[s]) }
                 // MD over layers k > l (plus k = l for the last layer), in layer order.
                 try addDistance(f, layer: j, needed: j > f.layer || (j == f.layer && f.layer == layers - 1))
             }
         }
-        return try wave.map { f in try (0..<f.copies).map { TrajectoryTerms(md: f.md[$0], kl: try kl(copy: $0, hidden: f.hidden)) } }
+        try concurrently(wave, workers: workers) { f in
+            f.terms = try (0..<f.copies).map { TrajectoryTerms(md: f.md[$0], kl: try kl(copy: $0, hidden: f.hidden)) }
+        }
+        return wave.map(\.terms)
+    }
+
+    /// `body` on every flight, `workers` at a time (each takes the next flight); the first error is rethrown.
+    private func concurrently(_ flights: [Flight], workers: Int, _ body: (Flight) throws -> Void) throws {
+        guard workers > 1 else { for f in flights { try body(f) }; return }
+        let lock = NSLock()
+        var next = 0, failure: Error?
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                lock.lock()
+                let i = next; next += 1
+                let stop = failure != nil
+                lock.unlock()
+                guard i < flights.count, !stop else { return }
+                do { try body(flights[i]) } catch { lock.lock(); failure = failure ?? error; lock.unlock() }
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// Takes layer `j`'s FFN output of every copy from the states and, when `needed`, adds its distance.
