@@ -64,31 +64,65 @@ void vnni_panel(int32_t *out, size_t ldo, const uint8_t *a, const int8_t *b, siz
     }
 }
 
-TARGETVNNI static size_t int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K) {
-    size_t K64 = K / 64 * 64;
-    if (K64 == 0) return 0;
-    // The activations once as unsigned bytes (sign bit flipped = a + 128).
-    uint8_t *au = (uint8_t *)aligned_alloc(64, (M * K + 63) / 64 * 64);
-    if (!au) return 0;
+// Weight rows [j0, j1) against the activations already made unsigned (au).
+TARGETVNNI static void vnni_rows(int32_t *out, size_t ldo, const uint8_t *au, const int8_t *b, size_t M, size_t j0, size_t j1, size_t K) {
+    size_t K64 = K / 64 * 64, j = j0;
+    for (; j + 4 <= j1; j += 4) vnni_panel(out + j, ldo, au, b + j * K, M, K, K64, 4);
+    for (; j < j1; j++) vnni_panel(out + j, ldo, au, b + j * K, M, K, K64, 1);
+}
+
+// The activations once as unsigned bytes (sign bit flipped = a + 128); NULL when allocation fails.
+TARGETVNNI static uint8_t *flipped(const int8_t *a, size_t n) {
+    uint8_t *au = (uint8_t *)aligned_alloc(64, (n + 63) / 64 * 64);
+    if (!au) return NULL;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    size_t n = M * K, t = 0;
+    size_t t = 0;
     for (; t + 64 <= n; t += 64) _mm512_storeu_si512((void *)(au + t), _mm512_xor_si512(_mm512_loadu_si512((const void *)(a + t)), flip));
     for (; t < n; t++) au[t] = (uint8_t)(a[t] ^ 0x80);
-    size_t j = 0;
-    for (; j + 4 <= N; j += 4) vnni_panel(out + j, ldo, au, b + j * K, M, K, K64, 4);
-    for (; j < N; j++) vnni_panel(out + j, ldo, au, b + j * K, M, K, K64, 1);
-    free(au);
-    return K64;
+    return au;
 }
 
 size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K) {
-    if (!csimd_vnni_available()) return 0;
-    return int8_matmul_vnni(out, ldo, a, b, M, N, K);
+    if (!csimd_vnni_available() || K < 64) return 0;
+    uint8_t *au = flipped(a, M * K);
+    if (!au) return 0;
+    vnni_rows(out, ldo, au, b, M, 0, N, K);
+    free(au);
+    return K / 64 * 64;
+}
+
+// ---- split over the cores (pool.c): chunks of weight rows, a multiple of 4 ------------------------
+
+typedef struct { int32_t *out; size_t ldo; const uint8_t *au; const int8_t *b; size_t M, N, K, rows; } int8_job_t;
+
+static void int8_chunk(void *ctx, size_t c) {
+    int8_job_t *job = ctx;
+    size_t j0 = c * job->rows, j1 = j0 + job->rows < job->N ? j0 + job->rows : job->N;
+    vnni_rows(job->out, job->ldo, job->au, job->b, job->M, j0, j1, job->K);
+}
+
+size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K,
+                                    int max_threads) {
+    if (!csimd_vnni_available() || K < 64) return 0;
+    uint8_t *au = flipped(a, M * K);
+    if (!au) return 0;
+    int helpers = (double)M * N * K >= (1u << 18) && N >= 16 && max_threads > 1 ? csimd_pool_helpers() : 0;
+    if (helpers > max_threads - 1) helpers = max_threads - 1;
+    size_t chunks = 4 * (size_t)(helpers + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
+    int8_job_t job = { out, ldo, au, b, M, N, K, rows };
+    if (helpers == 0 || !csimd_pool_run(int8_chunk, &job, (N + rows - 1) / rows, max_threads)) vnni_rows(out, ldo, au, b, M, 0, N, K);
+    free(au);
+    return K / 64 * 64;
 }
 #else
 int csimd_vnni_available(void) { return 0; }
 size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K) {
     (void)out; (void)ldo; (void)a; (void)b; (void)M; (void)N; (void)K;
+    return 0;
+}
+size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K,
+                                    int max_threads) {
+    (void)out; (void)ldo; (void)a; (void)b; (void)M; (void)N; (void)K; (void)max_threads;
     return 0;
 }
 #endif

@@ -15,13 +15,13 @@
 // * AVX2 (no AVX-512 VNNI): VPMADDUBSW multiplies the unsigned fields by the signed activations (pair
 //   sums ≤ 2·3·127, no saturation), offset removed with Σa; blocks of up to 4 activation rows × 2 weight
 //   rows, each weight group unpacked once for the 4 rows.
-#define _GNU_SOURCE   // sched_getaffinity, CPU_COUNT
 #include "CSIMD.h"
 #include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <stdatomic.h>
 #define TARGET __attribute__((target("avx2,f16c")))
 #define TARGETVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
 #define INLINE static inline __attribute__((always_inline))
@@ -204,25 +204,13 @@ static size_t packed2_tiles_vnni(int32_t *out, size_t ldo, const int8_t *a, cons
     return done;
 }
 
-// ---- the split over the cores --------------------------------------------------------------------
-// A product of well under a millisecond cannot pay for waking a sleeping thread (tens of µs), so the
-// helper threads spin on a job counter for about 0.1 ms after their last chunk before they sleep on a
-// condition variable (as OpenBLAS's workers do). The rows are cut into more chunks than threads, taken
-// from a shared counter by the caller and the helpers alike: when a helper is late (a loaded machine),
-// the caller does the chunks itself instead of waiting for it; but a helper preempted in the middle of
-// a chunk holds the caller up until it runs again (a loaded machine). One job at a time; a concurrent
-// caller runs its product alone. WHITTLE_PACKED2_HELPERS=0 turns the helpers off.
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
-#include <unistd.h>
+// ---- the split over the cores (pool.c) --------------------------------------------------------------
 
 typedef struct {
     int32_t *out; size_t ldo; const int8_t *a; const uint8_t *w; size_t M, N, Kp, rows;   // rows per chunk
     int path;                                                                               // 0 AVX2, 1 VNNI rows, 2 VNNI tiles
-    atomic_size_t next, finished; size_t chunks;
     atomic_int failed;
-} job_t;
+} packed2_job_t;
 
 static size_t run_path(int path, int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
     switch (path) {
@@ -232,103 +220,25 @@ static size_t run_path(int path, int32_t *out, size_t ldo, const int8_t *a, cons
     }
 }
 
-static size_t run_chunks(job_t *job) {   // returns the chunks this thread did
-    size_t c, done = 0;
-    for (; (c = atomic_fetch_add(&job->next, 1)) < job->chunks; done++) {
-        size_t j0 = c * job->rows, n = job->N - j0 < job->rows ? job->N - j0 : job->rows;
-        if (run_path(job->path, job->out + j0, job->ldo, job->a, job->w + j0 * (job->Kp / 4), job->M, n, job->Kp) != n)
-            atomic_store(&job->failed, 1);
-        atomic_fetch_add(&job->finished, 1);
-    }
-    return done;
-}
-
-static struct {
-    pthread_mutex_t mu; pthread_cond_t cv;
-    job_t *_Atomic job; atomic_uint seq; atomic_int active; atomic_flag busy;
-    int helpers;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, ATOMIC_FLAG_INIT, 0 };
-
-static void *helper(void *unused) {
-    (void)unused;
-    unsigned seen = 0;
-    for (;;) {
-        unsigned s;
-        uint64_t t0 = __rdtsc();
-        while ((s = atomic_load(&pool.seq)) == seen) {
-            if (__rdtsc() - t0 < 300000) { _mm_pause(); continue; }   // ≈ 0.1 ms
-            pthread_mutex_lock(&pool.mu);
-            while (atomic_load(&pool.seq) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
-            pthread_mutex_unlock(&pool.mu);
-        }
-        seen = s;
-        atomic_fetch_add(&pool.active, 1);   // before looking at the job: its owner waits for active = 0
-        job_t *job = atomic_load(&pool.job);
-        if (job) run_chunks(job);
-        atomic_fetch_sub(&pool.active, 1);
-    }
-    return NULL;
-}
-
-// The helper threads (the cores this process may run on − 1, at most 7), started once; none when there
-// is one core (a helper spinning beside its caller on one core would only take its time) or they
-// cannot start.
-static void pool_start(void) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-#if defined(__linux__) && defined(CPU_COUNT)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
-#endif
-    int want = cores > 8 ? 7 : cores > 1 ? (int)cores - 1 : 0, n = 0;
-    const char *cap = getenv("WHITTLE_PACKED2_HELPERS");   // at most this many helpers (0: none), for A/B runs
-    if (cap && cap[0] >= '0' && cap[0] <= '9' && atoi(cap) < want) want = atoi(cap);
-    for (; n < want; n++) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int rc = pthread_create(&t, &attr, helper, NULL);
-        pthread_attr_destroy(&attr);
-        if (rc != 0) break;
-    }
-    pool.helpers = n;
-}
-
-static int pool_helpers(void) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, pool_start);
-    return pool.helpers;
+static void packed2_chunk(void *ctx, size_t c) {
+    packed2_job_t *job = ctx;
+    size_t j0 = c * job->rows, n = job->N - j0 < job->rows ? job->N - j0 : job->rows;
+    if (run_path(job->path, job->out + j0, job->ldo, job->a, job->w + j0 * (job->Kp / 4), job->M, n, job->Kp) != n)
+        atomic_store(&job->failed, 1);
 }
 
 // Products of fewer multiply-adds stay on the calling thread.
 #define SPLIT_WORK (1u << 18)
 
-// After a helper held its caller up (waited more than two of the caller's own chunks and ≈ 20 µs: it
-// was preempted mid-chunk, the machine is loaded), products run alone for ≈ 0.1 s (TSC ticks).
-static _Atomic uint64_t split_off_until;
-
 static size_t packed2_split(int path, int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
-    int helpers = (double)M * N * Kp >= SPLIT_WORK && N >= 16 ? pool_helpers() : 0;
-    if (helpers == 0 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy))
-        return run_path(path, out, ldo, a, w, M, N, Kp);
-    size_t chunks = 4 * (size_t)(helpers + 1), rows = (N + chunks - 1) / chunks;
-    rows = (rows + 3) / 4 * 4;
-    job_t job = { out, ldo, a, w, M, N, Kp, rows, path, 0, 0, (N + rows - 1) / rows, 0 };
-    atomic_store(&pool.job, &job);
-    atomic_fetch_add(&pool.seq, 1);
-    pthread_mutex_lock(&pool.mu);
-    pthread_cond_broadcast(&pool.cv);
-    pthread_mutex_unlock(&pool.mu);
-    uint64_t t0 = __rdtsc();
-    size_t mine = run_chunks(&job);
-    uint64_t t1 = __rdtsc();
-    while (atomic_load(&job.finished) < job.chunks) _mm_pause();
-    uint64_t t2 = __rdtsc();
-    if (t2 - t1 > 2 * (mine ? (t1 - t0) / mine : 0) + 50000) atomic_store(&split_off_until, t2 + 300000000);
-    atomic_store(&pool.job, NULL);
-    while (atomic_load(&pool.active) != 0) _mm_pause();   // no helper still holds `job`
-    atomic_flag_clear(&pool.busy);
-    return atomic_load(&job.failed) ? 0 : N;
+    int helpers = (double)M * N * Kp >= SPLIT_WORK && N >= 16 ? csimd_pool_helpers() : 0;
+    if (helpers > 0) {
+        size_t chunks = 4 * (size_t)(helpers + 1), rows = (N + chunks - 1) / chunks;
+        rows = (rows + 3) / 4 * 4;
+        packed2_job_t job = { out, ldo, a, w, M, N, Kp, rows, path, 0 };
+        if (csimd_pool_run(packed2_chunk, &job, (N + rows - 1) / rows, 1 << 30)) return atomic_load(&job.failed) ? 0 : N;
+    }
+    return run_path(path, out, ldo, a, w, M, N, Kp);
 }
 
 // ---- entry points --------------------------------------------------------------------------------

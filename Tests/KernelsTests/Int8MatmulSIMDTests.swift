@@ -19,4 +19,25 @@ final class Int8MatmulSIMDTests: XCTestCase {
             XCTAssertEqual(scalar, naive, "M \(M) N \(N) K \(K), Swift loop")
         }
     }
+
+    /// Products large enough to be split over the cores by CSIMD's pool (pool.c): decode-sized rows (M = 1),
+    /// weight-row counts that do not divide into the pool's chunks of 4, K off multiples of 64 (the Swift
+    /// tail), on 1 and 2 threads — all equal the naive product exactly.
+    func testSplitProductsEqualNaiveOnEveryThreadCount() {
+        var rng = SeededNormal(seed: 33)
+        let saved = Threads.count
+        defer { Threads.set(saved) }
+        for (M, N, K) in [(1, 600, 640), (1, 517, 700), (1, 49, 6000), (3, 1030, 576), (40, 261, 1100)] {
+            let a = (0..<(M * K)).map { _ in Int8(truncatingIfNeeded: Int(rng.uniform() * 256) - 128) }
+            let b = (0..<(N * K)).map { _ in Int8(truncatingIfNeeded: Int(rng.uniform() * 256) - 128) }
+            var naive = [Int32](repeating: 0, count: M * N)
+            int8MatmulNaive(out: &naive, a: a, b: b, m: M, n: N, k: K)
+            for threads in [1, 2] {
+                Threads.set(threads)
+                var fast = [Int32](repeating: -1, count: M * N)
+                int8Matmul(out: &fast, a: a, b: b, m: M, n: N, k: K)
+                XCTAssertEqual(fast, naive, "M \(M) N \(N) K \(K), \(threads) threads")
+            }
+        }
+    }
 }

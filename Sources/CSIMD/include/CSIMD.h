@@ -79,12 +79,30 @@ int csimd_avx512_available(void);
 // block_size is not a power of two ≥ 32.
 size_t csimd_nf4_matmul(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
                         size_t M, size_t n0, size_t n1, size_t K, size_t block_size, const float *values);
+// The same over all N weight rows, split over the calling thread and up to max_threads − 1 helpers of
+// the spinning pool (pool.c) when the product is large enough; returns N, or 0 as above.
+size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
+                              size_t M, size_t N, size_t K, size_t block_size, const float *values, int max_threads);
 
 /// 1 when csimd_avx512_available() and the CPU has AVX-512 VNNI.
 int csimd_vnni_available(void);
 // csimd_int8_matmul's contract with VPDPBUSD over the first K rounded down to 64 columns (returned);
 // 0 (nothing written) without AVX-512 VNNI.
 size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K);
+// The same over all N weight rows, split over the calling thread and up to max_threads − 1 helpers of
+// the spinning pool (pool.c) when the product is large enough; returns K rounded down to 64, or 0.
+size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K,
+                                    int max_threads);
+
+/// One product split over the cores by spinning helper threads (pool.c): runs fn(ctx, c) for every
+/// c < chunks on the caller and up to max_threads − 1 helpers, and returns 1 when all are done; returns 0
+/// (nothing ran) when there are no helpers, the pool is busy with another caller or the split is off
+/// after a stall — the caller then runs the product itself.
+typedef void (*csimd_chunk_fn)(void *ctx, size_t chunk);
+int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads);
+/// The pool's helper threads (started on first use): the cores this process may run on − 1, at most 7,
+/// capped by WHITTLE_POOL_HELPERS.
+int csimd_pool_helpers(void);
 
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);

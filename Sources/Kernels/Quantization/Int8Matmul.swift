@@ -18,12 +18,22 @@ public func int8MatmulNaive(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<I
 
 public func int8Matmul(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>,
                        m M: Int, n N: Int, k K: Int) {
-    // Weight rows split over the cores; each part runs CSIMD's register-blocked kernel — AVX-512 VNNI
-    // on the first K rounded down to 64 columns, else AVX2 on K rounded down to 16 — and adds the
-    // rest here (or does it all, without AVX2).
+    // AVX-512 VNNI on the first K rounded down to 64 columns, weight rows split over the cores by CSIMD's
+    // spinning pool (a decode step's linears are too short for a Dispatch hand-off: pool.c); the rest of
+    // the columns here.
+    let vnni = csimd_int8_matmul_vnni_split(out, N, a, b, M, N, K, Int32(Threads.count))
+    if vnni > 0 {
+        if vnni < K {
+            parallelRanges(N, costPerItem: M * (K - vnni)) { j0, j1 in
+                int8MatmulScalar(out: out + j0, ldo: N, a: a, b: b + j0 * K, m: M, n: j1 - j0, k: K, from: vnni)
+            }
+        }
+        return
+    }
+    // Without VNNI: weight rows split over the cores; each part runs CSIMD's AVX2 kernel on K rounded
+    // down to 16 and adds the rest here (or does it all, without AVX2).
     parallelRanges(N, costPerItem: M * K) { j0, j1 in
-        var done = csimd_int8_matmul_vnni(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
-        if done == 0 { done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K) }
+        let done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
         int8MatmulScalar(out: out + j0, ldo: N, a: a, b: b + j0 * K, m: M, n: j1 - j0, k: K, from: done)
     }
 }

@@ -1,0 +1,127 @@
+// The split of one product over the cores, shared by the kernels whose calls are too short for a
+// Dispatch hand-off (packed2.c's ternary kernels, int8_vnni.c's W8A8 kernel at decode size).
+//
+// A product of well under a millisecond cannot pay for waking a sleeping thread (tens of µs), so the
+// helper threads spin on a job counter for about 0.1 ms after their last chunk before they sleep on a
+// condition variable (as OpenBLAS's workers do); a decode step's ≈ 200 linears come closer together than
+// that, so the helpers stay awake through the step. The chunks are taken from a shared counter by the
+// caller and the helpers alike: when a helper is late (a loaded machine), the caller does the chunks
+// itself instead of waiting for it; but a helper preempted in the middle of a chunk holds the caller up
+// until it runs again, so after that has happened products run alone for ≈ 0.1 s. One job at a time; a
+// concurrent caller runs its product alone. WHITTLE_POOL_HELPERS=N caps the helpers (0: none), for A/B runs.
+#define _GNU_SOURCE   // sched_getaffinity, CPU_COUNT
+#include "CSIMD.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+typedef struct {
+    csimd_chunk_fn fn; void *ctx;
+    atomic_size_t next, finished; size_t chunks;
+    atomic_int seats;   // helpers that may still join (the caller's thread limit − 1)
+} pool_job_t;
+
+static size_t run_chunks(pool_job_t *job) {   // returns the chunks this thread did
+    size_t c, done = 0;
+    for (; (c = atomic_fetch_add(&job->next, 1)) < job->chunks; done++) {
+        job->fn(job->ctx, c);
+        atomic_fetch_add(&job->finished, 1);
+    }
+    return done;
+}
+
+static struct {
+    pthread_mutex_t mu; pthread_cond_t cv;
+    pool_job_t *_Atomic job; atomic_uint seq; atomic_int active; atomic_flag busy;
+    int helpers;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, ATOMIC_FLAG_INIT, 0 };
+
+static void *helper(void *unused) {
+    (void)unused;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned s;
+        uint64_t t0 = __rdtsc();
+        while ((s = atomic_load(&pool.seq)) == seen) {
+            if (__rdtsc() - t0 < 300000) { _mm_pause(); continue; }   // ≈ 0.1 ms
+            pthread_mutex_lock(&pool.mu);
+            while (atomic_load(&pool.seq) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        seen = s;
+        atomic_fetch_add(&pool.active, 1);   // before looking at the job: its owner waits for active = 0
+        pool_job_t *job = atomic_load(&pool.job);
+        if (job && atomic_fetch_sub(&job->seats, 1) > 0) run_chunks(job);
+        atomic_fetch_sub(&pool.active, 1);
+    }
+    return NULL;
+}
+
+// The helper threads (the cores this process may run on − 1, at most 7), started once; none when there
+// is one core (a helper spinning beside its caller on one core would only take its time) or they
+// cannot start.
+static void pool_start(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+#endif
+    int want = cores > 8 ? 7 : cores > 1 ? (int)cores - 1 : 0, n = 0;
+    const char *cap = getenv("WHITTLE_POOL_HELPERS");
+    if (cap && cap[0] >= '0' && cap[0] <= '9' && atoi(cap) < want) want = atoi(cap);
+    for (; n < want; n++) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &attr, helper, NULL);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) break;
+    }
+    pool.helpers = n;
+}
+
+int csimd_pool_helpers(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pool_start);
+    return pool.helpers;
+}
+
+// After a helper held its caller up (waited more than two of the caller's own chunks and ≈ 20 µs: it
+// was preempted mid-chunk), products run alone for ≈ 0.1 s (TSC ticks).
+static _Atomic uint64_t split_off_until;
+
+int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads) {
+    int seats = max_threads - 1 < csimd_pool_helpers() ? max_threads - 1 : pool.helpers;
+    if (seats <= 0 || chunks < 2 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy))
+        return 0;
+    pool_job_t job = { fn, ctx, 0, 0, chunks, seats };
+    atomic_store(&pool.job, &job);
+    atomic_fetch_add(&pool.seq, 1);
+    pthread_mutex_lock(&pool.mu);
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    uint64_t t0 = __rdtsc();
+    size_t mine = run_chunks(&job);
+    uint64_t t1 = __rdtsc();
+    while (atomic_load(&job.finished) < job.chunks) _mm_pause();
+    uint64_t t2 = __rdtsc();
+    if (t2 - t1 > 2 * (mine ? (t1 - t0) / mine : 0) + 50000) atomic_store(&split_off_until, t2 + 300000000);
+    atomic_store(&pool.job, NULL);
+    while (atomic_load(&pool.active) != 0) _mm_pause();   // no helper still holds `job`
+    atomic_flag_clear(&pool.busy);
+    return 1;
+}
+#else
+int csimd_pool_helpers(void) { return 0; }
+int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads) {
+    (void)fn; (void)ctx; (void)chunks; (void)max_threads;
+    return 0;
+}
+#endif
