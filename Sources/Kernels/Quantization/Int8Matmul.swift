@@ -18,10 +18,10 @@ public func int8MatmulNaive(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<I
 
 public func int8Matmul(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>, b: UnsafePointer<Int8>,
                        m M: Int, n N: Int, k K: Int) {
-    // AVX-512 VNNI on the first K rounded down to 64 columns, weight rows split over the cores by CSIMD's
-    // spinning pool (a decode step's linears are too short for a Dispatch hand-off: pool.c); the rest of
-    // the columns here.
-    let vnni = csimd_int8_matmul_vnni_split(out, N, a, b, M, N, K, Int32(Threads.count))
+    // Decode-sized products (M ≤ pooledRows): AVX-512 VNNI on the first K rounded down to 64 columns,
+    // weight rows split over the cores by CSIMD's spinning pool (too short for a Dispatch hand-off:
+    // pool.c); the rest of the columns here.
+    let vnni = M <= pooledRows ? csimd_int8_matmul_vnni_split(out, N, a, b, M, N, K, Int32(Threads.count)) : 0
     if vnni > 0 {
         if vnni < K {
             parallelRanges(N, costPerItem: M * (K - vnni)) { j0, j1 in
@@ -30,13 +30,20 @@ public func int8Matmul(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>,
         }
         return
     }
-    // Without VNNI: weight rows split over the cores; each part runs CSIMD's AVX2 kernel on K rounded
-    // down to 16 and adds the rest here (or does it all, without AVX2).
+    // Otherwise weight rows split over the cores by Dispatch; each part runs CSIMD's kernel — AVX-512 VNNI
+    // on K rounded down to 64, else AVX2 on K rounded down to 16 — and adds the rest here (or does it
+    // all, without AVX2).
     parallelRanges(N, costPerItem: M * K) { j0, j1 in
-        let done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
+        var done = csimd_int8_matmul_vnni(out + j0, N, a, b + j0 * K, M, j1 - j0, K)
+        if done == 0 { done = csimd_int8_matmul(out + j0, N, a, b + j0 * K, M, j1 - j0, K) }
         int8MatmulScalar(out: out + j0, ldo: N, a: a, b: b + j0 * K, m: M, n: j1 - j0, k: K, from: done)
     }
 }
+
+/// Activation rows up to which the quantized products (W8A8, NF4) split over CSIMD's spinning pool
+/// instead of Dispatch: a decode step (M = 1, or a few sequences) gains from it (BENCHMARKS.md "The output
+/// head in int8"); prefill-sized products lost to it beside OpenBLAS's own spinning threads.
+public let pooledRows = 8
 
 /// The Swift twin: out[i·ldo + j] (+)= Σ_{p ≥ from} a[i, p] · b[j, p] — assigned when `from` is 0,
 /// added to the kernel's partial sums otherwise. Weight rows in tiles of 64, reused across all

@@ -71,9 +71,9 @@ public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Fl
 /// Rows up to which the fused kernel runs (all: it was faster than the tiled path at every M measured).
 public let nf4FusedRows = Int.max
 
-/// The fused product (no bias) over the cores, weight rows split between them by CSIMD's spinning pool
-/// (pool.c: a decode step's linears are too short for a Dispatch hand-off); false (nothing written) when
-/// CSIMD cannot take this shape.
+/// The fused product (no bias) over the cores, weight rows split between them — by CSIMD's spinning pool
+/// up to `pooledRows` activation rows (pool.c: a decode step's linears are too short for a Dispatch
+/// hand-off), else by Dispatch; false (nothing written) when CSIMD cannot take this shape.
 func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int) -> Bool {
     let N = weight.rows, K = weight.cols, bs = weight.blockSize
     guard csimd_avx512_available() != 0, K % 32 == 0, bs >= 32, bs & (bs - 1) == 0 else { return false }
@@ -83,8 +83,14 @@ func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
     weight.packed.withUnsafeBufferPointer { p in
         weight.absmax.withUnsafeBufferPointer { a in
             NF4.values.withUnsafeBufferPointer { table in
-                _ = csimd_nf4_matmul_split(y, N, xi, p.baseAddress!, a.baseAddress!, M, N, K, bs, table.baseAddress!,
-                                           Int32(min(Threads.count, kernelThreads)))
+                if M <= pooledRows {
+                    _ = csimd_nf4_matmul_split(y, N, xi, p.baseAddress!, a.baseAddress!, M, N, K, bs, table.baseAddress!,
+                                               Int32(min(Threads.count, kernelThreads)))
+                } else {
+                    splitRows(N, workers: matmulWorkers(M * N * K)) { j0, j1 in
+                        _ = csimd_nf4_matmul(y, N, xi, p.baseAddress!, a.baseAddress!, M, j0, j1, K, bs, table.baseAddress!)
+                    }
+                }
             }
         }
     }
