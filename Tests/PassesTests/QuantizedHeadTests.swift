@@ -3,7 +3,6 @@ import Checkpoints
 import Kernels
 import Models
 import Passes
-import Recipes
 import Tensors
 import TestSupport
 
