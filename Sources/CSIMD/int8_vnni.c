@@ -93,11 +93,10 @@ size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const i
 
 // ---- split over the cores (pool.c): chunks of weight rows, a multiple of 4 ------------------------
 
-typedef struct { int32_t *out; size_t ldo; const uint8_t *au; const int8_t *b; size_t M, N, K, rows; } int8_job_t;
+typedef struct { int32_t *out; size_t ldo; const uint8_t *au; const int8_t *b; size_t M, K; } int8_job_t;
 
-static void int8_chunk(void *ctx, size_t c) {
+static void int8_rows(void *ctx, size_t j0, size_t j1) {
     int8_job_t *job = ctx;
-    size_t j0 = c * job->rows, j1 = j0 + job->rows < job->N ? j0 + job->rows : job->N;
     vnni_rows(job->out, job->ldo, job->au, job->b, job->M, j0, j1, job->K);
 }
 
@@ -106,11 +105,8 @@ size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, c
     if (!csimd_vnni_available() || K < 64) return 0;
     uint8_t *au = flipped(a, M * K);
     if (!au) return 0;
-    int helpers = (double)M * N * K >= (1u << 18) && N >= 16 && max_threads > 1 ? csimd_pool_helpers() : 0;
-    if (helpers > max_threads - 1) helpers = max_threads - 1;
-    size_t chunks = 4 * (size_t)(helpers + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
-    int8_job_t job = { out, ldo, au, b, M, N, K, rows };
-    if (helpers == 0 || !csimd_pool_run(int8_chunk, &job, (N + rows - 1) / rows, max_threads)) vnni_rows(out, ldo, au, b, M, 0, N, K);
+    int8_job_t job = { out, ldo, au, b, M, K };
+    if (!csimd_pool_split_rows(int8_rows, &job, N, (double)M * N * K, max_threads)) vnni_rows(out, ldo, au, b, M, 0, N, K);
     free(au);
     return K / 64 * 64;
 }

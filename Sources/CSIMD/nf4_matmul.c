@@ -90,11 +90,10 @@ size_t csimd_nf4_matmul(float *y, size_t ldy, const float *x, const uint8_t *pac
 
 // ---- split over the cores (pool.c): chunks of weight rows, a multiple of 4 ------------------------
 
-typedef struct { float *y; size_t ldy; const float *x; const uint8_t *packed; const float *absmax; size_t M, N, K, rows; unsigned shift; const float *values; } nf4_job_t;
+typedef struct { float *y; size_t ldy; const float *x; const uint8_t *packed; const float *absmax; size_t M, K; unsigned shift; const float *values; } nf4_job_t;
 
-static void nf4_chunk(void *ctx, size_t c) {
+static void nf4_rows_chunk(void *ctx, size_t j0, size_t j1) {
     nf4_job_t *job = ctx;
-    size_t j0 = c * job->rows, j1 = j0 + job->rows < job->N ? j0 + job->rows : job->N;
     nf4_matmul_avx512(job->y, job->ldy, job->x, job->packed, job->absmax, job->M, j0, j1, job->K, job->shift, job->values);
 }
 
@@ -103,11 +102,8 @@ size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_
     if (!csimd_avx512_available() || K % 32 != 0 || block_size < 32 || (block_size & (block_size - 1)) != 0) return 0;
     unsigned shift = 0;
     while (((size_t)1 << shift) < block_size) shift++;
-    int helpers = (double)M * N * K >= (1u << 18) && N >= 16 && max_threads > 1 ? csimd_pool_helpers() : 0;
-    if (helpers > max_threads - 1) helpers = max_threads - 1;
-    size_t chunks = 4 * (size_t)(helpers + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
-    nf4_job_t job = { y, ldy, x, packed, absmax, M, N, K, rows, shift, values };
-    if (helpers == 0 || !csimd_pool_run(nf4_chunk, &job, (N + rows - 1) / rows, max_threads))
+    nf4_job_t job = { y, ldy, x, packed, absmax, M, K, shift, values };
+    if (!csimd_pool_split_rows(nf4_rows_chunk, &job, N, (double)M * N * K, max_threads))
         nf4_matmul_avx512(y, ldy, x, packed, absmax, M, 0, N, K, shift, values);
     return N;
 }

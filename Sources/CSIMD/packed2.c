@@ -207,7 +207,7 @@ static size_t packed2_tiles_vnni(int32_t *out, size_t ldo, const int8_t *a, cons
 // ---- the split over the cores (pool.c) --------------------------------------------------------------
 
 typedef struct {
-    int32_t *out; size_t ldo; const int8_t *a; const uint8_t *w; size_t M, N, Kp, rows;   // rows per chunk
+    int32_t *out; size_t ldo; const int8_t *a; const uint8_t *w; size_t M, Kp;
     int path;                                                                               // 0 AVX2, 1 VNNI rows, 2 VNNI tiles
     atomic_int failed;
 } packed2_job_t;
@@ -220,24 +220,15 @@ static size_t run_path(int path, int32_t *out, size_t ldo, const int8_t *a, cons
     }
 }
 
-static void packed2_chunk(void *ctx, size_t c) {
+static void packed2_rows(void *ctx, size_t j0, size_t j1) {
     packed2_job_t *job = ctx;
-    size_t j0 = c * job->rows, n = job->N - j0 < job->rows ? job->N - j0 : job->rows;
-    if (run_path(job->path, job->out + j0, job->ldo, job->a, job->w + j0 * (job->Kp / 4), job->M, n, job->Kp) != n)
+    if (run_path(job->path, job->out + j0, job->ldo, job->a, job->w + j0 * (job->Kp / 4), job->M, j1 - j0, job->Kp) != j1 - j0)
         atomic_store(&job->failed, 1);
 }
 
-// Products of fewer multiply-adds stay on the calling thread.
-#define SPLIT_WORK (1u << 18)
-
 static size_t packed2_split(int path, int32_t *out, size_t ldo, const int8_t *a, const uint8_t *w, size_t M, size_t N, size_t Kp) {
-    int helpers = (double)M * N * Kp >= SPLIT_WORK && N >= 16 ? csimd_pool_helpers() : 0;
-    if (helpers > 0) {
-        size_t chunks = 4 * (size_t)(helpers + 1), rows = (N + chunks - 1) / chunks;
-        rows = (rows + 3) / 4 * 4;
-        packed2_job_t job = { out, ldo, a, w, M, N, Kp, rows, path, 0 };
-        if (csimd_pool_run(packed2_chunk, &job, (N + rows - 1) / rows, 1 << 30)) return atomic_load(&job.failed) ? 0 : N;
-    }
+    packed2_job_t job = { out, ldo, a, w, M, Kp, path, 0 };
+    if (csimd_pool_split_rows(packed2_rows, &job, N, (double)M * N * Kp, 1 << 30)) return atomic_load(&job.failed) ? 0 : N;
     return run_path(path, out, ldo, a, w, M, N, Kp);
 }
 

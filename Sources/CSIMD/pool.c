@@ -118,8 +118,29 @@ int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads)
     atomic_flag_clear(&pool.busy);
     return 1;
 }
+
+typedef struct { csimd_rows_fn fn; void *ctx; size_t N, rows; } rows_job_t;
+
+static void rows_chunk(void *ctx, size_t c) {
+    rows_job_t *job = ctx;
+    size_t j0 = c * job->rows, j1 = j0 + job->rows < job->N ? j0 + job->rows : job->N;
+    job->fn(job->ctx, j0, j1);
+}
+
+int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
+    int helpers = work >= (1u << 18) && N >= 16 && max_threads > 1 ? csimd_pool_helpers() : 0;
+    if (helpers > max_threads - 1) helpers = max_threads - 1;
+    if (helpers <= 0) return 0;
+    size_t chunks = 4 * (size_t)(helpers + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
+    rows_job_t job = { fn, ctx, N, rows };
+    return csimd_pool_run(rows_chunk, &job, (N + rows - 1) / rows, max_threads);
+}
 #else
 int csimd_pool_helpers(void) { return 0; }
+int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
+    (void)fn; (void)ctx; (void)N; (void)work; (void)max_threads;
+    return 0;
+}
 int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads) {
     (void)fn; (void)ctx; (void)chunks; (void)max_threads;
     return 0;

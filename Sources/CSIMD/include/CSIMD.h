@@ -100,6 +100,11 @@ size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, c
 /// after a stall — the caller then runs the product itself.
 typedef void (*csimd_chunk_fn)(void *ctx, size_t chunk);
 int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads);
+/// Rows [0, N) of a product of `work` multiply-adds cut into chunks (multiples of 4 rows, 4 per thread)
+/// and run as fn(ctx, j0, j1) through csimd_pool_run when the product is worth splitting (≥ 2^18
+/// multiply-adds, N ≥ 16, max_threads > 1); returns 0 when it did not run (the caller runs all rows).
+typedef void (*csimd_rows_fn)(void *ctx, size_t j0, size_t j1);
+int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads);
 /// The pool's helper threads (started on first use): the cores this process may run on − 1, at most 7,
 /// capped by WHITTLE_POOL_HELPERS.
 int csimd_pool_helpers(void);
