@@ -91,6 +91,14 @@ size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const i
     return K / 64 * 64;
 }
 
+uint8_t *csimd_int8_flip(const int8_t *a, size_t n) { return csimd_vnni_available() ? flipped(a, n) : NULL; }
+
+size_t csimd_int8_matmul_vnni_flipped(int32_t *out, size_t ldo, const uint8_t *au, const int8_t *b, size_t M, size_t N, size_t K) {
+    if (!csimd_vnni_available() || K < 64) return 0;
+    vnni_rows(out, ldo, au, b, M, 0, N, K);
+    return K / 64 * 64;
+}
+
 // ---- split over the cores (pool.c): chunks of weight rows, a multiple of 4 ------------------------
 
 typedef struct { int32_t *out; size_t ldo; const uint8_t *au; const int8_t *b; size_t M, K; } int8_job_t;
@@ -112,6 +120,11 @@ size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, c
 }
 #else
 int csimd_vnni_available(void) { return 0; }
+uint8_t *csimd_int8_flip(const int8_t *a, size_t n) { (void)a; (void)n; return NULL; }
+size_t csimd_int8_matmul_vnni_flipped(int32_t *out, size_t ldo, const uint8_t *au, const int8_t *b, size_t M, size_t N, size_t K) {
+    (void)out; (void)ldo; (void)au; (void)b; (void)M; (void)N; (void)K;
+    return 0;
+}
 size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K) {
     (void)out; (void)ldo; (void)a; (void)b; (void)M; (void)N; (void)K;
     return 0;

@@ -193,14 +193,15 @@ static size_t packed2_tiles_vnni(int32_t *out, size_t ldo, const int8_t *a, cons
     if (T < 4) T = 4;
     if (T > N) T = N;
     int8_t *codes = (int8_t *)malloc((T ? T : 1) * Kp);
-    if (!codes) return 0;
-    size_t done = N;
-    for (size_t j = 0; j < N; j += T) {
+    uint8_t *au = csimd_int8_flip(a, M * Kp);   // once for all tiles
+    size_t done = codes && au ? N : 0;
+    for (size_t j = 0; done && j < N; j += T) {
         size_t n = N - j < T ? N - j : T;
         unpack_rows(codes, w + j * rb, n, Kp);
-        if (csimd_int8_matmul_vnni(out + j, ldo, a, codes, M, n, Kp) != Kp) { done = 0; break; }
+        if (csimd_int8_matmul_vnni_flipped(out + j, ldo, au, codes, M, n, Kp) != Kp) done = 0;
     }
     free(codes);
+    free(au);
     return done;
 }
 

@@ -22,7 +22,7 @@
 #include <x86intrin.h>
 
 typedef struct {
-    csimd_chunk_fn fn; void *ctx;
+    csimd_rows_fn fn; void *ctx; size_t N, rows;   // chunk c is rows [c·rows, min(N, (c + 1)·rows))
     atomic_size_t next, finished; size_t chunks;
     atomic_int seats;   // helpers that may still join (the caller's thread limit − 1)
 } pool_job_t;
@@ -30,7 +30,8 @@ typedef struct {
 static size_t run_chunks(pool_job_t *job) {   // returns the chunks this thread did
     size_t c, done = 0;
     for (; (c = atomic_fetch_add(&job->next, 1)) < job->chunks; done++) {
-        job->fn(job->ctx, c);
+        size_t j0 = c * job->rows, j1 = j0 + job->rows < job->N ? j0 + job->rows : job->N;
+        job->fn(job->ctx, j0, j1);
         atomic_fetch_add(&job->finished, 1);
     }
     return done;
@@ -87,7 +88,7 @@ static void pool_start(void) {
     pool.helpers = n;
 }
 
-int csimd_pool_helpers(void) {
+static int pool_helpers(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, pool_start);
     return pool.helpers;
@@ -97,11 +98,12 @@ int csimd_pool_helpers(void) {
 // was preempted mid-chunk), products run alone for ≈ 0.1 s (TSC ticks).
 static _Atomic uint64_t split_off_until;
 
-int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads) {
-    int seats = max_threads - 1 < csimd_pool_helpers() ? max_threads - 1 : pool.helpers;
-    if (seats <= 0 || chunks < 2 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy))
-        return 0;
-    pool_job_t job = { fn, ctx, 0, 0, chunks, seats };
+int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
+    int seats = work >= (1u << 18) && N >= 16 && max_threads > 1 ? pool_helpers() : 0;
+    if (seats > max_threads - 1) seats = max_threads - 1;
+    if (seats <= 0 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy)) return 0;
+    size_t chunks = 4 * (size_t)(seats + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
+    pool_job_t job = { fn, ctx, N, rows, 0, 0, (N + rows - 1) / rows, seats };
     atomic_store(&pool.job, &job);
     atomic_fetch_add(&pool.seq, 1);
     pthread_mutex_lock(&pool.mu);
@@ -119,30 +121,9 @@ int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads)
     return 1;
 }
 
-typedef struct { csimd_rows_fn fn; void *ctx; size_t N, rows; } rows_job_t;
-
-static void rows_chunk(void *ctx, size_t c) {
-    rows_job_t *job = ctx;
-    size_t j0 = c * job->rows, j1 = j0 + job->rows < job->N ? j0 + job->rows : job->N;
-    job->fn(job->ctx, j0, j1);
-}
-
-int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
-    int helpers = work >= (1u << 18) && N >= 16 && max_threads > 1 ? csimd_pool_helpers() : 0;
-    if (helpers > max_threads - 1) helpers = max_threads - 1;
-    if (helpers <= 0) return 0;
-    size_t chunks = 4 * (size_t)(helpers + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
-    rows_job_t job = { fn, ctx, N, rows };
-    return csimd_pool_run(rows_chunk, &job, (N + rows - 1) / rows, max_threads);
-}
 #else
-int csimd_pool_helpers(void) { return 0; }
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
     (void)fn; (void)ctx; (void)N; (void)work; (void)max_threads;
-    return 0;
-}
-int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads) {
-    (void)fn; (void)ctx; (void)chunks; (void)max_threads;
     return 0;
 }
 #endif

@@ -79,6 +79,10 @@ int csimd_avx512_available(void);
 // block_size is not a power of two ≥ 32.
 size_t csimd_nf4_matmul(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
                         size_t M, size_t n0, size_t n1, size_t K, size_t block_size, const float *values);
+// The activations as unsigned bytes (a + 128, malloc'd; NULL without VNNI or memory), and the product on
+// them: for a caller that multiplies the same activations by many weight tiles (packed2.c).
+uint8_t *csimd_int8_flip(const int8_t *a, size_t n);
+size_t csimd_int8_matmul_vnni_flipped(int32_t *out, size_t ldo, const uint8_t *au, const int8_t *b, size_t M, size_t N, size_t K);
 // The same over all N weight rows, split over the calling thread and up to max_threads − 1 helpers of
 // the spinning pool (pool.c) when the product is large enough; returns N, or 0 as above.
 size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
@@ -89,25 +93,23 @@ int csimd_vnni_available(void);
 // csimd_int8_matmul's contract with VPDPBUSD over the first K rounded down to 64 columns (returned);
 // 0 (nothing written) without AVX-512 VNNI.
 size_t csimd_int8_matmul_vnni(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K);
+// The activations as unsigned bytes (a + 128, malloc'd; NULL without VNNI or memory), and the product on
+// them: for a caller that multiplies the same activations by many weight tiles (packed2.c).
+uint8_t *csimd_int8_flip(const int8_t *a, size_t n);
+size_t csimd_int8_matmul_vnni_flipped(int32_t *out, size_t ldo, const uint8_t *au, const int8_t *b, size_t M, size_t N, size_t K);
 // The same over all N weight rows, split over the calling thread and up to max_threads − 1 helpers of
 // the spinning pool (pool.c) when the product is large enough; returns K rounded down to 64, or 0.
 size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, const int8_t *b, size_t M, size_t N, size_t K,
                                     int max_threads);
 
-/// One product split over the cores by spinning helper threads (pool.c): runs fn(ctx, c) for every
-/// c < chunks on the caller and up to max_threads − 1 helpers, and returns 1 when all are done; returns 0
-/// (nothing ran) when there are no helpers, the pool is busy with another caller or the split is off
-/// after a stall — the caller then runs the product itself.
-typedef void (*csimd_chunk_fn)(void *ctx, size_t chunk);
-int csimd_pool_run(csimd_chunk_fn fn, void *ctx, size_t chunks, int max_threads);
-/// Rows [0, N) of a product of `work` multiply-adds cut into chunks (multiples of 4 rows, 4 per thread)
-/// and run as fn(ctx, j0, j1) through csimd_pool_run when the product is worth splitting (≥ 2^18
-/// multiply-adds, N ≥ 16, max_threads > 1); returns 0 when it did not run (the caller runs all rows).
+/// Rows [0, N) of a product of `work` multiply-adds split over the cores by spinning helper threads
+/// (pool.c): cut into chunks (multiples of 4 rows, 4 per thread) run as fn(ctx, j0, j1) on the caller
+/// and up to max_threads − 1 helpers when the product is worth splitting (≥ 2^18 multiply-adds, N ≥ 16,
+/// max_threads > 1); returns 1 when all rows are done, 0 when nothing ran (too small, no helpers, the
+/// pool busy with another caller, or the split off after a stall) — the caller then runs all rows.
+/// Helpers: the cores this process may run on − 1, at most 7, capped by WHITTLE_POOL_HELPERS.
 typedef void (*csimd_rows_fn)(void *ctx, size_t j0, size_t j1);
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads);
-/// The pool's helper threads (started on first use): the cores this process may run on − 1, at most 7,
-/// capped by WHITTLE_POOL_HELPERS.
-int csimd_pool_helpers(void);
 
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);
