@@ -42,7 +42,7 @@ public func int8Matmul(out: UnsafeMutablePointer<Int32>, a: UnsafePointer<Int8>,
 
 /// Activation rows up to which the quantized products (W8A8, NF4) split over CSIMD's spinning pool
 /// instead of Dispatch: a decode step (M = 1, or a few sequences) gains from it (BENCHMARKS.md "The output
-/// head in int8"); prefill-sized products lost to it beside OpenBLAS's own spinning threads.
+/// head in int8"); prefill-sized products read slower with it in a quiet `quant-matmul` run.
 public let pooledRows = 8
 
 /// The Swift twin: out[i·ldo + j] (+)= Σ_{p ≥ from} a[i, p] · b[j, p] — assigned when `from` is 0,
