@@ -17,6 +17,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("optin-speed", runOptinSpeedBench),
     ("evaluation", runEvaluationBench),
     ("decoding", runDecodingBench),
+    ("decoding-batch", runDecodingBatchBench),
     ("distill", runDistillBench),
 ]
 
