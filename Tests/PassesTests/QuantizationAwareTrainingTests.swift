@@ -103,7 +103,26 @@ final class QuantizationAwareTrainingTests: XCTestCase {
         }
     }
 
+    func testPerRowScalesPutEachRowOnItsOwnGrid() throws {
+        let (model, _) = try run(#"{"pass": "qat", "bits": 4, "weight_granularity": "row", "step1_steps": 2, "step2_steps": 2, "lr": 0.002, "batch_size": 8}"#)
+        let written = try QuantizedTensorStore(model)
+        for name in Self.blockWeights {
+            let t = try written.tensor(name), w = try t.floats(), cols = t.shape[1]
+            var steps = Set<Float>()
+            for r in 0..<t.shape[0] {
+                let row = w[(r * cols)..<((r + 1) * cols)], s = row.map(abs).max()! / 7
+                steps.insert(s)
+                let off = row.filter { abs(($0 / s).rounded() * s - $0) > 1e-6 }
+                XCTAssertEqual(off.count, 0, "\(name) row \(r): \(off.count) values off the grid of step \(s)")
+            }
+            XCTAssertGreaterThan(steps.count, t.shape[0] / 2, "\(name): one scale per row")
+        }
+    }
+
     func testErrors() throws {
+        XCTAssertThrowsError(try decode(#"{"pass": "qat", "weight_granularity": "token"}"#).validate(path: "passes[0]")) {
+            XCTAssertEqual($0 as? PassError, PassError("passes[0].weight_granularity", "must be \"tensor\" or \"row\" (got \"token\")"))
+        }
         XCTAssertThrowsError(try decode(#"{"pass": "qat", "bits": 3}"#))
         XCTAssertThrowsError(try decode(#"{"pass": "qat", "teacher_path": "x"}"#))
         XCTAssertThrowsError(try decode(#"{"pass": "qat", "step1_steps": 0, "step2_steps": 0}"#).validate(path: "passes[0]")) {

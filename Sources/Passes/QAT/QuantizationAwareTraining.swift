@@ -41,6 +41,9 @@ public struct QuantizationAwareTraining: Pass, Equatable {
     }
 
     public var bits: WeightBits = .ternary
+    /// One weight scale per tensor (TI, TernaryBERT: "layer-wise") or per output row (`row`); the word
+    /// embedding is always per row.
+    public var weightGranularity: Quantizer.Granularity = .tensor
     /// Activation bits (symmetric, dynamic per tensor); null keeps activations in full precision.
     public var activationBits: Int? = 8
     /// Weights and activations are clamped to ±clip before quantization (TI `clip_val`).
@@ -67,7 +70,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
     public var seed: UInt64?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case bits, activationBits = "activation_bits", clip, schedule, step1Steps = "step1_steps", step2Steps = "step2_steps"
+        case bits, weightGranularity = "weight_granularity", activationBits = "activation_bits", clip, schedule, step1Steps = "step1_steps", step2Steps = "step2_steps"
         case lr, warmupRatio = "warmup_ratio", weightDecay = "weight_decay", batchSize = "batch_size", maxGradNorm = "max_grad_norm"
         case maxLength = "max_length", groundTruthWeight = "ground_truth_weight", seed
         case quantizeEmbeddingAndPooler = "quantize_embedding_and_pooler", evalEvery = "eval_every"
@@ -79,6 +82,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
         self.init()
         let c = try decoder.passKeys(CodingKeys.self)
         try c.update(&bits, .bits)
+        try c.update(&weightGranularity, .weightGranularity)
         try c.update(&activationBits, .activationBits)
         try c.update(&clip, .clip)
         try c.update(&schedule, .schedule)
@@ -97,6 +101,7 @@ public struct QuantizationAwareTraining: Pass, Equatable {
     }
 
     public func validate(path: String) throws {
+        guard weightGranularity != .token else { throw PassError("\(path).weight_granularity", "must be \"tensor\" or \"row\" (got \"token\")") }
         if let a = activationBits, !(2...8).contains(a) { throw PassError("\(path).activation_bits", "must be 2…8 or null (got \(a))") }
         guard clip > 0, clip.isFinite else { throw PassError("\(path).clip", "must be a positive number (got \(clip))") }
         guard step1Steps >= 0 else { throw PassError("\(path).step1_steps", "must be ≥ 0 (got \(step1Steps))") }
@@ -114,7 +119,8 @@ public struct QuantizationAwareTraining: Pass, Equatable {
 
     /// The student's fake quantization.
     public var quantization: StudentQuantization {
-        let w = bits.quantizer(clip)
+        var w = bits.quantizer(clip)
+        w.granularity = weightGranularity
         var rows = w
         rows.granularity = .row
         return StudentQuantization(weights: w, activations: activationBits.map { .symmetric(bits: $0, .tensor, clip: clip) },
