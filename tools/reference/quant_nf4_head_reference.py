@@ -8,6 +8,7 @@ Two independent sides, both stock transformers + bitsandbytes on stories260K (ti
    (tie_word_embeddings false), loaded with BitsAndBytesConfig(load_in_4bit, nf4, double quant, float32,
    llm_int8_skip_modules=[]) and saved: its lm_head tensors ("bnb.lm_head.weight", ".absmax", ...), the
    skip list it saves, and its logits ("bnb_head.logits").
+3. The module transformers builds for a tied head kept in f32 under null / non-null skip lists (meta).
 Writes fixtures/quant/nf4_head_reference.safetensors.
 Run: swift test --filter NF4HeadTests; /root/venv/bin/python tools/reference/quant_nf4_head_reference.py
 """
@@ -60,6 +61,17 @@ def bnb_own(meta, tensors):
     tensors["bnb_head.logits"] = logits(q)
 
 
+def tied_head_with_a_skip_list(meta):
+    """What NF4HeadTests' skip-list test guards against: on a tied model, a non-null llm_int8_skip_modules
+    without "lm_head" turns off transformers' default skips and bitsandbytes quantizes the head."""
+    for skip in [None, ["model.layers.0.mlp.down_proj"], ["model.layers.0.mlp.down_proj", "lm_head"]]:
+        cfg = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                 bnb_4bit_compute_dtype=torch.float32, llm_int8_skip_modules=skip)
+        m = AutoModelForCausalLM.from_pretrained(MODEL, quantization_config=cfg)
+        meta.setdefault("tied_head_module_by_skip_list", []).append([skip, type(m.lm_head).__name__])
+    assert [t for _, t in meta["tied_head_module_by_skip_list"]] == ["Linear", "Linear4bit", "Linear"], meta
+
+
 def main():
     meta = {"generator": "tools/reference/quant_nf4_head_reference.py", "torch": torch.__version__,
             "transformers": transformers.__version__, "bitsandbytes": bitsandbytes.__version__, "ids": IDS}
@@ -71,6 +83,7 @@ def main():
     meta["ours_lm_head_module"] = check_head(ours, folder)
     tensors["nf4_head.logits"] = logits(ours)
     bnb_own(meta, tensors)
+    tied_head_with_a_skip_list(meta)
     meta["ours_vs_bnb_own_relative"] = float((tensors["nf4_head.logits"] - tensors["bnb_head.logits"]).norm()
                                              / tensors["bnb_head.logits"].norm())
     save_file(tensors, OUT, metadata={"meta": json.dumps(meta)})
