@@ -105,6 +105,22 @@ final class NF4HeadTests: XCTestCase {
         XCTAssertNil(model.spec("lm_head.weight"), "nothing was changed")
     }
 
+    /// Our GPT-2 runtime always ties the head (FamilyConfigs), so untying it would write a file whose
+    /// head transformers quantizes but we would not run: refused, for both quantization passes.
+    func testGPT2HeadTargetIsRefused() throws {
+        let source = try Checkpoint(path: Fixtures.path("models-reference/gpt2"))
+        let expected = #""lm_head" on GPT-2 is not supported: Whittle runs GPT-2's head tied to the token table, "#
+            + #"so an untied quantized head would not be used; drop "lm_head" from targets"#
+        let passes: [(String, any Pass)] = [("nf4", Self.pass), ("int8", Int8Quantization(targets: ["lm_head"]))]
+        for (kind, pass) in passes {
+            let model = EditableCheckpoint(source: source)
+            XCTAssertThrowsError(try pass.apply(to: model, context: PassContext())) { error in
+                XCTAssertEqual(error as? PassError, PassError("\(kind).targets", expected))
+            }
+            XCTAssertNil(model.spec("lm_head.weight"), "nothing was changed")
+        }
+    }
+
     func testDryRunPlanCountsTheUntiedHead() throws {
         let plan = try Self.pass.plan(for: try Checkpoint(path: Self.modelPath))
         XCTAssertTrue(plan.touchedTensors.contains("lm_head.weight"))

@@ -23,6 +23,11 @@ extension TensorTargets {
         let layout = try FamilyLayout(family: config.family, store: model)
         let head = layout.lmHead + ".weight"
         guard targets.contains(layout.lmHead), model.spec(head) == nil else { return nil }
+        if config.family == .gpt2 {
+            // FamilyConfigs reads every GPT-2 as tied: an untied head would load in transformers but not in our runtime.
+            throw PassError("\(pass).targets", "\"\(layout.lmHead)\" on GPT-2 is not supported: Whittle runs GPT-2's head tied to "
+                            + "the token table, so an untied quantized head would not be used; drop \"\(layout.lmHead)\" from targets")
+        }
         if ignore.contains(where: { Self.matches($0, module: layout.lmHead) }) {
             throw PassError("\(pass).targets", "\"\(layout.lmHead)\" is both a target and ignored")
         }
