@@ -8,7 +8,8 @@ import Whittle
 // every figure is a range (min–max) and median over the same number of runs; ours and transformers
 // alternate run by run. Then our W8A8 and NF4 models of SmolLM2 (made by the `int8` / `nf4` passes with
 // recipes/int8.json's and recipes/nf4.json's settings) beside f32, alternating, and llama.cpp's
-// `llama-bench` on F16 / Q8_0 / Q4_0 files of the same weights (`runQuantizedDecoding`).
+// `llama-bench` on F16 / Q8_0 / Q4_0 files of the same weights (`runQuantizedDecoding`); "+head" variants
+// also quantize the tied output head (`"lm_head"` in the pass's targets).
 // WHITTLE_DECODE_QUANTIZED_ONLY=1 runs only that part (no transformers, no uncached runs).
 // First a read ceiling (`DecodeCeiling.swift`: one 2-thread pass summing the f32 weights a step reads), so every
 // tokens/s is also given as a fraction of "weight bytes / read bandwidth"; the same comparison then runs on a
@@ -181,9 +182,10 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
         decodeBandwidth = ceiling.best; decodeCeilingCPURate = 1 / ceiling.cpu
     }
     var models: [(name: String, model: TransformerModel)] = [("f32", f32)]
-    // "w8a8+head": the int8 pass with "lm_head" in targets (the tied head untied and quantized, HeadUntying.swift).
+    // "+head": the pass with "lm_head" in targets (the tied head untied and quantized, HeadUntying.swift).
     let passes: [(String, Pass)] = [("w8a8", Int8Quantization()), ("w8a8+head", Int8Quantization(targets: ["Linear", "lm_head"])),
-                                    ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true))]
+                                    ("nf4", NF4Quantization(blockSize: 64, doubleQuant: true)),
+                                    ("nf4+head", NF4Quantization(blockSize: 64, doubleQuant: true, targets: ["Linear", "lm_head"]))]
     for (name, pass) in passes {
         models.append((name, try quantizedBenchModel(folder, pass: pass, output: NSTemporaryDirectory() + "whittle-bench-smollm2-\(name)")))
     }
@@ -197,7 +199,8 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
     }
     var load = [Double](repeating: 0, count: 3)
     getloadavg(&load, 3)
-    say(String(format: "quantized decoding (rounds alternate f32, W8A8, W8A8 with an int8 head, NF4; load average %.2f, %.2f, %.2f):", load[0], load[1], load[2]))
+    say(String(format: "quantized decoding (rounds alternate %@; load average %.2f, %.2f, %.2f):",
+               models.map(\.name).joined(separator: ", "), load[0], load[1], load[2]))
     for (i, m) in models.enumerated() {
         let same = zip(tokens[i], tokens[0]).prefix { $0 == $1 }.count
         let wallRate = rateSummary(wall[i], tokens: decodeNewTokens), bytes = decodeStepBytes(m.model)
@@ -227,15 +230,18 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
     }
     say(String(format: "  f32 head GEMV (%d × %d, %.0f MB) alone: %.2f ms wall median, %.2f ms CPU; share of a median step: %@",
                v, c, Double(v * c * 4) / 1e6, headMs, headCPU.sorted()[2] * 1000, shares.joined(separator: ", ")))
-    if let i = models.firstIndex(where: { $0.name == "w8a8+head" }), let int8Head = models[i].model.head.lmHead as? W8A8Linear {
-        var wallInt8: [Double] = []
+    // The quantized heads alone (int8: codes + f32 scale per row; NF4: packed codes + one u8 absmax per block).
+    for (name, label, mb) in [("w8a8+head", "int8", Double(v * c + 4 * v) / 1e6), ("nf4+head", "NF4", Double(v * c / 2 + v * c / 64) / 1e6)] {
+        guard let i = models.firstIndex(where: { $0.name == name }), let quantizedHead = models[i].model.head.lmHead,
+              quantizedHead is W8A8Linear || quantizedHead is NF4Linear else { continue }
+        var headTimes: [Double] = []
         for _ in 0..<5 {
-            let (_, s, _) = timed { for _ in 0..<20 { x.withUnsafeBufferPointer { int8Head.forward(&logits, $0.baseAddress!, rows: 1) } } }
-            wallInt8.append(s / 20)
+            let (_, s, _) = timed { for _ in 0..<20 { x.withUnsafeBufferPointer { quantizedHead.forward(&logits, $0.baseAddress!, rows: 1) } } }
+            headTimes.append(s / 20)
         }
-        let ms = wallInt8.sorted()[2] * 1000, stepMs = wall[i].sorted()[wall[i].count / 2] / Double(decodeNewTokens) * 1000
-        say(String(format: "  int8 head (%.0f MB) alone: %.2f ms wall median = %.2f× the f32 head's time; %.0f %% of a median w8a8+head step",
-                   Double(v * c + 4 * v) / 1e6, ms, headMs / ms, 100 * ms / stepMs))
+        let ms = headTimes.sorted()[2] * 1000, stepMs = wall[i].sorted()[wall[i].count / 2] / Double(decodeNewTokens) * 1000
+        say(String(format: "  %@ head (%.0f MB) alone: %.2f ms wall median = %.2f× the f32 head's time; %.0f %% of a median %@ step",
+                   label, mb, ms, headMs / ms, 100 * ms / stepMs, name))
     }
     try runLlamaBenchDecode(folder: folder)
 }

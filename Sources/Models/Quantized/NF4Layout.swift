@@ -140,8 +140,9 @@ public enum NF4Layout {
 
     /// `quantization_config` as transformers writes it for `BitsAndBytesConfig(load_in_4bit=True, …)`,
     /// except `llm_int8_threshold` (8-bit only; its default 6.0 applies): JSONSerialization writes 6.0
-    /// as `6`, which transformers rejects ("llm_int8_threshold must be a float").
-    public static func quantizationConfig(doubleQuant: Bool, computeDType: String, skipModules: [String]) -> [String: Any] {
+    /// as `6`, which transformers rejects ("llm_int8_threshold must be a float"). `skipModules` nil is
+    /// written as null: transformers then keeps its default skips (the output head) in full precision.
+    public static func quantizationConfig(doubleQuant: Bool, computeDType: String, skipModules: [String]?) -> [String: Any] {
         [
             "_load_in_4bit": true,
             "_load_in_8bit": false,
@@ -151,7 +152,7 @@ public enum NF4Layout {
             "bnb_4bit_use_double_quant": doubleQuant,
             "llm_int8_enable_fp32_cpu_offload": false,
             "llm_int8_has_fp16_weight": false,
-            "llm_int8_skip_modules": skipModules.isEmpty ? NSNull() : skipModules as Any,
+            "llm_int8_skip_modules": skipModules.map { $0 as Any } ?? NSNull(),
             "load_in_4bit": true,
             "load_in_8bit": false,
             "quant_method": "bitsandbytes",

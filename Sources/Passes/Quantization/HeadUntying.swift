@@ -10,8 +10,11 @@ import Tensors
 /// lookup, and `tie_word_embeddings` becomes false. That is what llama.cpp's Q8_0 / Q4_0 files do with a
 /// tied output (the head quantized, the lookup table its own tensor): a decode step reads the head once
 /// per token, and at SmolLM2's size the f32 head is a third of a quantized step (BENCHMARKS.md
-/// "Quantized decoding"). The cost: the file gains the quantized head (vocab × hidden bytes at int8),
-/// and the logits are no longer the f32 head's (the report measures the difference).
+/// "Quantized decoding"). The cost: the file gains the quantized head (vocab × hidden bytes at int8,
+/// half that plus block constants at NF4), and the logits are no longer the f32 head's (the report
+/// measures the difference). Used by the `int8` and `nf4` passes; the nf4 pass also writes
+/// `llm_int8_skip_modules` as a list, so bitsandbytes loads the head as a 4-bit module
+/// (`NF4Quantization.skipModules`).
 extension TensorTargets {
     /// The head tensor a tied model would gain (and the table it copies) when `lm_head` is named exactly
     /// in `targets`; nil when the model is not a tied causal LM or the head is not targeted.
@@ -20,6 +23,11 @@ extension TensorTargets {
         let layout = try FamilyLayout(family: config.family, store: model)
         let head = layout.lmHead + ".weight"
         guard targets.contains(layout.lmHead), model.spec(head) == nil else { return nil }
+        if config.family == .gpt2 {
+            // FamilyConfigs reads every GPT-2 as tied: an untied head would load in transformers but not in our runtime.
+            throw PassError("\(pass).targets", "\"\(layout.lmHead)\" on GPT-2 is not supported: Whittle runs GPT-2's head tied to "
+                            + "the token table, so an untied quantized head would not be used; drop \"\(layout.lmHead)\" from targets")
+        }
         if ignore.contains(where: { Self.matches($0, module: layout.lmHead) }) {
             throw PassError("\(pass).targets", "\"\(layout.lmHead)\" is both a target and ignored")
         }

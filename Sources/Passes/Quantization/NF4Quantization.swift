@@ -56,11 +56,7 @@ public struct NF4Quantization: Pass, Equatable {
 
     public func apply(to model: EditableCheckpoint, context: PassContext) throws -> PassReport {
         try validate(path: Self.kind)
-        if let (head, _) = try selector.targetedTiedHead(in: model, pass: Self.kind) {
-            // transformers' bitsandbytes loader keeps a tied output head in full precision.
-            throw PassError("\(Self.kind).targets", "\(head.name) is tied to the token table, and the bitsandbytes layout keeps a tied head "
-                            + "in full precision; quantize the head with the \"int8\" pass, or drop \"lm_head\" from targets")
-        }
+        let untied = try selector.untieTargetedHead(in: model, pass: Self.kind)
         let selected = selector.selected(in: model)
         guard !selected.isEmpty else {
             throw PassError(Self.kind, "no weights match targets \(targets) (ignore \(ignore))")
@@ -92,8 +88,12 @@ public struct NF4Quantization: Pass, Equatable {
         context.progress.finish()
         let skipped = selector.skippedModules(in: model).filter { !TensorTargets.isEmbedding($0) }
         model.config["quantization_config"] = NF4Layout.quantizationConfig(
-            doubleQuant: doubleQuant, computeDType: computeDType, skipModules: skipped)
-        var report = makeReport(changes, counts: counts, skipped: skipped)
+            doubleQuant: doubleQuant, computeDType: computeDType, skipModules: Self.skipModules(skipped, selected: selected, config: model.config))
+        let untiedNote = untied.map {
+            "\($0) untied from the token table and quantized to NF4 (tie_word_embeddings is now false): "
+                + "the logits use the NF4 head, the embedding lookup the unchanged table"
+        }
+        var report = makeReport(changes, counts: counts, skipped: skipped, untiedNote: untiedNote)
         report.pending = PendingReport { [self] pending in
             var changes = pending.tensors
             for i in changes.indices where changes[i].relativeError == nil {
@@ -103,15 +103,25 @@ public struct NF4Quantization: Pass, Equatable {
                 if errors.error(name) == nil { try measure[name]!() }
                 changes[i].relativeError = errors.error(name)
             }
-            var done = makeReport(changes, counts: counts, skipped: skipped)
+            var done = makeReport(changes, counts: counts, skipped: skipped, untiedNote: untiedNote)
             (done.seconds, done.peakRSSBytes) = (pending.seconds, pending.peakRSSBytes)
             return done
         }
         return report
     }
 
+    /// `llm_int8_skip_modules`. transformers adds its default skips (the output head, tied weights, the
+    /// last module: `get_keys_to_not_convert`) only when the list is null, so a quantized head needs a
+    /// list, even an empty one, and a tied head kept in f32 must be named once the list is not null.
+    static func skipModules(_ skipped: [String], selected: [TensorSpec], config: [String: Any]) -> [String]? {
+        if selected.contains(where: { $0.name.hasSuffix("lm_head.weight") }) { return skipped }
+        if skipped.isEmpty { return nil }
+        let tied = (try? ModelConfig.from(json: config)).map { $0.isCausalLM && $0.tieWordEmbeddings } ?? false
+        return tied && !skipped.contains(where: { $0.hasSuffix("lm_head") }) ? skipped + ["lm_head"] : skipped
+    }
+
     /// The report; per-tensor errors are nil until the writer has produced the weights.
-    func makeReport(_ changes: [PassReport.TensorChange], counts: [Int], skipped: [String]) -> PassReport {
+    func makeReport(_ changes: [PassReport.TensorChange], counts: [Int], skipped: [String], untiedNote: String?) -> PassReport {
         let quantizedCount = counts.reduce(0, +)
         let bits = zip(changes, counts).reduce(0.0) { $0 + ($1.0.bitsPerWeight ?? 0) * Double($1.1) } / Double(max(quantizedCount, 1))
         let errors = changes.compactMap(\.relativeError)
@@ -129,7 +139,7 @@ public struct NF4Quantization: Pass, Equatable {
             tensors: changes,
             series: measured ? [.init(title: "NF4 relative reconstruction error", xLabel: "weight", yLabel: "‖W − Ŵ‖ / ‖W‖",
                                       labels: changes.map(\.name), values: errors)] : [],
-            notes: skipped.isEmpty ? [] : ["kept in full precision: " + skipped.joined(separator: ", ")])
+            notes: (skipped.isEmpty ? [] : ["kept in full precision: " + skipped.joined(separator: ", ")]) + [untiedNote].compactMap { $0 })
     }
 
     /// Replaces `spec` by its serialized tensors, produced lazily through `cache`: the weight is

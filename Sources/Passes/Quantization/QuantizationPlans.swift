@@ -5,7 +5,7 @@ import Models
 /// what those become on disk.
 extension NF4Quantization: PlannablePass {
     public func plan(for model: TensorStore) throws -> PassPlan {
-        let touched = selector.selected(in: model)
+        let touched = try selector.selectedWithUntiedHead(in: model, pass: Self.kind)
         // Packed 4-bit codes + one f32 absmax per block (or one u8 per block + second-level constants).
         let bytes = touched.reduce(0) { total, spec in
             let n = spec.shape.reduce(1, *), blocks = (n + blockSize - 1) / blockSize
