@@ -91,6 +91,10 @@ func runHalfDecoding(f32Folder: String, f32: TransformerModel) throws {
 
     // KV cache against transformers (float32 from the BF16 weights: our arithmetic) and the uncached path.
     let bf16Ceiling = ceiling.best * 1e9 / Double(decodeStepBytes(bf16))
+    // compareDecoding's "by CPU time" ceiling: the f32 pass's CPU cost scaled to the BF16 bytes.
+    let f32CPURate = decodeCeilingCPURate
+    decodeCeilingCPURate = Double(decodeStepBytes(f32)) / Double(decodeStepBytes(bf16)) / ceiling.cpu
+    defer { decodeCeilingCPURate = f32CPURate }
     try compareDecoding(model: bf16, folder: folder, prompt: decodePrompt, name: "BF16, fixed 16-token prompt", ceilingRate: bf16Ceiling)
     let svamp = sharedPath("data/distill/svamp/svamp_test.json")
     if let line = try? String(contentsOfFile: svamp, encoding: .utf8).split(separator: "\n").first,
