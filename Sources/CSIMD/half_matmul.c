@@ -1,9 +1,9 @@
 // 16-bit weight × f32 product without an f32 weight (Kernels/HalfMatmul.swift):
 //   y[i·ldy + j] = Σ_k x[i, k] · f32(w[j, k])      for weight rows j in [n0, n1)
-// w is BF16 or F16 as a checkpoint stores it. Each 16 (AVX-512) or 8 (AVX2) weights are widened in
-// registers — BF16 is the top half of an f32 (zero-extend, shift left 16), F16 goes through
-// VCVTPH2PS — both exact, so the result is the f32 product on the upcast weight up to the order of
-// the additions (16 or 8 lane sums, then a horizontal sum). Register blocks of R ≤ 4 activation rows
+// w is BF16 or F16 as a checkpoint stores it, widened to f32 in registers — BF16 is the top half of an
+// f32 (AVX-512: 32 at a time by a shift and a mask, below; AVX2: zero-extend, shift left 16), F16 goes
+// through VCVTPH2PS — both exact, so the result is the f32 product on the upcast weight up to the order
+// of the additions (lane sums, then a horizontal sum). Register blocks of R ≤ 4 activation rows
 // × 4 weight rows reuse each widened weight R times; M = 1, a decode step, reads the weight once.
 // Any K: the last partial chunk is masked (AVX-512) or added in scalar (AVX2).
 #include "CSIMD.h"
@@ -119,10 +119,12 @@ static float *reorder32(const float *x, size_t M, size_t K) {
     float *xi = malloc(M * Kp * sizeof(float) + 64);
     if (!xi) return NULL;
     for (size_t i = 0; i < M; i++)
-        for (size_t k = 0; k < Kp; k++) {
-            size_t c = k / 32 * 32, t = k % 32, src = c + (t < 16 ? 2 * t : 2 * (t - 16) + 1);
-            xi[i * Kp + k] = src < K ? x[i * K + src] : 0;
-        }
+        for (size_t c = 0; c < Kp; c += 32)
+            for (size_t t = 0; t < 16; t++) {
+                size_t even = c + 2 * t;
+                xi[i * Kp + c + t] = even < K ? x[i * K + even] : 0;
+                xi[i * Kp + c + 16 + t] = even + 1 < K ? x[i * K + even + 1] : 0;
+            }
     return xi;
 }
 
@@ -199,18 +201,22 @@ size_t csimd_half_matmul(float *y, size_t ldy, const float *x, const uint16_t *w
 
 // ---- split over the cores (pool.c) -------------------------------------------------------------
 
-typedef struct { float *y; size_t ldy; const float *x; const uint16_t *w; size_t M, K; int kind; } half_job_t;
+// xi: the activations reordered once for the AVX-512 BF16 kernel (NULL: each chunk takes csimd_half_matmul).
+typedef struct { float *y; size_t ldy; const float *x, *xi; const uint16_t *w; size_t M, K; int kind; } half_job_t;
 
 static void half_rows_chunk(void *ctx, size_t j0, size_t j1) {
     half_job_t *job = ctx;
-    csimd_half_matmul(job->y, job->ldy, job->x, job->w, job->M, j0, j1, job->K, job->kind);
+    if (job->xi) bf16_matmul512(job->y, job->ldy, job->xi, job->w, job->M, j0, j1, job->K);
+    else csimd_half_matmul(job->y, job->ldy, job->x, job->w, job->M, j0, j1, job->K, job->kind);
 }
 
 size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
                                int max_threads) {
     if (!csimd_available() || N == 0) return 0;
-    half_job_t job = { y, ldy, x, w, M, K, kind };
+    float *xi = kind == CSIMD_HALF_BF16 && csimd_avx512_available() ? reorder32(x, M, K) : NULL;
+    half_job_t job = { y, ldy, x, xi, w, M, K, kind };
     if (!csimd_pool_split_rows(half_rows_chunk, &job, N, (double)M * N * K, max_threads)) half_rows_chunk(&job, 0, N);
+    free(xi);
     return N;
 }
 #else
