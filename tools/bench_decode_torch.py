@@ -15,9 +15,11 @@ p.add_argument("--prompt", required=True, help="comma-separated token ids")
 p.add_argument("--new-tokens", type=int, default=128)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--runs", type=int, default=3)
+p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
+               help="compute dtype (float32 upcasts a 16-bit checkpoint; bfloat16 computes in it)")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
-model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.float32).eval()
+model = AutoModelForCausalLM.from_pretrained(a.model, dtype=getattr(torch, a.dtype)).eval()
 x = torch.tensor([[int(t) for t in a.prompt.split(",")]])
 kw = dict(attention_mask=torch.ones_like(x), do_sample=False, eos_token_id=None, pad_token_id=0, use_cache=True)
 with torch.inference_mode():
@@ -29,5 +31,5 @@ with torch.inference_mode():
         seconds.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "tokens": out[0, x.shape[1]:].tolist(), "threads": a.threads,
-                  "torch": torch.__version__, "transformers": transformers.__version__,
+                  "torch": torch.__version__, "dtype": a.dtype, "transformers": transformers.__version__,
                   "attn": model.config._attn_implementation}))

@@ -9,9 +9,11 @@ struct FamilyWeights {
     /// `whittle.attention_gate`: every layer loads its gate tensors.
     let gate: AttentionGateSettings?
 
-    init(config: ModelConfig, store: TensorStore) throws {
+    /// `halfWeights`: BF16 / F16 linears (and a 16-bit token table with its tied head) stay in 16 bits
+    /// (`HalfLinear`, rows of the table converted on use): inference only.
+    init(config: ModelConfig, store: TensorStore, halfWeights: Bool = false) throws {
         self.config = config
-        reader = WeightReader(store: store)
+        reader = WeightReader(store: store, halfWeights: halfWeights)
         layout = try FamilyLayout(family: config.family, store: store)
         gate = try WhittleConfig.read(from: store.config).attentionGate
         if let problem = gate?.problem { throw ModelError.invalidConfig(key: "whittle.attention_gate", reason: problem) }
@@ -43,7 +45,7 @@ struct FamilyWeights {
             }
             return l.outFeatures / hd
         }
-        func linear(_ role: LinearRole, inFeatures: Int, outFeatures: Int? = nil) throws -> Linear {
+        func linear(_ role: LinearRole, inFeatures: Int, outFeatures: Int? = nil) throws -> any LinearLayer {
             try reader.linear(layout.linear(role, layer: i)!, inFeatures: inFeatures, outFeatures: outFeatures)
         }
         if layout.family == .gpt2 {
@@ -87,8 +89,10 @@ struct FamilyWeights {
         switch config.task {
         case .causalLM:
             let finalNorm = try reader.norm(layout.finalNorm!, kind: layout.llama ? .rms : .layer, channels: c, eps: config.normEps)
-            let lmHead: Linear
-            if config.tieWordEmbeddings {
+            let lmHead: any LinearLayer
+            if config.tieWordEmbeddings, let stored = embeddings.storedTokens, reader.halfWeights, HalfLinear.holds(stored) {
+                lmHead = HalfLinear(stored, bias: nil)   // tied: the same 16-bit table
+            } else if config.tieWordEmbeddings {
                 lmHead = Linear(weight: embeddings.tokenParameter, bias: nil)   // tied: the same variable
             } else if reader.has(layout.lmHead + ".weight") {
                 lmHead = try reader.linear(TensorLocation(name: layout.lmHead, transposed: false), inFeatures: c, outFeatures: v)

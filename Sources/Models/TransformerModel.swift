@@ -45,12 +45,14 @@ public final class TransformerModel {
     }
 
     /// Loads every layer as f32 from `store` (its `config` is the parsed `config.json`) and applies
-    /// the `whittle` section.
-    public static func load(from store: TensorStore) throws -> TransformerModel {
+    /// the `whittle` section. `halfWeights` (inference): BF16 / F16 linears stay in their 16 bits
+    /// (`HalfLinear`), and a 16-bit token table stays in the store (rows converted on use; a tied head
+    /// is a `HalfLinear` on it) — what `loadCompressed` does for a 16-bit checkpoint.
+    public static func load(from store: TensorStore, halfWeights: Bool = false) throws -> TransformerModel {
         let config = try ModelConfig.from(json: store.config)
         let whittle = try WhittleConfig.read(from: store.config)
-        let weights = try FamilyWeights(config: config, store: store)
-        let embeddings = try weights.embeddings()
+        let weights = try FamilyWeights(config: config, store: store, halfWeights: halfWeights)
+        let embeddings = try weights.embeddings(gatherFromStore: halfWeights && weights.tokenTableIsHalf)
         let layers = try (0..<config.numLayers).map { try weights.layer($0) }
         try apply(whittle, to: layers)
         return TransformerModel(config: config, layout: weights.layout, embeddings: embeddings, layers: layers,

@@ -4,6 +4,8 @@ import Tensors
 /// Reads named tensors from a `TensorStore` as f32, checking shapes.
 struct WeightReader {
     let store: TensorStore
+    /// Linears whose weight is stored as BF16 / F16 stay in 16 bits (`HalfLinear`) instead of an f32 `Linear`.
+    var halfWeights = false
 
     func has(_ name: String) -> Bool { store.contains(name) }
 
@@ -40,12 +42,14 @@ struct WeightReader {
 
     /// A projection at `location`: an `nn.Linear` (`weight [out, in]`, optional `bias [out]`), or a
     /// GPT-2 `Conv1D` (`weight [in, out]`, transposed here), or one part of a fused one.
-    func linear(_ location: TensorLocation, inFeatures: Int, outFeatures: Int? = nil) throws -> Linear {
+    /// With `halfWeights`, a plain `nn.Linear` stored as BF16 / F16 is a `HalfLinear` on the stored values.
+    func linear(_ location: TensorLocation, inFeatures: Int, outFeatures: Int? = nil) throws -> any LinearLayer {
         let name = location.name + ".weight"
         let shape = try shape(name)
         let stored = shape.count == 2 ? (location.transposed ? shape[1] : shape[0]) : 0
         let parts = location.part?.of ?? 1, index = location.part?.index ?? 0
         let out = outFeatures ?? stored / parts
+        if halfWeights, !location.transposed, parts == 1, let half = try halfLinear(location.name, [out, inFeatures]) { return half }
         let total = out * parts
         var w = try floats(name, location.transposed ? [inFeatures, total] : [total, inFeatures])
         var b = try optional(location.name + ".bias", [total])

@@ -6,13 +6,14 @@ import Whittle
 // f32 model's own weight arrays (every block linear and the head), both threads each summing its half
 // of every array in one pass with the widest loads (`readSum`), no synchronisation between arrays.
 
-/// Bytes of weights one decode step reads: each block linear as stored (f32, int8 + row scales, or NF4
-/// codes + f32 absmax) and the head. Norms, the embedding row and the KV cache are left out (≈ 1 % here).
+/// Bytes of weights one decode step reads: each block linear as stored (f32, int8 + row scales, NF4
+/// codes + f32 absmax, or BF16 / F16) and the head. Norms, the embedding row and the KV cache are left out (≈ 1 % here).
 func decodeStepBytes(_ model: TransformerModel) -> Int {
     func bytes(_ l: any LinearLayer) -> Int {
         switch l {
         case let w as W8A8Linear: return w.weight.count + 4 * w.scale.count
         case let n as NF4Linear: return n.inFeatures * n.outFeatures / 2 + 4 * n.inFeatures * n.outFeatures / n.weight.blockSize
+        case is HalfLinear: return 2 * l.inFeatures * l.outFeatures
         default: return 4 * l.inFeatures * l.outFeatures
         }
     }

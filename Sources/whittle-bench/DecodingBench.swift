@@ -61,6 +61,10 @@ func runDecodingBench() throws {
     }
     Threads.set(decodeThreads)
     let model = try TransformerModel.load(path: folder)
+    if ProcessInfo.processInfo.environment["WHITTLE_DECODE_HALF_ONLY"] != nil {
+        try runHalfDecoding(f32Folder: folder, f32: model)   // HalfDecodingBench.swift
+        return
+    }
     if ProcessInfo.processInfo.environment["WHITTLE_DECODE_QUANTIZED_ONLY"] != nil {
         try runQuantizedDecoding(folder: folder, f32: model)
         return
@@ -104,6 +108,7 @@ func runDecodingBench() throws {
     } else {
         say("SVAMP prompt row skipped: \(svamp) not found (set WHITTLE_SHARED)")
     }
+    if !svampOnly { try runHalfDecoding(f32Folder: folder, f32: model) }
 }
 
 /// Ours with the KV cache against transformers `generate` (alternating, one run each per round, after a
@@ -257,21 +262,26 @@ func runLlamaBenchDecode(folder: String) throws {
         if !FileManager.default.fileExists(atPath: gguf) {
             try GGUFExport.write(try openTensorStore(path: folder), to: gguf, type: type, tokenizerFolder: folder)
         }
-        guard let text = run(bin + "/llama-bench", ["-m", gguf, "-p", "0", "-n", "\(decodeNewTokens)", "-pg", "\(decodePrompt.count),\(decodeNewTokens)",
-                                                    "-t", "\(decodeThreads)", "-r", "3", "-o", "json"], environment: ["LD_LIBRARY_PATH": bin]),
-              let rows = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
-            say("llama-bench \(type.rawValue) failed"); continue
-        }
-        var line = "  llama.cpp \(type.rawValue.uppercased()) (llama-bench, 3 runs):"
-        for row in rows {
-            guard let p = row["n_prompt"] as? Int, let g = row["n_gen"] as? Int, let ts = row["avg_ts"] as? Double,
-                  let sd = row["stddev_ts"] as? Double else { continue }
-            if p == 0 { line += String(format: " tg%d %.1f ± %.1f t/s;", g, ts, sd) } else {
-                line += String(format: " pp%d+tg%d %.1f ± %.1f t/s = %.1f new tokens/s by our statistic;", p, g, ts, sd, Double(g) * ts / Double(p + g))
-            }
-        }
-        say(line)
+        say(llamaBenchDecodeLine(bin: bin, gguf: gguf, label: type.rawValue.uppercased()))
     }
+}
+
+/// One llama-bench run (`-p 0 -n 128 -pg 16,128 -t 2 -r 3`) on `gguf`, as a line of the report.
+func llamaBenchDecodeLine(bin: String, gguf: String, label: String) -> String {
+    guard let text = run(bin + "/llama-bench", ["-m", gguf, "-p", "0", "-n", "\(decodeNewTokens)", "-pg", "\(decodePrompt.count),\(decodeNewTokens)",
+                                                "-t", "\(decodeThreads)", "-r", "3", "-o", "json"], environment: ["LD_LIBRARY_PATH": bin]),
+          let rows = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
+        return "  llama-bench \(label) failed"
+    }
+    var line = "  llama.cpp \(label) (llama-bench, 3 runs):"
+    for row in rows {
+        guard let p = row["n_prompt"] as? Int, let g = row["n_gen"] as? Int, let ts = row["avg_ts"] as? Double,
+              let sd = row["stddev_ts"] as? Double else { continue }
+        if p == 0 { line += String(format: " tg%d %.1f ± %.1f t/s;", g, ts, sd) } else {
+            line += String(format: " pp%d+tg%d %.1f ± %.1f t/s = %.1f new tokens/s by our statistic;", p, g, ts, sd, Double(g) * ts / Double(p + g))
+        }
+    }
+    return line
 }
 
 /// `pass` applied to the checkpoint in `folder`, written to `output` once (reused when it exists),

@@ -111,6 +111,19 @@ size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, c
 typedef void (*csimd_rows_fn)(void *ctx, size_t j0, size_t j1);
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads);
 
+// 16-bit weight W [N, K] (BF16 or F16 as stored) times f32 x [M, K], the weight widened to f32 in
+// registers (exact), so the result is the f32 product on the upcast weight up to summation order:
+//   y[i·ldy + j] = Σ_k x[i, k] · f32(w[j, k])      for j in [n0, n1)   (written, not added)
+// Any K. AVX-512 (4 activation rows × 4 weight rows register blocks), else AVX2 + F16C (one row ×
+// 4); returns n1 − n0, or 0 (nothing written) without AVX2 + F16C. The _avx2 path is for tests and benches.
+#define CSIMD_HALF_BF16 0
+#define CSIMD_HALF_F16 1
+size_t csimd_half_matmul(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t n0, size_t n1, size_t K, int kind);
+size_t csimd_half_matmul_avx2(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t n0, size_t n1, size_t K, int kind);
+// The same over all N weight rows, split by the spinning pool (pool.c) when large enough; returns N, or 0.
+size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
+                               int max_threads);
+
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);
 

@@ -105,10 +105,17 @@ func nf4InterleaveColumns(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer
     }
 }
 
-/// Dequantize-into-tiles: each worker owns a contiguous range of weight rows and a tile buffer of
-/// `tileRows · K` floats; OpenBLAS runs one thread per caller meanwhile.
+/// Dequantize-into-tiles for NF4 (`tiledMatmul`).
 func nf4TiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int, tileRows: Int) {
-    let N = weight.rows, K = weight.cols
+    tiledMatmul(y: y, x: x, m: M, n: weight.rows, k: weight.cols, tileRows: tileRows) { weight.dequantizeRows($0, $1, into: $2) }
+}
+
+/// y [M, N] = x [M, K] · Wᵀ for a weight W [N, K] that only exists in pieces: each worker owns a
+/// contiguous range of weight rows and a tile buffer of `tileRows · K` floats that `fill(n0, n1, tile)`
+/// writes rows [n0, n1) of W into (dequantized NF4, widened BF16 / F16), then a one-thread sgemm per
+/// tile (OpenBLAS runs one thread per caller meanwhile), so filling and multiplying use every core.
+func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: Int, n N: Int, k K: Int, tileRows: Int,
+                 fill: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
     let workers = matmulWorkers(M * N * K)
     if workers > 1 { openblas_set_num_threads(1) }
     defer { if workers > 1 { openblas_set_num_threads(Int32(Threads.count)) } }
@@ -117,7 +124,7 @@ func nf4TiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
         defer { buffer.deallocate() }
         for n0 in stride(from: r0, to: r1, by: tileRows) {
             let n1 = min(r1, n0 + tileRows)
-            weight.dequantizeRows(n0, n1, into: buffer)
+            fill(n0, n1, buffer)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
                         1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
         }
