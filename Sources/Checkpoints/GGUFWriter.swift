@@ -41,7 +41,7 @@ public enum GGUFWriter {
         try SafetensorsWriter.refuseOverwrite(path, inputs: inputs)
         try validate(tensors, metadata: metadata, path: path)
         let temporary = path + ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let file = try OutputFile(temporary: temporary, destination: path)
+        let file = try OutputFile(temporary: temporary, destination: path, direct: true)
         do {
             let sink: GGUFByteSink
             var held: GGUFHeldHeader?

@@ -14,29 +14,47 @@ import Dispatch
 /// (`csimd_start_writeback`), so the disk works while the next buffers are produced and `finish`'s
 /// fsync waits only for the tail instead of the whole file. Errors (disk full, permissions) name the path; the first one
 /// is thrown by the next call after it happened, and by `finish`.
+///
+/// `direct`: the file is written with direct I/O where the file system has it (O_DIRECT), so the
+/// kernel does not copy the bytes into the page cache at all — for a quantized GGUF that copy was a
+/// third of the CPU time (BENCHMARKS.md, GGUF speed, branch gguf-q4). Direct writes must be whole
+/// multiples of `directAlignment` at aligned offsets: a buffer goes out up to its last full unit and
+/// the rest moves to the front of the next one; the last write is padded with zeros and the file
+/// truncated to its true length before the fsync. A write the device still refuses as misaligned
+/// (EINVAL) is retried without direct I/O. The file's bytes are the same either way.
 final class OutputFile {
     /// The file errors name: the destination the temporary file will be renamed to.
     let path: String
     static let bufferBytes = 8 << 20
     static let bufferCount = 3
+    /// Offsets, lengths and buffer addresses of direct writes are multiples of this (the page size,
+    /// a multiple of every logical block size ≤ 4 kB).
+    static let directAlignment = 4096
 
     private var fd: Int32
+    /// Writes whole `directAlignment` units (the file was opened for direct I/O).
+    let aligned: Bool
     private let buffers: [UnsafeMutableRawPointer]
     private var current = 0
     private var used = 0
+    private var length: Int64 = 0   // bytes committed: the file's final size
     private let writer = DispatchQueue(label: "whittle.output-file")
     private let freeBuffers = DispatchSemaphore(value: OutputFile.bufferCount - 1)   // the caller holds one
     private let failureLock = DispatchQueue(label: "whittle.output-file.failure")
     private var firstFailure: CheckpointError?
     private var writtenBytes: Int64 = 0   // touched only on `writer`
 
-    /// Creates `temporary` (which must not exist); errors name `destination`.
-    init(temporary: String, destination: String) throws {
+    /// Creates `temporary` (which must not exist); errors name `destination`. `direct`: with direct I/O
+    /// where available (type comment).
+    init(temporary: String, destination: String, direct: Bool = false) throws {
         self.path = destination
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard descriptor >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         fd = descriptor
-        buffers = (0..<Self.bufferCount).map { _ in UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes, alignment: 4096) }
+        aligned = direct && csimd_set_direct(descriptor, 1) == 0
+        buffers = (0..<Self.bufferCount).map { _ in
+            UnsafeMutableRawPointer.allocate(byteCount: Self.bufferBytes + Self.directAlignment, alignment: Self.directAlignment)
+        }
     }
 
     deinit {
@@ -63,42 +81,61 @@ final class OutputFile {
     /// `commit(n)` then appends the first `n` bytes of it.
     func reserve(minimum: Int) throws -> UnsafeMutableRawBufferPointer {
         precondition(minimum > 0 && minimum <= Self.bufferBytes, "OutputFile.reserve: minimum out of range")
-        if Self.bufferBytes - used < minimum { try submit() }
-        return UnsafeMutableRawBufferPointer(start: buffers[current] + used, count: Self.bufferBytes - used)
+        if capacity - used < minimum { try submit() }
+        return UnsafeMutableRawBufferPointer(start: buffers[current] + used, count: capacity - used)
     }
 
     func commit(_ count: Int) throws {
-        precondition(count >= 0 && used + count <= Self.bufferBytes, "OutputFile.commit: more than was reserved")
+        precondition(count >= 0 && used + count <= capacity, "OutputFile.commit: more than was reserved")
         used += count
-        if used == Self.bufferBytes { try submit() }
+        length += Int64(count)
+        if used >= Self.bufferBytes { try submit() }
     }
 
-    /// Hands the current buffer to the writer queue and waits for a free one.
-    private func submit() throws {
+    /// A buffer's usable bytes: with direct writes, room for the < `directAlignment` bytes carried
+    /// over from the previous buffer besides a full `bufferBytes`.
+    private var capacity: Int { Self.bufferBytes + (aligned ? Self.directAlignment : 0) }
+
+    /// Hands the current buffer to the writer queue and waits for a free one. Direct writes: all
+    /// whole units go, the rest is carried to the next buffer, or — `last` — padded with zeros.
+    private func submit(last: Bool = false) throws {
         if let failure = failure() { throw failure }
         guard used > 0 else { return }
+        let unit = Self.directAlignment
+        var count = used
+        if aligned && last {
+            count = (used + unit - 1) / unit * unit
+            (buffers[current] + used).initializeMemory(as: UInt8.self, repeating: 0, count: count - used)
+        } else if aligned {
+            count = used / unit * unit   // > 0: a buffer is submitted full, or to make room for ≤ bufferBytes
+        }
         nonisolated(unsafe) let buffer = buffers[current]   // the queue owns it until it signals
-        let count = used, descriptor = fd
+        let descriptor = fd, aligned = aligned
         writer.async { [self] in
             if failure() == nil {
-                if let error = writeAll(descriptor, buffer, count) {
+                if let error = writeAll(descriptor, buffer, count, direct: aligned) {
                     failureLock.sync { firstFailure = error }
                 } else {
-                    _ = csimd_start_writeback(descriptor, writtenBytes, Int64(count))   // a hint: errors surface at fsync
+                    // A hint: errors surface at fsync. Direct writes are on the disk already.
+                    if !aligned { _ = csimd_start_writeback(descriptor, writtenBytes, Int64(count)) }
                     writtenBytes += Int64(count)
                 }
             }
             freeBuffers.signal()
         }
         freeBuffers.wait()
-        current = (current + 1) % Self.bufferCount
-        used = 0
+        let next = (current + 1) % Self.bufferCount, carried = max(0, used - count)
+        // The queue reads the old buffer's first `count` bytes meanwhile; this reads only past them.
+        if carried > 0 { buffers[next].copyMemory(from: buffer + count, byteCount: carried) }
+        current = next
+        used = carried
     }
 
     private func failure() -> CheckpointError? { failureLock.sync { firstFailure } }
 
-    private func writeAll(_ descriptor: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> CheckpointError? {
-        var p = pointer, left = count
+    /// `direct`: a write refused as misaligned (EINVAL) turns direct I/O off and is retried.
+    private func writeAll(_ descriptor: Int32, _ pointer: UnsafeRawPointer, _ count: Int, direct: Bool) -> CheckpointError? {
+        var p = pointer, left = count, direct = direct
         while left > 0 {
             #if canImport(Glibc)
             let n = Glibc.write(descriptor, p, left)
@@ -107,6 +144,7 @@ final class OutputFile {
             #endif
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EINVAL, direct, csimd_set_direct(descriptor, 0) == 0 { direct = false; continue }
                 return .writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
             p += n; left -= n
@@ -114,11 +152,15 @@ final class OutputFile {
         return nil
     }
 
-    /// Writes what is buffered, waits for the queue, then fsyncs and closes.
+    /// Writes what is buffered, waits for the queue, then (direct writes: cuts the padding of the last
+    /// one) fsyncs and closes.
     func finish() throws {
-        try submit()
+        try submit(last: true)
         writer.sync {}
         if let failure = failure() { throw failure }
+        if aligned && writtenBytes != length {
+            guard ftruncate(fd, off_t(length)) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        }
         guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         guard close(fd) == 0 else { fd = -1; throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         fd = -1
