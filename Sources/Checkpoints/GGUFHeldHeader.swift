@@ -27,14 +27,14 @@ final class GGUFHeldHeader: GGUFByteSink {
     init(file: OutputFile, capacity: Int = 32 << 20, makeHeader: @escaping () throws -> [UInt8]) {
         self.file = file
         self.capacity = capacity
-        held = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 4096)
+        held = LargeBuffer.allocate(capacity)
         nonisolated(unsafe) let box = self
         DispatchQueue.global().async(group: done) { box.header = Result { try makeHeader() } }
     }
 
     deinit {
         done.wait()   // the header thread may not outlive the buffer it is about to be written before
-        held?.deallocate()
+        if let held { LargeBuffer.deallocate(held, capacity) }
     }
 
     func reserve(minimum: Int) throws -> UnsafeMutableRawBufferPointer {
@@ -66,7 +66,26 @@ final class GGUFHeldHeader: GGUFByteSink {
         let header = try self.header!.get()
         try header.withUnsafeBytes { try file.write($0) }
         try file.write(UnsafeRawBufferPointer(start: held, count: count))
-        held.deallocate()
+        LargeBuffer.deallocate(held, capacity)
         self.held = nil
+    }
+}
+
+/// Metadata computed on another thread from the moment it is created; `get` (once) waits for it
+/// and returns it or rethrows its error.
+final class GGUFPendingMetadata: @unchecked Sendable {
+    private let done = DispatchGroup()
+    private var result: Result<[(key: String, value: GGUFValue)], Error>?
+
+    init(_ compute: @escaping @Sendable () throws -> [(key: String, value: GGUFValue)]) {
+        DispatchQueue.global().async(group: done) { [self] in result = Result { try compute() } }
+    }
+
+    /// Once: the entries are handed over, not kept (~100 k values freed by whoever is done with them,
+    /// the header thread, not the writer's at its end).
+    func get() throws -> [(key: String, value: GGUFValue)] {
+        done.wait()
+        defer { result = nil }
+        return try result!.get()
     }
 }
