@@ -74,6 +74,48 @@ final class OutputFile {
         }
     }
 
+    /// Appends the `count` bytes at `bytes` without copying them into the buffers: the writer queue
+    /// writes them from where they are, then calls `done` (which may free them). `bytes` must be
+    /// `directAlignment`-aligned with `directAlignment` bytes before it that may be overwritten: for
+    /// direct writes the bytes move back by less than that, behind the tail still buffered, so that
+    /// they start at an aligned file offset (the bytes GGUFHeldHeader held while the header was being
+    /// computed: a memmove instead of a copy through the buffers and a wait for their writes).
+    func append(donated bytes: UnsafeMutableRawPointer, count: Int, done: @escaping @Sendable () -> Void) throws {
+        if let failure = failure() { done(); throw failure }
+        let unit = Self.directAlignment
+        precondition(Int(bitPattern: bytes) % unit == 0, "OutputFile.append(donated:): bytes not aligned")
+        var start = bytes, total = count
+        if aligned {
+            if used >= unit { try submit() }   // the whole units; the tail (< unit) stays, at the buffer's front
+            if used > 0 {
+                (bytes - unit + used).moveInitializeMemory(as: UInt8.self, from: bytes.assumingMemoryBound(to: UInt8.self), count: count)
+                (bytes - unit).copyMemory(from: buffers[current], byteCount: used)
+                start = bytes - unit
+                total = used + count
+            }
+        } else {
+            try submit()
+        }
+        let whole = aligned ? total / unit * unit : total, tail = total - whole
+        // The tail goes back into the (now empty) buffer before `done` may free it.
+        if tail > 0 { buffers[current].copyMemory(from: start + whole, byteCount: tail) }
+        used = tail
+        length += Int64(count)
+        nonisolated(unsafe) let region = start
+        let descriptor = fd, aligned = aligned
+        writer.async { [self] in
+            if failure() == nil, whole > 0 {
+                if let error = writeAll(descriptor, region, whole, direct: aligned) {
+                    failureLock.sync { firstFailure = error }
+                } else {
+                    if !aligned { _ = csimd_start_writeback(descriptor, writtenBytes, Int64(whole)) }
+                    writtenBytes += Int64(whole)
+                }
+            }
+            done()
+        }
+    }
+
     /// Free space at the end of the current buffer, at least `minimum` bytes (≤ `bufferBytes`), for a
     /// caller that produces bytes in place (a conversion writing straight into the file's buffer).
     /// `commit(n)` then appends the first `n` bytes of it.
