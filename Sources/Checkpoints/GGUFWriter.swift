@@ -24,6 +24,9 @@ public struct GGUFTensorPlan: Equatable, Sendable {
 /// `path`; on any error the temporary file is removed.
 public enum GGUFWriter {
     public static let alignment = 32
+    /// Written with direct I/O (`OutputFile`'s `direct`) unless the environment sets
+    /// WHITTLE_DIRECT_IO=0 (to measure the page-cache path against it: tools/bench_gguf_peer.py).
+    static var directIO: Bool { getenv("WHITTLE_DIRECT_IO").map { String(cString: $0) != "0" } ?? true }
     /// Rows of a tensor converted and quantized per step (across cores), bounded by this many floats.
     static let sliceFloats = 1 << 20
 
@@ -41,7 +44,7 @@ public enum GGUFWriter {
         try SafetensorsWriter.refuseOverwrite(path, inputs: inputs)
         try validate(tensors, metadata: metadata, path: path)
         let temporary = path + ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let file = try OutputFile(temporary: temporary, destination: path, direct: true)
+        let file = try OutputFile(temporary: temporary, destination: path, direct: directIO)
         let scratch = FloatScratch()
         do {
             let sink: GGUFByteSink
