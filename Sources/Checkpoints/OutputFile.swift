@@ -77,33 +77,45 @@ final class OutputFile {
     /// Appends the `count` bytes at `bytes` without copying them into the buffers: the writer queue
     /// writes them from where they are, then calls `done` (which may free them). `bytes` must be
     /// `directAlignment`-aligned with `directAlignment` bytes before it that may be overwritten: for
-    /// direct writes the bytes move back by less than that, behind the tail still buffered, so that
-    /// they start at an aligned file offset (the bytes GGUFHeldHeader held while the header was being
-    /// computed: a memmove instead of a copy through the buffers and a wait for their writes).
+    /// direct writes the bytes move back by less than that (on the writer queue), behind the tail
+    /// still buffered, so that they start at an aligned file offset (the bytes GGUFHeldHeader held
+    /// while the header was being computed: no copy through the buffers, no wait for their writes).
     func append(donated bytes: UnsafeMutableRawPointer, count: Int, done: @escaping @Sendable () -> Void) throws {
         if let failure = failure() { done(); throw failure }
         let unit = Self.directAlignment
         precondition(Int(bitPattern: bytes) % unit == 0, "OutputFile.append(donated:): bytes not aligned")
-        var start = bytes, total = count
+        var start = bytes, total = count, carried = 0
         if aligned {
             if used >= unit { try submit() }   // the whole units; the tail (< unit) stays, at the buffer's front
-            if used > 0 {
-                (bytes - unit + used).moveInitializeMemory(as: UInt8.self, from: bytes.assumingMemoryBound(to: UInt8.self), count: count)
-                (bytes - unit).copyMemory(from: buffers[current], byteCount: used)
+            if used > 0 {   // it goes in front of the bytes, which the writer queue moves back behind it
+                carried = used
+                (bytes - unit).copyMemory(from: buffers[current], byteCount: carried)
                 start = bytes - unit
-                total = used + count
+                total = carried + count
             }
         } else {
             try submit()
         }
         let whole = aligned ? total / unit * unit : total, tail = total - whole
-        // The tail goes back into the (now empty) buffer before `done` may free it.
-        if tail > 0 { buffers[current].copyMemory(from: start + whole, byteCount: tail) }
+        // The tail goes back into the buffer (copied from where the bytes are still unmoved) before
+        // `done` may free them: region byte k ≥ carried is byte k − carried of `bytes`. Less than one
+        // unit in all (whole = 0 < carried): the carried bytes stay where they are and the bytes follow.
+        if tail > 0 {
+            if whole >= carried {
+                buffers[current].copyMemory(from: bytes + (whole - carried), byteCount: tail)
+            } else {
+                (buffers[current] + carried).copyMemory(from: bytes, byteCount: count)
+            }
+        }
         used = tail
         length += Int64(count)
-        nonisolated(unsafe) let region = start
+        nonisolated(unsafe) let region = start, source = bytes
         let descriptor = fd, aligned = aligned
         writer.async { [self] in
+            // The move runs here, beside the quantizing threads, not on the caller's thread.
+            if carried > 0, whole > 0 {
+                (region + carried).moveInitializeMemory(as: UInt8.self, from: source.assumingMemoryBound(to: UInt8.self), count: count)
+            }
             if failure() == nil, whole > 0 {
                 if let error = writeAll(descriptor, region, whole, direct: aligned) {
                     failureLock.sync { firstFailure = error }

@@ -14,6 +14,7 @@ final class OutputFileTests: XCTestCase {
         var rng = SeededGenerator(seed: 17)
         var expected: [UInt8] = []
         var sizes = (0..<60).map { _ in Int(rng.next() % 700_000) + 1 }
+        sizes[27] = 100   // a donation shorter than the buffered tail's unit: nothing written at once
         sizes += [OutputFile.bufferBytes - 5, OutputFile.bufferBytes, 4096, 4095, 1]
         for (k, n) in sizes.enumerated() {
             let chunk = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ k) }
