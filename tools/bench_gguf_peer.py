@@ -3,13 +3,14 @@
 (BENCHMARKS.md, "GGUF writing", Speed).
 
 Ours: `compress convert DIR --output x.gguf --type T` from the Hugging Face folder (safetensors in,
-tokenizer.json → metadata, quantize, write, fsync, rename). Theirs: `llama-quantize F32.gguf x.gguf T
+tokenizer.json → metadata, quantize, write — direct I/O since branch gguf-q4 —, fsync, rename). Theirs: `llama-quantize F32.gguf x.gguf T
 2` from the F32 GGUF that llama.cpp's own converter made of the same folder (no fsync). Both on 2
 threads, alternating (the order flips every run), after one untimed warm-up each so both inputs are in
 the page cache. Per run: wall seconds, user and system CPU seconds and peak RSS of the child
 (/usr/bin/time, 10 ms resolution), and the 1-minute load average (the machine is shared: wall times are noisy, CPU times
 less so). params/s = parameters / wall seconds. Prints a JSON line per run and a summary (min /
-median / max).
+median / max), and how many tensors of our file are byte-identical to llama-quantize's file of the
+same run.
 
 Reading: `compress convert x.gguf --output DIR` (GGUF → Hugging Face folder, F32 safetensors; for our
 Q8_0/Q4_0 files and the shipped SmolLM2 Q4_1 file) against the I/O limit of the same job.
@@ -82,6 +83,17 @@ def io_limit(src, out_dir, out_bytes, early=False):
                    + (["early"] if early else []))
 
 
+def identical_tensors(ours, theirs):
+    """Tensors of `ours` equal to `theirs` (the same name at the same place, type, shape and bytes), the
+    total, and the names that differ: the issue's byte identity, checked on the files this run wrote."""
+    import gguf
+    a, b = gguf.GGUFReader(ours).tensors, gguf.GGUFReader(theirs).tensors
+    differing = [y.name for x, y in zip(a, b) if (x.name, x.tensor_type, list(x.shape)) != (y.name, y.tensor_type, list(y.shape))
+                 or x.data.tobytes() != y.data.tobytes()]
+    differing += [t.name for t in (a[len(b):] if len(a) > len(b) else b[len(a):])]
+    return max(len(a), len(b)) - len(differing), max(len(a), len(b)), differing
+
+
 def summary(rows, key):
     xs = sorted(r[key] for r in rows)
     return {"min": xs[0], "median": statistics.median(xs), "max": xs[-1]}
@@ -144,6 +156,10 @@ def main():
         # per-run pairs (each pair measured back to back): the spread of the ratio
         pair = sorted(th / o for th, o in zip(walls["theirs"], walls["ours"]))
         entry["ratio_pairs_wall"] = {"min": pair[0], "median": statistics.median(pair), "max": pair[-1]}
+        same, total, differing = identical_tensors(ours_path, theirs_path)
+        entry["identical_tensors"] = {"same": same, "total": total, "differing": differing}
+        print(f"{t}: {same}/{total} tensors byte-identical to llama-quantize's (the files of this run)"
+              + (f"; differing: {differing[:5]}" if differing else ""), flush=True)
         results["write"][t] = entry
         print(f"{t}: ours wall {entry['ours']['wall']}, theirs wall {entry['theirs']['wall']}")
         print(f"{t}: params/s ours {params / entry['ours']['wall']['median'] / 1e6:.1f} M, theirs "

@@ -24,6 +24,9 @@ public struct GGUFTensorPlan: Equatable, Sendable {
 /// `path`; on any error the temporary file is removed.
 public enum GGUFWriter {
     public static let alignment = 32
+    /// Written with direct I/O (`OutputFile`'s `direct`) unless the environment sets
+    /// WHITTLE_DIRECT_IO=0 (to measure the page-cache path against it: tools/bench_gguf_peer.py).
+    static var directIO: Bool { getenv("WHITTLE_DIRECT_IO").map { String(cString: $0) != "0" } ?? true }
     /// Rows of a tensor converted and quantized per step (across cores), bounded by this many floats.
     static let sliceFloats = 1 << 20
 
@@ -41,7 +44,8 @@ public enum GGUFWriter {
         try SafetensorsWriter.refuseOverwrite(path, inputs: inputs)
         try validate(tensors, metadata: metadata, path: path)
         let temporary = path + ".tmp-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let file = try OutputFile(temporary: temporary, destination: path)
+        let file = try OutputFile(temporary: temporary, destination: path, direct: directIO)
+        let scratch = FloatScratch()
         do {
             let sink: GGUFByteSink
             var held: GGUFHeldHeader?
@@ -66,7 +70,7 @@ public enum GGUFWriter {
                     || order.contains(where: { $0 < 0 || $0 >= order.count }) {
                     throw CheckpointError.writeFailed(path: path, reason: "tensor '\(plan.name)': the row order is not a permutation of its \(plan.elementCount / plan.dimensions[0]) rows")
                 }
-                try writeData(tensor, plan: plan, file: sink, order: order)
+                try writeData(tensor, plan: plan, file: sink, order: order, scratch: scratch)
                 try pad(sink, plan.byteCount)
             }
             try held?.release()
@@ -83,63 +87,61 @@ public enum GGUFWriter {
     }
 
     /// Converts and quantizes `tensor` in slices of whole rows, each slice split across cores. With
-    /// `order`, slice rows are gathered from the source rows it names.
-    static func writeData(_ tensor: Tensor, plan: GGUFTensorPlan, file: GGUFByteSink, order: [Int]? = nil) throws {
+    /// `order`, slice rows are gathered from the source rows it names. `scratch` holds the converted
+    /// floats of one slice (reused from tensor to tensor).
+    static func writeData(_ tensor: Tensor, plan: GGUFTensorPlan, file: GGUFByteSink, order: [Int]? = nil, scratch: FloatScratch) throws {
         let rowLength = plan.dimensions[0], rowBytes = plan.type.byteCount(elements: rowLength)
         let rows = plan.elementCount / max(rowLength, 1)
         let from = tensor.dtype, sourceRowBytes = rowLength * from.byteSize
         let sliceRows = max(1, min(sliceFloats / max(rowLength, 1), OutputFile.bufferBytes / max(rowBytes, 1)))
         try tensor.withUnsafeBytes { raw in
             // Aligned F32 in source order is quantized straight from the source (no copy); other
-            // dtypes and gathered rows are converted into a slice-sized scratch first.
+            // dtypes and gathered rows are converted into the slice-sized scratch first.
             let direct = order == nil && from == .F32 && Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0
-            var scratch = [Float](repeating: 0, count: direct ? 0 : min(rows, sliceRows) * rowLength)
+            nonisolated(unsafe) let floats = direct ? UnsafeMutableBufferPointer<Float>(start: nil, count: 0) : scratch.floats(min(rows, sliceRows) * rowLength)
             if order != nil { tensor.storage.prefetchPages() }   // a gather reads anywhere in the tensor
+            let storage = tensor.storage
             var row = 0
             while row < rows {
                 let n = min(sliceRows, rows - row)
                 let count = n * rowLength, bytes = n * rowBytes
-                // Source pages: mapped in (one madvise) and dropped again per core's part when quantized in
-                // place, so that page work runs on both cores; for the conversion copy, here.
-                if order == nil, !direct { tensor.storage.prefetchPages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
-                let pages: ((Int, Int) -> Void)?, release: ((Int, Int) -> Void)?
-                if direct {
-                    let first = row, storage = tensor.storage
-                    pages = { lo, hi in storage.prefetchPages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes) }
-                    release = { lo, hi in storage.releasePages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes) }
-                } else {
-                    pages = nil; release = nil
-                }
-                try scratch.withUnsafeMutableBufferPointer { floats in
-                    let x: UnsafeBufferPointer<Float>
-                    if direct {
-                        x = UnsafeBufferPointer(start: (raw.baseAddress! + row * sourceRowBytes).assumingMemoryBound(to: Float.self), count: count)
-                    } else {
-                        let converted = UnsafeMutableBufferPointer(rebasing: floats[0..<count])
-                        if let order {
-                            for k in 0..<n {
-                                let s = order[row + k]
-                                DTypeConversion.load(UnsafeRawBufferPointer(rebasing: raw[(s * sourceRowBytes)..<((s + 1) * sourceRowBytes)]), as: from,
-                                                     into: UnsafeMutableBufferPointer(rebasing: converted[(k * rowLength)..<((k + 1) * rowLength)]))
-                            }
-                        } else {
-                            DTypeConversion.load(UnsafeRawBufferPointer(rebasing: raw[(row * sourceRowBytes)..<((row + n) * sourceRowBytes)]), as: from, into: converted)
+                // Per core, for its rows lo..<hi of the slice: source pages mapped in (one madvise) and,
+                // unless quantized in place, converted into the scratch; after quantizing, the pages are
+                // dropped. So this work runs on both cores, not serially between slices.
+                let first = row
+                let pages: (Int, Int) -> Void, release: (Int, Int) -> Void
+                if let order {
+                    pages = { lo, hi in
+                        for k in lo..<hi {
+                            let s = order[first + k]
+                            DTypeConversion.load(UnsafeRawBufferPointer(rebasing: raw[(s * sourceRowBytes)..<((s + 1) * sourceRowBytes)]), as: from,
+                                                 into: UnsafeMutableBufferPointer(rebasing: floats[(k * rowLength)..<((k + 1) * rowLength)]))
                         }
-                        x = UnsafeBufferPointer(converted)
                     }
-                    let space = try bytes <= OutputFile.bufferBytes ? file.reserve(minimum: bytes) : nil
-                    if let space {
-                        quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type,
-                                     before: pages, after: release)
-                        try file.commit(bytes)
-                    } else {   // a single row larger than the file buffer
-                        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
-                        defer { out.deallocate() }
-                        quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type, before: pages, after: release)
-                        try file.write(UnsafeRawBufferPointer(out))
+                    release = { _, _ in }
+                } else {
+                    pages = { lo, hi in
+                        storage.prefetchPages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes)
+                        if !direct {
+                            DTypeConversion.load(UnsafeRawBufferPointer(rebasing: raw[((first + lo) * sourceRowBytes)..<((first + hi) * sourceRowBytes)]), as: from,
+                                                 into: UnsafeMutableBufferPointer(rebasing: floats[(lo * rowLength)..<(hi * rowLength)]))
+                        }
                     }
+                    release = { lo, hi in storage.releasePages(offset: (first + lo) * sourceRowBytes, count: (hi - lo) * sourceRowBytes) }
                 }
-                if order == nil, !direct { tensor.storage.releasePages(offset: row * sourceRowBytes, count: n * sourceRowBytes) }
+                let x = direct ? UnsafeBufferPointer(start: (raw.baseAddress! + row * sourceRowBytes).assumingMemoryBound(to: Float.self), count: count)
+                               : UnsafeBufferPointer(rebasing: floats[0..<count])
+                let space = try bytes <= OutputFile.bufferBytes ? file.reserve(minimum: bytes) : nil
+                if let space {
+                    quantizeRows(UnsafeMutableRawBufferPointer(rebasing: space[0..<bytes]), x, rows: n, rowLength: rowLength, type: plan.type,
+                                 before: pages, after: release)
+                    try file.commit(bytes)
+                } else {   // a single row larger than the file buffer
+                    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
+                    defer { out.deallocate() }
+                    quantizeRows(out, x, rows: n, rowLength: rowLength, type: plan.type, before: pages, after: release)
+                    try file.write(UnsafeRawBufferPointer(out))
+                }
                 row += n
             }
             if order != nil { tensor.storage.releasePages() }
@@ -220,6 +222,22 @@ public enum GGUFWriter {
 }
 
 let ProcessInfo_cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+/// One growable float buffer reused by every tensor of a write: allocating a slice's scratch per
+/// tensor cost fresh zeroed pages each time (~4 % of a SmolLM2 export's CPU, serial). Uninitialized.
+final class FloatScratch {
+    private var buffer = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+
+    func floats(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        if buffer.count < count {
+            buffer.deallocate()
+            buffer = .allocate(capacity: count)
+        }
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+    }
+
+    deinit { buffer.deallocate() }
+}
 
 extension Array where Element == UInt8 {
     mutating func appendLE<T: FixedWidthInteger>(_ value: T) {

@@ -143,6 +143,24 @@ final class GGUFWriterTests: XCTestCase {
         XCTAssertEqual(meta["tokenizer.ggml.merges"]?.array?.first?.string?.split(separator: " ").count, 2)
     }
 
+    /// A row order (the q/k permutation) on a tensor of several slices (> `sliceFloats`) gives the
+    /// bytes of the permuted tensor written plainly: every slice gathers its own rows.
+    func testRowOrderAcrossSlicesEqualsThePermutedTensor() throws {
+        let rows = 2560, rowLength = 512
+        XCTAssertGreaterThan(rows * rowLength, GGUFWriter.sliceFloats, "the tensor must span several slices")
+        var rng = SeededGenerator(seed: 23)
+        let values = (0..<(rows * rowLength)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let order = Array((0..<rows).reversed())   // stored row r is source row rows − 1 − r
+        let permuted = order.flatMap { values[($0 * rowLength)..<(($0 + 1) * rowLength)] }
+        let folder = TemporaryFolder()
+        let plans = [GGUFTensorPlan(name: "w", type: .Q4_0, dimensions: [rowLength, rows])]
+        try GGUFWriter.write(to: folder.file("gathered.gguf"), metadata: [], tensors: plans, rowOrder: { _ in order }) { _ in
+            Tensor(floats: values, shape: [rows, rowLength])
+        }
+        try GGUFWriter.write(to: folder.file("permuted.gguf"), metadata: [], tensors: plans) { _ in Tensor(floats: permuted, shape: [rows, rowLength]) }
+        XCTAssertTrue(try Data(contentsOf: URL(fileURLWithPath: folder.file("gathered.gguf"))) == Data(contentsOf: URL(fileURLWithPath: folder.file("permuted.gguf"))))
+    }
+
     func testFailedWriteLeavesNothingBehind() throws {
         let folder = TemporaryFolder()
         let plans = [GGUFTensorPlan(name: "a", type: .Q4_0, dimensions: [32, 2]), GGUFTensorPlan(name: "b", type: .Q8_0, dimensions: [32])]

@@ -131,4 +131,9 @@ float csimd_read_sum(const float *x, size_t n);
 // SYNC_FILE_RANGE_WRITE; 0 and nothing elsewhere), so a final fsync finds little left to do.
 int csimd_start_writeback(int fd, int64_t offset, int64_t count);
 
+// Turns direct I/O on or off for `fd` (Linux O_DIRECT: writes go from the caller's buffer to the disk,
+// no copy into the page cache; offsets, lengths and addresses aligned). 0 on success; -1 where the file
+// system or system has none.
+int csimd_set_direct(int fd, int on);
+
 #endif
