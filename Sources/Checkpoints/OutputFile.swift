@@ -110,11 +110,11 @@ final class OutputFile {
         used = tail
         length += Int64(count)
         nonisolated(unsafe) let region = start, source = bytes
-        let descriptor = fd, aligned = aligned
+        let descriptor = fd, aligned = aligned, carriedBytes = carried
         writer.async { [self] in
             // The move runs here, beside the quantizing threads, not on the caller's thread.
-            if carried > 0, whole > 0 {
-                (region + carried).moveInitializeMemory(as: UInt8.self, from: source.assumingMemoryBound(to: UInt8.self), count: count)
+            if carriedBytes > 0, whole > 0 {
+                (region + carriedBytes).moveInitializeMemory(as: UInt8.self, from: source.assumingMemoryBound(to: UInt8.self), count: count)
             }
             if failure() == nil, whole > 0 {
                 if let error = writeAll(descriptor, region, whole, direct: aligned) {
