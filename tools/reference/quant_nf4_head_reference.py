@@ -20,17 +20,7 @@ from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 MODEL = os.path.join(ROOT, "fixtures", "models", "stories260K")
 OUT = os.path.join(ROOT, "fixtures", "quant", "nf4_head_reference.safetensors")
-IDS = [1, 403, 407, 261, 378, 296, 263, 1, 15, 400, 320, 501, 2, 87, 300, 42]
-
-
-def logits(model):
-    # As in quant_checkpoints.py: bitsandbytes' AVX512-BF16 CPU repacking asserts out_features % 32 == 0
-    # (stories260K's 172-wide MLP fails); use its dequantize-then-matmul path.
-    for mod in model.modules():
-        if hasattr(mod, "support_avx512bf16_for_cpu"):
-            mod.support_avx512bf16_for_cpu = False
-    with torch.no_grad():
-        return model(torch.tensor([IDS])).logits[0].float().contiguous()
+from quant_checkpoints import IDS, logits  # bitsandbytes on CPU, as the other quantization references run it
 
 
 def check_head(model, where):
