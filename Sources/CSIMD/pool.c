@@ -7,7 +7,8 @@
 // that, so the helpers stay awake through the step. The chunks are taken from a shared counter by the
 // caller and the helpers alike: when a helper is late (a loaded machine), the caller does the chunks
 // itself instead of waiting for it; but a helper preempted in the middle of a chunk holds the caller up
-// until it runs again, so after that has happened products run alone for ≈ 0.1 s. One job at a time; a
+// until it runs again, so after that has happened products run alone for ≈ 1 ms (it was 0.1 s, which kept
+// SmolLM2's decoding on one core most of the time: BENCHMARKS.md, session 8). One job at a time; a
 // concurrent caller runs its product alone. WHITTLE_POOL_HELPERS=N caps the helpers (0: none), for A/B runs.
 #define _GNU_SOURCE   // sched_getaffinity, CPU_COUNT
 #include "CSIMD.h"
@@ -95,7 +96,7 @@ static int pool_helpers(void) {
 }
 
 // After a helper held its caller up (waited more than two of the caller's own chunks and ≈ 20 µs: it
-// was preempted mid-chunk), products run alone for ≈ 0.1 s (TSC ticks).
+// was preempted mid-chunk), products run alone for ≈ 1 ms (TSC ticks).
 static _Atomic uint64_t split_off_until;
 
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
@@ -114,7 +115,7 @@ int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, in
     uint64_t t1 = __rdtsc();
     while (atomic_load(&job.finished) < job.chunks) _mm_pause();
     uint64_t t2 = __rdtsc();
-    if (t2 - t1 > 2 * (mine ? (t1 - t0) / mine : 0) + 50000) atomic_store(&split_off_until, t2 + 300000000);
+    if (t2 - t1 > 2 * (mine ? (t1 - t0) / mine : 0) + 50000) atomic_store(&split_off_until, t2 + 3000000);
     atomic_store(&pool.job, NULL);
     while (atomic_load(&pool.active) != 0) _mm_pause();   // no helper still holds `job`
     atomic_flag_clear(&pool.busy);
