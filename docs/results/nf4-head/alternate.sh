@@ -1,6 +1,6 @@
 #!/bin/bash
 # Alternating NF4 / NF4+head (ours, profile mode: cached 128-token decodes of a compressed folder) and llama.cpp Q4_0.
-B=${WHITTLE_BENCH:-/work/wt-nf4-head/.build/release/whittle-bench}
+B=${WHITTLE_BENCH:-.build/release/whittle-bench}   # run from the repository root
 L=/tmp/whittle-llamacpp/llama.cpp/build/bin
 for round in 1 2 3; do
   echo "round $round, load: $(cut -d' ' -f1-3 /proc/loadavg)"
