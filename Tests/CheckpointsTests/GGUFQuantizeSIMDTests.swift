@@ -99,4 +99,49 @@ final class GGUFQuantizeSIMDTests: XCTestCase {
             XCTAssertEqual(done, 40, "\(type)")
         }
     }
+    /// Q6_K super-blocks (256 weights) that steer the 19-scale search of each 16-weight sub-block one
+    /// way or the other: sub-blocks of zeros and below GROUP_MAX_EPS (scale 0, codes 0), both signs of
+    /// the largest magnitude, constants, a single spike, subnormals, huge values, and random scales.
+    func q6KSuperBlocks(_ rng: inout SeededGenerator) -> [[Float]] {
+        var blocks: [[Float]] = []
+        func random(_ exponent: Float) -> [Float] { (0..<16).map { _ in Float.random(in: -1...1, using: &rng) * pow(10, exponent) } }
+        let subBlocks: [[Float]] = [
+            [Float](repeating: 0, count: 16), [Float](repeating: -0.0, count: 16), [Float](repeating: 1e-16, count: 16),
+            (0..<16).map { $0 == 4 ? 2 : ($0 == 9 ? -2 : 0.3) }, (0..<16).map { $0 == 4 ? -2 : ($0 == 9 ? 2 : 0.3) },
+            [Float](repeating: 0.75, count: 16), (0..<16).map { $0 == 15 ? -1 : 0 }, (0..<16).map { Float($0) * 1e-39 },
+            (0..<16).map { Float($0 - 8) * 1e30 }, (0..<16).map { Float($0 % 5) - 2 },
+        ]
+        for k in 0..<24 {   // each super-block mixes edge sub-blocks among random ones of random scales
+            var block: [Float] = []
+            for b in 0..<16 { block += (b + k) % 3 == 0 ? subBlocks[(b * 7 + k) % subBlocks.count] : random(Float.random(in: -5...2, using: &rng)) }
+            blocks.append(block)
+        }
+        blocks.append([Float](repeating: 0, count: 256))
+        blocks.append((0..<256).map { $0 == 200 ? 1e-3 : 0 })   // one live sub-block
+        for _ in 0..<40 { blocks.append((0..<16).flatMap { _ in random(Float.random(in: -4...1, using: &rng)) }) }
+        return blocks
+    }
+
+    func testQ6KSIMDEqualsTheSwiftTwin() throws {
+        guard csimd_avx512_available() == 1 else { throw XCTSkip("no AVX-512 on this CPU (or WHITTLE_NO_SIMD set): the Q6_K kernel does not run") }
+        var rng = seededGenerator(19)
+        let blocks = q6KSuperBlocks(&rng)
+        for (k, block) in blocks.enumerated() {
+            XCTAssertEqual(bytes(block, .Q6_K, simd: true), bytes(block, .Q6_K, simd: false), "Q6_K super-block \(k): \(block.prefix(4))…")
+        }
+        // It must do the finite super-blocks itself and stop at a non-finite one.
+        var values = blocks.flatMap { $0 }
+        let count = blocks.count
+        func done() -> Int {
+            var out = [UInt8](repeating: 0, count: GGMLType.Q6_K.byteCount(elements: values.count))
+            return out.withUnsafeMutableBytes { o in values.withUnsafeBufferPointer { csimd_ggml_quantize(CSIMD_GGML_Q6_K, o.baseAddress, $0.baseAddress, count) } }
+        }
+        XCTAssertEqual(done(), count)
+        values[30 * 256 + 77] = .infinity
+        XCTAssertEqual(done(), 30)
+        values[30 * 256 + 77] = 0
+        values[12 * 256 + 3] = .nan
+        XCTAssertEqual(done(), 12)
+        XCTAssertEqual(bytes(values, .Q6_K, simd: true), bytes(values, .Q6_K, simd: false), "a row with a NaN super-block")
+    }
 }
