@@ -177,6 +177,7 @@ size_t csimd_ggml_quantize(int type, void *out, const float *x, size_t blocks) {
     case CSIMD_GGML_Q4_0: return q4_0(out, x, blocks);
     case CSIMD_GGML_Q4_1: return q4_1(out, x, blocks);
     case CSIMD_GGML_Q5_0: return q5_0(out, x, blocks);
+    case CSIMD_GGML_Q4_K: return csimd_q4_k_quantize(out, x, blocks);
     case CSIMD_GGML_Q6_K: return csimd_q6_k_quantize(out, x, blocks);
     default: return 0;
     }

@@ -22,7 +22,7 @@ public func quantizeGGML(_ out: UnsafeMutableRawBufferPointer, _ values: UnsafeB
         DTypeConversion.store(values, as: type == .F32 ? .F32 : type == .F16 ? .F16 : .BF16, into: out)
         return
     }
-    let fast: Int32? = simd && [.Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q6_K].contains(type) ? Int32(type.rawValue) : nil
+    let fast: Int32? = simd && [.Q8_0, .Q4_0, .Q4_1, .Q5_0, .Q4_K, .Q6_K].contains(type) ? Int32(type.rawValue) : nil
     // The common types call their block function directly (inlined; no closure per block).
     func each(_ f: (UnsafeMutableRawPointer, UnsafePointer<Float>) -> Void) {
         var b = 0

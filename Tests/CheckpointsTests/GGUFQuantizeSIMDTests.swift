@@ -99,8 +99,8 @@ final class GGUFQuantizeSIMDTests: XCTestCase {
             XCTAssertEqual(done, 40, "\(type)")
         }
     }
-    /// Q6_K super-blocks (256 weights) that steer the 19-scale search of each 16-weight sub-block one
-    /// way or the other: sub-blocks of zeros and below GROUP_MAX_EPS (scale 0, codes 0), both signs of
+    /// K-quant super-blocks (256 weights) that steer the scale search of each sub-block (Q6_K: 16
+    /// weights, 19 trial scales; Q4_K: 32 weights, 21 least-squares fits) one way or the other: sub-blocks of zeros and below GROUP_MAX_EPS (scale 0, codes 0), both signs of
     /// the largest magnitude, constants, a single spike, subnormals, huge values, and random scales.
     func q6KSuperBlocks(_ rng: inout SeededGenerator) -> [[Float]] {
         var blocks: [[Float]] = []
@@ -118,30 +118,40 @@ final class GGUFQuantizeSIMDTests: XCTestCase {
         }
         blocks.append([Float](repeating: 0, count: 256))
         blocks.append((0..<256).map { $0 == 200 ? 1e-3 : 0 })   // one live sub-block
+        // Q4_K's 32-weight sub-blocks: constant negative (max = min: levels 0, min kept), constant
+        // positive (min clamped to 0), all of one sign, a ramp.
+        blocks.append((0..<256).map { (i: Int) -> Float in
+            if i < 32 { return -0.5 }
+            if i < 64 { return 0.7 }
+            return i < 128 ? Float(i % 7) + 1 : -Float(i % 5) - 0.25
+        })
+        blocks.append((0..<256).map { Float($0) / 255 - 0.3 })
         for _ in 0..<40 { blocks.append((0..<16).flatMap { _ in random(Float.random(in: -4...1, using: &rng)) }) }
         return blocks
     }
 
-    func testQ6KSIMDEqualsTheSwiftTwin() throws {
+    func testKQuantSIMDEqualsTheSwiftTwin() throws {
         guard csimd_avx512_available() == 1 else { throw XCTSkip("no AVX-512 on this CPU (or WHITTLE_NO_SIMD set): the Q6_K kernel does not run") }
         var rng = seededGenerator(19)
         let blocks = q6KSuperBlocks(&rng)
-        for (k, block) in blocks.enumerated() {
-            XCTAssertEqual(bytes(block, .Q6_K, simd: true), bytes(block, .Q6_K, simd: false), "Q6_K super-block \(k): \(block.prefix(4))…")
+        for (type, id) in [(GGMLType.Q4_K, CSIMD_GGML_Q4_K), (.Q6_K, CSIMD_GGML_Q6_K)] {
+            for (k, block) in blocks.enumerated() {
+                XCTAssertEqual(bytes(block, type, simd: true), bytes(block, type, simd: false), "\(type) super-block \(k): \(block.prefix(4))…")
+            }
+            // It must do the finite super-blocks itself and stop at a non-finite one.
+            var values = blocks.flatMap { $0 }
+            let count = blocks.count
+            func done() -> Int {
+                var out = [UInt8](repeating: 0, count: type.byteCount(elements: values.count))
+                return out.withUnsafeMutableBytes { o in values.withUnsafeBufferPointer { csimd_ggml_quantize(id, o.baseAddress, $0.baseAddress, count) } }
+            }
+            XCTAssertEqual(done(), count, "\(type)")
+            values[30 * 256 + 77] = .infinity
+            XCTAssertEqual(done(), 30, "\(type)")
+            values[30 * 256 + 77] = 0
+            values[12 * 256 + 3] = .nan
+            XCTAssertEqual(done(), 12, "\(type)")
+            XCTAssertEqual(bytes(values, type, simd: true), bytes(values, type, simd: false), "\(type): a row with a NaN super-block")
         }
-        // It must do the finite super-blocks itself and stop at a non-finite one.
-        var values = blocks.flatMap { $0 }
-        let count = blocks.count
-        func done() -> Int {
-            var out = [UInt8](repeating: 0, count: GGMLType.Q6_K.byteCount(elements: values.count))
-            return out.withUnsafeMutableBytes { o in values.withUnsafeBufferPointer { csimd_ggml_quantize(CSIMD_GGML_Q6_K, o.baseAddress, $0.baseAddress, count) } }
-        }
-        XCTAssertEqual(done(), count)
-        values[30 * 256 + 77] = .infinity
-        XCTAssertEqual(done(), 30)
-        values[30 * 256 + 77] = 0
-        values[12 * 256 + 3] = .nan
-        XCTAssertEqual(done(), 12)
-        XCTAssertEqual(bytes(values, .Q6_K, simd: true), bytes(values, .Q6_K, simd: false), "a row with a NaN super-block")
     }
 }

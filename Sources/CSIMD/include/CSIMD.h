@@ -62,15 +62,17 @@ size_t csimd_packed2_matmul_vnni_tiles(int32_t *out, size_t ldo, const int8_t *a
 size_t csimd_packed2_quantize(int8_t *q, const float *x, size_t n, float clip, float scale, float lo, float hi);
 
 // ggml block quantization (llama.cpp's quantize_row_*_ref) of `blocks` whole blocks of x (32 floats,
-// 256 for Q6_K) into `out` (the type's block bytes each), `type` a ggml type id below. Stops before the
+// 256 for Q4_K and Q6_K) into `out` (the type's block bytes each), `type` a ggml type id below. Stops before the
 // first block with a non-finite value or scale and returns the blocks done; the Swift twin
 // (GGUFQuantize.swift, GGUFQuantizeK.swift) does the rest. Q6_K needs AVX-512 (0 done without it).
 #define CSIMD_GGML_Q4_0 2
 #define CSIMD_GGML_Q4_1 3
 #define CSIMD_GGML_Q5_0 6
 #define CSIMD_GGML_Q8_0 8
+#define CSIMD_GGML_Q4_K 12
 #define CSIMD_GGML_Q6_K 14
 size_t csimd_ggml_quantize(int type, void *out, const float *x, size_t blocks);
+size_t csimd_q4_k_quantize(void *out, const float *x, size_t blocks);
 size_t csimd_q6_k_quantize(void *out, const float *x, size_t blocks);
 /// 1 when csimd_available() and the CPU has AVX-512 F/BW/VL (the NF4 and VNNI int8 products).
 int csimd_avx512_available(void);
