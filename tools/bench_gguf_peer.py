@@ -23,7 +23,9 @@ block's disk write started as soon as it is written (sync_file_range, "early wri
 writer does since branch gguf-speed), so the fsync at the end waits for the tail only. Reported for reading (GGUF → folder) and, as
 context, for writing (F32 safetensors → GGUF): ratio = I/O-limit seconds / our seconds (1.0 = at the limit).
 
-Run: /root/venv/bin/python tools/bench_gguf_peer.py [--runs 5] [--types q8_0,q4_0] [--out /tmp/gguf-speed-bench]
+Run: /root/venv/bin/python tools/bench_gguf_peer.py [--runs 5] [--types q8_0,q4_0] [--out /tmp/gguf-speed-bench] [--results FILE]
+(a larger model: tools/bench/llama_shape_f32.py, then --model /tmp/whittle-bench-llama-0.6b-f32 --f32 /tmp/whittle-bench-llama-0.6b-f32.gguf
+--types q4_0,q8_0,q4_k_m --skip-read)
 """
 import argparse
 import json
@@ -107,6 +109,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default="/tmp/gguf-speed-bench")
     ap.add_argument("--skip-read", action="store_true")
+    ap.add_argument("--results", default=os.path.join(ROOT, "tools", "bench_gguf_peer.results.json"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if not os.path.exists(args.f32):
@@ -200,7 +203,7 @@ def main():
                   f"I/O limit with early writeback {entry['io_early']['wall']} (medians); median CPU ours {cpu['ours']:.3f} s, "
                   f"I/O limit {cpu['io']:.3f} s, early {cpu['io_early']:.3f} s; peak RSS ours {rss:.0f} MB", flush=True)
 
-    with open(os.path.join(ROOT, "tools", "bench_gguf_peer.results.json"), "w") as f:
+    with open(args.results, "w") as f:
         json.dump(results, f, indent=1)
 
 
