@@ -71,12 +71,33 @@ public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Fl
 /// Rows up to which the fused kernel runs (all: it was faster than the tiled path at every M measured).
 public let nf4FusedRows = Int.max
 
+/// Activation rows from which the fused product dequantizes 64-row panels of W once into a cached f32
+/// buffer and runs an sgemm-like block on them (CSIMD `nf4_gemm.c`) instead of dequantizing in
+/// registers per 4 rows (`nf4_matmul.c`): one thread, CPU time, gate/up shape: 94 vs 90 GFLOP/s at
+/// M = 64, 82 vs 85 at M = 32 (BENCHMARKS.md, issue 20, session 9).
+public let nf4GemmRows = 64
+
 /// The fused product (no bias) over the cores, weight rows split between them — by CSIMD's spinning pool
 /// up to `pooledRows` activation rows (pool.c: a decode step's linears are too short for a Dispatch
 /// hand-off), else by Dispatch; false (nothing written) when CSIMD cannot take this shape.
 func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int) -> Bool {
     let N = weight.rows, K = weight.cols, bs = weight.blockSize
     guard csimd_avx512_available() != 0, K % 32 == 0, bs >= 32, bs & (bs - 1) == 0 else { return false }
+    if M >= nf4GemmRows, N * K < 1 << 31 {
+        // 64-row panels dequantized once per call, split over the cores (Dispatch: the product is long).
+        let panels = (N + 63) / 64
+        weight.packed.withUnsafeBufferPointer { p in
+            weight.absmax.withUnsafeBufferPointer { a in
+                NF4.values.withUnsafeBufferPointer { table in
+                    splitRows(panels, workers: matmulWorkers(M * N * K)) { p0, p1 in
+                        _ = csimd_nf4_gemm(y, N, x, p.baseAddress!, a.baseAddress!, M, p0 * 64, min(N, p1 * 64), N, K, bs,
+                                           table.baseAddress!)
+                    }
+                }
+            }
+        }
+        return true
+    }
     let xi = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
     defer { xi.deallocate() }
     nf4InterleaveColumns(xi, x, count: M * K)
