@@ -284,6 +284,9 @@ func runLlamaCppQuantizePeer() throws {
 /// time ratio f32 ÷ quantized (> 1 = faster than f32) for best wall, and for the median of process
 /// CPU time (all threads; steadier when other jobs share the cores). `Threads.count` threads.
 /// WHITTLE_QUANT_SHAPES (e.g. `k/v,q/o`) and WHITTLE_QUANT_M (e.g. `1,512`) keep only those shapes / M.
+/// WHITTLE_QUANT_SETTLE=s sleeps s seconds after each f32 segment, so OpenBLAS's worker, which spins
+/// for ≈ 2^28 cycles (0.1 s) after its last call, no longer shares the cores with the quantized side's
+/// threads (a quantized model calls no sgemm between its linears; 0 = off, the default).
 func runQuantMatmulBench() {
     var load = [Double](repeating: 0, count: 3)
     getloadavg(&load, 3)
@@ -291,6 +294,8 @@ func runQuantMatmulBench() {
                load[0], load[1], load[2], NF4Matrix.fusedKernelAvailable ? "yes" : "no (tiled path)"))
     let env = ProcessInfo.processInfo.environment
     let only = env["WHITTLE_QUANT_SHAPES"]?.split(separator: ",").map(String.init)
+    let settle = env["WHITTLE_QUANT_SETTLE"].flatMap(Double.init) ?? 0
+    if settle > 0 { say(String(format: "sleeping %.2f s after each f32 segment (WHITTLE_QUANT_SETTLE)", settle)) }
     let ms = env["WHITTLE_QUANT_M"]?.split(separator: ",").compactMap { Int($0) } ?? [1, 16, 128, 512]
     let shapes = [(5632, 2048, "gate/up"), (2048, 5632, "down"), (2048, 2048, "q/o"), (256, 2048, "k/v GQA")]
         .filter { shape in only.map { $0.contains { shape.2.hasPrefix($0) } } ?? true }
@@ -322,6 +327,7 @@ func runQuantMatmulBench() {
                     let body = bodies[i]
                     let (_, s, c) = timed { for _ in 0..<reps { body() } }
                     wall[i].append(s / Double(reps)); cpu[i].append(c / Double(reps))
+                    if i == 0, settle > 0 { usleep(UInt32(settle * 1e6)) }
                 }
             }
             let best = wall.map { $0.min()! }, med = cpu.map { $0.sorted()[rounds / 2] }
