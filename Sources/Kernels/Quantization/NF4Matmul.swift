@@ -135,9 +135,13 @@ func nf4TiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
 /// contiguous range of weight rows and a tile buffer of `tileRows · K` floats that `fill(n0, n1, tile)`
 /// writes rows [n0, n1) of W into (dequantized NF4, widened BF16 / F16), then a one-thread sgemm per
 /// tile (OpenBLAS runs one thread per caller meanwhile), so filling and multiplying use every core.
+/// From `tiledWideRows` activation rows tiles have at least `wideTileRows` rows: sgemm repacks all of x
+/// on every call, which at M = 512, K = 2048 cost 64-row tiles 10 % of sgemm's rate (one thread, CPU
+/// time: 84–85 GFLOP/s against 94–95 for one call, 90–91 with 256-row tiles; BENCHMARKS.md, issue 20).
 func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: Int, n N: Int, k K: Int, tileRows: Int,
                  fill: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
     let workers = matmulWorkers(M * N * K)
+    let tileRows = M >= tiledWideRows ? max(tileRows, wideTileRows) : tileRows
     if workers > 1 { openblas_set_num_threads(1) }
     defer { if workers > 1 { openblas_set_num_threads(Int32(Threads.count)) } }
     splitRows(N, workers: workers) { r0, r1 in
@@ -151,6 +155,8 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
         }
     }
 }
+
+let tiledWideRows = 64, wideTileRows = 256
 
 /// Workers for a product of `macs` multiply-adds: `Threads.count` (the user's thread setting), one when small.
 func matmulWorkers(_ macs: Int) -> Int { macs >= 1 << 18 ? max(1, min(Threads.count, kernelThreads)) : 1 }
