@@ -80,6 +80,23 @@ void nf4_gemm_block(float *y, size_t ldy, const float *x, size_t ldx, const floa
         for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(y + r * ldy + 16 * c, mask[c], acc[r][c]);
 }
 
+// All M activation rows (row stride ldx) against one decoded panel: 6-row blocks, then the remainder.
+TARGET512 static void gemm_panel_rows(float *y, size_t ldy, const float *x, size_t ldx, size_t M, const float *bp, size_t kc,
+                                      int acc, const __mmask16 *mask) {
+    size_t i = 0;
+    for (; i + 6 <= M; i += 6) nf4_gemm_block(y + i * ldy, ldy, x + i * ldx, ldx, bp, kc, acc, mask, 6);
+    float *yi = y + i * ldy;
+    const float *xi = x + i * ldx;
+    switch (M - i) {
+    case 1: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 1); break;
+    case 2: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 2); break;
+    case 3: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 3); break;
+    case 4: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 4); break;
+    case 5: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 5); break;
+    default: break;
+    }
+}
+
 TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
                                       size_t M, size_t n0, size_t n1, size_t K, unsigned shift, const float *values) {
     const __m512 table = _mm512_loadu_ps(values);
@@ -94,21 +111,48 @@ TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, cons
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = K - k0 < KC ? K - k0 : KC;
             nf4_decode_panel(bp, packed, absmax, j, rows, K, k0, kc, shift, table);
-            int acc = k0 > 0;
-            size_t i = 0;
-            for (; i + 6 <= M; i += 6) nf4_gemm_block(y + i * ldy + j, ldy, x + i * K + k0, K, bp, kc, acc, mask, 6);
-            float *yi = y + i * ldy + j;
-            const float *xi = x + i * K + k0;
-            switch (M - i) {
-            case 1: nf4_gemm_block(yi, ldy, xi, K, bp, kc, acc, mask, 1); break;
-            case 2: nf4_gemm_block(yi, ldy, xi, K, bp, kc, acc, mask, 2); break;
-            case 3: nf4_gemm_block(yi, ldy, xi, K, bp, kc, acc, mask, 3); break;
-            case 4: nf4_gemm_block(yi, ldy, xi, K, bp, kc, acc, mask, 4); break;
-            case 5: nf4_gemm_block(yi, ldy, xi, K, bp, kc, acc, mask, 5); break;
-            default: break;
-            }
+            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask);
         }
     }
+}
+
+// The same blocks on an f32 tile W [rows, K] (row-major, any K) that `tiledMatmul` has just filled (widened
+// BF16 / F16, dequantized NF4 without AVX-512's kernel): 16 rows at one column per VPGATHERDD into the
+// panel, so one call replaces a one-thread sgemm that would repack all of x for every tile.
+TARGET512 static void f32_pack_panel(float *bp, const float *w, size_t j0, size_t rows, size_t K, size_t k0, size_t kc) {
+    for (size_t g = 0; g < NR / 16; g++) {
+        size_t r0 = g * 16;
+        __mmask16 live = r0 >= rows ? 0 : rows - r0 >= 16 ? 0xFFFF : (__mmask16)((1u << (rows - r0)) - 1);
+        float *out = bp + r0;
+        const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                               _mm512_set1_epi32((int)K));
+        const float *base = w + (j0 + r0) * K;
+        for (size_t k = k0; k < k0 + kc; k++)
+            _mm512_storeu_ps(out + (k - k0) * NR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, row, base + k, 4));
+    }
+}
+
+TARGET512 static void f32_gemm_avx512(float *y, size_t ldy, const float *x, size_t M, const float *w, size_t N, size_t K) {
+    float bp[KC * NR] __attribute__((aligned(64)));
+    for (size_t j = 0; j < N; j += NR) {
+        size_t rows = N - j < NR ? N - j : NR;
+        __mmask16 mask[4];
+        for (int c = 0; c < 4; c++) {
+            size_t c0 = 16 * (size_t)c;
+            mask[c] = c0 >= rows ? 0 : rows - c0 >= 16 ? 0xFFFF : (__mmask16)((1u << (rows - c0)) - 1);
+        }
+        for (size_t k0 = 0; k0 < K; k0 += KC) {
+            size_t kc = K - k0 < KC ? K - k0 : KC;
+            f32_pack_panel(bp, w, j, rows, K, k0, kc);
+            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask);
+        }
+    }
+}
+
+size_t csimd_f32_panel_gemm(float *y, size_t ldy, const float *x, size_t M, const float *w, size_t N, size_t K) {
+    if (!csimd_avx512_available() || (double)N * K >= 2147483648.0 || N == 0 || K == 0) return 0;
+    f32_gemm_avx512(y, ldy, x, M, w, N, K);
+    return N;
 }
 
 size_t csimd_nf4_gemm(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
@@ -121,6 +165,10 @@ size_t csimd_nf4_gemm(float *y, size_t ldy, const float *x, const uint8_t *packe
     return n1 - n0;
 }
 #else
+size_t csimd_f32_panel_gemm(float *y, size_t ldy, const float *x, size_t M, const float *w, size_t N, size_t K) {
+    (void)y; (void)ldy; (void)x; (void)M; (void)w; (void)N; (void)K;
+    return 0;
+}
 size_t csimd_nf4_gemm(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
                       size_t M, size_t n0, size_t n1, size_t N, size_t K, size_t block_size, const float *values) {
     (void)y; (void)ldy; (void)x; (void)packed; (void)absmax; (void)M; (void)n0; (void)n1; (void)N; (void)K; (void)block_size; (void)values;

@@ -10,7 +10,7 @@ echo "start $(date) load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
     for side in before after f32; do
         case $side in before) bin=$before; m=$models/smollm2-135m-instruct-bf16;; after) bin=$after; m=$models/smollm2-135m-instruct-bf16;; f32) bin=$after; m=$models/smollm2-135m-instruct;; esac
-        /usr/bin/time -f "$side: %e s wall, %U+%S s CPU" "$bin" eval --model "$m" --data "$data" --seq-len 512 --max-tokens 4097 2>&1 | grep -E '"value"|wall' | sed 's/.*"seconds":\([0-9.]*\).*"value":\([0-9.]*\).*/eval seconds \1, perplexity \2/'
+        /usr/bin/time -f "$side: %e s wall, %U+%S s CPU" "$bin" eval --model "$m" --data "$data" --seq-len 512 --max-tokens 4097 2>&1 | tail -4
     done
 done
 echo "end $(date) load $(cut -d' ' -f1-3 /proc/loadavg)"

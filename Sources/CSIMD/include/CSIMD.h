@@ -89,6 +89,9 @@ size_t csimd_int8_matmul_vnni_flipped(int32_t *out, size_t ldo, const uint8_t *a
 // two ≥ 32, or N·K ≥ 2^31.
 size_t csimd_nf4_gemm(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
                       size_t M, size_t n0, size_t n1, size_t N, size_t K, size_t block_size, const float *values);
+// y[i·ldy + j] = Σ_k x[i·K + k] · w[j·K + k] for j < N: the same blocks on an f32 W [N, K] (any K), for
+// `tiledMatmul`'s filled tiles. Returns N, or 0 (nothing written) without AVX-512 or when N·K ≥ 2^31.
+size_t csimd_f32_panel_gemm(float *y, size_t ldy, const float *x, size_t M, const float *w, size_t N, size_t K);
 // The same over all N weight rows, split over the calling thread and up to max_threads − 1 helpers of
 // the spinning pool (pool.c) when the product is large enough; returns N, or 0 as above.
 size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,

@@ -135,9 +135,10 @@ func nf4TiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
 /// contiguous range of weight rows and a tile buffer of `tileRows · K` floats that `fill(n0, n1, tile)`
 /// writes rows [n0, n1) of W into (dequantized NF4, widened BF16 / F16), then a one-thread sgemm per
 /// tile (OpenBLAS runs one thread per caller meanwhile), so filling and multiplying use every core.
-/// From `tiledWideRows` activation rows tiles have at least `wideTileRows` rows: sgemm repacks all of x
-/// on every call, which at M = 512, K = 2048 cost 64-row tiles 10 % of sgemm's rate (one thread, CPU
-/// time: 84–85 GFLOP/s against 94–95 for one call, 90–91 with 256-row tiles; BENCHMARKS.md, issue 20).
+/// From `tiledWideRows` activation rows tiles have at least `wideTileRows` rows (sgemm repacks all of x
+/// on every call: 64-row tiles ran at 0.79–0.89× of 256-row ones at M = 512, one core; BENCHMARKS.md,
+/// issue 20), and with AVX-512 each tile runs CSIMD's panel blocks (`csimd_f32_panel_gemm`, as NF4's
+/// `nf4_gemm.c`) instead of sgemm.
 func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: Int, n N: Int, k K: Int, tileRows: Int,
                  fill: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
     let workers = matmulWorkers(M * N * K)
@@ -150,8 +151,10 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
         for n0 in stride(from: r0, to: r1, by: tileRows) {
             let n1 = min(r1, n0 + tileRows)
             fill(n0, n1, buffer)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
-                        1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
+            if M < tiledWideRows || csimd_f32_panel_gemm(y + n0, N, x, M, buffer, n1 - n0, K) == 0 {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
+                            1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
+            }
         }
     }
 }
