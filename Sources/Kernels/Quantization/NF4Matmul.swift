@@ -137,8 +137,9 @@ func nf4TiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
 /// tile (OpenBLAS runs one thread per caller meanwhile), so filling and multiplying use every core.
 /// From `tiledWideRows` activation rows tiles have at least `wideTileRows` rows (sgemm repacks all of x
 /// on every call: 64-row tiles ran at 0.79–0.89× of 256-row ones at M = 512, one core; BENCHMARKS.md,
-/// issue 20), and with AVX-512 each tile runs CSIMD's panel blocks (`csimd_f32_panel_gemm`, as NF4's
-/// `nf4_gemm.c`) instead of sgemm.
+/// issue 20), and from `tiledPanelRows` with AVX-512 each tile runs CSIMD's panel blocks
+/// (`csimd_f32_panel_gemm`, as NF4's `nf4_gemm.c`) instead of sgemm: 1.02–1.17× sgemm's 256-row tiles at
+/// M = 512, equal at 128, 0.81–0.85× at 64 (one core).
 func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: Int, n N: Int, k K: Int, tileRows: Int,
                  fill: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
     let workers = matmulWorkers(M * N * K)
@@ -151,7 +152,7 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
         for n0 in stride(from: r0, to: r1, by: tileRows) {
             let n1 = min(r1, n0 + tileRows)
             fill(n0, n1, buffer)
-            if M < tiledWideRows || csimd_f32_panel_gemm(y + n0, N, x, M, buffer, n1 - n0, K) == 0 {
+            if M < tiledPanelRows || csimd_f32_panel_gemm(y + n0, N, x, M, buffer, n1 - n0, K) == 0 {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
                             1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
             }
@@ -159,7 +160,7 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
     }
 }
 
-let tiledWideRows = 64, wideTileRows = 256
+let tiledWideRows = 64, wideTileRows = 256, tiledPanelRows = 256
 
 /// Workers for a product of `macs` multiply-adds: `Threads.count` (the user's thread setting), one when small.
 func matmulWorkers(_ macs: Int) -> Int { macs >= 1 << 18 ? max(1, min(Threads.count, kernelThreads)) : 1 }
