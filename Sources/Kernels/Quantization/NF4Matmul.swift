@@ -52,10 +52,10 @@ public struct NF4Matrix: Sendable {
 
 /// y = x · Wᵀ (+ bias). With AVX-512, CSIMD's fused kernel multiplies on the packed codes (each weight
 /// row dequantized in registers and reused by 4 activation rows; M = 1, a decode step, reads the
-/// packed weight once), weight rows split over the cores; it beat dequantize + sgemm at every M
-/// measured (1…512, `whittle-bench quant-matmul`). Otherwise, or above `fusedRows`, each core
-/// dequantizes its own tiles of `tileRows` weight rows (kept in its L2) and runs a one-thread sgemm
-/// on them, so dequantization and multiplication proceed on both cores at once.
+/// packed weight once), weight rows split over the cores; from `nf4GemmRows` rows, 64-row panels are
+/// dequantized once per call and all rows stream through an sgemm-like block (`nf4_gemm.c`).
+/// Otherwise, or above `fusedRows`, each core dequantizes its own tiles of weight rows and multiplies
+/// them (`tiledMatmul`), so dequantization and multiplication proceed on both cores at once.
 public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix,
                              bias: UnsafePointer<Float>?, m M: Int, tileRows: Int = 64, fusedRows: Int = nf4FusedRows) {
     let N = weight.rows
@@ -73,8 +73,8 @@ public let nf4FusedRows = Int.max
 
 /// Activation rows from which the fused product dequantizes 64-row panels of W once into a cached f32
 /// buffer and runs an sgemm-like block on them (CSIMD `nf4_gemm.c`) instead of dequantizing in
-/// registers per 4 rows (`nf4_matmul.c`): one thread, CPU time, gate/up shape: 94 vs 90 GFLOP/s at
-/// M = 64, 82 vs 85 at M = 32 (BENCHMARKS.md, issue 20, session 9).
+/// registers per 4 rows (`nf4_matmul.c`): one thread, CPU time, gate/up shape: 90–95 vs 83–92 GFLOP/s
+/// at M = 64, 82–86 vs 87–90 at M = 32 (BENCHMARKS.md, issue 20, session 9).
 public let nf4GemmRows = 64
 
 /// The fused product (no bias) over the cores, weight rows split between them — by CSIMD's spinning pool
