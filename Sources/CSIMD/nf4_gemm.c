@@ -12,6 +12,7 @@
 // one column from the table scaled per row by the gathered absmax. Rows past n1 are decoded as zeros
 // and masked off at the store. Needs K % 32 == 0 and a power-of-two block size ≥ 32 (so no 32-column
 // chunk straddles a block) and N·K < 2^31; otherwise, or without AVX-512, returns 0.
+// csimd_f32_panel_gemm runs the same blocks on an f32 tile (`tiledMatmul`: widened BF16 / F16).
 #include "CSIMD.h"
 
 #if defined(__x86_64__)
