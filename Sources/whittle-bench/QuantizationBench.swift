@@ -283,25 +283,35 @@ func runLlamaCppQuantizePeer() throws {
 /// first of them turns round by round), each ≥ 2 times and for ≈ 0.4 G multiply-adds; 5 rounds. Printed: best wall time per call and the
 /// time ratio f32 ÷ quantized (> 1 = faster than f32) for best wall, and for the median of process
 /// CPU time (all threads; steadier when other jobs share the cores). `Threads.count` threads.
+/// WHITTLE_QUANT_SHAPES (e.g. `k/v,q/o`) and WHITTLE_QUANT_M (e.g. `1,512`) keep only those shapes / M.
+/// WHITTLE_QUANT_SETTLE=s sleeps s seconds after each f32 segment, so OpenBLAS's worker, which spins
+/// for ≈ 2^28 cycles (0.1 s) after its last call, no longer shares the cores with the quantized side's
+/// threads (a quantized model calls no sgemm between its linears; 0 = off, the default).
 func runQuantMatmulBench() {
     var load = [Double](repeating: 0, count: 3)
     getloadavg(&load, 3)
     say(String(format: "quant-matmul: %d threads, load average %.2f, %.2f, %.2f; AVX-512 NF4 kernel: %@", Threads.count,
                load[0], load[1], load[2], NF4Matrix.fusedKernelAvailable ? "yes" : "no (tiled path)"))
+    let env = ProcessInfo.processInfo.environment
+    let only = env["WHITTLE_QUANT_SHAPES"]?.split(separator: ",").map(String.init)
+    let settle = env["WHITTLE_QUANT_SETTLE"].flatMap(Double.init) ?? 0
+    if settle > 0 { say(String(format: "sleeping %.2f s after each f32 segment (WHITTLE_QUANT_SETTLE)", settle)) }
+    let ms = env["WHITTLE_QUANT_M"]?.split(separator: ",").compactMap { Int($0) } ?? [1, 16, 128, 512]
     let shapes = [(5632, 2048, "gate/up"), (2048, 5632, "down"), (2048, 2048, "q/o"), (256, 2048, "k/v GQA")]
+        .filter { shape in only.map { $0.contains { shape.2.hasPrefix($0) } } ?? true }
     let rounds = 5
     var rng: UInt64 = 0x2545_F491_4F6C_DD1D
     func next() -> Float {   // xorshift, uniform in [−1, 1)
         rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
         return Float(rng >> 40) / Float(1 << 23) - 1
     }
-    say("| shape (N × K) | M | f32 GFLOP/s (best wall) | NF4 ÷ f32 time: wall best, CPU median | W8A8 ÷ f32: wall, CPU |")
+    say("| shape (N × K) | M | f32 GFLOP/s (best wall) | NF4 ÷ f32 time: wall best, CPU median | W8A8 ÷ f32: wall, CPU | µs per call, best wall: f32, NF4, W8A8 |")
     for (n, k, name) in shapes {
         let w = (0..<(n * k)).map { _ in next() * 0.05 }
         let nf4 = NF4Matrix(w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [n, k]) })
         var wq = [Int8](repeating: 0, count: n * k), ws = [Float](repeating: 0, count: n)
         int8QuantizeRows(q: &wq, scale: &ws, x: w, rows: n, cols: k)
-        for m in [1, 16, 128, 512] {
+        for m in ms {
             let x = (0..<(m * k)).map { _ in next() }
             var y = [Float](repeating: 0, count: m * n)
             let reps = max(2, 400_000_000 / (m * n * k))
@@ -317,12 +327,14 @@ func runQuantMatmulBench() {
                     let body = bodies[i]
                     let (_, s, c) = timed { for _ in 0..<reps { body() } }
                     wall[i].append(s / Double(reps)); cpu[i].append(c / Double(reps))
+                    if i == 0, settle > 0 { usleep(UInt32(settle * 1e6)) }
                 }
             }
             let best = wall.map { $0.min()! }, med = cpu.map { $0.sorted()[rounds / 2] }
             let flops = 2.0 * Double(m * n * k)
-            say(String(format: "| %@ %d × %d | %d | %.1f | %.2f×, %.2f× | %.2f×, %.2f× |", name, n, k, m, flops / best[0] / 1e9,
-                       best[0] / best[1], med[0] / med[1], best[0] / best[2], med[0] / med[2]))
+            say(String(format: "| %@ %d × %d | %d | %.1f | %.2f×, %.2f× | %.2f×, %.2f× | %.1f, %.1f, %.1f |", name, n, k, m,
+                       flops / best[0] / 1e9, best[0] / best[1], med[0] / med[1], best[0] / best[2], med[0] / med[2],
+                       best[0] * 1e6, best[1] * 1e6, best[2] * 1e6))
         }
     }
 }

@@ -201,10 +201,11 @@ final class QuantizationKernelTests: XCTestCase {
 
     /// The fused AVX-512 kernel (every row-block size 1…6 and its remainders, weight rows not a
     /// multiple of 4, blocks smaller than, equal to and larger than a row) and the two-core tiled path
-    /// both equal the naive oracle; K not a multiple of 32 falls back to the tiled path.
+    /// both equal the naive oracle (M = 70: the panel kernel, and the tiled path with its 256-row tiles;
+    /// M ≥ 256: the tiled path's f32 panel blocks, K = 100 a short column panel, K = 600 three); K not a multiple of 32 falls back to the tiled path.
     func testNF4FusedAndTiledPathsEqualNaive() {
         var rng = SeededNormal(seed: 21)
-        for (M, N, K, blockSize) in [(1, 37, 96, 32), (7, 301, 64, 64), (13, 130, 96, 128), (4, 9, 320, 64), (3, 1000, 288, 64), (1, 1030, 576, 64), (5, 11, 100, 64)] {
+        for (M, N, K, blockSize) in [(1, 37, 96, 32), (7, 301, 64, 64), (13, 130, 96, 128), (4, 9, 320, 64), (3, 1000, 288, 64), (1, 1030, 576, 64), (5, 11, 100, 64), (70, 600, 96, 64), (259, 130, 100, 64), (257, 70, 600, 64)] {
             let w = rng.array(N * K), x = rng.array(M * K), bias = rng.array(N)
             let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [N, K], blockSize: blockSize) }
             let matrix = NF4Matrix(q)
@@ -216,6 +217,26 @@ final class QuantizationKernelTests: XCTestCase {
             assertClose(tiled, naive, atol: 1e-4, rtol: 1e-5, "tiled M \(M) N \(N) K \(K) block \(blockSize)")
         }
         print("NF4 fused kernel \(NF4Matrix.fusedKernelAvailable ? "ran (AVX-512)" : "unavailable: both runs took the tiled path")")
+    }
+
+    /// From `nf4GemmRows` activation rows the fused product dequantizes 64-row panels once and runs a
+    /// 6 × 64 block (`nf4_gemm.c`): every row remainder 0…5 of the 6-row blocks, weight rows not a
+    /// multiple of 64 or 16 (masked), K past one 256-column panel with a shorter last panel, blocks
+    /// smaller than, equal to and larger than a row; both cores (products ≥ 2^18 multiply-adds).
+    func testNF4PanelGemmEqualsNaive() {
+        var rng = SeededNormal(seed: 29)
+        let cases = [(nf4GemmRows, 37, 96, 128), (nf4GemmRows + 3, 200, 544, 64), (nf4GemmRows + 4, 64, 288, 32),
+                     (nf4GemmRows + 5, 130, 320, 256), (nf4GemmRows + 7, 16, 64, 64), (nf4GemmRows + 8, 81, 800, 64)]
+        for (M, N, K, blockSize) in cases {
+            let w = rng.array(N * K), x = rng.array(M * K), bias = rng.array(N)
+            let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [N, K], blockSize: blockSize) }
+            let matrix = NF4Matrix(q)
+            var naive = [Float](repeating: 0, count: M * N), fast = naive
+            nf4LinearNaive(y: &naive, x: x, weight: matrix, bias: bias, m: M)
+            nf4LinearForward(y: &fast, x: x, weight: matrix, bias: bias, m: M)
+            assertClose(fast, naive, atol: 1e-4, rtol: 1e-5, "panel gemm M \(M) N \(N) K \(K) block \(blockSize)")
+        }
+        print("NF4 panel kernel \(NF4Matrix.fusedKernelAvailable ? "ran (AVX-512)" : "unavailable: the tiled path ran")")
     }
 
     /// Both dequantizers (CSIMD's AVX2 byte loop + Swift tails) equal the element-by-element oracle,

@@ -88,6 +88,15 @@ size_t csimd_nf4_matmul(float *y, size_t ldy, const float *x, const uint8_t *pac
 // them: for a caller that multiplies the same activations by many weight tiles (packed2.c).
 uint8_t *csimd_int8_flip(const int8_t *a, size_t n);
 size_t csimd_int8_matmul_vnni_flipped(int32_t *out, size_t ldo, const uint8_t *au, const int8_t *b, size_t M, size_t N, size_t K);
+// The same product for many activation rows (nf4_gemm.c: a 64-row panel of W dequantized once into a
+// cached buffer, then an sgemm-like 6 × 64 block), x in its natural column order, weight rows [n0, n1) of N.
+// Returns n1 − n0, or 0 (nothing written) without AVX-512, when K % 32 ≠ 0, block_size is not a power of
+// two ≥ 32, or N·K ≥ 2^31.
+size_t csimd_nf4_gemm(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
+                      size_t M, size_t n0, size_t n1, size_t N, size_t K, size_t block_size, const float *values);
+// y[i·ldy + j] = Σ_k x[i·K + k] · w[j·K + k] for j < N: the same blocks on an f32 W [N, K] (any K), for
+// `tiledMatmul`'s filled tiles. Returns N, or 0 (nothing written) without AVX-512 or when N·K ≥ 2^31.
+size_t csimd_f32_panel_gemm(float *y, size_t ldy, const float *x, size_t M, const float *w, size_t N, size_t K);
 // The same over all N weight rows, split over the calling thread and up to max_threads − 1 helpers of
 // the spinning pool (pool.c) when the product is large enough; returns N, or 0 as above.
 size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,

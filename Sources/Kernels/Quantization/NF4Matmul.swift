@@ -52,10 +52,10 @@ public struct NF4Matrix: Sendable {
 
 /// y = x · Wᵀ (+ bias). With AVX-512, CSIMD's fused kernel multiplies on the packed codes (each weight
 /// row dequantized in registers and reused by 4 activation rows; M = 1, a decode step, reads the
-/// packed weight once), weight rows split over the cores; it beat dequantize + sgemm at every M
-/// measured (1…512, `whittle-bench quant-matmul`). Otherwise, or above `fusedRows`, each core
-/// dequantizes its own tiles of `tileRows` weight rows (kept in its L2) and runs a one-thread sgemm
-/// on them, so dequantization and multiplication proceed on both cores at once.
+/// packed weight once), weight rows split over the cores; from `nf4GemmRows` rows, 64-row panels are
+/// dequantized once per call and all rows stream through an sgemm-like block (`nf4_gemm.c`).
+/// Otherwise, or above `fusedRows`, each core dequantizes its own tiles of weight rows and multiplies
+/// them (`tiledMatmul`), so dequantization and multiplication proceed on both cores at once.
 public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix,
                              bias: UnsafePointer<Float>?, m M: Int, tileRows: Int = 64, fusedRows: Int = nf4FusedRows) {
     let N = weight.rows
@@ -71,12 +71,33 @@ public func nf4LinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Fl
 /// Rows up to which the fused kernel runs (all: it was faster than the tiled path at every M measured).
 public let nf4FusedRows = Int.max
 
+/// Activation rows from which the fused product dequantizes 64-row panels of W once into a cached f32
+/// buffer and runs an sgemm-like block on them (CSIMD `nf4_gemm.c`) instead of dequantizing in
+/// registers per 4 rows (`nf4_matmul.c`): one thread, CPU time, gate/up shape: 90–95 vs 83–92 GFLOP/s
+/// at M = 64, 82–86 vs 87–90 at M = 32 (BENCHMARKS.md, issue 20, session 9).
+public let nf4GemmRows = 64
+
 /// The fused product (no bias) over the cores, weight rows split between them — by CSIMD's spinning pool
 /// up to `pooledRows` activation rows (pool.c: a decode step's linears are too short for a Dispatch
 /// hand-off), else by Dispatch; false (nothing written) when CSIMD cannot take this shape.
 func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int) -> Bool {
     let N = weight.rows, K = weight.cols, bs = weight.blockSize
     guard csimd_avx512_available() != 0, K % 32 == 0, bs >= 32, bs & (bs - 1) == 0 else { return false }
+    if M >= nf4GemmRows, N * K < 1 << 31 {
+        // 64-row panels dequantized once per call, split over the cores (Dispatch: the product is long).
+        let panels = (N + 63) / 64
+        weight.packed.withUnsafeBufferPointer { p in
+            weight.absmax.withUnsafeBufferPointer { a in
+                NF4.values.withUnsafeBufferPointer { table in
+                    splitRows(panels, workers: matmulWorkers(M * N * K)) { p0, p1 in
+                        _ = csimd_nf4_gemm(y, N, x, p.baseAddress!, a.baseAddress!, M, p0 * 64, min(N, p1 * 64), N, K, bs,
+                                           table.baseAddress!)
+                    }
+                }
+            }
+        }
+        return true
+    }
     let xi = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
     defer { xi.deallocate() }
     nf4InterleaveColumns(xi, x, count: M * K)
@@ -114,9 +135,15 @@ func nf4TiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
 /// contiguous range of weight rows and a tile buffer of `tileRows · K` floats that `fill(n0, n1, tile)`
 /// writes rows [n0, n1) of W into (dequantized NF4, widened BF16 / F16), then a one-thread sgemm per
 /// tile (OpenBLAS runs one thread per caller meanwhile), so filling and multiplying use every core.
+/// From `tiledWideRows` activation rows tiles have at least `wideTileRows` rows (sgemm repacks all of x
+/// on every call: 64-row tiles ran at 0.79–0.89× of 256-row ones at M = 512, one core; BENCHMARKS.md,
+/// issue 20), and from `tiledPanelRows` with AVX-512 each tile runs CSIMD's panel blocks
+/// (`csimd_f32_panel_gemm`, as NF4's `nf4_gemm.c`) instead of sgemm: 1.02–1.17× sgemm's 256-row tiles at
+/// M = 512, equal at 128, 0.81–0.85× at 64 (one core).
 func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: Int, n N: Int, k K: Int, tileRows: Int,
                  fill: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
     let workers = matmulWorkers(M * N * K)
+    let tileRows = M >= tiledWideRows ? max(tileRows, wideTileRows) : tileRows
     if workers > 1 { openblas_set_num_threads(1) }
     defer { if workers > 1 { openblas_set_num_threads(Int32(Threads.count)) } }
     splitRows(N, workers: workers) { r0, r1 in
@@ -125,11 +152,15 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
         for n0 in stride(from: r0, to: r1, by: tileRows) {
             let n1 = min(r1, n0 + tileRows)
             fill(n0, n1, buffer)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
-                        1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
+            if M < tiledPanelRows || csimd_f32_panel_gemm(y + n0, N, x, M, buffer, n1 - n0, K) == 0 {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
+                            1, x, Int32(K), buffer, Int32(K), 0, y + n0, Int32(N))
+            }
         }
     }
 }
+
+let tiledWideRows = 64, wideTileRows = 256, tiledPanelRows = 256
 
 /// Workers for a product of `macs` multiply-adds: `Threads.count` (the user's thread setting), one when small.
 func matmulWorkers(_ macs: Int) -> Int { macs >= 1 << 18 ? max(1, min(Threads.count, kernelThreads)) : 1 }
