@@ -141,14 +141,19 @@ public struct ForwardOptions {
     public var weightTransform: ((LinearSite) -> SiteTransform?)?
     /// Compute the head (logits / classifier). False stops after the last block (calibration).
     public var computeHead: Bool
+    /// Positions of a causal LM that get logits: every one (perplexity, losses) or only each sequence's
+    /// last, T − 1 (a prefill before generation: what llama.cpp's prompt pass computes). `.last` returns
+    /// `[B, 1, V]`; the vocabulary projection then costs B rows instead of B·T.
+    public var headRows: HeadRows
 
     public init(headMask: [[Float]]? = nil, neuronMask: [[Float]]? = nil, headGates: [Variable]? = nil, neuronGates: [Variable]? = nil,
                 skip: Set<SublayerID> = [], capture: Set<CapturePoint> = [], captureLayers: Set<Int>? = nil,
                 attention: AttentionVariant? = nil, hooks: [SiteHook] = [], weightTransform: ((LinearSite) -> SiteTransform?)? = nil,
-                computeHead: Bool = true) {
+                computeHead: Bool = true, headRows: HeadRows = .all) {
         self.headMask = headMask; self.neuronMask = neuronMask; self.headGates = headGates; self.neuronGates = neuronGates
         self.skip = skip; self.capture = capture; self.captureLayers = captureLayers; self.attention = attention
         self.hooks = hooks; self.weightTransform = weightTransform; self.computeHead = computeHead
+        self.headRows = headRows
     }
 
     func wants(_ point: CapturePoint, layer: Int) -> Bool {
@@ -160,6 +165,9 @@ public struct ForwardOptions {
         wants(point, layer: layer) || hooks.contains { $0.applies(to: CaptureKey(layer: layer, point: point)) }
     }
 }
+
+/// Which positions of a causal LM get logits (`ForwardOptions.headRows`).
+public enum HeadRows: Sendable, Equatable { case all, last }
 
 /// What a forward returns.
 public struct ForwardOutput {

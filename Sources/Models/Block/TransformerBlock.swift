@@ -149,8 +149,13 @@ extension ModelHead {
         switch config.task {
         case .causalLM:
             guard let lmHead else { preconditionFailure("causal LM without lm_head") }
+            var x = x, rows = t
+            if e.state.options.headRows == .last && t > 1 {   // only the last position of each sequence
+                x = e.gatherRows(x, (0..<b).map { $0 * t + t - 1 }, channels: c)
+                rows = 1
+            }
             let h = finalNorm.map { e.norm(x, $0) } ?? x
-            return (try e.linear(h, lmHead, nil), [b, t, lmHead.outFeatures])
+            return (try e.linear(h, lmHead, nil), [b, rows, lmHead.outFeatures])
         case .sequenceClassification:
             guard let pooler, let classifier else { preconditionFailure("classifier without pooler/classifier") }
             let first = e.gatherRows(x, (0..<b).map { $0 * t }, channels: c)
