@@ -177,7 +177,8 @@ public struct ForwardOutput {
     public var shape: [Int]
     /// Requested activations by layer and site.
     public var captures: [CaptureKey: Activation3D]
-    /// The hidden state after the last block `[B·T, C]` (before any final norm).
+    /// The hidden state after the last block `[B·T, C]` (before any final norm); `[B, C]`, the last
+    /// rows, when `headRows` is `.last` and the last block kept only those (`canKeepRows`).
     public var lastHidden: [Float]
 }
 
