@@ -7,7 +7,7 @@ import Whittle
 // position's logits. Same statistic on every side: tokens/s of each run (llama-bench's per-rep
 // `samples_ts`), min–max and median; rounds alternate the sides so load changes hit all of them.
 // Models: SmolLM2-135M (the f32 folder) and the 0.84 B random-weight Llama shape (`quant-eval`'s
-// checkpoint in /tmp). Arguments: `models=smollm2,0.84b rounds=3 runs=2 threads=2 seq=512`.
+// checkpoint in /tmp). Arguments (defaults): `models=smollm2,0.84b rounds=5 runs=2 threads=2 seq=512`.
 
 extension BenchLlamaShape {
     /// The 0.84 B Llama shape (hidden 2048, FFN 5632, 16 layers, GQA 32/4, vocabulary 32000, untied head).
@@ -55,7 +55,7 @@ func runPrefillBench() throws {
     var options: [String: String] = [:]
     for a in CommandLine.arguments.dropFirst() { let kv = a.split(separator: "=", maxSplits: 1); if kv.count == 2 { options[String(kv[0])] = String(kv[1]) } }
     let models = (options["models"] ?? "smollm2,0.84b").split(separator: ",").map(String.init)
-    let rounds = Int(options["rounds"] ?? "3") ?? 3, runs = Int(options["runs"] ?? "2") ?? 2
+    let rounds = Int(options["rounds"] ?? "5") ?? 5, runs = Int(options["runs"] ?? "2") ?? 2
     let threads = Int(options["threads"] ?? "2") ?? 2, seqLen = Int(options["seq"] ?? "512") ?? 512
     Threads.set(threads)
     let env = ProcessInfo.processInfo.environment
@@ -101,7 +101,13 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
     var ours = [[Double]](repeating: [], count: 2), llama: [Double] = [], torch: [Double] = [], ceilings: [Double] = []
     var llamaNote = "", torchNote = ""
     let hasLlama = FileManager.default.fileExists(atPath: bin + "/llama-bench") && FileManager.default.fileExists(atPath: gguf)
-    for _ in 0..<rounds {
+    for round in 1...max(1, rounds) {
+        let before = (ours[0].count, ours[1].count, llama.count, torch.count)
+        defer {   // one flushed line per round: each side's runs in this round, tokens/s
+            func f(_ r: ArraySlice<Double>) -> String { r.map { String(format: "%.1f", $0) }.joined(separator: " ") }
+            say(String(format: "  round %d (sgemm ceiling %.1f GFLOP/s): ours last [%@], llama.cpp [%@], ours all [%@], PyTorch [%@]", round, ceilings.last!,
+                       f(ours[0][before.0...]), f(llama[before.2...]), f(ours[1][before.1...]), f(torch[before.3...])))
+        }
         ceilings.append(sgemmCeiling(rows: seqLen, shapes: [(shape.hidden, shape.hidden), (shape.intermediate, shape.hidden), (shape.hidden, shape.intermediate)]))
         for (i, m) in modes.enumerated() {
             for _ in 0..<runs {
