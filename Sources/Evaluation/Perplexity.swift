@@ -45,8 +45,8 @@ public func windowNLL(logits: [Float], vocab: Int, ids: [Int32], firstTarget: In
             parallelRanges(ids.count - firstTarget, costPerItem: vocab) { start, end in
                 for i in start..<end {
                     let t = firstTarget + i
-                    let row = l.baseAddress! + (t - 1) * vocab   // log_softmax(row)[id], as `logSoftmaxForward` computes it
-                    out[i] = logSumExp(row, cols: vocab) - Double(row[Int(ids[t])])
+                    let row = l.baseAddress! + (t - 1) * vocab   // log_softmax(row)[id] without materialising the row
+                    out[i] = logSumExpFast(row, cols: vocab) - Double(row[Int(ids[t])])
                 }
             }
         }

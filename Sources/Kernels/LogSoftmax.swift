@@ -1,3 +1,4 @@
+import CSIMD
 import Foundation
 
 /// `out[N,V] = log_softmax(inp[N,V])` row by row (PyTorch `torch.log_softmax(x, -1)`), in Double:
@@ -23,6 +24,16 @@ public func logSumExp(_ x: UnsafePointer<Float>, cols v: Int) -> Double {
     var s = 0.0
     for j in 0..<v { s += exp(Double(x[j]) - md) }
     return md + log(s)
+}
+
+/// `logSumExp` with exp in f32 lanes (CSIMD exp_loops.c: Cephes expf, ≤ 2 ulp) summed in Double: the
+/// perplexity path's per-row cost over a 49,152-token vocabulary is then a fraction of the head's sgemm
+/// (one Double `exp` per logit was a tenth of SmolLM2's evaluation). Falls back to `logSumExp` without
+/// AVX2 and for a row whose max is ±∞ or NaN.
+@inline(__always)
+public func logSumExpFast(_ x: UnsafePointer<Float>, cols v: Int) -> Double {
+    var r = 0.0
+    return csimd_log_sum_exp(x, v, &r) != 0 ? r : logSumExp(x, cols: v)
 }
 
 /// Naive twin of `logSoftmaxForward`: log(exp(x_j) / Σ exp(x)) with the row max factored out, over arrays.

@@ -1,3 +1,4 @@
+import CSIMD
 import Foundation
 
 /// SiLU (`x · sigmoid(x)`), in place allowed.
@@ -10,6 +11,7 @@ public func siluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer
 /// SwiGLU (Llama MLP): `out[i] = silu(gate[i]) · up[i]`. `out` may alias `gate` or `up`.
 public func swigluForward(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
     parallelRanges(count, costPerItem: 8) { start, end in
+        if csimd_swiglu(out + start, gate + start, up + start, end - start) != 0 { return }   // AVX-512 / AVX2 lanes
         for i in start..<end { let g = gate[i]; out[i] = g / (1 + expf(-g)) * up[i] }
     }
 }

@@ -1,3 +1,4 @@
+import CSIMD
 import Foundation
 
 /// `out[N,L] = softmax(inp[N,L])` row by row (PyTorch `torch.softmax(x, -1)`), computed with the max
@@ -11,6 +12,7 @@ public func softmaxForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoin
 
 @inline(__always)
 func softmaxRow(_ o: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ l: Int) {
+    if csimd_softmax_row(o, x, l) != 0 { return }   // AVX-512 / AVX2 lanes (CSIMD exp_loops.c), else this scalar twin
     var m = -Float.infinity
     for i in 0..<l where x[i] > m { m = x[i] }
     if m == -Float.infinity { for i in 0..<l { o[i] = 0 }; return }

@@ -141,14 +141,19 @@ public struct ForwardOptions {
     public var weightTransform: ((LinearSite) -> SiteTransform?)?
     /// Compute the head (logits / classifier). False stops after the last block (calibration).
     public var computeHead: Bool
+    /// Positions of a causal LM that get logits: every one (perplexity, losses) or only each sequence's
+    /// last, T − 1 (a prefill before generation: what llama.cpp's prompt pass computes). `.last` returns
+    /// `[B, 1, V]`; the vocabulary projection then costs B rows instead of B·T.
+    public var headRows: HeadRows
 
     public init(headMask: [[Float]]? = nil, neuronMask: [[Float]]? = nil, headGates: [Variable]? = nil, neuronGates: [Variable]? = nil,
                 skip: Set<SublayerID> = [], capture: Set<CapturePoint> = [], captureLayers: Set<Int>? = nil,
                 attention: AttentionVariant? = nil, hooks: [SiteHook] = [], weightTransform: ((LinearSite) -> SiteTransform?)? = nil,
-                computeHead: Bool = true) {
+                computeHead: Bool = true, headRows: HeadRows = .all) {
         self.headMask = headMask; self.neuronMask = neuronMask; self.headGates = headGates; self.neuronGates = neuronGates
         self.skip = skip; self.capture = capture; self.captureLayers = captureLayers; self.attention = attention
         self.hooks = hooks; self.weightTransform = weightTransform; self.computeHead = computeHead
+        self.headRows = headRows
     }
 
     func wants(_ point: CapturePoint, layer: Int) -> Bool {
@@ -161,6 +166,9 @@ public struct ForwardOptions {
     }
 }
 
+/// Which positions of a causal LM get logits (`ForwardOptions.headRows`).
+public enum HeadRows: Sendable, Equatable { case all, last }
+
 /// What a forward returns.
 public struct ForwardOutput {
     /// Flat row-major values: `[B, T, V]` logits for a causal LM, `[B, numLabels]` for a classifier,
@@ -169,7 +177,8 @@ public struct ForwardOutput {
     public var shape: [Int]
     /// Requested activations by layer and site.
     public var captures: [CaptureKey: Activation3D]
-    /// The hidden state after the last block `[B·T, C]` (before any final norm).
+    /// The hidden state after the last block `[B·T, C]` (before any final norm); `[B, C]`, the last
+    /// rows, when `headRows` is `.last` and the last block kept only those (`canKeepRows`).
     public var lastHidden: [Float]
 }
 

@@ -100,8 +100,14 @@ public final class TransformerModel {
         if !hooks.isEmpty { options.hooks = hooks + options.hooks }
         let e = EagerExecutor(state: try ForwardState(config: config, input: input, options: options))
         var x = embeddings.run(input, on: e)
-        for layer in layers { x = try layer.run(x, on: e) }
-        return try head.finish(x, state: e.state, config: config, computeHead: options.computeHead)
+        // Last-token logits only: the last block keeps only each sequence's last row (`run(keepRows:)`).
+        let b = input.batchSize, t = input.seqLen
+        let keep = options.computeHead && config.isCausalLM && options.headRows == .last && t > 1
+            && layers.last.map { $0.canKeepRows(options) } == true
+        for (i, layer) in layers.enumerated() {
+            x = try layer.run(x, on: e, keepRows: keep && i == layers.count - 1 ? (0..<b).map { $0 * t + t - 1 } : nil)
+        }
+        return try head.finish(x, state: e.state, config: config, computeHead: options.computeHead, lastRowsKept: keep)
     }
 
     /// Incremental forward with a KV cache (inference): runs each sequence's new tokens `tokens[b]`
@@ -141,12 +147,12 @@ public final class TransformerModel {
 
 extension ModelHead {
     /// Applies the head to the last hidden state `x[B·T, C]` (inference).
-    public func finish(_ x: [Float], state: ForwardState, config: ModelConfig, computeHead: Bool) throws -> ForwardOutput {
+    public func finish(_ x: [Float], state: ForwardState, config: ModelConfig, computeHead: Bool, lastRowsKept: Bool = false) throws -> ForwardOutput {
         let e = EagerExecutor(state: state)
         guard computeHead else {
             return ForwardOutput(logits: x, shape: [state.batch, state.seqLen, config.hidden], captures: state.captures, lastHidden: x)
         }
-        let (logits, shape) = try run(x, on: e, config: config)
+        let (logits, shape) = try run(x, on: e, config: config, lastRowsKept: lastRowsKept)
         return ForwardOutput(logits: logits, shape: shape, captures: state.captures, lastHidden: x)
     }
 }

@@ -100,7 +100,7 @@ func runTorchPeer(script relative: String, _ shape: BenchLlamaShape, threads: In
 
 /// Runs a Python peer script in tools/ (`WHITTLE_PYTHON`, default the /root/venv interpreter) and
 /// returns the JSON object it prints on its last line; nil when Python or the script is unavailable.
-func runPythonPeer(script relative: String, _ arguments: [String]) -> [String: Any]? {
+func runPythonPeer(script relative: String, _ arguments: [String], environment: [String: String] = [:]) -> [String: Any]? {
     let python = ProcessInfo.processInfo.environment["WHITTLE_PYTHON"] ?? "/root/venv/bin/python"
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(relative).path
@@ -108,6 +108,7 @@ func runPythonPeer(script relative: String, _ arguments: [String]) -> [String: A
     let process = Process()
     process.executableURL = URL(fileURLWithPath: python)
     process.arguments = [script] + arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice

@@ -345,26 +345,10 @@ func runQuantMatmulBench() {
 /// (`loadCompressed`: NF4Linear / W8A8Linear). 1,024 seeded token ids in 512-token windows; rounds
 /// alternate the three models; best and median of 3 rounds each, wall and process CPU time.
 func runQuantEvalBench() throws {
-    let folder = NSTemporaryDirectory() + "whittle-bench-llama-0.84b"
-    let shape = BenchLlamaShape(hidden: 2048, layers: 16, heads: 32, kvHeads: 4, intermediate: 5632, vocab: 32000)
+    let folder = BenchLlamaShape.llama084BFolder
+    let shape = BenchLlamaShape.llama084B
     let vocab = shape.vocab
-    if !FileManager.default.fileExists(atPath: folder + "/config.json") {
-        say("writing \(folder) (3.3 GB F32)")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        try SafetensorsWriter.write(to: folder + "/model.safetensors", specs: shape.specs(dtype: .F32)) { spec in
-            let n = spec.shape.reduce(1, *)
-            if spec.shape.count == 1 { return Tensor(floats: [Float](repeating: 1, count: n), shape: spec.shape) }
-            let storage = TensorStorage(zeroedByteCount: n * 4)
-            let p = storage.mutableBytes.bindMemory(to: Float.self)
-            for i in 0..<n {   // xorshift: sum of two uniforms, scaled like 0.02·N(0,1)
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                p[i] = (Float(state & 0xFFFF) / 65536 + Float((state >> 16) & 0xFFFF) / 65536 - 1) * 0.05
-            }
-            return Tensor(dtype: .F32, shape: spec.shape, storage: storage)
-        }
-        try JSONSerialization.data(withJSONObject: shape.config).write(to: URL(fileURLWithPath: folder + "/config.json"))
-    }
+    try shape.writeRandomF32IfMissing(to: folder)
     var models: [(name: String, model: TransformerModel)] = [("f32", try TransformerModel.load(path: folder))]
     let passes: [(String, Pass)] = [("nf4", NF4Quantization()), ("w8a8", Int8Quantization())]
     for (name, pass) in passes { models.append((name, try quantizedBenchModel(folder, pass: pass, output: folder + "-" + name))) }

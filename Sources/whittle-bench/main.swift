@@ -7,6 +7,7 @@ let suites: [(name: String, run: () throws -> Void)] = [
     ("ceilings", runCeilingsBench),
     ("tokenizers", runTokenizersBench),
     ("models", runModelsBench),
+    ("prefill", runPrefillBench),
     ("checkpoints", runCheckpointsBench),
     ("quantization", runQuantizationBench),
     ("quant-matmul", runQuantMatmulBench),

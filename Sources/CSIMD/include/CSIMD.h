@@ -138,6 +138,13 @@ size_t csimd_half_matmul_avx2(float *y, size_t ldy, const float *x, const uint16
 size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
                                int max_threads);
 
+// The f32 forward's exp loops (exp_loops.c, AVX-512 / AVX2 lanes, Cephes expf ≤ 2 ulp); each returns 0
+// without SIMD so the Swift scalar twin runs. out = silu(gate)·up (out may alias gate or up); one softmax
+// row (o may alias x; an all −∞ row gives zeros); log Σ exp(x) into *result (0 also for a max of ±∞/NaN).
+int csimd_swiglu(float *out, const float *gate, const float *up, size_t n);
+int csimd_softmax_row(float *o, const float *x, size_t n);
+int csimd_log_sum_exp(const float *x, size_t n, double *result);
+
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);
 

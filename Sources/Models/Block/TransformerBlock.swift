@@ -3,15 +3,21 @@ import Kernels
 /// The transformer block, written once (docs/ARCHITECTURE.md "The block"). Inference runs it with
 /// `EagerExecutor`, training with the tape's executor; hooks act at typed sites (`CapturePoint`).
 extension TransformerLayer {
-    /// This block on `x[B·T, C]`.
-    public func run<E: BlockExecutor>(_ x: E.Value, on e: E) throws -> E.Value {
+    /// This block on `x[B·T, C]`. With `keepRows` (row indices into B·T; see `canKeepRows`) only those
+    /// rows leave the block: attention still reads every position's keys and values, but the output
+    /// projection, residual and MLP run on the kept rows alone — the last layer of a forward that
+    /// needs only the last position's logits (llama.cpp's prompt pass does the same).
+    public func run<E: BlockExecutor>(_ x: E.Value, on e: E, keepRows: [Int]? = nil) throws -> E.Value {
         let options = e.state.options
         try checkHooks(options)
         let pre = placement == .pre
         var x = x
         if runs(.attention, options) {
-            let a = try attention(x, on: e)
+            let a = try attention(x, on: e, keepRows: keepRows)
+            if let keepRows { x = e.gatherRows(x, keepRows, channels: hidden) }
             x = pre ? e.add(x, a) : e.norm(e.add(x, a), norm1)
+        } else if let keepRows {
+            x = e.gatherRows(x, keepRows, channels: hidden)
         } else if !pre {
             x = e.norm(x, norm1)        // stock code with a zeroed sublayer still normalises the residual
         }
@@ -26,7 +32,7 @@ extension TransformerLayer {
 
     /// Attention output `[B·T, C]` before the residual add: scores → normalise → mix → output
     /// projection, fused unless a hook needs the scores or probabilities.
-    func attention<E: BlockExecutor>(_ x: E.Value, on e: E) throws -> E.Value {
+    func attention<E: BlockExecutor>(_ x: E.Value, on e: E, keepRows: [Int]? = nil) throws -> E.Value {
         let st = e.state, options = st.options
         var h = placement == .pre ? e.norm(x, norm1) : x
         h = e.site(key(.attentionInput), h, shape: shape(e, hidden))
@@ -58,6 +64,7 @@ extension TransformerLayer {
         }
         if let attentionGate { ctx = attentionGate.run(ctx, input: h, on: e) }
         ctx = e.site(key(.attentionContext), ctx, shape: shape(e, heads * headDim))
+        if let keepRows { ctx = e.gatherRows(ctx, keepRows, channels: heads * headDim) }
         let out = try e.linear(ctx, o, LinearSite(layer: index, role: .o))
         return e.site(key(.attentionOutput), out, shape: shape(e, hidden))
     }
@@ -80,6 +87,13 @@ extension TransformerLayer {
         act = e.site(key(.ffnActivation), act, shape: shape(e, f))
         let out = try e.linear(act, down, LinearSite(layer: index, role: .down))
         return e.site(key(.ffnOutput), out, shape: shape(e, hidden))
+    }
+
+    /// Whether `run(keepRows:)` may drop rows in this block: a pre-norm block (the residual stream is
+    /// the only thing carried), no attention gate (it reads every row's input), and no site of this
+    /// layer captured or hooked (their shapes are `[B, T, ·]`).
+    public func canKeepRows(_ options: ForwardOptions) -> Bool {
+        placement == .pre && attentionGate == nil && !CapturePoint.allCases.contains { options.touches($0, layer: index) }
     }
 
     func key(_ point: CapturePoint) -> CaptureKey { CaptureKey(layer: index, point: point) }
@@ -143,14 +157,19 @@ extension Embeddings {
 }
 
 extension ModelHead {
-    /// The head on the last hidden state `x[B·T, C]`: logits and their shape.
-    public func run<E: BlockExecutor>(_ x: E.Value, on e: E, config: ModelConfig) throws -> (E.Value, [Int]) {
+    /// The head on the last hidden state `x[B·T, C]` (`x[B, C]` when the last block kept only each
+    /// sequence's last row, `lastRowsKept`): logits and their shape.
+    public func run<E: BlockExecutor>(_ x: E.Value, on e: E, config: ModelConfig, lastRowsKept: Bool = false) throws -> (E.Value, [Int]) {
         let b = e.state.batch, t = e.state.seqLen, c = config.hidden
         switch config.task {
         case .causalLM:
             guard let lmHead else { preconditionFailure("causal LM without lm_head") }
+            var x = x
+            let rows = e.state.options.headRows == .last ? 1 : t
+            // Only the last position of each sequence (unless the last block already kept only those rows).
+            if rows < t && !lastRowsKept { x = e.gatherRows(x, (0..<b).map { $0 * t + t - 1 }, channels: c) }
             let h = finalNorm.map { e.norm(x, $0) } ?? x
-            return (try e.linear(h, lmHead, nil), [b, t, lmHead.outFeatures])
+            return (try e.linear(h, lmHead, nil), [b, rows, lmHead.outFeatures])
         case .sequenceClassification:
             guard let pooler, let classifier else { preconditionFailure("classifier without pooler/classifier") }
             let first = e.gatherRows(x, (0..<b).map { $0 * t }, channels: c)
