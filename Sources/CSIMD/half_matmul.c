@@ -202,22 +202,29 @@ size_t csimd_half_matmul(float *y, size_t ldy, const float *x, const uint16_t *w
 // ---- split over the cores (pool.c) -------------------------------------------------------------
 
 // xi: the activations reordered once for the AVX-512 BF16 kernel (NULL: each chunk takes csimd_half_matmul).
-typedef struct { float *y; size_t ldy; const float *x, *xi; const uint16_t *w; size_t M, K; int kind; } half_job_t;
+typedef struct { const float *x, *xi; size_t M, K; int kind; } half_job_t;
 
-static void half_rows_chunk(void *ctx, size_t j0, size_t j1) {
+static void half_out_rows(void *ctx, const csimd_out_t *out, size_t j0, size_t j1) {
     half_job_t *job = ctx;
-    if (job->xi) bf16_matmul512(job->y, job->ldy, job->xi, job->w, job->M, j0, j1, job->K);
-    else csimd_half_matmul(job->y, job->ldy, job->x, job->w, job->M, j0, j1, job->K, job->kind);
+    if (job->xi) bf16_matmul512(out->y, out->ldy, job->xi, out->w, job->M, j0, j1, job->K);
+    else csimd_half_matmul(out->y, out->ldy, job->x, out->w, job->M, j0, j1, job->K, job->kind);
+}
+
+int csimd_half_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int kind, int max_threads) {
+    if (!csimd_available()) return 0;
+    size_t rows = 0;
+    for (size_t s = 0; s < count; s++) rows += outs[s].rows;
+    float *xi = kind == CSIMD_HALF_BF16 && csimd_avx512_available() ? reorder32(x, M, K) : NULL;
+    half_job_t job = { x, xi, M, K, kind };
+    csimd_pool_run_outputs(half_out_rows, &job, outs, count, (double)M * rows * K, max_threads);
+    free(xi);
+    return 1;
 }
 
 size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
                                int max_threads) {
-    if (!csimd_available() || N == 0) return 0;
-    float *xi = kind == CSIMD_HALF_BF16 && csimd_avx512_available() ? reorder32(x, M, K) : NULL;
-    half_job_t job = { y, ldy, x, xi, w, M, K, kind };
-    if (!csimd_pool_split_rows(half_rows_chunk, &job, N, (double)M * N * K, max_threads)) half_rows_chunk(&job, 0, N);
-    free(xi);
-    return N;
+    csimd_out_t out = { y, ldy, w, N };
+    return N > 0 && csimd_half_matmul_split_many(&out, 1, x, M, K, kind, max_threads) ? N : 0;
 }
 #else
 size_t csimd_half_matmul_avx2(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t n0, size_t n1, size_t K, int kind) {
@@ -231,6 +238,10 @@ size_t csimd_half_matmul(float *y, size_t ldy, const float *x, const uint16_t *w
 size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
                                int max_threads) {
     (void)y; (void)ldy; (void)x; (void)w; (void)M; (void)N; (void)K; (void)kind; (void)max_threads;
+    return 0;
+}
+int csimd_half_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int kind, int max_threads) {
+    (void)outs; (void)count; (void)x; (void)M; (void)K; (void)kind; (void)max_threads;
     return 0;
 }
 #endif
