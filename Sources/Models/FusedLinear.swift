@@ -5,7 +5,7 @@ import Kernels
 /// one row (`gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
 /// linear. Each output is what the layer's own `forward` returns (the same kernel on the same rows).
 /// nil when they cannot (quantized or mixed layers, more rows, no kernel): the caller runs them one by one.
-func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int) -> [[Float]]? {
+public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int) -> [[Float]]? {
     guard let k = layers.first?.inFeatures, m > 0, layers.allSatisfy({ $0.inFeatures == k }) else { return nil }
     let halves = layers.compactMap { $0 as? HalfLinear }, floats = layers.compactMap { $0 as? Linear }
     guard halves.count == layers.count || (floats.count == layers.count && m == 1) else { return nil }
