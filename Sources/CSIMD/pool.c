@@ -1,5 +1,8 @@
 // The split of one product over the cores, shared by the kernels whose calls are too short for a
-// Dispatch hand-off (packed2.c's ternary kernels, int8_vnni.c's W8A8 kernel at decode size).
+// Dispatch hand-off (packed2.c's ternary kernels, int8_vnni.c's W8A8, nf4_matmul.c's NF4, half_matmul.c's
+// 16-bit and gemv.c's f32 kernels at decode size). Products from 2^16 multiply-adds (CSIMD_POOL_MIN_WORK;
+// 2^18 left SmolLM2's 192 × 576 k/v projections on one core), and several outputs over the same
+// activations as one job (csimd_pool_run_outputs: a decode step's q, k, v — one hand-off, not three).
 //
 // A product of well under a millisecond cannot pay for waking a sleeping thread (tens of µs), so the
 // helper threads spin on a job counter for about 0.1 ms after their last chunk before they sleep on a
