@@ -8,7 +8,11 @@
 // Any K: the last partial chunk is masked (AVX-512) or added in scalar (AVX2).
 #include "CSIMD.h"
 #include <stdlib.h>
-#define PF_ROWS 8   // software prefetch: the same columns 8 weight rows ahead (DRAM-bound decode; measured 4, 8, 16)
+// Software prefetch into L2 (not L1: prefetches to L1 hold the line-fill buffers the loads need) of the
+// same columns 16 weight rows ahead, clamped to the rows of the call (never the other thread's chunk).
+// One thread over 230 MB of BF16 rows of 576 (/tmp microbenchmark, session 9, alternating with readSum
+// under load): L1 hint 8 rows ahead 0.3–0.4 of readSum's bandwidth, L2 hint 8–32 rows ahead 0.6–0.85.
+#define PF_ROWS 16
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -24,14 +28,17 @@ TARGET512H static inline __attribute__((always_inline)) __m512 widen16(const uin
 
 // R activation rows × C weight rows starting at weight row j; inlined with constant R, C and f16.
 TARGET512H static inline __attribute__((always_inline))
-void half_block512(float *y, size_t ldy, const float *x, size_t K, const uint16_t *w, size_t j, int R, int C, int f16) {
+void half_block512(float *y, size_t ldy, const float *x, size_t K, const uint16_t *w, size_t j, size_t end, int R, int C, int f16) {
     __m512 acc[4][4];
+    const uint16_t *pf[4];
+    for (int c = 0; c < C; c++) pf[c] = w + (j + c + PF_ROWS < end ? j + c + PF_ROWS : end - 1) * K;
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
     for (size_t k = 0; k < K; k += 16) {
         __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
         __m512 xv[4];
         for (int r = 0; r < R; r++) xv[r] = _mm512_maskz_loadu_ps(m, x + r * K + k);
         for (int c = 0; c < C; c++) {
+            if (k % 32 == 0) _mm_prefetch((const char *)(pf[c] + k), _MM_HINT_T1);
             __m512 wv = widen16(w + (j + c) * K + k, m, f16);
             for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
         }
@@ -40,9 +47,9 @@ void half_block512(float *y, size_t ldy, const float *x, size_t K, const uint16_
 }
 
 TARGET512H static inline __attribute__((always_inline))
-void half_rows512(float *y, size_t ldy, const float *x, size_t K, const uint16_t *w, size_t j, size_t je, int R, int f16) {
-    for (; j + 4 <= je; j += 4) half_block512(y, ldy, x, K, w, j, R, 4, f16);
-    for (; j < je; j++) half_block512(y, ldy, x, K, w, j, R, 1, f16);
+void half_rows512(float *y, size_t ldy, const float *x, size_t K, const uint16_t *w, size_t j, size_t je, size_t end, int R, int f16) {
+    for (; j + 4 <= je; j += 4) half_block512(y, ldy, x, K, w, j, end, R, 4, f16);
+    for (; j < je; j++) half_block512(y, ldy, x, K, w, j, end, R, 1, f16);
 }
 
 TARGET512H static inline __attribute__((always_inline))
@@ -54,10 +61,10 @@ void half_matmul512_kind(float *y, size_t ldy, const float *x, const uint16_t *w
             float *yi = y + i * ldy;
             const float *xi = x + i * K;
             switch (M - i < 4 ? M - i : 4) {
-            case 1: half_rows512(yi, ldy, xi, K, w, jb, je, 1, f16); break;
-            case 2: half_rows512(yi, ldy, xi, K, w, jb, je, 2, f16); break;
-            case 3: half_rows512(yi, ldy, xi, K, w, jb, je, 3, f16); break;
-            default: half_rows512(yi, ldy, xi, K, w, jb, je, 4, f16); break;
+            case 1: half_rows512(yi, ldy, xi, K, w, jb, je, n1, 1, f16); break;
+            case 2: half_rows512(yi, ldy, xi, K, w, jb, je, n1, 2, f16); break;
+            case 3: half_rows512(yi, ldy, xi, K, w, jb, je, n1, 3, f16); break;
+            default: half_rows512(yi, ldy, xi, K, w, jb, je, n1, 4, f16); break;
             }
         }
     }
@@ -68,9 +75,11 @@ void half_matmul512_kind(float *y, size_t ldy, const float *x, const uint16_t *w
 // column's f32 and `& 0xFFFF0000` the odd one's (2 simple ops for 32 weights). The activations come
 // reordered to match (`xi`: per 32 columns, 16 even then 16 odd, zero past K; `reorder32`).
 TARGET512H static inline __attribute__((always_inline))
-void bf16_block512(float *y, size_t ldy, const float *xi, size_t Kp, size_t K, const uint16_t *w, size_t j, int R, int C) {
+void bf16_block512(float *y, size_t ldy, const float *xi, size_t Kp, size_t K, const uint16_t *w, size_t j, size_t end, int R, int C) {
     __m512 acc[4][4], odd[4][4];
     const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
+    const uint16_t *pf[4];
+    for (int c = 0; c < C; c++) pf[c] = w + (j + c + PF_ROWS < end ? j + c + PF_ROWS : end - 1) * K;
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = odd[r][c] = _mm512_setzero_ps();
     for (size_t k = 0; k < K; k += 32) {
         __mmask32 m = K - k >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (K - k)) - 1);
@@ -78,7 +87,7 @@ void bf16_block512(float *y, size_t ldy, const float *xi, size_t Kp, size_t K, c
         for (int r = 0; r < R; r++) { xe[r] = _mm512_loadu_ps(xi + r * Kp + k); xo[r] = _mm512_loadu_ps(xi + r * Kp + k + 16); }
         for (int c = 0; c < C; c++) {
             __m512i v = _mm512_maskz_loadu_epi16(m, w + (j + c) * K + k);
-            _mm_prefetch((const char *)(w + (j + c + PF_ROWS) * K + k), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf[c] + k), _MM_HINT_T1);
             __m512 we = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), wo = _mm512_castsi512_ps(_mm512_and_si512(v, high));
             if (R == 1) {   // one row: even and odd columns in separate sums, so FMA latency is not the limit
                 acc[0][c] = _mm512_fmadd_ps(xe[0], we, acc[0][c]); odd[0][c] = _mm512_fmadd_ps(xo[0], wo, odd[0][c]);
@@ -91,9 +100,9 @@ void bf16_block512(float *y, size_t ldy, const float *xi, size_t Kp, size_t K, c
 }
 
 TARGET512H static inline __attribute__((always_inline))
-void bf16_rows512(float *y, size_t ldy, const float *xi, size_t Kp, size_t K, const uint16_t *w, size_t j, size_t je, int R) {
-    for (; j + 4 <= je; j += 4) bf16_block512(y, ldy, xi, Kp, K, w, j, R, 4);
-    for (; j < je; j++) bf16_block512(y, ldy, xi, Kp, K, w, j, R, 1);
+void bf16_rows512(float *y, size_t ldy, const float *xi, size_t Kp, size_t K, const uint16_t *w, size_t j, size_t je, size_t end, int R) {
+    for (; j + 4 <= je; j += 4) bf16_block512(y, ldy, xi, Kp, K, w, j, end, R, 4);
+    for (; j < je; j++) bf16_block512(y, ldy, xi, Kp, K, w, j, end, R, 1);
 }
 
 TARGET512H static void bf16_matmul512(float *y, size_t ldy, const float *xi, const uint16_t *w, size_t M, size_t n0, size_t n1, size_t K) {
@@ -104,10 +113,10 @@ TARGET512H static void bf16_matmul512(float *y, size_t ldy, const float *xi, con
             float *yi = y + i * ldy;
             const float *xr = xi + i * Kp;
             switch (M - i < 4 ? M - i : 4) {
-            case 1: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, 1); break;
-            case 2: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, 2); break;
-            case 3: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, 3); break;
-            default: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, 4); break;
+            case 1: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, n1, 1); break;
+            case 2: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, n1, 2); break;
+            case 3: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, n1, 3); break;
+            default: bf16_rows512(yi, ldy, xr, Kp, K, w, jb, je, n1, 4); break;
             }
         }
     }
@@ -202,22 +211,29 @@ size_t csimd_half_matmul(float *y, size_t ldy, const float *x, const uint16_t *w
 // ---- split over the cores (pool.c) -------------------------------------------------------------
 
 // xi: the activations reordered once for the AVX-512 BF16 kernel (NULL: each chunk takes csimd_half_matmul).
-typedef struct { float *y; size_t ldy; const float *x, *xi; const uint16_t *w; size_t M, K; int kind; } half_job_t;
+typedef struct { const float *x, *xi; size_t M, K; int kind; } half_job_t;
 
-static void half_rows_chunk(void *ctx, size_t j0, size_t j1) {
+static void half_out_rows(void *ctx, const csimd_out_t *out, size_t j0, size_t j1) {
     half_job_t *job = ctx;
-    if (job->xi) bf16_matmul512(job->y, job->ldy, job->xi, job->w, job->M, j0, j1, job->K);
-    else csimd_half_matmul(job->y, job->ldy, job->x, job->w, job->M, j0, j1, job->K, job->kind);
+    if (job->xi) bf16_matmul512(out->y, out->ldy, job->xi, out->w, job->M, j0, j1, job->K);
+    else csimd_half_matmul(out->y, out->ldy, job->x, out->w, job->M, j0, j1, job->K, job->kind);
+}
+
+int csimd_half_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int kind, int max_threads) {
+    if (!csimd_available()) return 0;
+    size_t rows = 0;
+    for (size_t s = 0; s < count; s++) rows += outs[s].rows;
+    float *xi = kind == CSIMD_HALF_BF16 && csimd_avx512_available() ? reorder32(x, M, K) : NULL;
+    half_job_t job = { x, xi, M, K, kind };
+    csimd_pool_run_outputs(half_out_rows, &job, outs, count, (double)M * rows * K, max_threads);
+    free(xi);
+    return 1;
 }
 
 size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
                                int max_threads) {
-    if (!csimd_available() || N == 0) return 0;
-    float *xi = kind == CSIMD_HALF_BF16 && csimd_avx512_available() ? reorder32(x, M, K) : NULL;
-    half_job_t job = { y, ldy, x, xi, w, M, K, kind };
-    if (!csimd_pool_split_rows(half_rows_chunk, &job, N, (double)M * N * K, max_threads)) half_rows_chunk(&job, 0, N);
-    free(xi);
-    return N;
+    csimd_out_t out = { y, ldy, w, N };
+    return N > 0 && csimd_half_matmul_split_many(&out, 1, x, M, K, kind, max_threads) ? N : 0;
 }
 #else
 size_t csimd_half_matmul_avx2(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t n0, size_t n1, size_t K, int kind) {
@@ -231,6 +247,10 @@ size_t csimd_half_matmul(float *y, size_t ldy, const float *x, const uint16_t *w
 size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
                                int max_threads) {
     (void)y; (void)ldy; (void)x; (void)w; (void)M; (void)N; (void)K; (void)kind; (void)max_threads;
+    return 0;
+}
+int csimd_half_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int kind, int max_threads) {
+    (void)outs; (void)count; (void)x; (void)M; (void)K; (void)kind; (void)max_threads;
     return 0;
 }
 #endif

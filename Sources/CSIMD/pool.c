@@ -1,5 +1,8 @@
 // The split of one product over the cores, shared by the kernels whose calls are too short for a
-// Dispatch hand-off (packed2.c's ternary kernels, int8_vnni.c's W8A8 kernel at decode size).
+// Dispatch hand-off (packed2.c's ternary kernels, int8_vnni.c's W8A8, nf4_matmul.c's NF4, half_matmul.c's
+// 16-bit and gemv.c's f32 kernels at decode size). Products from 2^16 multiply-adds (CSIMD_POOL_MIN_WORK;
+// 2^18 left SmolLM2's 192 × 576 k/v projections on one core), and several outputs over the same
+// activations as one job (csimd_pool_run_outputs: a decode step's q, k, v — one hand-off, not three).
 //
 // A product of well under a millisecond cannot pay for waking a sleeping thread (tens of µs), so the
 // helper threads spin on a job counter for about 0.1 ms after their last chunk before they sleep on a
@@ -9,7 +12,8 @@
 // itself instead of waiting for it; but a helper preempted in the middle of a chunk holds the caller up
 // until it runs again, so after that has happened products run alone for ≈ 1 ms (it was 0.1 s, which kept
 // SmolLM2's decoding on one core most of the time: BENCHMARKS.md, session 8). One job at a time; a
-// concurrent caller runs its product alone. WHITTLE_POOL_HELPERS=N caps the helpers (0: none), for A/B runs.
+// concurrent caller runs its product alone. WHITTLE_POOL_HELPERS=N caps the helpers (0: none), and
+// WHITTLE_POOL_MIN_WORK the least product split (multiply-adds, default CSIMD_POOL_MIN_WORK), for A/B runs.
 #define _GNU_SOURCE   // sched_getaffinity, CPU_COUNT
 #include "CSIMD.h"
 
@@ -41,8 +45,8 @@ static size_t run_chunks(pool_job_t *job) {   // returns the chunks this thread 
 static struct {
     pthread_mutex_t mu; pthread_cond_t cv;
     pool_job_t *_Atomic job; atomic_uint seq; atomic_int active; atomic_flag busy;
-    int helpers;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, ATOMIC_FLAG_INIT, 0 };
+    int helpers; double min_work;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, ATOMIC_FLAG_INIT, 0, CSIMD_POOL_MIN_WORK };
 
 static void *helper(void *unused) {
     (void)unused;
@@ -77,6 +81,8 @@ static void pool_start(void) {
     int want = cores > 8 ? 7 : cores > 1 ? (int)cores - 1 : 0, n = 0;
     const char *cap = getenv("WHITTLE_POOL_HELPERS");
     if (cap && cap[0] >= '0' && cap[0] <= '9' && atoi(cap) < want) want = atoi(cap);
+    const char *least = getenv("WHITTLE_POOL_MIN_WORK");
+    if (least && least[0] >= '0' && least[0] <= '9') pool.min_work = atof(least);
     for (; n < want; n++) {
         pthread_t t;
         pthread_attr_t attr;
@@ -100,7 +106,8 @@ static int pool_helpers(void) {
 static _Atomic uint64_t split_off_until;
 
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
-    int seats = work >= (1u << 18) && N >= 16 && max_threads > 1 ? pool_helpers() : 0;
+    int seats = N >= 16 && max_threads > 1 ? pool_helpers() : 0;
+    if (work < pool.min_work) seats = 0;
     if (seats > max_threads - 1) seats = max_threads - 1;
     if (seats <= 0 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy)) return 0;
     size_t chunks = 4 * (size_t)(seats + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
@@ -128,3 +135,24 @@ int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, in
     return 0;
 }
 #endif
+
+// ---- several outputs over the same activations as one job ----------------------------------------
+
+typedef struct { csimd_out_fn fn; void *ctx; const csimd_out_t *outs; size_t count; } outs_job_t;
+
+// Rows [j0, j1) of the outputs laid end to end, handed to fn output by output in local row numbers.
+static void outs_rows(void *ctx, size_t j0, size_t j1) {
+    outs_job_t *job = ctx;
+    size_t base = 0;
+    for (size_t s = 0; s < job->count && base < j1; base += job->outs[s].rows, s++) {
+        size_t a = j0 > base ? j0 : base, b = j1 < base + job->outs[s].rows ? j1 : base + job->outs[s].rows;
+        if (a < b) job->fn(job->ctx, &job->outs[s], a - base, b - base);
+    }
+}
+
+void csimd_pool_run_outputs(csimd_out_fn fn, void *ctx, const csimd_out_t *outs, size_t count, double work, int max_threads) {
+    size_t rows = 0;
+    for (size_t s = 0; s < count; s++) rows += outs[s].rows;
+    outs_job_t job = { fn, ctx, outs, count };
+    if (rows && !csimd_pool_split_rows(outs_rows, &job, rows, work, max_threads)) outs_rows(&job, 0, rows);
+}

@@ -60,6 +60,17 @@ public func halfLinearForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<F
     }
 }
 
+/// Several `HalfMatrix` weights of one dtype and width on the same `x[M, K]` (a decode step's q, k, v or
+/// gate, up): `ys[s][M, N_s] = x · W_sᵀ`, no bias, all weight rows split over the cores as one job of the
+/// pool (one hand-off instead of one per weight). Returns false, writing nothing, when `halfLinearForward`
+/// would not take the register kernel for them (M > `pooledRows`, no AVX2 + F16C, mixed dtypes or widths).
+public func halfLinearsForward(_ ys: [UnsafeMutablePointer<Float>], x: UnsafePointer<Float>, weights: [HalfMatrix], m M: Int) -> Bool {
+    guard let first = weights.first, M > 0, M <= pooledRows, first.cols > 0,
+          weights.allSatisfy({ $0.dtype == first.dtype && $0.cols == first.cols }) else { return false }
+    let outs = zip(ys, weights).map { csimd_out_t(y: $0, ldy: $1.rows, w: UnsafeRawPointer($1.values), rows: $1.rows) }
+    return csimd_half_matmul_split_many(outs, outs.count, x, M, first.cols, first.kind, Int32(min(Threads.count, kernelThreads))) != 0
+}
+
 /// The oracle: every weight widened by the scalar definitions (`DTypeConversion.float16ToFloat`, BF16 as
 /// the top half of an f32), then a triple loop in f32.
 public func halfLinearNaive(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: HalfMatrix,

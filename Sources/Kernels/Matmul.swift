@@ -1,5 +1,6 @@
 import COpenBLAS
 import CSIMD
+import Foundation
 
 /// Row-major single-precision GEMM through OpenBLAS:
 /// `c[M,N] = alpha · op(a) · op(b) + beta · c`, op = transpose when the flag is set.
@@ -51,10 +52,14 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                           _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
     if n == 1 && c > 0 {
-        // One row (a decode step): GEMV streams the weight once; OpenBLAS's GEMM packs it first
+        // One row (a decode step): a GEMV streams the weight once; OpenBLAS's GEMM packs it first
         // (2–4× the CPU time at SmolLM2's shapes, measured with OpenBLAS 0.3.21).
-        if let bias { out.update(from: bias, count: oc) } else { out.update(repeating: 0, count: oc) }
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(oc), Int32(c), 1, weight, Int32(c), inp, 1, 1, out, 1)
+        if !gemvForward([GemvOutput(y: out, weight: weight, rows: oc)], x: inp, m: 1, k: c) {
+            if let bias { out.update(from: bias, count: oc) } else { out.update(repeating: 0, count: oc) }
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(oc), Int32(c), 1, weight, Int32(c), inp, 1, 1, out, 1)
+            return
+        }
+        if let bias { for j in 0..<oc { out[j] += bias[j] } }
         return
     }
     if let bias {
@@ -64,6 +69,27 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
         sgemm(transA: false, transB: true, m: n, n: oc, k: c, inp, lda: c, weight, ldb: c, out, ldc: oc)
     }
 }
+
+/// One output of `gemvForward`: `y[M, rows] = x · weightᵀ`, weight `[rows, K]` row-major.
+public struct GemvOutput {
+    public var y: UnsafeMutablePointer<Float>
+    public var weight: UnsafePointer<Float>
+    public var rows: Int
+    public init(y: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>, rows: Int) { self.y = y; self.weight = weight; self.rows = rows }
+}
+
+/// The decode step's f32 product: every output `y = x[M, K] · Wᵀ` (no bias) for a few rows M, all the
+/// outputs' weight rows split over the cores as one job of the spinning pool (`csimd_sgemv_split_many`,
+/// one hand-off for a step's q, k, v). Returns false, writing nothing, without AVX-512 or when
+/// `WHITTLE_SGEMV=blas` (A/B runs); the caller then takes OpenBLAS. Oracle: `matmulForwardNaive`.
+public func gemvForward(_ outputs: [GemvOutput], x: UnsafePointer<Float>, m: Int, k: Int) -> Bool {
+    guard ownGemv, m > 0, k > 0 else { return false }
+    let outs = outputs.map { csimd_out_t(y: $0.y, ldy: $0.rows, w: UnsafeRawPointer($0.weight), rows: $0.rows) }
+    return csimd_sgemv_split_many(outs, outs.count, x, m, k, Int32(min(Threads.count, kernelThreads))) != 0
+}
+
+/// `WHITTLE_SGEMV=blas` keeps OpenBLAS `sgemv` for one-row f32 products (A/B runs of the decoding bench).
+let ownGemv = ProcessInfo.processInfo.environment["WHITTLE_SGEMV"] != "blas"
 
 /// Naive twin of `matmulForward` (test oracle).
 public func matmulForwardNaive(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,

@@ -60,18 +60,26 @@ func decodeReadCeiling(_ model: TransformerModel, threads: Int) -> (best: Double
 }
 
 /// Seconds of one step's linears alone (every block linear and the head on one row, as a decode step
-/// runs them, with the layer's own kernel and threads), median of 7: the step minus this is the work
-/// outside the linears (norms, rotary, attention, argmax, hand-offs).
+/// runs them: q, k, v and gate, up as one product where `fusedLinearForward` takes them, each with the
+/// layer's own kernel and threads), median of 7: the step minus this is the work outside the linears
+/// (norms, rotary, attention, argmax, hand-offs).
 func decodeLinearsSeconds(_ model: TransformerModel) -> Double {
-    let linears = model.layers.flatMap { $0.linears.map(\.layer) } + [model.head.lmHead].compactMap { $0 }
-    let width = linears.map { max($0.inFeatures, $0.outFeatures) }.max() ?? 0
+    var groups: [[any LinearLayer]] = model.layers.flatMap { l -> [[any LinearLayer]] in
+        [[l.q, l.k, l.v], [l.o], l.gate.map { [$0, l.up] } ?? [l.up], [l.down]]
+    }
+    if let head = model.head.lmHead { groups.append([head]) }
+    let width = groups.joined().map { max($0.inFeatures, $0.outFeatures) }.max() ?? 0
     let x = [Float](repeating: 0.01, count: width)
     var y = [Float](repeating: 0, count: width)
     func pass() -> Double {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-            for l in linears { l.forward(yp.baseAddress!, xp.baseAddress!, rows: 1) }
-        } }
+        for g in groups {
+            let input = Array(x[0..<g[0].inFeatures])
+            if g.count > 1, fusedLinearForward(g, input, rows: 1) != nil { continue }
+            input.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                for l in g { l.forward(yp.baseAddress!, xp.baseAddress!, rows: 1) }
+            } }
+        }
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
     _ = pass()

@@ -68,6 +68,36 @@ final class HalfMatmulTests: XCTestCase {
         }
     }
 
+    /// Several weights on the same x as one pool job (`halfLinearsForward`: odd widths end to end, so
+    /// chunks straddle their boundaries, large enough to split): each output equals `halfLinearForward` on
+    /// its own weight bit for bit (the same kernel on the same rows) and the naive twin within the bound;
+    /// mixed dtypes or more than `pooledRows` rows are refused without writing.
+    func testManyWeightsAsOneJob() throws {
+        try XCTSkipUnless(HalfMatrix.kernelAvailable, "no AVX2 + F16C on this CPU")
+        var rng = SeededNormal(seed: 33)
+        for dtype in [DType.BF16, .F16] {
+            for (M, K, widths) in [(1, 577, [130, 7, 261]), (3, 96, [1, 50, 333]), (1, 576, [576, 192, 192]), (8, 40, [5, 1030])] {
+                let x = rng.array(M * K), ws = widths.map { matrix(&rng, rows: $0, cols: K, dtype: dtype) }
+                let ys = widths.map { UnsafeMutablePointer<Float>.allocate(capacity: M * $0) }
+                defer { ys.forEach { $0.deallocate() } }
+                XCTAssertTrue(halfLinearsForward(ys, x: x, weights: ws, m: M))
+                for s in widths.indices {
+                    let y = Array(UnsafeBufferPointer(start: ys[s], count: M * widths[s]))
+                    var alone = [Float](repeating: .nan, count: M * widths[s]), naive = alone
+                    halfLinearForward(y: &alone, x: x, weight: ws[s], bias: nil, m: M)
+                    XCTAssertEqual(y, alone, "\(dtype) output \(s) of \(widths) (M \(M), K \(K)) differs from the weight on its own")
+                    halfLinearNaive(y: &naive, x: x, weight: ws[s], bias: nil, m: M)
+                    assertWithinSummationBound(y, naive, x: x, w: widened(ws[s]), m: M, n: widths[s], k: K, "\(dtype) output \(s) of \(widths)")
+                }
+            }
+        }
+        let bf = matrix(&rng, rows: 4, cols: 8, dtype: .BF16), f16 = matrix(&rng, rows: 4, cols: 8, dtype: .F16)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: 9 * 8)
+        defer { y.deallocate() }
+        XCTAssertFalse(halfLinearsForward([y, y + 36], x: rng.array(8), weights: [bf, f16], m: 1), "mixed dtypes")
+        XCTAssertFalse(halfLinearsForward([y, y + 36], x: rng.array(9 * 8), weights: [bf, bf], m: 9), "more than pooledRows rows")
+    }
+
     /// Above `fusedRows` (and without the kernel) every core widens tiles of weight rows and runs sgemm.
     func testWidenedTilesEqualNaive() {
         var rng = SeededNormal(seed: 32)

@@ -118,12 +118,21 @@ size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, c
 
 /// Rows [0, N) of a product of `work` multiply-adds split over the cores by spinning helper threads
 /// (pool.c): cut into chunks (multiples of 4 rows, 4 per thread) run as fn(ctx, j0, j1) on the caller
-/// and up to max_threads − 1 helpers when the product is worth splitting (≥ 2^18 multiply-adds, N ≥ 16,
+/// and up to max_threads − 1 helpers when the product is worth splitting (≥ CSIMD_POOL_MIN_WORK multiply-adds, N ≥ 16,
 /// max_threads > 1); returns 1 when all rows are done, 0 when nothing ran (too small, no helpers, the
 /// pool busy with another caller, or the split off after a stall) — the caller then runs all rows.
 /// Helpers: the cores this process may run on − 1, at most 7, capped by WHITTLE_POOL_HELPERS.
 typedef void (*csimd_rows_fn)(void *ctx, size_t j0, size_t j1);
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads);
+#define CSIMD_POOL_MIN_WORK (1u << 16)
+
+/// One output of a product with several weights over the same activations (a decode step's q, k, v or
+/// gate, up): y[i·ldy + j] for the `rows` weight rows of w (its element type is the kernel's).
+typedef struct { float *y; size_t ldy; const void *w; size_t rows; } csimd_out_t;
+typedef void (*csimd_out_fn)(void *ctx, const csimd_out_t *out, size_t j0, size_t j1);
+/// The outputs' rows laid end to end as one job for the pool (one hand-off for all of them; `work` is
+/// their total multiply-adds): fn(ctx, out, j0, j1) on rows [j0, j1) of one output; always runs every row.
+void csimd_pool_run_outputs(csimd_out_fn fn, void *ctx, const csimd_out_t *outs, size_t count, double work, int max_threads);
 
 // 16-bit weight W [N, K] (BF16 or F16 as stored) times f32 x [M, K], the weight widened to f32 in
 // registers (exact), so the result is the f32 product on the upcast weight up to summation order:
@@ -137,6 +146,17 @@ size_t csimd_half_matmul_avx2(float *y, size_t ldy, const float *x, const uint16
 // The same over all N weight rows, split by the spinning pool (pool.c) when large enough; returns N, or 0.
 size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint16_t *w, size_t M, size_t N, size_t K, int kind,
                                int max_threads);
+// Several 16-bit weights of the same kind and K on the same x, one pool job (csimd_out_t.w: uint16_t);
+// returns 1, or 0 (nothing written) without AVX2 + F16C.
+int csimd_half_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int kind, int max_threads);
+
+// f32 weight W [N, K] times x [M, K] for a few rows (a decode step; gemv.c): y[i·ldy + j] = Σ_k x[i, k]·w[j, k]
+// for j in [n0, n1), written. AVX-512 (4 activation rows × 4 weight rows blocks, any K: the last chunk
+// masked); returns n1 − n0, or 0 (nothing written) without AVX-512.
+size_t csimd_sgemv(float *y, size_t ldy, const float *x, const float *w, size_t M, size_t n0, size_t n1, size_t K);
+// Several f32 weights with the same K on the same x, split by the pool as one job (csimd_out_t.w: float);
+// returns 1, or 0 (nothing written) without AVX-512.
+int csimd_sgemv_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int max_threads);
 
 // The f32 forward's exp loops (exp_loops.c, AVX-512 / AVX2 lanes, Cephes expf ≤ 2 ulp); each returns 0
 // without SIMD so the Swift scalar twin runs. out = silu(gate)·up (out may alias gate or up); one softmax

@@ -19,6 +19,9 @@ public protocol BlockExecutor: AnyObject {
 
     /// `x[N, in]·Wᵀ + b`, with `options.weightTransform` applied to the weight of `site` (nil: a head linear).
     func linear(_ x: Value, _ layer: any LinearLayer, _ site: LinearSite?) throws -> Value
+    /// `linear` of each layer on the same `x` (a block's q, k, v; gate, up), in order; an executor may
+    /// run them as one product (the eager one does at decode size: `fusedLinearForward`).
+    func linears(_ x: Value, _ layers: [(layer: any LinearLayer, site: LinearSite?)]) throws -> [Value]
     func norm(_ x: Value, _ norm: Norm) -> Value
     func add(_ a: Value, _ b: Value) -> Value
     func multiply(_ a: Value, _ b: Value) -> Value
@@ -59,6 +62,10 @@ public protocol BlockExecutor: AnyObject {
 }
 
 extension BlockExecutor {
+    public func linears(_ x: Value, _ layers: [(layer: any LinearLayer, site: LinearSite?)]) throws -> [Value] {
+        try layers.map { try linear(x, $0.layer, $0.site) }
+    }
+
     /// Runs the hooks of `key` in order, then records the value when it was asked for.
     public func site(_ key: CaptureKey, _ x: Value, shape: [Int]) -> Value {
         let options = state.options

@@ -24,6 +24,16 @@ public final class EagerExecutor: BlockExecutor {
         }
     }
 
+    public func linears(_ x: [Float], _ layers: [(layer: any LinearLayer, site: LinearSite?)]) throws -> [[Float]] {
+        let transform = state.options.weightTransform
+        if layers.count > 1, let first = layers.first, x.count % first.layer.inFeatures == 0,
+           transform == nil || layers.allSatisfy({ $0.site.flatMap { transform!($0) } == nil }),
+           let ys = fusedLinearForward(layers.map(\.layer), x, rows: x.count / first.layer.inFeatures) {
+            return ys
+        }
+        return try layers.map { try linear(x, $0.layer, $0.site) }
+    }
+
     public func norm(_ x: [Float], _ norm: Norm) -> [Float] {
         var y = x
         y.withUnsafeMutableBufferPointer { norm.forward($0.baseAddress!, $0.baseAddress!, rows: x.count / norm.weight.count) }

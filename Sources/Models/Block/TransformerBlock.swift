@@ -36,9 +36,9 @@ extension TransformerLayer {
         let st = e.state, options = st.options
         var h = placement == .pre ? e.norm(x, norm1) : x
         h = e.site(key(.attentionInput), h, shape: shape(e, hidden))
-        var q = try e.linear(h, self.q, LinearSite(layer: index, role: .q))
-        var k = try e.linear(h, self.k, LinearSite(layer: index, role: .k))
-        var v = try e.linear(h, self.v, LinearSite(layer: index, role: .v))
+        let qkv = try e.linears(h, [(self.q, LinearSite(layer: index, role: .q)), (self.k, LinearSite(layer: index, role: .k)),
+                                    (self.v, LinearSite(layer: index, role: .v))])
+        var q = qkv[0], k = qkv[1], v = qkv[2]
         if st.cos != nil {
             q = e.rotary(q, heads: heads, headDim: headDim)
             k = e.rotary(k, heads: kvHeads, headDim: headDim)
@@ -74,12 +74,15 @@ extension TransformerLayer {
         let st = e.state, f = ffnWidth
         var h = placement == .pre ? e.norm(x, norm2) : x
         h = e.site(key(.ffnInput), h, shape: shape(e, hidden))
-        var pre = try e.linear(h, gate ?? up, LinearSite(layer: index, role: gate != nil ? .gate : .up))
+        let upSite = LinearSite(layer: index, role: .up)
+        let projected = try gate.map { try e.linears(h, [($0, LinearSite(layer: index, role: .gate)), (up, upSite)]) }
+            ?? [try e.linear(h, up, upSite)]
+        var pre = projected[0]
         if let s = neuronScale(st.options) { pre = e.scaleColumns(pre, s) }
         pre = e.site(key(.ffnPreActivation), pre, shape: shape(e, f))
         var act: E.Value
         if gate != nil {
-            let u = try e.linear(h, up, LinearSite(layer: index, role: .up))
+            let u = projected[1]
             act = st.activation == .silu ? e.swiglu(gate: pre, up: u) : e.multiply(e.activation(pre, st.activation), u)
         } else {
             act = e.activation(pre, st.activation)

@@ -1,0 +1,57 @@
+import CSIMD
+import Kernels
+@testable import Models
+import Tensors
+import XCTest
+
+/// `fusedLinearForward`, the decode step's q, k, v (gate, up) as one product: each output equals the
+/// layer's own `forward` bit for bit (same kernel on the same rows), biases included; shapes and layer
+/// kinds it cannot fuse return nil (the executor then runs the layers one by one). Greedy tokens through
+/// the fused path are held to transformers' in HalfWeightsTests and to the full forward in KVCacheTests.
+final class FusedLinearTests: XCTestCase {
+    var state: UInt64 = 51
+    func values(_ n: Int) -> [Float] {
+        (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(state >> 40) - (1 << 23)) / Float(1 << 23)
+        }
+    }
+
+    func half(_ rows: Int, _ cols: Int, dtype: DType, bias: Bool) -> HalfLinear {
+        let codes = values(rows * cols).map { dtype == .F16 ? DTypeConversion.floatToFloat16($0) : DTypeConversion.floatToBFloat16($0) }
+        let tensor = codes.withUnsafeBytes { Tensor(dtype: dtype, shape: [rows, cols], bytes: $0) }
+        return HalfLinear(tensor, bias: bias ? values(rows) : nil)
+    }
+
+    func float(_ rows: Int, _ cols: Int, bias: Bool) -> Linear {
+        Linear(weight: values(rows * cols), bias: bias ? values(rows) : nil, inFeatures: cols, outFeatures: rows)
+    }
+
+    func assertEachEqualsItsLayer(_ layers: [any LinearLayer], rows m: Int, _ what: String) {
+        let x = values(m * layers[0].inFeatures)
+        guard let fused = fusedLinearForward(layers, x, rows: m) else { return XCTFail("\(what): not fused") }
+        XCTAssertEqual(fused.count, layers.count, what)
+        for (s, l) in layers.enumerated() { XCTAssertEqual(fused[s], l(x, rows: m), "\(what): output \(s)") }
+    }
+
+    func testEachOutputEqualsItsLayer() throws {
+        try XCTSkipUnless(HalfMatrix.kernelAvailable, "no AVX2 + F16C on this CPU: nothing is fused")
+        if csimd_avx512_available() != 0 {   // the f32 GEMV (gemv.c) is AVX-512 only
+            assertEachEqualsItsLayer([float(130, 577, bias: true), float(7, 577, bias: false), float(261, 577, bias: true)], rows: 1, "f32, one row")
+        }
+        for dtype in [DType.BF16, .F16] {
+            assertEachEqualsItsLayer([half(576, 96, dtype: dtype, bias: false), half(192, 96, dtype: dtype, bias: true),
+                                      half(193, 96, dtype: dtype, bias: true)], rows: 3, "\(dtype), three rows")
+            assertEachEqualsItsLayer([half(1030, 40, dtype: dtype, bias: false), half(5, 40, dtype: dtype, bias: false)], rows: 1, "\(dtype), one row")
+        }
+    }
+
+    func testWhatItCannotFuseIsLeftToTheLayers() {
+        let x = values(2 * 64)
+        XCTAssertNil(fusedLinearForward([float(8, 64, bias: false), float(8, 64, bias: false)], x, rows: 2), "f32 at two rows")
+        XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), float(8, 64, bias: false)], Array(x[0..<64]), rows: 1), "mixed kinds")
+        XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), half(8, 64, dtype: .F16, bias: false)], Array(x[0..<64]), rows: 1), "mixed dtypes")
+        XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), half(8, 32, dtype: .BF16, bias: false)], Array(x[0..<64]), rows: 1), "mixed widths")
+        XCTAssertNil(fusedLinearForward([half(8, 8, dtype: .BF16, bias: false)], values(9 * 8), rows: 9), "more than pooledRows rows")
+    }
+}
