@@ -24,12 +24,17 @@
 enum { NR = 64, KC = NF4_GEMM_KC };
 
 // Rows [j0, j0 + rows) (rows ≤ 64), columns [k0, k0 + kc) of W into bp[(k − k0)·64 + (j − j0)].
+// Lanes r0…r0+15 of a 16-row group that fall inside `rows` weight rows.
+static inline __mmask16 live_lanes(size_t rows, size_t r0) {
+    return r0 >= rows ? 0 : rows - r0 >= 16 ? 0xFFFF : (__mmask16)((1u << (rows - r0)) - 1);
+}
+
 TARGET512 static void nf4_decode_panel(float *bp, const uint8_t *packed, const float *absmax, size_t j0, size_t rows,
                                        size_t K, size_t k0, size_t kc, unsigned shift, __m512 table) {
     const __m128i sh = _mm_cvtsi32_si128((int)shift);
     for (size_t g = 0; g < NR / 16; g++) {
         size_t r0 = g * 16;
-        __mmask16 live = r0 >= rows ? 0 : rows - r0 >= 16 ? 0xFFFF : (__mmask16)((1u << (rows - r0)) - 1);
+        __mmask16 live = live_lanes(rows, r0);
         float *out = bp + r0;
         if (!live) {
             for (size_t k = 0; k < kc; k++) _mm512_storeu_ps(out + k * NR, _mm512_setzero_ps());
@@ -98,6 +103,11 @@ TARGET512 static void gemm_panel_rows(float *y, size_t ldy, const float *x, size
     }
 }
 
+// The live lanes of a panel's four 16-row groups when only `rows` (≤ NR) weight rows remain.
+static inline void panel_masks(__mmask16 mask[4], size_t rows) {
+    for (int c = 0; c < 4; c++) mask[c] = live_lanes(rows, 16 * (size_t)c);
+}
+
 TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
                                       size_t M, size_t n0, size_t n1, size_t K, unsigned shift, const float *values) {
     const __m512 table = _mm512_loadu_ps(values);
@@ -105,10 +115,7 @@ TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, cons
     for (size_t j = n0; j < n1; j += NR) {
         size_t rows = n1 - j < NR ? n1 - j : NR;
         __mmask16 mask[4];
-        for (int c = 0; c < 4; c++) {
-            size_t c0 = 16 * (size_t)c;
-            mask[c] = c0 >= rows ? 0 : rows - c0 >= 16 ? 0xFFFF : (__mmask16)((1u << (rows - c0)) - 1);
-        }
+        panel_masks(mask, rows);
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = K - k0 < KC ? K - k0 : KC;
             nf4_decode_panel(bp, packed, absmax, j, rows, K, k0, kc, shift, table);
@@ -123,7 +130,7 @@ TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, cons
 TARGET512 static void f32_pack_panel(float *bp, const float *w, size_t j0, size_t rows, size_t K, size_t k0, size_t kc) {
     for (size_t g = 0; g < NR / 16; g++) {
         size_t r0 = g * 16;
-        __mmask16 live = r0 >= rows ? 0 : rows - r0 >= 16 ? 0xFFFF : (__mmask16)((1u << (rows - r0)) - 1);
+        __mmask16 live = live_lanes(rows, r0);
         float *out = bp + r0;
         const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                _mm512_set1_epi32((int)K));
@@ -138,10 +145,7 @@ TARGET512 static void f32_gemm_avx512(float *y, size_t ldy, const float *x, size
     for (size_t j = 0; j < N; j += NR) {
         size_t rows = N - j < NR ? N - j : NR;
         __mmask16 mask[4];
-        for (int c = 0; c < 4; c++) {
-            size_t c0 = 16 * (size_t)c;
-            mask[c] = c0 >= rows ? 0 : rows - c0 >= 16 ? 0xFFFF : (__mmask16)((1u << (rows - c0)) - 1);
-        }
+        panel_masks(mask, rows);
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = K - k0 < KC ? K - k0 : KC;
             f32_pack_panel(bp, w, j, rows, K, k0, kc);
