@@ -305,7 +305,7 @@ func runQuantMatmulBench() {
         rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
         return Float(rng >> 40) / Float(1 << 23) - 1
     }
-    say("| shape (N × K) | M | f32 GFLOP/s (best wall) | NF4 ÷ f32 time: wall best, CPU median | W8A8 ÷ f32: wall, CPU | µs per call, best wall: f32, NF4, W8A8 |")
+    say("| shape (N × K) | M | f32 GFLOP/s (best wall) | NF4 ÷ f32 time: wall best, CPU median | W8A8 ÷ f32: wall, CPU | µs per call, best wall: f32, NF4, W8A8 | NF4 calls whose threads moved apart |")
     for (n, k, name) in shapes {
         let w = (0..<(n * k)).map { _ in next() * 0.05 }
         let nf4 = NF4Matrix(w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [n, k]) })
@@ -316,6 +316,7 @@ func runQuantMatmulBench() {
             var y = [Float](repeating: 0, count: m * n)
             let reps = max(2, 400_000_000 / (m * n * k))
             var wall = [[Double]](repeating: [], count: 3), cpu = wall
+            var moves = 0   // NF4 segments' threads moved off a shared core (splitWork)
             for round in 0..<rounds {
                 let bodies: [() -> Void] = [
                     { matmulForward(&y, x, w, nil, rows: m, inFeatures: k, outFeatures: n) },
@@ -325,16 +326,18 @@ func runQuantMatmulBench() {
                 // OpenBLAS meets its worker thread still spinning for a while (0.3.21's thread timeout).
                 for i in (0..<3).map({ ($0 + round) % 3 }) {
                     let body = bodies[i]
+                    let moved = splitWorkMoves
                     let (_, s, c) = timed { for _ in 0..<reps { body() } }
                     wall[i].append(s / Double(reps)); cpu[i].append(c / Double(reps))
+                    if i == 1 { moves += splitWorkMoves - moved }
                     if i == 0, settle > 0 { usleep(UInt32(settle * 1e6)) }
                 }
             }
             let best = wall.map { $0.min()! }, med = cpu.map { $0.sorted()[rounds / 2] }
             let flops = 2.0 * Double(m * n * k)
-            say(String(format: "| %@ %d × %d | %d | %.1f | %.2f×, %.2f× | %.2f×, %.2f× | %.1f, %.1f, %.1f |", name, n, k, m,
+            say(String(format: "| %@ %d × %d | %d | %.1f | %.2f×, %.2f× | %.2f×, %.2f× | %.1f, %.1f, %.1f | %d of %d |", name, n, k, m,
                        flops / best[0] / 1e9, best[0] / best[1], med[0] / med[1], best[0] / best[2], med[0] / med[2],
-                       best[0] * 1e6, best[1] * 1e6, best[2] * 1e6))
+                       best[0] * 1e6, best[1] * 1e6, best[2] * 1e6, moves, rounds * reps))
         }
     }
 }

@@ -126,6 +126,21 @@ typedef void (*csimd_rows_fn)(void *ctx, size_t j0, size_t j1);
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads);
 #define CSIMD_POOL_MIN_WORK (1u << 16)
 
+/// The chunks [0, chunks) of one long product shared by up to CSIMD_SPREAD_THREADS threads (spread.c, for
+/// Kernels' `splitRows`): thread w calls csimd_spread_next(s, w) for each chunk to run, until it returns
+/// ≥ chunks, then csimd_spread_leave(s, w). With `spread`, a thread that finds itself on the core of
+/// another working thread of s moves to a core none of them is on (its affinity restored when it leaves).
+#define CSIMD_SPREAD_THREADS 8
+typedef struct { size_t next, chunks; int spread, moves; int cpu[CSIMD_SPREAD_THREADS]; } csimd_spread_t;
+void csimd_spread_init(csimd_spread_t *s, size_t chunks, int spread);
+size_t csimd_spread_next(csimd_spread_t *s, int w);
+void csimd_spread_leave(csimd_spread_t *s, int w);
+/// How many times a thread has moved so far in this process (for the benches); the core this thread is
+/// on and how many cores its affinity mask allows (for the tests; −1 where unknown).
+size_t csimd_spread_moves(void);
+int csimd_this_cpu(void);
+int csimd_allowed_cores(void);
+
 /// One output of a product with several weights over the same activations (a decode step's q, k, v or
 /// gate, up): y[i·ldy + j] for the `rows` weight rows of w (its element type is the kernel's).
 typedef struct { float *y; size_t ldy; const void *w; size_t rows; } csimd_out_t;

@@ -1,6 +1,7 @@
 import COpenBLAS
 import CSIMD
 import Dispatch
+import Foundation
 
 /// y = x · Wᵀ (+ bias) with W [N, K] held in NF4 (NF4[code] · absmax, ALGORITHMS.md §5.3), without the
 /// full-precision weight ever existing at once (`nf4LinearForward`). x [M, K], y [M, N].
@@ -85,11 +86,12 @@ func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
     guard csimd_avx512_available() != 0, K % 32 == 0, bs >= 32, bs & (bs - 1) == 0 else { return false }
     if M >= nf4GemmRows, N * K < 1 << 31 {
         // 64-row panels dequantized once per call, split over the cores (Dispatch: the product is long).
+        // One panel per chunk (splitRows: taken from a counter by threads kept on different cores).
         let panels = (N + 63) / 64
         weight.packed.withUnsafeBufferPointer { p in
             weight.absmax.withUnsafeBufferPointer { a in
                 NF4.values.withUnsafeBufferPointer { table in
-                    splitRows(panels, workers: matmulWorkers(M * N * K)) { p0, p1 in
+                    splitRows(panels, workers: matmulWorkers(M * N * K), chunk: 1) { p0, p1 in
                         _ = csimd_nf4_gemm(y, N, x, p.baseAddress!, a.baseAddress!, M, p0 * 64, min(N, p1 * 64), N, K, bs,
                                            table.baseAddress!)
                     }
@@ -108,7 +110,7 @@ func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
                     _ = csimd_nf4_matmul_split(y, N, xi, p.baseAddress!, a.baseAddress!, M, N, K, bs, table.baseAddress!,
                                                Int32(min(Threads.count, kernelThreads)))
                 } else {
-                    splitRows(N, workers: matmulWorkers(M * N * K)) { j0, j1 in
+                    splitRows(N, workers: matmulWorkers(M * N * K), chunk: 64) { j0, j1 in
                         _ = csimd_nf4_matmul(y, N, xi, p.baseAddress!, a.baseAddress!, M, j0, j1, K, bs, table.baseAddress!)
                     }
                 }
@@ -146,11 +148,10 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
     let tileRows = M >= tiledWideRows ? max(tileRows, wideTileRows) : tileRows
     if workers > 1 { openblas_set_num_threads(1) }
     defer { if workers > 1 { openblas_set_num_threads(Int32(Threads.count)) } }
-    splitRows(N, workers: workers) { r0, r1 in
+    splitWork(N, workers: workers, chunk: tileRows) { next in
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * K)
         defer { buffer.deallocate() }
-        for n0 in stride(from: r0, to: r1, by: tileRows) {
-            let n1 = min(r1, n0 + tileRows)
+        while let (n0, n1) = next() {
             fill(n0, n1, buffer)
             if M < tiledPanelRows || csimd_f32_panel_gemm(y + n0, N, x, M, buffer, n1 - n0, K) == 0 {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(n1 - n0), Int32(K),
@@ -165,15 +166,43 @@ let tiledWideRows = 64, wideTileRows = 256, tiledPanelRows = 256
 /// Workers for a product of `macs` multiply-adds: `Threads.count` (the user's thread setting), one when small.
 func matmulWorkers(_ macs: Int) -> Int { macs >= 1 << 18 ? max(1, min(Threads.count, kernelThreads)) : 1 }
 
-/// `body(start, end)` on `workers` contiguous parts of 0..<count, in parallel.
-func splitRows(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
-    let parts = max(1, min(workers, count))
-    if parts == 1 { body(0, count); return }
-    DispatchQueue.concurrentPerform(iterations: parts) { w in
-        let start = count * w / parts, end = count * (w + 1) / parts
-        if start < end { body(start, end) }
+/// `body(start, end)` on every `chunk`-item part of 0..<count (the last one shorter), in parallel.
+func splitRows(_ count: Int, workers: Int, chunk: Int, _ body: (Int, Int) -> Void) {
+    splitWork(count, workers: workers, chunk: chunk) { next in
+        while let (start, end) = next() { body(start, end) }
     }
 }
+
+/// `worker(next)` on up to `workers` threads (Dispatch), where each `next()` hands out the next `chunk`
+/// items of 0..<count not yet taken by any of them, nil when none is left: a thread slowed by another job
+/// does fewer chunks instead of holding the product up. When `spreadCores` (the default) the threads
+/// also keep to different cores (CSIMD spread.c: OpenBLAS's worker spinning for 0.1 s after an sgemm
+/// otherwise leaves two of ours sharing one core; BENCHMARKS.md, issue 20, session 10).
+func splitWork(_ count: Int, workers: Int, chunk: Int, _ worker: (_ next: () -> (Int, Int)?) -> Void) {
+    let chunk = max(1, chunk), chunks = (count + chunk - 1) / chunk
+    let threads = max(1, min(workers, chunks, Int(CSIMD_SPREAD_THREADS)))
+    if threads == 1 {
+        var c = 0
+        worker { defer { c += 1 }; return c < chunks ? (c * chunk, min(count, c * chunk + chunk)) : nil }
+        return
+    }
+    let shared = UnsafeMutablePointer<csimd_spread_t>.allocate(capacity: 1)
+    defer { shared.deallocate() }
+    csimd_spread_init(shared, chunks, spreadCores ? 1 : 0)
+    DispatchQueue.concurrentPerform(iterations: threads) { w in
+        defer { csimd_spread_leave(shared, Int32(w)) }
+        worker {
+            let c = csimd_spread_next(shared, Int32(w))
+            return c < chunks ? (c * chunk, min(count, c * chunk + chunk)) : nil
+        }
+    }
+}
+
+/// How many times a thread of `splitWork` has moved off another's core so far (for the benches).
+public var splitWorkMoves: Int { csimd_spread_moves() }
+
+/// Whether `splitWork`'s threads keep to different cores (WHITTLE_SPREAD=0 turns it off, for A/B runs).
+let spreadCores = getenv("WHITTLE_SPREAD").map { String(cString: $0) != "0" } ?? true
 
 public func nf4LinearNaive(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix,
                            bias: UnsafePointer<Float>?, m M: Int) {

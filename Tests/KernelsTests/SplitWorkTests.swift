@@ -1,0 +1,88 @@
+import CSIMD
+import Foundation
+import XCTest
+@testable import Kernels
+import TestSupport
+
+/// `splitWork` (the long products' split over the cores: NF4 panels and rows, `tiledMatmul`'s tiles) and
+/// CSIMD spread.c, which keeps its threads on different cores.
+final class SplitWorkTests: XCTestCase {
+    /// Every chunk of 0..<count is handed out exactly once, `chunk` items long but the last, whatever
+    /// the number of threads (more threads than chunks, one chunk, none).
+    func testEveryChunkIsHandedOutOnce() {
+        for (count, chunk, workers) in [(1000, 7, 4), (5, 64, 2), (0, 3, 2), (130, 1, 8), (128, 64, 3), (129, 64, 2), (77, 10, 1)] {
+            let lock = NSLock()
+            var ranges: [(Int, Int)] = []
+            splitWork(count, workers: workers, chunk: chunk) { next in
+                while let r = next() {
+                    lock.lock(); ranges.append(r); lock.unlock()
+                }
+            }
+            ranges.sort { $0.0 < $1.0 }
+            let expected = stride(from: 0, to: count, by: chunk).map { ($0, min(count, $0 + chunk)) }
+            XCTAssertEqual(ranges.map(\.0), expected.map(\.0), "count \(count) chunk \(chunk) workers \(workers)")
+            XCTAssertEqual(ranges.map(\.1), expected.map(\.1), "count \(count) chunk \(chunk) workers \(workers)")
+        }
+    }
+
+    /// A thread that finds another working thread of its product on its core moves to another core,
+    /// and gets its own affinity back when it leaves; the earlier thread of the two stays.
+    func testTheLaterThreadMovesOffASharedCoreAndBack() throws {
+        let cores = csimd_allowed_cores()
+        guard cores >= 2 else {
+            print("SplitWorkTests: skipped, this process may run on \(cores) core(s); moving needs two")
+            return
+        }
+        var s = csimd_spread_t()
+        csimd_spread_init(&s, 3, 1)
+        let here = csimd_this_cpu()
+        s.cpu.1 = Int32(here)   // thread 1 of the product is working on this core
+        let moves = csimd_spread_moves()
+        XCTAssertEqual(csimd_spread_next(&s, 0), 0)   // thread 0 is the earlier one: it stays
+        XCTAssertEqual(csimd_spread_moves(), moves)
+        XCTAssertEqual(csimd_allowed_cores(), cores)
+        csimd_spread_leave(&s, 0)
+
+        s.cpu.0 = Int32(here)
+        XCTAssertEqual(csimd_spread_next(&s, 1), 1)   // thread 1 finds thread 0 on its core: it moves
+        XCTAssertEqual(csimd_spread_moves(), moves + 1)
+        XCTAssertEqual(csimd_allowed_cores(), 1)
+        XCTAssertNotEqual(csimd_this_cpu(), here)
+        XCTAssertEqual(Int(s.cpu.1), Int(csimd_this_cpu()))
+        XCTAssertEqual(csimd_spread_next(&s, 1), 2)
+        csimd_spread_leave(&s, 1)
+        XCTAssertEqual(csimd_allowed_cores(), cores)
+        XCTAssertEqual(s.cpu.1, -1)
+        XCTAssertEqual(csimd_spread_next(&s, 1), 3)   // no chunk left
+    }
+
+    /// Without `spread` nobody moves.
+    func testNoMoveWhenSpreadIsOff() {
+        var s = csimd_spread_t()
+        csimd_spread_init(&s, 2, 0)
+        s.cpu.0 = Int32(csimd_this_cpu())
+        let moves = csimd_spread_moves(), cores = csimd_allowed_cores()
+        XCTAssertEqual(csimd_spread_next(&s, 1), 0)
+        XCTAssertEqual(csimd_spread_moves(), moves)
+        XCTAssertEqual(csimd_allowed_cores(), cores)
+        csimd_spread_leave(&s, 1)
+    }
+
+    /// The NF4 products that `splitWork` splits, on both cores, equal the naive oracle with odd shapes:
+    /// M = 16 (the register-decoding kernel, 64-row chunks, N not a multiple of 64), M = 67 (64-row
+    /// panels one per chunk, K past one 256-column panel), and the tiled path (48-row tiles → 256 from
+    /// M = 64, N = 600: three tiles, the last short).
+    func testNF4ProductsSplitOverThreadsEqualNaive() {
+        var rng = SeededNormal(seed: 41)
+        for (M, N, K, blockSize, fusedRows) in [(16, 1000, 320, 64, Int.max), (67, 333, 288, 64, Int.max), (19, 203, 96, 32, Int.max),
+                                                 (70, 600, 96, 64, 0)] {
+            let w = rng.array(N * K), x = rng.array(M * K), bias = rng.array(N)
+            let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [N, K], blockSize: blockSize) }
+            let matrix = NF4Matrix(q)
+            var naive = [Float](repeating: 0, count: M * N), fast = naive
+            nf4LinearNaive(y: &naive, x: x, weight: matrix, bias: bias, m: M)
+            nf4LinearForward(y: &fast, x: x, weight: matrix, bias: bias, m: M, tileRows: 48, fusedRows: fusedRows)
+            assertClose(fast, naive, atol: 1e-4, rtol: 1e-5, "M \(M) N \(N) K \(K) block \(blockSize) fusedRows \(fusedRows)")
+        }
+    }
+}
