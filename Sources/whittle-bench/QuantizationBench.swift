@@ -284,9 +284,14 @@ func runLlamaCppQuantizePeer() throws {
 /// time ratio f32 ÷ quantized (> 1 = faster than f32) for best wall, and for the median of process
 /// CPU time (all threads; steadier when other jobs share the cores). `Threads.count` threads.
 /// WHITTLE_QUANT_SHAPES (e.g. `k/v,q/o`) and WHITTLE_QUANT_M (e.g. `1,512`) keep only those shapes / M.
-/// WHITTLE_QUANT_SETTLE=s sleeps s seconds after each f32 segment, so OpenBLAS's worker, which spins
-/// for ≈ 2^28 cycles (0.1 s) after its last call, no longer shares the cores with the quantized side's
-/// threads (a quantized model calls no sgemm between its linears; 0 = off, the default).
+/// Each segment (one side's `reps` calls) starts 0.15 s after the previous one ends (WHITTLE_QUANT_SETTLE=s
+/// sets it; 0 = back to back), so each side is timed without the previous side's threads: OpenBLAS's
+/// worker spins for ≈ 2^28 cycles (0.1 s) after an sgemm, and the scheduler then put the quantized side's
+/// second thread on its caller's core (NF4 at M = 128 ran at 0.72× f32 in one quiet run and 1.34× in the
+/// next; BENCHMARKS.md, session 10). The split of the long products now moves such a thread (`splitWork`),
+/// and a model's prefill does run attention's sgemm between its linears, so WHITTLE_QUANT_SETTLE=0 is the
+/// check that NF4 holds with the spinner beside it. The last column counts the NF4 calls whose threads
+/// `splitWork` moved apart (one move at most per call on 2 cores).
 func runQuantMatmulBench() {
     var load = [Double](repeating: 0, count: 3)
     getloadavg(&load, 3)
@@ -294,8 +299,9 @@ func runQuantMatmulBench() {
                load[0], load[1], load[2], NF4Matrix.fusedKernelAvailable ? "yes" : "no (tiled path)"))
     let env = ProcessInfo.processInfo.environment
     let only = env["WHITTLE_QUANT_SHAPES"]?.split(separator: ",").map(String.init)
-    let settle = env["WHITTLE_QUANT_SETTLE"].flatMap(Double.init) ?? 0
-    if settle > 0 { say(String(format: "sleeping %.2f s after each f32 segment (WHITTLE_QUANT_SETTLE)", settle)) }
+    let settle = env["WHITTLE_QUANT_SETTLE"].flatMap(Double.init) ?? 0.15
+    say(settle > 0 ? String(format: "each segment starts %.2f s after the previous one (WHITTLE_QUANT_SETTLE)", settle)
+                   : "segments back to back (WHITTLE_QUANT_SETTLE=0): OpenBLAS's worker may still spin beside the quantized side")
     let ms = env["WHITTLE_QUANT_M"]?.split(separator: ",").compactMap { Int($0) } ?? [1, 16, 128, 512]
     let shapes = [(5632, 2048, "gate/up"), (2048, 5632, "down"), (2048, 2048, "q/o"), (256, 2048, "k/v GQA")]
         .filter { shape in only.map { $0.contains { shape.2.hasPrefix($0) } } ?? true }
@@ -322,15 +328,15 @@ func runQuantMatmulBench() {
                     { matmulForward(&y, x, w, nil, rows: m, inFeatures: k, outFeatures: n) },
                     { nf4LinearForward(y: &y, x: x, weight: nf4, bias: nil, m: m) },
                     { w8a8LinearForward(y: &y, x: x, weight: wq, weightScale: ws, bias: nil, m: m, n: n, k: k) }]
-                // The order turns each round (f32 first, then NF4 first, …): whichever runs after
-                // OpenBLAS meets its worker thread still spinning for a while (0.3.21's thread timeout).
+                // The order turns each round (f32 first, then NF4 first, …): without the settle, whichever
+                // runs after OpenBLAS meets its worker thread still spinning (0.3.21's thread timeout).
                 for i in (0..<3).map({ ($0 + round) % 3 }) {
                     let body = bodies[i]
                     let moved = splitWorkMoves
                     let (_, s, c) = timed { for _ in 0..<reps { body() } }
                     wall[i].append(s / Double(reps)); cpu[i].append(c / Double(reps))
                     if i == 1 { moves += splitWorkMoves - moved }
-                    if i == 0, settle > 0 { usleep(UInt32(settle * 1e6)) }
+                    if settle > 0 { usleep(UInt32(settle * 1e6)) }
                 }
             }
             let best = wall.map { $0.min()! }, med = cpu.map { $0.sorted()[rounds / 2] }

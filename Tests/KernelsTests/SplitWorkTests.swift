@@ -13,7 +13,7 @@ final class SplitWorkTests: XCTestCase {
         for (count, chunk, workers) in [(1000, 7, 4), (5, 64, 2), (0, 3, 2), (130, 1, 8), (128, 64, 3), (129, 64, 2), (77, 10, 1)] {
             let lock = NSLock()
             var ranges: [(Int, Int)] = []
-            splitWork(count, workers: workers, chunk: chunk) { next in
+            splitWork(count, workers: workers, chunk: chunk, work: spreadMinWork) { next in
                 while let r = next() {
                     lock.lock(); ranges.append(r); lock.unlock()
                 }

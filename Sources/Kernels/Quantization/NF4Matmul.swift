@@ -91,7 +91,7 @@ func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
         weight.packed.withUnsafeBufferPointer { p in
             weight.absmax.withUnsafeBufferPointer { a in
                 NF4.values.withUnsafeBufferPointer { table in
-                    splitRows(panels, workers: matmulWorkers(M * N * K), chunk: 1) { p0, p1 in
+                    splitRows(panels, workers: matmulWorkers(M * N * K), chunk: 1, work: M * N * K) { p0, p1 in
                         _ = csimd_nf4_gemm(y, N, x, p.baseAddress!, a.baseAddress!, M, p0 * 64, min(N, p1 * 64), N, K, bs,
                                            table.baseAddress!)
                     }
@@ -110,7 +110,7 @@ func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
                     _ = csimd_nf4_matmul_split(y, N, xi, p.baseAddress!, a.baseAddress!, M, N, K, bs, table.baseAddress!,
                                                Int32(min(Threads.count, kernelThreads)))
                 } else {
-                    splitRows(N, workers: matmulWorkers(M * N * K), chunk: 64) { j0, j1 in
+                    splitRows(N, workers: matmulWorkers(M * N * K), chunk: 64, work: M * N * K) { j0, j1 in
                         _ = csimd_nf4_matmul(y, N, xi, p.baseAddress!, a.baseAddress!, M, j0, j1, K, bs, table.baseAddress!)
                     }
                 }
@@ -148,7 +148,7 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
     let tileRows = M >= tiledWideRows ? max(tileRows, wideTileRows) : tileRows
     if workers > 1 { openblas_set_num_threads(1) }
     defer { if workers > 1 { openblas_set_num_threads(Int32(Threads.count)) } }
-    splitWork(N, workers: workers, chunk: tileRows) { next in
+    splitWork(N, workers: workers, chunk: tileRows, work: M * N * K) { next in
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * K)
         defer { buffer.deallocate() }
         while let (n0, n1) = next() {
@@ -167,18 +167,18 @@ let tiledWideRows = 64, wideTileRows = 256, tiledPanelRows = 256
 func matmulWorkers(_ macs: Int) -> Int { macs >= 1 << 18 ? max(1, min(Threads.count, kernelThreads)) : 1 }
 
 /// `body(start, end)` on every `chunk`-item part of 0..<count (the last one shorter), in parallel.
-func splitRows(_ count: Int, workers: Int, chunk: Int, _ body: (Int, Int) -> Void) {
-    splitWork(count, workers: workers, chunk: chunk) { next in
+func splitRows(_ count: Int, workers: Int, chunk: Int, work: Int = 0, _ body: (Int, Int) -> Void) {
+    splitWork(count, workers: workers, chunk: chunk, work: work) { next in
         while let (start, end) = next() { body(start, end) }
     }
 }
 
 /// `worker(next)` on up to `workers` threads (Dispatch), where each `next()` hands out the next `chunk`
 /// items of 0..<count not yet taken by any of them, nil when none is left: a thread slowed by another job
-/// does fewer chunks instead of holding the product up. When `spreadCores` (the default) the threads
-/// also keep to different cores (CSIMD spread.c: OpenBLAS's worker spinning for 0.1 s after an sgemm
-/// otherwise leaves two of ours sharing one core; BENCHMARKS.md, issue 20, session 10).
-func splitWork(_ count: Int, workers: Int, chunk: Int, _ worker: (_ next: () -> (Int, Int)?) -> Void) {
+/// does fewer chunks instead of holding the product up. From `spreadMinWork` multiply-adds (`work`) the
+/// threads also keep to different cores (CSIMD spread.c: OpenBLAS's worker spinning for 0.1 s after an
+/// sgemm otherwise leaves two of ours sharing one core; BENCHMARKS.md, issue 20, session 10).
+func splitWork(_ count: Int, workers: Int, chunk: Int, work: Int = 0, _ worker: (_ next: () -> (Int, Int)?) -> Void) {
     let chunk = max(1, chunk), chunks = (count + chunk - 1) / chunk
     let threads = max(1, min(workers, chunks, Int(CSIMD_SPREAD_THREADS)))
     if threads == 1 {
@@ -188,7 +188,7 @@ func splitWork(_ count: Int, workers: Int, chunk: Int, _ worker: (_ next: () -> 
     }
     let shared = UnsafeMutablePointer<csimd_spread_t>.allocate(capacity: 1)
     defer { shared.deallocate() }
-    csimd_spread_init(shared, chunks, spreadCores ? 1 : 0)
+    csimd_spread_init(shared, chunks, spreadCores && work >= spreadMinWork ? 1 : 0)
     DispatchQueue.concurrentPerform(iterations: threads) { w in
         defer { csimd_spread_leave(shared, Int32(w)) }
         worker {
@@ -200,6 +200,11 @@ func splitWork(_ count: Int, workers: Int, chunk: Int, _ worker: (_ next: () -> 
 
 /// How many times a thread of `splitWork` has moved off another's core so far (for the benches).
 public var splitWorkMoves: Int { csimd_spread_moves() }
+
+/// The least product (multiply-adds, ≈ 0.2 ms of one core) whose threads `splitWork` keeps apart: a move
+/// takes 9 µs to an idle core, and when the other core is busy the moved thread waits for its turn
+/// there (0.7 ms on average under load, `sched_setaffinity` probe), which only a longer product repays.
+let spreadMinWork = 1 << 24
 
 /// Whether `splitWork`'s threads keep to different cores (WHITTLE_SPREAD=0 turns it off, for A/B runs).
 let spreadCores = getenv("WHITTLE_SPREAD").map { String(cString: $0) != "0" } ?? true
