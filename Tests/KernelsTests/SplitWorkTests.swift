@@ -25,6 +25,18 @@ final class SplitWorkTests: XCTestCase {
         }
     }
 
+    /// Tiles as long as allowed but cut evenly over the threads: a 256-row weight gives each of 2 cores
+    /// 128 rows, 600 rows in 256-row tiles four chunks of 150.
+    func testEvenChunks() {
+        XCTAssertEqual(evenChunk(256, workers: 2, most: 256), 128)
+        XCTAssertEqual(evenChunk(600, workers: 2, most: 256), 150)
+        XCTAssertEqual(evenChunk(5632, workers: 2, most: 256), 256)
+        XCTAssertEqual(evenChunk(2048, workers: 2, most: 256), 256)
+        XCTAssertEqual(evenChunk(130, workers: 1, most: 256), 130)
+        XCTAssertEqual(evenChunk(7, workers: 8, most: 256), 1)
+        XCTAssertEqual(evenChunk(0, workers: 2, most: 64), 1)
+    }
+
     /// A thread that finds another working thread of its product on its core moves to another core,
     /// and gets its own affinity back when it leaves; the earlier thread of the two stays.
     func testTheLaterThreadMovesOffASharedCoreAndBack() throws {
@@ -71,11 +83,11 @@ final class SplitWorkTests: XCTestCase {
     /// The NF4 products that `splitWork` splits, on both cores, equal the naive oracle with odd shapes:
     /// M = 16 (the register-decoding kernel, 64-row chunks, N not a multiple of 64), M = 67 (64-row
     /// panels one per chunk, K past one 256-column panel), and the tiled path (48-row tiles → 256 from
-    /// M = 64, N = 600: three tiles, the last short).
+    /// M = 64, N = 600: four tiles of 150 rows; M = 5: 46-row tiles, the last 14).
     func testNF4ProductsSplitOverThreadsEqualNaive() {
         var rng = SeededNormal(seed: 41)
         for (M, N, K, blockSize, fusedRows) in [(16, 1000, 320, 64, Int.max), (67, 333, 288, 64, Int.max), (19, 203, 96, 32, Int.max),
-                                                 (70, 600, 96, 64, 0)] {
+                                                 (70, 600, 96, 64, 0), (5, 1000, 288, 64, 0)] {
             let w = rng.array(N * K), x = rng.array(M * K), bias = rng.array(N)
             let q = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [N, K], blockSize: blockSize) }
             let matrix = NF4Matrix(q)

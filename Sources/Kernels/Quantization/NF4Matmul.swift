@@ -148,7 +148,7 @@ func tiledMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m M: I
     let tileRows = M >= tiledWideRows ? max(tileRows, wideTileRows) : tileRows
     if workers > 1 { openblas_set_num_threads(1) }
     defer { if workers > 1 { openblas_set_num_threads(Int32(Threads.count)) } }
-    splitWork(N, workers: workers, chunk: tileRows, work: M * N * K) { next in
+    splitWork(N, workers: workers, chunk: evenChunk(N, workers: workers, most: tileRows), work: M * N * K) { next in
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * K)
         defer { buffer.deallocate() }
         while let (n0, n1) = next() {
@@ -171,6 +171,14 @@ func splitRows(_ count: Int, workers: Int, chunk: Int, work: Int = 0, _ body: (I
     splitWork(count, workers: workers, chunk: chunk, work: work) { next in
         while let (start, end) = next() { body(start, end) }
     }
+}
+
+/// The chunk length, at most `most`, that cuts `count` items into a multiple of `workers` chunks as equal
+/// as possible (the 256 rows of a k/v weight: two chunks of 128 on two cores, not one of 256 on one).
+func evenChunk(_ count: Int, workers: Int, most: Int) -> Int {
+    let workers = max(1, workers), most = max(1, most)
+    let perWorker = max(1, (count + workers * most - 1) / (workers * most))
+    return max(1, (count + workers * perWorker - 1) / (workers * perWorker))
 }
 
 /// `worker(next)` on up to `workers` threads (Dispatch), where each `next()` hands out the next `chunk`
