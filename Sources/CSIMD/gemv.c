@@ -16,8 +16,9 @@
 #define TARGET512G __attribute__((target("avx512f,avx512vl,avx2,fma")))
 // Software prefetch into L2 of the same columns 16 rows ahead (as half_matmul.c), for R ≥ 2: one thread over
 // 460 MB of f32 rows of 576 read at 0.55–0.69 of readSum's bandwidth without it, 0.9–1.1 with it (OpenBLAS
-// sgemv 0.69–0.75; /tmp microbenchmark under load, session 9). At M = 1 the rows in memory order read faster
-// without it (session 10: 1.2–1.5× the 4-row blocks with it, 1.1–1.7× on huge pages; BENCHMARKS.md).
+// sgemv 0.69–0.75; /tmp microbenchmark under load, session 9). At M = 1 the rows in memory order without it
+// read faster than the 4-row blocks with it: one thread, best of 60, 1.09–1.33× on 4 kB pages and
+// 1.40–1.67× on huge pages (docs/results/decode-session10/kern-microbench.log).
 #define PF_ROWS 16
 
 // R activation rows × C weight rows starting at weight row j; inlined with constant R and C.

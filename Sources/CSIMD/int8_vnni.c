@@ -12,7 +12,6 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define PF_ROWS 16
 #define TARGETVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
 
 int csimd_vnni_available(void) {
@@ -39,29 +38,20 @@ void vnni_block(int32_t *out, size_t ldo, const uint8_t *a, const int8_t *b, con
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) out[r * ldo + c] = _mm512_reduce_add_epi32(acc[r][c]) - 128 * bsum[c];
 }
 
-// Σ_{p < K64} b[j, p] of C rows (VPDPBUSD against all-ones bytes). This is each panel's first read of its
-// rows, so it also prefetches the same columns PF_ROWS weight rows ahead into L2 (pf: those rows' start,
-// clamped to the call's last row), as the BF16 and NF4 kernels do.
-TARGETVNNI static inline __attribute__((always_inline))
-void vnni_row_sums(int32_t *sums, const int8_t *b, size_t K, size_t K64, int C, const int8_t *const *pf) {
+// Σ_{p < K64} b[j, p] of C rows (VPDPBUSD against all-ones bytes).
+TARGETVNNI static inline __attribute__((always_inline)) void vnni_row_sums(int32_t *sums, const int8_t *b, size_t K, size_t K64, int C) {
     const __m512i ones = _mm512_set1_epi8(1);
     for (int c = 0; c < C; c++) {
         __m512i s = _mm512_setzero_si512();
-        for (size_t p = 0; p < K64; p += 64) {
-            _mm_prefetch((const char *)(pf[c] + p), _MM_HINT_T1);
-            s = _mm512_dpbusd_epi32(s, ones, _mm512_loadu_si512((const void *)(b + c * K + p)));
-        }
+        for (size_t p = 0; p < K64; p += 64) s = _mm512_dpbusd_epi32(s, ones, _mm512_loadu_si512((const void *)(b + c * K + p)));
         sums[c] = _mm512_reduce_add_epi32(s);
     }
 }
 
-// C weight rows from b (row j of rows_left: the call's rows from j on) against all M activation rows.
 TARGETVNNI static inline __attribute__((always_inline))
-void vnni_panel(int32_t *out, size_t ldo, const uint8_t *a, const int8_t *b, size_t rows_left, size_t M, size_t K, size_t K64, int C) {
+void vnni_panel(int32_t *out, size_t ldo, const uint8_t *a, const int8_t *b, size_t M, size_t K, size_t K64, int C) {
     int32_t sums[4];
-    const int8_t *pf[4];
-    for (int c = 0; c < C; c++) pf[c] = b + (c + PF_ROWS < rows_left ? c + PF_ROWS : rows_left - 1) * K;
-    vnni_row_sums(sums, b, K, K64, C, pf);
+    vnni_row_sums(sums, b, K, K64, C);
     size_t i = 0;
     for (; i + 6 <= M; i += 6) vnni_block(out + i * ldo, ldo, a + i * K, b, sums, K, K64, 6, C);
     switch (M - i) {
@@ -77,8 +67,8 @@ void vnni_panel(int32_t *out, size_t ldo, const uint8_t *a, const int8_t *b, siz
 // Weight rows [j0, j1) against the activations already made unsigned (au).
 TARGETVNNI static void vnni_rows(int32_t *out, size_t ldo, const uint8_t *au, const int8_t *b, size_t M, size_t j0, size_t j1, size_t K) {
     size_t K64 = K / 64 * 64, j = j0;
-    for (; j + 4 <= j1; j += 4) vnni_panel(out + j, ldo, au, b + j * K, j1 - j, M, K, K64, 4);
-    for (; j < j1; j++) vnni_panel(out + j, ldo, au, b + j * K, j1 - j, M, K, K64, 1);
+    for (; j + 4 <= j1; j += 4) vnni_panel(out + j, ldo, au, b + j * K, M, K, K64, 4);
+    for (; j < j1; j++) vnni_panel(out + j, ldo, au, b + j * K, M, K, K64, 1);
 }
 
 // The activations once as unsigned bytes (sign bit flipped = a + 128); NULL when allocation fails.

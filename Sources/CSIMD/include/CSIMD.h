@@ -165,9 +165,10 @@ int csimd_swiglu(float *out, const float *gate, const float *up, size_t n);
 int csimd_softmax_row(float *o, const float *x, size_t n);
 int csimd_log_sum_exp(const float *x, size_t n, double *result);
 
-// Backs the 2 MB pages holding the ranges [ptrs[i], ptrs[i] + bytes[i]) with huge pages now (Linux
-// MADV_COLLAPSE; huge_pages.c), for the weights a decode step streams. Contents are unchanged. Returns the
-// bytes of the merged spans collapsed without error (0: none, not Linux, or WHITTLE_HUGE_PAGES=0).
+// Moves the 2 MB pages inside the ranges [ptrs[i], ptrs[i] + bytes[i]) (merged when less than 2 MB apart,
+// rounded inward) to huge pages now (Linux MADV_COLLAPSE; huge_pages.c), for the weights a decode step
+// streams. Contents are unchanged. Returns the bytes collapsed without error (0: none, not Linux, or
+// WHITTLE_HUGE_PAGES=0).
 size_t csimd_huge_pages(const void *const *ptrs, const size_t *bytes, size_t count);
 
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
