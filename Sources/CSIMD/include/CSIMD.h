@@ -151,8 +151,9 @@ size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint1
 int csimd_half_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int kind, int max_threads);
 
 // f32 weight W [N, K] times x [M, K] for a few rows (a decode step; gemv.c): y[i·ldy + j] = Σ_k x[i, k]·w[j, k]
-// for j in [n0, n1), written. AVX-512 (4 activation rows × 4 weight rows blocks, any K: the last chunk
-// masked); returns n1 − n0, or 0 (nothing written) without AVX-512.
+// for j in [n0, n1), written. AVX-512 (M = 1: weight rows in memory order; more: 4 activation rows × 4 weight
+// rows blocks; the same sums either way; any K: the last chunk masked); returns n1 − n0, or 0 (nothing
+// written) without AVX-512.
 size_t csimd_sgemv(float *y, size_t ldy, const float *x, const float *w, size_t M, size_t n0, size_t n1, size_t K);
 // Several f32 weights with the same K on the same x, split by the pool as one job (csimd_out_t.w: float);
 // returns 1, or 0 (nothing written) without AVX-512.
