@@ -1,18 +1,24 @@
 // f32 weight × a few f32 activation rows, the product of a decode step (Kernels/Matmul.swift):
 //   y[i·ldy + j] = Σ_k x[i, k] · w[j, k]      for weight rows j in [n0, n1)
-// A decode step is bound by reading the weights, so the kernel reads each weight once per 4 activation
-// rows (register blocks of R ≤ 4 activation rows × 4 weight rows, 16 columns a step, the last partial
-// chunk masked) and the pool (pool.c) splits the weight rows over the cores — for one linear or for
-// several on the same x as one job (a step's q, k, v), where OpenBLAS sgemv hands off once per call.
+// A decode step is bound by reading the weights. One activation row (M = 1, one sequence decoding)
+// reads the weight rows one after another in memory order — a single stream, as `readSum` reads, which
+// the hardware prefetcher follows; 2–4 rows use register blocks of R ≤ 4 activation rows × 4 weight
+// rows (each weight read once per 4 activation rows) with a software prefetch. Both add the same terms
+// in the same order (16 columns a step, the last partial chunk masked, one accumulator a row, then a
+// horizontal sum), so a sequence's result does not depend on how many decode beside it. The pool
+// (pool.c) splits the weight rows over the cores — for one linear or for several on the same x as one
+// job (a step's q, k, v), where OpenBLAS sgemv hands off once per call.
 // The naive twin is Kernels' `matmulForwardNaive`.
 #include "CSIMD.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define TARGET512G __attribute__((target("avx512f,avx512vl,avx2,fma")))
-// Software prefetch into L2 of the same columns 16 rows ahead (as half_matmul.c): one thread over 460 MB
-// of f32 rows of 576 read at 0.55–0.69 of readSum's bandwidth without it, 0.9–1.1 with it (OpenBLAS
-// sgemv 0.69–0.75; /tmp microbenchmark under load, session 9).
+// Software prefetch into L2 of the same columns 16 rows ahead (as half_matmul.c), for R ≥ 2: one thread over
+// 460 MB of f32 rows of 576 read at 0.55–0.69 of readSum's bandwidth without it, 0.9–1.1 with it (OpenBLAS
+// sgemv 0.69–0.75; /tmp microbenchmark under load, session 9). At M = 1 the rows in memory order without it
+// read faster than the 4-row blocks with it: one thread, best of 60, 1.09–1.33× on 4 kB pages and
+// 1.40–1.67× on huge pages (docs/results/decode-session10/kern-microbench.log).
 #define PF_ROWS 16
 
 // R activation rows × C weight rows starting at weight row j; inlined with constant R and C.
@@ -41,7 +47,21 @@ void gemv_rows(float *y, size_t ldy, const float *x, size_t K, const float *w, s
     for (; j < je; j++) gemv_block(y, ldy, x, K, w, j, end, R, 1);
 }
 
+// M = 1: one weight row after another, one accumulator a row (gemv_block's arithmetic at R = C = 1).
+TARGET512G static void gemv1(float *y, const float *x, const float *w, size_t n0, size_t n1, size_t K) {
+    for (size_t j = n0; j < n1; j++) {
+        const float *r = w + j * K;
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t k = 0; k < K; k += 16) {
+            __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + k), _mm512_maskz_loadu_ps(m, r + k), acc);
+        }
+        y[j] = _mm512_reduce_add_ps(acc);
+    }
+}
+
 TARGET512G static void gemv512(float *y, size_t ldy, const float *x, const float *w, size_t M, size_t n0, size_t n1, size_t K) {
+    if (M == 1) { gemv1(y, x, w, n0, n1, K); return; }
     // Panels of 64 weight rows (≤ 1 MB at K ≤ 4096: from L2 for every group of 4 activation rows).
     for (size_t jb = n0; jb < n1; jb += 64) {
         size_t je = jb + 64 < n1 ? jb + 64 : n1;

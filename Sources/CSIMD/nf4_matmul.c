@@ -30,8 +30,10 @@ int csimd_avx512_available(void) {
 // accumulator array lives in registers.
 TARGET512 static inline __attribute__((always_inline))
 void nf4_block(float *y, size_t ldy, const float *x, size_t K, const uint8_t *packed, const float *absmax,
-               size_t j, unsigned shift, __m512 table, int R, int C) {
+               size_t j, size_t end, unsigned shift, __m512 table, int R, int C) {
     __m512 acc[4][4];
+    const uint8_t *pf[4];   // the same code columns 16 weight rows ahead, clamped to the call's rows (as gemv.c, half_matmul.c)
+    for (int c = 0; c < C; c++) pf[c] = packed + (j + c + 16 < end ? j + c + 16 : end - 1) * K / 2;
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
     for (size_t k = 0; k < K; k += 32) {
         __m512 xe[4], xo[4];
@@ -39,7 +41,7 @@ void nf4_block(float *y, size_t ldy, const float *x, size_t K, const uint8_t *pa
         for (int c = 0; c < C; c++) {
             size_t at = (j + c) * K + k;
             // The same columns 16 weight rows ahead into L2 (one line = 128 codes), as the 16-bit kernels do.
-            if (k % 128 == 0) _mm_prefetch((const char *)(packed + (at + 16 * K) / 2), _MM_HINT_T1);
+            if (k % 128 == 0) _mm_prefetch((const char *)(pf[c] + k / 2), _MM_HINT_T1);
             __m512 t = _mm512_mul_ps(table, _mm512_set1_ps(absmax[at >> shift]));
             __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(packed + at / 2)));
             __m512 we = _mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), t);
@@ -50,12 +52,13 @@ void nf4_block(float *y, size_t ldy, const float *x, size_t K, const uint8_t *pa
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) y[r * ldy + j + c] = _mm512_reduce_add_ps(acc[r][c]);
 }
 
-// Weight rows [j, je) against R activation rows: blocks of 4 weight rows, then single rows.
+// Weight rows [j, je) against R activation rows: blocks of 4 weight rows, then single rows (end: the
+// call's rows end there, which bounds the prefetch).
 TARGET512 static inline __attribute__((always_inline))
 void nf4_rows(float *y, size_t ldy, const float *x, size_t K, const uint8_t *packed, const float *absmax,
-              size_t j, size_t je, unsigned shift, __m512 table, int R) {
-    for (; j + 4 <= je; j += 4) nf4_block(y, ldy, x, K, packed, absmax, j, shift, table, R, 4);
-    for (; j < je; j++) nf4_block(y, ldy, x, K, packed, absmax, j, shift, table, R, 1);
+              size_t j, size_t je, size_t end, unsigned shift, __m512 table, int R) {
+    for (; j + 4 <= je; j += 4) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 4);
+    for (; j < je; j++) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 1);
 }
 
 TARGET512 static void nf4_matmul_avx512(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
@@ -71,10 +74,10 @@ TARGET512 static void nf4_matmul_avx512(float *y, size_t ldy, const float *x, co
                 float *yi = y + i * ldy;
                 const float *xi = x + i * K;
                 switch (ie - i < 4 ? ie - i : 4) {
-                case 1: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, shift, table, 1); break;
-                case 2: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, shift, table, 2); break;
-                case 3: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, shift, table, 3); break;
-                default: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, shift, table, 4); break;
+                case 1: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, n1, shift, table, 1); break;
+                case 2: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, n1, shift, table, 2); break;
+                case 3: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, n1, shift, table, 3); break;
+                default: nf4_rows(yi, ldy, xi, K, packed, absmax, jb, je, n1, shift, table, 4); break;
                 }
             }
         }

@@ -109,3 +109,14 @@ public func matmulForwardNaive(_ out: UnsafeMutablePointer<Float>, _ inp: Unsafe
 public func readSum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     csimd_read_sum(x, count)
 }
+
+/// Moves the 2 MB pages holding these byte ranges into huge pages now (`csimd_huge_pages`: Linux
+/// MADV_COLLAPSE, contents unchanged): the weights a decode step streams, which one core reads up to
+/// twice as fast without 4 kB page walks (BENCHMARKS.md, "Decoding, session 10"). Ranges within 2 MB of
+/// each other are collapsed in one call; pages already huge cost next to nothing. Returns the bytes of
+/// the spans collapsed (0 off Linux or with WHITTLE_HUGE_PAGES=0).
+@discardableResult
+public func backWithHugePages(_ ranges: [(pointer: UnsafeRawPointer, bytes: Int)]) -> Int {
+    let pointers: [UnsafeRawPointer?] = ranges.map(\.pointer), sizes = ranges.map(\.bytes)
+    return csimd_huge_pages(pointers, sizes, ranges.count)
+}

@@ -49,14 +49,24 @@ func readPassSeconds(_ arrays: [[Float]], threads: Int) -> (wall: Double, cpu: D
 
 /// The read bandwidth (GB/s, best and median of 7 passes) over the f32 model's step weights, and the
 /// median process CPU seconds of a pass (the ceiling in tokens per CPU-second is its inverse: the
-/// statistic that survives a shared machine).
+/// statistic that survives a shared machine). The weights first move to huge pages, as decoding does
+/// (a KV cache asks for it): the ceiling is read from the pages the decode steps read.
 func decodeReadCeiling(_ model: TransformerModel, threads: Int) -> (best: Double, median: Double, bytes: Int, cpu: Double) {
+    model.backWeightsWithHugePages()
     let arrays = decodeStepArrays(model)
     let bytes = arrays.map { 4 * $0.count }.reduce(0, +)
     _ = readPassSeconds(arrays, threads: threads)
     let passes = (0..<7).map { _ in readPassSeconds(arrays, threads: threads) }
     let seconds = passes.map(\.wall).sorted()
     return (Double(bytes) / seconds[0] / 1e9, Double(bytes) / seconds[3] / 1e9, bytes, passes.map(\.cpu).sorted()[3])
+}
+
+/// Anonymous memory of this process in huge pages (MB, /proc/self/smaps_rollup `AnonHugePages`), nil off Linux.
+func anonHugePagesMB() -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/self/smaps_rollup", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("AnonHugePages:") }),
+          let kB = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+    return kB / 1024
 }
 
 /// Seconds of one step's linears alone (every block linear and the head on one row, as a decode step

@@ -75,8 +75,9 @@ func runDecodingBench() throws {
         let profiled = try ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE_FOLDER"]
             .map { try TransformerModel.loadCompressed(from: try openTensorStore(path: $0)) } ?? model
         let ceiling = decodeReadCeiling(model, threads: decodeThreads)
-        say(String(format: "read ceiling %.1f GB/s (best; median %.1f) over %.3f GB, %.1f ms CPU a pass; the step's linears alone %.2f ms", ceiling.best,
-                   ceiling.median, Double(ceiling.bytes) / 1e9, ceiling.cpu * 1000, decodeLinearsSeconds(profiled) * 1000))
+        profiled.backWeightsWithHugePages()
+        say(String(format: "read ceiling %.1f GB/s (best; median %.1f) over %.3f GB, %.1f ms CPU a pass; the step's linears alone %.2f ms; %d MB in huge pages", ceiling.best,
+                   ceiling.median, Double(ceiling.bytes) / 1e9, ceiling.cpu * 1000, decodeLinearsSeconds(profiled) * 1000, anonHugePagesMB() ?? 0))
         for _ in 0..<runs {
             let (_, s, c) = try timed { try greedyGenerate(model: profiled, prompts: [decodePrompt], maxNewTokens: decodeNewTokens, eos: nil) }
             say(String(format: "cached decode: %.1f tokens/s wall, %.1f per CPU-second", Double(decodeNewTokens) / s, Double(decodeNewTokens) / c))
@@ -88,8 +89,8 @@ func runDecodingBench() throws {
     decodeBandwidth = ceiling.best
     let ceilingRate = ceiling.best * 1e9 / Double(ceiling.bytes)
     say(String(format: "read ceiling: %.1f GB/s best of 7, %.1f median (one pass summing the %.3f GB of f32 weights a step reads, %d threads) "
-               + "→ at most %.1f tokens/s for f32; the step's linears alone take %.2f ms (median)", ceiling.best, ceiling.median,
-               Double(ceiling.bytes) / 1e9, decodeThreads, ceilingRate, decodeLinearsSeconds(model) * 1000))
+               + "→ at most %.1f tokens/s for f32; the step's linears alone take %.2f ms (median); %d MB of memory in huge pages", ceiling.best, ceiling.median,
+               Double(ceiling.bytes) / 1e9, decodeThreads, ceilingRate, decodeLinearsSeconds(model) * 1000, anonHugePagesMB() ?? 0))
     decodeCeilingCPURate = 1 / ceiling.cpu
     say(String(format: "read ceiling by CPU time: a pass costs %.1f ms of process CPU → at most %.1f tokens per CPU-second for f32", ceiling.cpu * 1000, 1 / ceiling.cpu))
     let svampOnly = ProcessInfo.processInfo.environment["WHITTLE_DECODE_SVAMP_ONLY"] != nil
@@ -221,6 +222,7 @@ func runQuantizedDecoding(folder: String, f32: TransformerModel) throws {
     // The tied head (vocabulary × hidden, f32, unquantized in both layouts): one decode step's GEMV alone.
     let c = f32.config.hidden, v = f32.config.vocabSize
     let head = [Float](repeating: 0.01, count: v * c), x = [Float](repeating: 0.5, count: c)
+    head.withUnsafeBytes { _ = backWithHugePages([($0.baseAddress!, $0.count)]) }   // as the model's head is when decoding
     var logits = [Float](repeating: 0, count: v)
     var headWall: [Double] = [], headCPU: [Double] = []
     for _ in 0..<5 {

@@ -45,6 +45,27 @@ final class GemvTests: XCTestCase {
         }
     }
 
+    /// A sequence's product does not depend on how many decode beside it: at M = 1 (weight rows in memory
+    /// order) each output equals bit for bit its row of the product with 1–4 other activation rows stacked
+    /// (register blocks of 4 weight rows), for weight rows not a multiple of 4 and K with a partial last chunk.
+    func testOneRowEqualsItsRowInABatch() throws {
+        try XCTSkipUnless(csimd_avx512_available() != 0, "no AVX-512 on this CPU: the f32 GEMV does not run")
+        var rng = SeededNormal(seed: 43)
+        for (N, K) in [(37, 577), (130, 576), (5, 16), (9, 40), (66, 1040)] {
+            let w = rng.array(N * K)
+            for M in 2...5 {
+                let x = rng.array(M * K)
+                var all = [Float](repeating: .nan, count: M * N)
+                XCTAssertEqual(csimd_sgemv(&all, N, x, w, M, 0, N, K), N)
+                for i in 0..<M {
+                    var one = [Float](repeating: .nan, count: N)
+                    XCTAssertEqual(csimd_sgemv(&one, N, Array(x[(i * K)..<((i + 1) * K)]), w, 1, 0, N, K), N)
+                    XCTAssertEqual(one, Array(all[(i * N)..<((i + 1) * N)]), "N \(N) K \(K): row \(i) of \(M) alone")
+                }
+            }
+        }
+    }
+
     /// Several outputs as one pool job: odd widths laid end to end (chunks straddle their boundaries),
     /// large enough for the pool to split, each output equal to the kernel on its own weight; and
     /// `matmulForward` at one row (bias added) equal to its twin.

@@ -166,8 +166,9 @@ size_t csimd_half_matmul_split(float *y, size_t ldy, const float *x, const uint1
 int csimd_half_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int kind, int max_threads);
 
 // f32 weight W [N, K] times x [M, K] for a few rows (a decode step; gemv.c): y[i·ldy + j] = Σ_k x[i, k]·w[j, k]
-// for j in [n0, n1), written. AVX-512 (4 activation rows × 4 weight rows blocks, any K: the last chunk
-// masked); returns n1 − n0, or 0 (nothing written) without AVX-512.
+// for j in [n0, n1), written. AVX-512 (M = 1: weight rows in memory order; more: 4 activation rows × 4 weight
+// rows blocks; the same sums either way; any K: the last chunk masked); returns n1 − n0, or 0 (nothing
+// written) without AVX-512.
 size_t csimd_sgemv(float *y, size_t ldy, const float *x, const float *w, size_t M, size_t n0, size_t n1, size_t K);
 // Several f32 weights with the same K on the same x, split by the pool as one job (csimd_out_t.w: float);
 // returns 1, or 0 (nothing written) without AVX-512.
@@ -179,6 +180,12 @@ int csimd_sgemv_split_many(const csimd_out_t *outs, size_t count, const float *x
 int csimd_swiglu(float *out, const float *gate, const float *up, size_t n);
 int csimd_softmax_row(float *o, const float *x, size_t n);
 int csimd_log_sum_exp(const float *x, size_t n, double *result);
+
+// Moves the 2 MB pages inside the ranges [ptrs[i], ptrs[i] + bytes[i]) (merged when less than 2 MB apart,
+// rounded inward) to huge pages now (Linux MADV_COLLAPSE; huge_pages.c), for the weights a decode step
+// streams. Contents are unchanged. Returns the bytes collapsed without error (0: none, not Linux, or
+// WHITTLE_HUGE_PAGES=0).
+size_t csimd_huge_pages(const void *const *ptrs, const size_t *bytes, size_t count);
 
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);

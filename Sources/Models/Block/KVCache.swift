@@ -18,8 +18,10 @@ public final class KVCache {
     private var keys: [UnsafeMutablePointer<Float>]
     private var values: [UnsafeMutablePointer<Float>]
 
-    /// An empty cache for `batch` sequences of `model`, with room for `capacity` positions each.
+    /// An empty cache for `batch` sequences of `model`, with room for `capacity` positions each. The
+    /// model's weights move to huge pages (`backWeightsWithHugePages`): every decode step streams them.
     public init(model: TransformerModel, batch: Int, capacity: Int = 64) {
+        model.backWeightsWithHugePages()
         widths = model.layers.map { $0.kvHeads * $0.headDim }
         lengths = [Int](repeating: 0, count: batch)
         self.capacity = max(capacity, 1)
