@@ -52,12 +52,15 @@ func withPointers<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R)
 /// the spinning pool (`csimd_f32_gemm_many`) instead of OpenBLAS: one hand-off per group of linears on the
 /// same rows, no OpenBLAS threads yielding the cores between calls. Below it OpenBLAS is faster (one core,
 /// the panel kernel at 0.78–0.90× sgemm at 16–48 rows, 0.86–0.97× at 64, 0.95–1.0× at 128: BENCHMARKS.md,
-/// "Prefill, session 10"). `WHITTLE_PREFILL_GEMM=blas` keeps OpenBLAS (A/B runs of the prefill bench).
+/// "Prefill, session 10"). `WHITTLE_PREFILL_GEMM=blas` (or `PanelGemm.enabled = false`, the prefill bench's
+/// paired A/B) keeps OpenBLAS.
 public let panelGemmRows = 128
-let ownPanelGemm = ProcessInfo.processInfo.environment["WHITTLE_PREFILL_GEMM"] != "blas"
+public enum PanelGemm {
+    public static var enabled = ProcessInfo.processInfo.environment["WHITTLE_PREFILL_GEMM"] != "blas"
+}
 
 /// Whether `f32LinearsForward` runs the panel GEMM at `m` rows (else each layer's product is OpenBLAS's).
-public func panelGemmRuns(rows m: Int) -> Bool { ownPanelGemm && m >= panelGemmRows && csimd_avx512_available() != 0 }
+public func panelGemmRuns(rows m: Int) -> Bool { PanelGemm.enabled && m >= panelGemmRows && csimd_avx512_available() != 0 }
 
 /// `outputs[s][m, N_s] = x[m, K]·W_sᵀ + b_s` for f32 layers with the same `inFeatures`: at ≥ `panelGemmRows`
 /// rows one job of the panel GEMM over all their weight rows (`csimd_f32_gemm_many`; each output element

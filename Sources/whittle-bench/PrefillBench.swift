@@ -8,7 +8,9 @@ import Whittle
 // `samples_ts`), min–max and median; rounds alternate the sides so load changes hit all of them.
 // Models: SmolLM2-135M (the f32 folder) and the 0.84 B random-weight Llama shape (`quant-eval`'s
 // checkpoint in /tmp). Arguments (defaults): `models=smollm2,0.84b rounds=5 runs=2 threads=2 seq=512`;
-// for A/B runs of two builds, `peers=none` (ours only) and `modes=last` or `modes=all` (one of our two).
+// for A/B runs of two builds, `peers=none` (ours only) and `modes=last` or `modes=all` (one of our two);
+// `ab=KNOB pairs=N` instead times our forward with a knob off and on in alternating pairs in one process
+// (`prefillAB`: on a loaded machine both sides of a pair see about the same load).
 
 extension BenchLlamaShape {
     /// The 0.84 B Llama shape (hidden 2048, FFN 5632, 16 layers, GQA 32/4, vocabulary 32000, untied head).
@@ -64,6 +66,12 @@ func runPrefillBench() throws {
     let bin = env["WHITTLE_LLAMA_BIN"] ?? "/tmp/whittle-llamacpp/llama.cpp/build/bin"
     let llamaRoot = URL(fileURLWithPath: bin).deletingLastPathComponent().deletingLastPathComponent().path
     for name in models {
+        if let knob = options["ab"] {
+            guard let folder = name == "smollm2" ? smolLM2Folder() : BenchLlamaShape.llama084BFolder else { continue }
+            try prefillAB(name: name, folder: folder, knob: knob, pairs: Int(options["pairs"] ?? "10") ?? 10, seqLen: seqLen,
+                          lastOnly: !modes.contains("all"))
+            continue
+        }
         let folder: String, gguf: String
         switch name {
         case "smollm2":
@@ -161,4 +169,40 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
     } else {
         say(String(format: "  PyTorch float32 (all logits; %@): %@; ours / PyTorch medians %.2f×", torchNote, t.text, ourAll.median / t.median))
     }
+}
+
+/// The knobs `ab=` switches: each sets the feature on (true) or off (false, the path before it).
+private let abKnobs: [String: (Bool) -> Void] = [
+    "panel": { PanelGemm.enabled = $0 },   // f32 linears at ≥ panelGemmRows rows: panel GEMM on the pool vs OpenBLAS
+    "none": { _ in },                      // both sides the same (the noise of a pair; a profile of one path)
+]
+
+/// Our forward with `knob` off and on, alternating within each pair (off-on, then on-off), `pairs` pairs
+/// after a warm-up of each: wall and CPU seconds of every run, and the median of the pairs' off/on ratios.
+private func prefillAB(name: String, folder: String, knob: String, pairs: Int, seqLen: Int, lastOnly: Bool) throws {
+    guard let set = abKnobs[knob] else { say("prefill ab: unknown knob '\(knob)' (\(abKnobs.keys.sorted().joined(separator: ", ")))"); return }
+    let model = try TransformerModel.load(path: folder)
+    var rng: UInt64 = 20
+    let vocab = model.config.vocabSize
+    let ids = (0..<seqLen).map { _ -> Int in rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((rng >> 33) % UInt64(vocab)) }
+    let input = ModelInput(tokens: [ids]), options = lastOnly ? ForwardOptions(headRows: .last) : ForwardOptions()
+    defer { set(true) }
+    func run(_ on: Bool) throws -> (Double, Double) {
+        set(on)
+        let (_, wall, cpu) = try timed { try model.forward(input, options: options) }
+        return (wall, cpu)
+    }
+    _ = try run(false); _ = try run(true)
+    var off: [(Double, Double)] = [], on: [(Double, Double)] = []
+    for p in 0..<pairs {
+        if p % 2 == 0 { off.append(try run(false)); on.append(try run(true)) } else { on.append(try run(true)); off.append(try run(false)) }
+    }
+    func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+    var load = [Double](repeating: 0, count: 3)
+    getloadavg(&load, 3)
+    let ratios = zip(off, on).map { $0.0 / $1.0 }
+    say(String(format: "prefill ab %@ %@ (%@ logits, %d tokens, %d pairs, load %.2f): off %.3f s (CPU %.3f), on %.3f s (CPU %.3f) medians; off/on per pair median %.3f (range %.3f–%.3f); tokens/s on %.1f, off %.1f",
+               knob, name, lastOnly ? "last-token" : "all", seqLen, pairs, load[0], median(off.map(\.0)), median(off.map(\.1)),
+               median(on.map(\.0)), median(on.map(\.1)), median(ratios), ratios.min()!, ratios.max()!,
+               Double(seqLen) / median(on.map(\.0)), Double(seqLen) / median(off.map(\.0))))
 }
