@@ -57,6 +57,10 @@ func withPointers<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R)
 public let panelGemmRows = 128
 public enum PanelGemm {
     public static var enabled = ProcessInfo.processInfo.environment["WHITTLE_PREFILL_GEMM"] != "blas"
+    /// Attention's OpenBLAS products on one thread at prefill size (`EagerExecutor.attention`), so OpenBLAS's
+    /// idle worker does not spin beside the pool's helper between the linears: 1.13–1.27× per pair on SmolLM2
+    /// (loaded machine; BENCHMARKS.md, "Prefill, session 10"). `WHITTLE_SOLO_ATTENTION=0` turns it off.
+    public static var soloAttention = ProcessInfo.processInfo.environment["WHITTLE_SOLO_ATTENTION"] != "0"
 }
 
 /// Whether `f32LinearsForward` runs the panel GEMM at `m` rows (else each layer's product is OpenBLAS's).

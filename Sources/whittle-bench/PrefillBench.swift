@@ -174,6 +174,7 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
 /// The knobs `ab=` switches: each sets the feature on (true) or off (false, the path before it).
 private let abKnobs: [String: (Bool) -> Void] = [
     "panel": { PanelGemm.enabled = $0 },   // f32 linears at ≥ panelGemmRows rows: panel GEMM on the pool vs OpenBLAS
+    "soloattention": { PanelGemm.soloAttention = $0 },   // attention's OpenBLAS on one thread at prefill size
     "none": { _ in },                      // both sides the same (the noise of a pair; a profile of one path)
 ]
 

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Kernels
 import Tensors
 
@@ -126,6 +127,11 @@ public final class EagerExecutor: BlockExecutor {
                 count = g.rows * g.heads * g.headDim
             }
         }
+        // `PanelGemm.soloAttention`: OpenBLAS on one thread for attention's small products at prefill size
+        // (the linears run on the pool there), so its idle worker does not spin beside the pool's helper.
+        let solo = PanelGemm.soloAttention && Threads.count > 1 && panelGemmRuns(rows: g.rows)
+        if solo { openblas_set_num_threads(1) }
+        defer { if solo { openblas_set_num_threads(Int32(Threads.count)) } }
         return [Float](unsafeUninitializedCapacity: g.rows * g.heads * g.headDim) { out, count in
             g.withMask { m in
                 withOptionalPointer(mask) { hm in
