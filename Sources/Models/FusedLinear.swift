@@ -1,13 +1,21 @@
+import CSIMD
+import Foundation
 import Kernels
 
 /// Linears on the same rows `x[M, K]` as one product when their kernel allows it — a decode step's q, k, v
 /// or gate, up: 16-bit weights of one dtype at ≤ `pooledRows` rows (`halfLinearsForward`), f32 weights at
 /// one row (`gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
 /// linear. Each output is what the layer's own `forward` returns (the same kernel on the same rows).
+/// At prefill size (≥ `panelGemmRows` rows) f32 weights run as one job of the panel GEMM (`f32LinearsForward`).
 /// nil when they cannot (quantized or mixed layers, more rows, no kernel): the caller runs them one by one.
 public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int) -> [[Float]]? {
     guard let k = layers.first?.inFeatures, m > 0, layers.allSatisfy({ $0.inFeatures == k }) else { return nil }
     let halves = layers.compactMap { $0 as? HalfLinear }, floats = layers.compactMap { $0 as? Linear }
+    if floats.count == layers.count, panelGemmRuns(rows: m) {
+        return uninitializedArrays(floats.map { m * $0.outFeatures }) { ys in
+            x.withUnsafeBufferPointer { f32LinearsForward(floats, outputs: ys, x: $0.baseAddress!, rows: m) }
+        }
+    }
     guard halves.count == layers.count || (floats.count == layers.count && m == 1) else { return nil }
     let widths = layers.map(\.outFeatures)
     let buffer = UnsafeMutablePointer<Float>.allocate(capacity: m * widths.reduce(0, +))
@@ -38,4 +46,63 @@ func withPointers<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R)
         return arrays[i].withUnsafeBufferPointer { pointers.append($0.baseAddress!); return nest(i + 1) }
     }
     return nest(0)
+}
+
+/// From this many activation rows (a prefill, an evaluation window) f32 linears run CSIMD's panel GEMM on
+/// the spinning pool (`csimd_f32_gemm_many`) instead of OpenBLAS: one hand-off per group of linears on the
+/// same rows, no OpenBLAS threads yielding the cores between calls. Below it OpenBLAS is faster (one core,
+/// the panel kernel at 0.78–0.90× sgemm at 16–48 rows, 0.86–0.97× at 64, 0.95–1.0× at 128: BENCHMARKS.md,
+/// "Prefill, session 10"). `WHITTLE_PREFILL_GEMM=blas` (or `PanelGemm.enabled = false`, the prefill bench's
+/// paired A/B) keeps OpenBLAS.
+public let panelGemmRows = 128
+public enum PanelGemm {
+    public static var enabled = ProcessInfo.processInfo.environment["WHITTLE_PREFILL_GEMM"] != "blas"
+    /// Attention's OpenBLAS products on one thread at prefill size (`EagerExecutor.attention`), so OpenBLAS's
+    /// idle worker does not spin beside the pool's helper between the linears: 1.13–1.27× per pair on SmolLM2
+    /// (loaded machine; BENCHMARKS.md, "Prefill, session 10"). `WHITTLE_SOLO_ATTENTION=0` turns it off.
+    public static var soloAttention = ProcessInfo.processInfo.environment["WHITTLE_SOLO_ATTENTION"] != "0"
+}
+
+/// Whether `f32LinearsForward` runs the panel GEMM at `m` rows (else each layer's product is OpenBLAS's).
+public func panelGemmRuns(rows m: Int) -> Bool { PanelGemm.enabled && m >= panelGemmRows && csimd_avx512_available() != 0 }
+
+/// `outputs[s][m, N_s] = x[m, K]·W_sᵀ + b_s` for f32 layers with the same `inFeatures`: at ≥ `panelGemmRows`
+/// rows one job of the panel GEMM over all their weight rows (`csimd_f32_gemm_many`; each output element
+/// the same sum in the same order however the job is split, so each output is what the layer alone
+/// gives), then the biases; else (or when the kernel declines) `matmulForward` layer by layer.
+public func f32LinearsForward(_ layers: [Linear], outputs ys: [UnsafeMutablePointer<Float>], x: UnsafePointer<Float>, rows m: Int) {
+    precondition(layers.count == ys.count && layers.allSatisfy { $0.inFeatures == layers[0].inFeatures }, "f32LinearsForward: layers and outputs")
+    guard let k = layers.first?.inFeatures else { return }
+    let done = panelGemmRuns(rows: m) && withPointers(layers.map(\.weight)) { ws in
+        let outs = zip(ys, zip(ws, layers)).map { csimd_out_t(y: $0, ldy: $1.1.outFeatures, w: UnsafeRawPointer($1.0), rows: $1.1.outFeatures) }
+        return csimd_f32_gemm_many(outs, outs.count, x, m, k, Int32(min(Threads.count, kernelThreads))) != 0
+    }
+    for (y, layer) in zip(ys, layers) {
+        guard done else {
+            layer.weight.withUnsafeBufferPointer { w in
+                withOptionalPointer(layer.bias) { b in
+                    matmulForward(y, x, w.baseAddress!, b, rows: m, inFeatures: k, outFeatures: layer.outFeatures)
+                }
+            }
+            continue
+        }
+        guard let bias = layer.bias else { continue }
+        let n = layer.outFeatures
+        bias.withUnsafeBufferPointer { b in for i in 0..<m { addForward(y + i * n, y + i * n, b.baseAddress!, count: n) } }
+    }
+}
+
+/// New arrays of `counts` floats, written by `body` (which must write every element).
+func uninitializedArrays(_ counts: [Int], _ body: ([UnsafeMutablePointer<Float>]) -> Void) -> [[Float]] {
+    var pointers: [UnsafeMutablePointer<Float>] = [], arrays = [[Float]](repeating: [], count: counts.count)
+    func nest(_ i: Int) {
+        if i == counts.count { body(pointers); return }
+        arrays[i] = [Float](unsafeUninitializedCapacity: max(1, counts[i])) { p, count in   // never a nil base
+            pointers.append(p.baseAddress!)
+            nest(i + 1)
+            count = counts[i]
+        }
+    }
+    nest(0)
+    return arrays
 }

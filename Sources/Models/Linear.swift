@@ -39,6 +39,7 @@ public final class Linear: LinearLayer {
     public var bias: [Float]? { biasParameter?.value }
 
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
+        if panelGemmRuns(rows: rows) { return f32LinearsForward([self], outputs: [out], x: inp, rows: rows) }
         weight.withUnsafeBufferPointer { w in
             if let bias {
                 bias.withUnsafeBufferPointer { b in

@@ -96,6 +96,7 @@ public final class TransformerModel {
 
     /// Runs the model on a batch (inference). See `ForwardOptions` for hooks and `ForwardOutput` for shapes.
     public func forward(_ input: ModelInput, options: ForwardOptions = ForwardOptions()) throws -> ForwardOutput {
+        ForwardMemory.configured
         var options = options
         if !hooks.isEmpty { options.hooks = hooks + options.hooks }
         let e = EagerExecutor(state: try ForwardState(config: config, input: input, options: options))

@@ -7,7 +7,10 @@ import Whittle
 // position's logits. Same statistic on every side: tokens/s of each run (llama-bench's per-rep
 // `samples_ts`), min–max and median; rounds alternate the sides so load changes hit all of them.
 // Models: SmolLM2-135M (the f32 folder) and the 0.84 B random-weight Llama shape (`quant-eval`'s
-// checkpoint in /tmp). Arguments (defaults): `models=smollm2,0.84b rounds=5 runs=2 threads=2 seq=512`.
+// checkpoint in /tmp). Arguments (defaults): `models=smollm2,0.84b rounds=5 runs=2 threads=2 seq=512`;
+// for A/B runs of two builds, `peers=none` (ours only) and `modes=last` or `modes=all` (one of our two);
+// `ab=KNOB pairs=N` instead times our forward with a knob off and on in alternating pairs in one process
+// (`prefillAB`: on a loaded machine both sides of a pair see about the same load).
 
 extension BenchLlamaShape {
     /// The 0.84 B Llama shape (hidden 2048, FFN 5632, 16 layers, GQA 32/4, vocabulary 32000, untied head).
@@ -57,11 +60,18 @@ func runPrefillBench() throws {
     let models = (options["models"] ?? "smollm2,0.84b").split(separator: ",").map(String.init)
     let rounds = Int(options["rounds"] ?? "5") ?? 5, runs = Int(options["runs"] ?? "2") ?? 2
     let threads = Int(options["threads"] ?? "2") ?? 2, seqLen = Int(options["seq"] ?? "512") ?? 512
+    let peers = options["peers"] != "none", modes = Set((options["modes"] ?? "last,all").split(separator: ",").map(String.init))
     Threads.set(threads)
     let env = ProcessInfo.processInfo.environment
     let bin = env["WHITTLE_LLAMA_BIN"] ?? "/tmp/whittle-llamacpp/llama.cpp/build/bin"
     let llamaRoot = URL(fileURLWithPath: bin).deletingLastPathComponent().deletingLastPathComponent().path
     for name in models {
+        if let knob = options["ab"] {
+            guard let folder = name == "smollm2" ? smolLM2Folder() : BenchLlamaShape.llama084BFolder else { continue }
+            try prefillAB(name: name, folder: folder, knob: knob, pairs: Int(options["pairs"] ?? "10") ?? 10, seqLen: seqLen,
+                          lastOnly: !modes.contains("all"))
+            continue
+        }
         let folder: String, gguf: String
         switch name {
         case "smollm2":
@@ -82,11 +92,13 @@ func runPrefillBench() throws {
         default:
             say("prefill: unknown model '\(name)' (smollm2, 0.84b)"); continue
         }
-        try prefillRounds(name: name, folder: folder, gguf: gguf, bin: bin, rounds: rounds, runs: runs, threads: threads, seqLen: seqLen)
+        try prefillRounds(name: name, folder: folder, gguf: gguf, bin: bin, rounds: rounds, runs: runs, threads: threads, seqLen: seqLen,
+                          peers: peers, modes: modes)
     }
 }
 
-private func prefillRounds(name: String, folder: String, gguf: String, bin: String, rounds: Int, runs: Int, threads: Int, seqLen: Int) throws {
+private func prefillRounds(name: String, folder: String, gguf: String, bin: String, rounds: Int, runs: Int, threads: Int, seqLen: Int,
+                           peers: Bool, modes wanted: Set<String>) throws {
     let model = try TransformerModel.load(path: folder)
     let shape = BenchLlamaShape(model: model, seqLen: seqLen)
     var rng: UInt64 = 20
@@ -98,9 +110,9 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
     let modes: [(label: String, options: ForwardOptions)] = [("last", ForwardOptions(headRows: .last)), ("all", ForwardOptions())]
     for m in modes { _ = try model.forward(input, options: m.options) }   // warm-up
 
-    var ours = [[Double]](repeating: [], count: 2), llama: [Double] = [], torch: [Double] = [], ceilings: [Double] = []
+    var ours = [[Double]](repeating: [], count: 2), cpu = [[Double]](repeating: [], count: 2), llama: [Double] = [], torch: [Double] = [], ceilings: [Double] = []
     var llamaNote = "", torchNote = ""
-    let hasLlama = FileManager.default.fileExists(atPath: bin + "/llama-bench") && FileManager.default.fileExists(atPath: gguf)
+    let hasLlama = peers && FileManager.default.fileExists(atPath: bin + "/llama-bench") && FileManager.default.fileExists(atPath: gguf)
     for round in 1...max(1, rounds) {
         let before = (ours[0].count, ours[1].count, llama.count, torch.count)
         defer {   // one flushed line per round: each side's runs in this round, tokens/s
@@ -110,9 +122,10 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
         }
         ceilings.append(sgemmCeiling(rows: seqLen, shapes: [(shape.hidden, shape.hidden), (shape.intermediate, shape.hidden), (shape.hidden, shape.intermediate)]))
         for (i, m) in modes.enumerated() {
-            for _ in 0..<runs {
-                let (_, wall, _) = try timed { try model.forward(input, options: m.options) }
+            for _ in 0..<runs where wanted.contains(m.label) {
+                let (_, wall, seconds) = try timed { try model.forward(input, options: m.options) }
                 ours[i].append(Double(seqLen) / wall)
+                cpu[i].append(seconds)
             }
             if i == 0, hasLlama {   // llama.cpp: its own warm-up, then `runs` reps
                 if let text = run(bin + "/llama-bench", ["-m", gguf, "-p", "\(seqLen)", "-n", "0", "-t", "\(threads)", "-r", "\(runs)", "-o", "json"],
@@ -123,7 +136,7 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
                     llamaNote = "\(row["type_k"] ?? "?") cache, flash_attn \(row["flash_attn"] ?? "?"), n_batch \(row["n_batch"] ?? "?"), build \(row["build_commit"] ?? "?")"
                 } else { llamaNote = "llama-bench failed" }
             }
-            if i == 1, let out = runPythonPeer(script: "tools/bench/prefill_torch.py",
+            if i == 1, peers, let out = runPythonPeer(script: "tools/bench/prefill_torch.py",
                                                [folder, idsFile, "--mode", "all", "--runs", "\(runs)", "--threads", "\(threads)"]) {
                 torch += (out["seconds"] as? [Double] ?? []).map { Double(seqLen) / $0 }
                 torchNote = "torch \(out["torch"] ?? "?"), attention \(out["attn"] ?? "?")"
@@ -138,10 +151,13 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
     say(String(format: "  sgemm ceiling at M = %d on the model's linear shapes: %.1f GFLOP/s (best of the rounds; range %.1f–%.1f)",
                seqLen, ceiling, ceilings.min()!, ceilings.max()!))
     let ourLast = rates(ours[0]), ourAll = rates(ours[1]), l = rates(llama), t = rates(torch)
-    for (label, r, allLogits) in [("last-token logits", ourLast, false), ("all logits", ourAll, true)] {
+    for (i, (label, r, allLogits)) in [("last-token logits", ourLast, false), ("all logits", ourAll, true)].enumerated() where !ours[i].isEmpty {
         let gflops = r.median * shape.forwardFLOPs(allLogits: allLogits) / Double(seqLen) / 1e9
-        say(String(format: "  ours f32, %@: %@ = %.1f GFLOP/s at the median = %.2f × sgemm ceiling", label, r.text, gflops, gflops / ceiling))
+        let c = cpu[i].sorted()
+        say(String(format: "  ours f32, %@: %@ = %.1f GFLOP/s at the median = %.2f × sgemm ceiling; CPU %.3f–%.3f s per forward (median %.3f)",
+                   label, r.text, gflops, gflops / ceiling, c.first!, c.last!, c[c.count / 2]))
     }
+    if !peers { return }
     if hasLlama {
         say(String(format: "  llama.cpp F16 llama-bench -p %d -n 0 (last-token logits; %@): %@; ours / llama.cpp medians %.2f×",
                    seqLen, llamaNote, l.text, ourLast.median / l.median))
@@ -153,4 +169,41 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
     } else {
         say(String(format: "  PyTorch float32 (all logits; %@): %@; ours / PyTorch medians %.2f×", torchNote, t.text, ourAll.median / t.median))
     }
+}
+
+/// The knobs `ab=` switches: each sets the feature on (true) or off (false, the path before it).
+private let abKnobs: [String: (Bool) -> Void] = [
+    "panel": { PanelGemm.enabled = $0 },   // f32 linears at ≥ panelGemmRows rows: panel GEMM on the pool vs OpenBLAS
+    "soloattention": { PanelGemm.soloAttention = $0 },   // attention's OpenBLAS on one thread at prefill size
+    "none": { _ in },                      // both sides the same (the noise of a pair; a profile of one path)
+]
+
+/// Our forward with `knob` off and on, alternating within each pair (off-on, then on-off), `pairs` pairs
+/// after a warm-up of each: wall and CPU seconds of every run, and the median of the pairs' off/on ratios.
+private func prefillAB(name: String, folder: String, knob: String, pairs: Int, seqLen: Int, lastOnly: Bool) throws {
+    guard let set = abKnobs[knob] else { say("prefill ab: unknown knob '\(knob)' (\(abKnobs.keys.sorted().joined(separator: ", ")))"); return }
+    let model = try TransformerModel.load(path: folder)
+    var rng: UInt64 = 20
+    let vocab = model.config.vocabSize
+    let ids = (0..<seqLen).map { _ -> Int in rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((rng >> 33) % UInt64(vocab)) }
+    let input = ModelInput(tokens: [ids]), options = lastOnly ? ForwardOptions(headRows: .last) : ForwardOptions()
+    defer { set(true) }
+    func run(_ on: Bool) throws -> (Double, Double) {
+        set(on)
+        let (_, wall, cpu) = try timed { try model.forward(input, options: options) }
+        return (wall, cpu)
+    }
+    _ = try run(false); _ = try run(true)
+    var off: [(Double, Double)] = [], on: [(Double, Double)] = []
+    for p in 0..<pairs {
+        if p % 2 == 0 { off.append(try run(false)); on.append(try run(true)) } else { on.append(try run(true)); off.append(try run(false)) }
+    }
+    func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+    var load = [Double](repeating: 0, count: 3)
+    getloadavg(&load, 3)
+    let ratios = zip(off, on).map { $0.0 / $1.0 }
+    say(String(format: "prefill ab %@ %@ (%@ logits, %d tokens, %d pairs, load %.2f): off %.3f s (CPU %.3f), on %.3f s (CPU %.3f) medians; off/on per pair median %.3f (range %.3f–%.3f); tokens/s on %.1f, off %.1f",
+               knob, name, lastOnly ? "last-token" : "all", seqLen, pairs, load[0], median(off.map(\.0)), median(off.map(\.1)),
+               median(on.map(\.0)), median(on.map(\.1)), median(ratios), ratios.min()!, ratios.max()!,
+               Double(seqLen) / median(on.map(\.0)), Double(seqLen) / median(off.map(\.0))))
 }

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Kernels
 import Tensors
 
@@ -34,22 +35,18 @@ public final class EagerExecutor: BlockExecutor {
         return try layers.map { try linear(x, $0.layer, $0.site) }
     }
 
+    // norm, add, multiply, swiglu write a new array: their input is still held by the block (the residual,
+    // the projections), so writing in place would first copy it (≈ 8 MB a SmolLM2 layer at 512 tokens).
     public func norm(_ x: [Float], _ norm: Norm) -> [Float] {
-        var y = x
-        y.withUnsafeMutableBufferPointer { norm.forward($0.baseAddress!, $0.baseAddress!, rows: x.count / norm.weight.count) }
-        return y
+        fresh(x.count) { norm.forward($0, x, rows: x.count / norm.weight.count) }
     }
 
     public func add(_ a: [Float], _ b: [Float]) -> [Float] {
-        var y = a
-        y.withUnsafeMutableBufferPointer { addForward($0.baseAddress!, $0.baseAddress!, b, count: $0.count) }
-        return y
+        fresh(a.count) { addForward($0, a, b, count: a.count) }
     }
 
     public func multiply(_ a: [Float], _ b: [Float]) -> [Float] {
-        var y = a
-        y.withUnsafeMutableBufferPointer { multiplyForward($0.baseAddress!, $0.baseAddress!, b, count: $0.count) }
-        return y
+        fresh(a.count) { multiplyForward($0, a, b, count: a.count) }
     }
 
     public func activation(_ x: [Float], _ kind: Activation) -> [Float] {
@@ -59,9 +56,7 @@ public final class EagerExecutor: BlockExecutor {
     }
 
     public func swiglu(gate: [Float], up: [Float]) -> [Float] {
-        var y = gate
-        y.withUnsafeMutableBufferPointer { swigluForward($0.baseAddress!, gate: $0.baseAddress!, up: up, count: $0.count) }
-        return y
+        fresh(gate.count) { swigluForward($0, gate: gate, up: up, count: gate.count) }
     }
 
     public func tanh(_ x: [Float]) -> [Float] {
@@ -132,6 +127,11 @@ public final class EagerExecutor: BlockExecutor {
                 count = g.rows * g.heads * g.headDim
             }
         }
+        // `PanelGemm.soloAttention`: OpenBLAS on one thread for attention's small products at prefill size
+        // (the linears run on the pool there), so its idle worker does not spin beside the pool's helper.
+        let solo = PanelGemm.soloAttention && Threads.count > 1 && panelGemmRuns(rows: g.rows)
+        if solo { openblas_set_num_threads(1) }
+        defer { if solo { openblas_set_num_threads(Int32(Threads.count)) } }
         return [Float](unsafeUninitializedCapacity: g.rows * g.heads * g.headDim) { out, count in
             g.withMask { m in
                 withOptionalPointer(mask) { hm in
@@ -214,6 +214,12 @@ public final class EagerExecutor: BlockExecutor {
     public func record(_ key: CaptureKey, _ x: [Float], shape: [Int]) {
         state.captures[key] = Activation3D(values: x, shape: shape)
     }
+}
+
+/// A new array of `count` values, every one written by `body`.
+@inline(__always)
+func fresh(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    [Float](unsafeUninitializedCapacity: max(1, count)) { y, n in body(y.baseAddress!); n = count }
 }
 
 @inline(__always)
