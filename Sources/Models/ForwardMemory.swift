@@ -1,3 +1,4 @@
+import CSIMD
 import Foundation
 
 /// The eager forward allocates and frees its activations (megabytes each: a block's q, k, v, gate, up)
@@ -11,14 +12,7 @@ import Foundation
 /// `WHITTLE_MALLOC=default` leaves glibc's policy alone (A/B runs).
 enum ForwardMemory {
     static let configured: Void = {
-        #if canImport(Glibc)
         guard ProcessInfo.processInfo.environment["WHITTLE_MALLOC"] != "default" else { return }
-        _ = glibcMallopt(-3, 64 << 20)    // M_MMAP_THRESHOLD
-        _ = glibcMallopt(-1, 256 << 20)   // M_TRIM_THRESHOLD
-        #endif
+        _ = csimd_keep_heap(64 << 20, 256 << 20)
     }()
 }
-
-#if canImport(Glibc)
-@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif

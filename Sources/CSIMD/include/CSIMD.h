@@ -206,4 +206,8 @@ int csimd_set_direct(int fd, int on);
 // weight has rows·K ≥ 2^31.
 int csimd_f32_gemm_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int max_threads);
 
+// glibc malloc: blocks under mmap_threshold bytes from the heap, up to trim_threshold free bytes kept at its
+// top (heap.c; Models' ForwardMemory). 1 when set, 0 off glibc.
+int csimd_keep_heap(int mmap_threshold, int trim_threshold);
+
 #endif
