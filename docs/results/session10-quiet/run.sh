@@ -1,0 +1,20 @@
+#!/bin/bash
+# Session 10 quiet re-measurement (the lead), run from /work/main after the merged release build.
+cd /work/main
+export LD_LIBRARY_PATH=/tmp/whittle-llamacpp/llama.cpp/build/bin:$LD_LIBRARY_PATH
+R=docs/results/session10-quiet; mkdir -p $R
+cp .build/release/compress /tmp/whittle-bin/compress-s10; cp .build/release/whittle-bench /tmp/whittle-bin/bench-s10
+B=/tmp/whittle-bin/bench-s10; OLD=/tmp/whittle-bin/bench-s9base
+stamp() { echo "== $1 $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)"; }
+stamp decode-quant; WHITTLE_DECODE_QUANTIZED_ONLY=1 $B decoding > $R/decoding-quantized-quiet.log 2>&1
+stamp ab-f32; bash docs/results/decode-session9/ab.sh 3 f32 $OLD $B "$B:WHITTLE_HUGE_PAGES=0" > $R/ab-f32-quiet.log 2>&1
+stamp prefill; $B prefill > $R/prefill-quiet.log 2>&1
+stamp prefill-ab-solo-smollm2; $B prefill models=smollm2 ab=soloattention pairs=10 modes=last > $R/prefill-ab-solo-smollm2.log 2>&1
+stamp prefill-ab-solo-084b; $B prefill models=0.84b ab=soloattention pairs=4 modes=last > $R/prefill-ab-solo-084b.log 2>&1
+stamp prefill-before-after; bash tools/bench/prefill_ab_processes.sh 3 "models=smollm2 pairs=3 modes=last" $B "WHITTLE_MALLOC=default WHITTLE_PREFILL_GEMM=blas WHITTLE_SOLO_ATTENTION=0" $B "X=1" > $R/prefill-before-after.log 2>&1
+stamp quant-matmul; for i in 1 2; do $B quant-matmul; done > $R/quant-matmul-quiet.log 2>&1
+stamp quant-matmul-b2b; WHITTLE_QUANT_SETTLE=0 $B quant-matmul > $R/quant-matmul-back-to-back.log 2>&1
+stamp spread-ab; WHITTLE_QUANT_SETTLE=0 WHITTLE_QUANT_M=128,512 tools/bench/ab_quant_matmul.sh 4 "spread=$B" "nospread=WHITTLE_SPREAD=0 $B" > $R/quant-matmul-spread-ab.log 2>&1
+stamp quant-eval; $B quant-eval > $R/quant-eval-quiet.log 2>&1
+stamp decode-bf16; WHITTLE_DECODE_HALF_ONLY=1 $B decoding > $R/decoding-bf16-quiet.log 2>&1
+stamp done
