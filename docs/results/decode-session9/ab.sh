@@ -1,5 +1,5 @@
 #!/bin/bash
-# A/B of decode binaries in profile mode (issue 20, session 9), alternating round by round.
+# A/B of decode binaries in profile mode (issue 20, sessions 9–10), alternating round by round.
 # usage: ab.sh ROUNDS FOLDER BIN[:ENV=V,...] BIN[:ENV=V,...] ...   (FOLDER "f32" = the f32 SmolLM2 folder)
 # Binaries are copies of .build/release/whittle-bench; each run: WHITTLE_DECODE_PROFILE=2 (2 cached decodes of 128 tokens).
 rounds=$1; folder=$2; shift 2
