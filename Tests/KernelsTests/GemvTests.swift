@@ -8,22 +8,6 @@ import TestSupport
 /// twin's in order only, so they are held to the rounding bound of a K-term f32 dot product,
 /// |fast − naive| ≤ 2·K·ε·Σ_k |x_k·w_k| (+1e-30).
 final class GemvTests: XCTestCase {
-    func assertWithinSummationBound(_ fast: [Float], _ naive: [Float], x: [Float], w: [Float], m M: Int, n N: Int, k K: Int,
-                                    _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        for i in 0..<M {
-            for j in 0..<N {
-                var magnitude: Float = 0
-                for p in 0..<K { magnitude += abs(x[i * K + p] * w[j * K + p]) }
-                let bound = 2 * Float(K) * Float.ulpOfOne * magnitude + 1e-30
-                let err = abs(fast[i * N + j] - naive[i * N + j])
-                if !(err <= bound) {
-                    XCTFail("\(what): y[\(i), \(j)] = \(fast[i * N + j]), naive \(naive[i * N + j]), bound \(bound)", file: file, line: line)
-                    return
-                }
-            }
-        }
-    }
-
     /// Every register-block height 1…4 and remainders (M up to 8), weight rows not a multiple of 4, K
     /// below, at and past 16 with partial last chunks, and a sub-range [n0, n1) that leaves the rest alone.
     func testKernelEqualsNaive() throws {

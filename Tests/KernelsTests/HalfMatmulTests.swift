@@ -28,23 +28,6 @@ final class HalfMatmulTests: XCTestCase {
         }
     }
 
-    /// Asserts `fast` is within the dot-product rounding bound of `naive`.
-    func assertWithinSummationBound(_ fast: [Float], _ naive: [Float], x: [Float], w: [Float], m M: Int, n N: Int, k K: Int,
-                                    _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        for i in 0..<M {
-            for j in 0..<N {
-                var magnitude: Float = 0
-                for p in 0..<K { magnitude += abs(x[i * K + p] * w[j * K + p]) }
-                let bound = 2 * Float(K) * Float.ulpOfOne * magnitude + 1e-30
-                let err = abs(fast[i * N + j] - naive[i * N + j])
-                if !(err <= bound) {
-                    XCTFail("\(what): y[\(i), \(j)] = \(fast[i * N + j]), naive \(naive[i * N + j]), bound \(bound)", file: file, line: line)
-                    return
-                }
-            }
-        }
-    }
-
     /// Shapes: every register-block height 1…4 and their remainders (M up to 8 = `pooledRows`), weight
     /// rows not a multiple of 4, K below, at and past 16 with partial last chunks; the last two are
     /// large enough for the pool (pool.c) to split the rows over the cores.

@@ -1,4 +1,5 @@
 @testable import Kernels
+import TestSupport
 import XCTest
 
 /// `int8Matmul` (CSIMD's register-blocked AVX2 kernel, then the Swift loop for the last K mod 16

@@ -1,5 +1,6 @@
 import CSIMD
 @testable import Kernels
+import TestSupport
 import XCTest
 
 /// `nf4Quantize` runs CSIMD's AVX2 kernel on full blocks and the Swift loop on the rest; both must

@@ -1,6 +1,7 @@
 import CSIMD
 @testable import Kernels
 import Tensors
+import TestSupport
 import XCTest
 
 /// What a streaming NF4 pass computes without a full Float32 copy — the block absmax ahead of

@@ -2,24 +2,6 @@ import XCTest
 import Kernels
 import TestSupport
 
-/// Seeded normal samples (SplitMix64 + Box–Muller) for kernel tests.
-struct SeededNormal {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-    }
-    mutating func next() -> Float {
-        let u = max(uniform(), 1e-300), v = uniform()
-        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
-    }
-    mutating func array(_ n: Int) -> [Float] { (0..<n).map { _ in next() } }
-}
-
 final class QuantizationKernelTests: XCTestCase {
     func quantize(_ w: [Float], blockSize: Int) -> (packed: [UInt8], absmax: [Float]) {
         var packed = [UInt8](repeating: 0, count: (w.count + 1) / 2)

@@ -1,6 +1,7 @@
 import CSIMD
 import Kernels
 @testable import Models
+import TestSupport
 import Tensors
 import XCTest
 
@@ -9,13 +10,8 @@ import XCTest
 /// kinds it cannot fuse return nil (the executor then runs the layers one by one). Greedy tokens through
 /// the fused path are held to transformers' in HalfWeightsTests and to the full forward in KVCacheTests.
 final class FusedLinearTests: XCTestCase {
-    var state: UInt64 = 51
-    func values(_ n: Int) -> [Float] {
-        (0..<n).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(state >> 40) - (1 << 23)) / Float(1 << 23)
-        }
-    }
+    var rng = SeededNormal(seed: 51)
+    func values(_ n: Int) -> [Float] { rng.array(n) }
 
     func half(_ rows: Int, _ cols: Int, dtype: DType, bias: Bool) -> HalfLinear {
         let codes = values(rows * cols).map { dtype == .F16 ? DTypeConversion.floatToFloat16($0) : DTypeConversion.floatToBFloat16($0) }

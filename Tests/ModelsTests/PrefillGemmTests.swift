@@ -10,13 +10,8 @@ import XCTest
 /// within the f32 summation bound; a group (q, k, v) run as one job bit for bit what each layer gives
 /// alone; and a tiny Llama forward over 160 rows against transformers (tools/reference/prefill_reference.py).
 final class PrefillGemmTests: XCTestCase {
-    var state: UInt64 = 20
-    func values(_ n: Int) -> [Float] {
-        (0..<n).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(state >> 40) - (1 << 23)) / Float(1 << 23)
-        }
-    }
+    var rng = SeededNormal(seed: 20)
+    func values(_ n: Int) -> [Float] { rng.array(n) }
 
     func layer(_ rows: Int, _ cols: Int, bias: Bool) -> Linear {
         Linear(weight: values(rows * cols), bias: bias ? values(rows) : nil, inFeatures: cols, outFeatures: rows)
