@@ -14,7 +14,14 @@
 // SmolLM2's decoding on one core most of the time: BENCHMARKS.md, session 8). One job at a time; a
 // concurrent caller runs its product alone. WHITTLE_POOL_HELPERS=N caps the helpers (0: none), and
 // WHITTLE_POOL_MIN_WORK the least product split (multiply-adds, default CSIMD_POOL_MIN_WORK), for A/B runs.
-#define _GNU_SOURCE   // sched_getaffinity, CPU_COUNT
+//
+// Each helper keeps to a core of its own, never the caller's: the caller pins a sleeping helper to a
+// core no other helper holds before it wakes it, and swaps cores with the one it finds on its own core.
+// Unpinned, a helper woken after ≈ 0.1 s of idleness landed on the caller's core (this VM's idle vCPU
+// reads as preempted to the guest scheduler, so the wake goes to the waker's CPU) and waited there for
+// the caller's whole chunk: the product ran on one core. Waking a helper pinned to the idle core takes
+// 60–110 µs (probe, BENCHMARKS.md session 11). WHITTLE_POOL_PIN=0 leaves the helpers unpinned.
+#define _GNU_SOURCE   // sched_getaffinity, sched_setaffinity, sched_getcpu, CPU_COUNT
 #include "CSIMD.h"
 
 #if defined(__x86_64__)
@@ -23,6 +30,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -42,14 +50,21 @@ static size_t run_chunks(pool_job_t *job) {   // returns the chunks this thread 
     return done;
 }
 
+enum { MAX_HELPERS = 7 };
+
 static struct {
     pthread_mutex_t mu; pthread_cond_t cv;
     pool_job_t *_Atomic job; atomic_uint seq; atomic_int active; atomic_flag busy;
     int helpers; double min_work;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, ATOMIC_FLAG_INIT, 0, CSIMD_POOL_MIN_WORK };
+    int pin;                            // helpers keep to cores of their own (WHITTLE_POOL_PIN=0: not)
+    atomic_int tid[MAX_HELPERS];        // each helper's thread id (0 until it has started)
+    int core[MAX_HELPERS];              // the core each helper is pinned to, −1 none yet
+    cpu_set_t allowed;                  // the cores this process may run on, at start
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, ATOMIC_FLAG_INIT, 0, CSIMD_POOL_MIN_WORK, 1,
+           { 0 }, { -1, -1, -1, -1, -1, -1, -1 }, { { 0 } } };
 
-static void *helper(void *unused) {
-    (void)unused;
+static void *helper(void *arg) {
+    atomic_store(&pool.tid[(intptr_t)arg], (int)syscall(SYS_gettid));
     unsigned seen = 0;
     for (;;) {
         unsigned s;
@@ -78,8 +93,10 @@ static void pool_start(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
 #endif
-    int want = cores > 8 ? 7 : cores > 1 ? (int)cores - 1 : 0, n = 0;
+    int want = cores > 8 ? MAX_HELPERS : cores > 1 ? (int)cores - 1 : 0, n = 0;
     const char *cap = getenv("WHITTLE_POOL_HELPERS");
+    const char *pin = getenv("WHITTLE_POOL_PIN");
+    if ((pin && pin[0] == '0') || sched_getaffinity(0, sizeof pool.allowed, &pool.allowed) != 0) pool.pin = 0;
     if (cap && cap[0] >= '0' && cap[0] <= '9' && atoi(cap) < want) want = atoi(cap);
     const char *least = getenv("WHITTLE_POOL_MIN_WORK");
     if (least && least[0] >= '0' && least[0] <= '9') pool.min_work = atof(least);
@@ -88,7 +105,7 @@ static void pool_start(void) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int rc = pthread_create(&t, &attr, helper, NULL);
+        int rc = pthread_create(&t, &attr, helper, (void *)(intptr_t)n);
         pthread_attr_destroy(&attr);
         if (rc != 0) break;
     }
@@ -105,12 +122,36 @@ static int pool_helpers(void) {
 // was preempted mid-chunk), products run alone for ≈ 1 ms (TSC ticks).
 static _Atomic uint64_t split_off_until;
 
-int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
-    int seats = N >= 16 && max_threads > 1 ? pool_helpers() : 0;
-    if (work < pool.min_work) seats = 0;
-    if (seats > max_threads - 1) seats = max_threads - 1;
-    if (seats <= 0 || __rdtsc() < atomic_load(&split_off_until) || atomic_flag_test_and_set(&pool.busy)) return 0;
-    size_t chunks = 4 * (size_t)(seats + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
+// Whether core c is held by a helper other than h.
+static int held_by_other(int c, int h) {
+    for (int k = 0; k < pool.helpers; k++)
+        if (k != h && pool.core[k] == c) return 1;
+    return 0;
+}
+
+// Before a job (the caller holds pool.busy): every helper that has no core yet, or whose core is the
+// caller's, moves to an allowed core that is neither the caller's nor another helper's. A helper that is
+// asleep moves without cost; one still spinning from the last job is migrated (only when the caller has
+// moved to its core since).
+static void pin_helpers(void) {
+    int me = sched_getcpu();
+    for (int h = 0; h < pool.helpers; h++) {
+        int tid = atomic_load(&pool.tid[h]);
+        if (tid == 0 || (pool.core[h] >= 0 && pool.core[h] != me)) continue;
+        for (int c = 0; c < CPU_SETSIZE; c++) {
+            if (!CPU_ISSET(c, &pool.allowed) || c == me || held_by_other(c, h)) continue;
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(c, &one);
+            if (sched_setaffinity(tid, sizeof one, &one) == 0) pool.core[h] = c;
+            break;
+        }
+    }
+}
+
+// Rows [0, N) in chunks of `rows` on the caller and up to `seats` helpers (the caller holds pool.busy).
+static void run_job(csimd_rows_fn fn, void *ctx, size_t N, size_t rows, int seats) {
+    if (pool.pin) pin_helpers();
     pool_job_t job = { fn, ctx, N, rows, 0, 0, (N + rows - 1) / rows, seats };
     atomic_store(&pool.job, &job);
     atomic_fetch_add(&pool.seq, 1);
@@ -125,15 +166,48 @@ int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, in
     if (t2 - t1 > 2 * (mine ? (t1 - t0) / mine : 0) + 50000) atomic_store(&split_off_until, t2 + 3000000);
     atomic_store(&pool.job, NULL);
     while (atomic_load(&pool.active) != 0) _mm_pause();   // no helper still holds `job`
+}
+
+// The seats a product of `work` multiply-adds gets beside its caller, or 0 when it runs alone.
+static int pool_seats(double work, int max_threads) {
+    int seats = max_threads > 1 ? pool_helpers() : 0;
+    if (work < pool.min_work) seats = 0;
+    return seats > max_threads - 1 ? max_threads - 1 : seats;
+}
+
+static int pool_acquire(int seats) {
+    return seats > 0 && __rdtsc() >= atomic_load(&split_off_until) && !atomic_flag_test_and_set(&pool.busy);
+}
+
+int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
+    int seats = N >= 16 ? pool_seats(work, max_threads) : 0;
+    if (!pool_acquire(seats)) return 0;
+    size_t chunks = 4 * (size_t)(seats + 1), rows = ((N + chunks - 1) / chunks + 3) / 4 * 4;
+    run_job(fn, ctx, N, rows, seats);
     atomic_flag_clear(&pool.busy);
     return 1;
 }
+
+int csimd_pool_run_workers(csimd_rows_fn fn, void *ctx, int workers, double work) {
+    int seats = pool_seats(work, workers);
+    if (!pool_acquire(seats)) return 0;
+    run_job(fn, ctx, (size_t)seats + 1, 1, seats);
+    atomic_flag_clear(&pool.busy);
+    return 1;
+}
+
+int csimd_pool_helper_core(int h) { return h >= 0 && h < pool_helpers() ? pool.core[h] : -1; }
 
 #else
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads) {
     (void)fn; (void)ctx; (void)N; (void)work; (void)max_threads;
     return 0;
 }
+int csimd_pool_run_workers(csimd_rows_fn fn, void *ctx, int workers, double work) {
+    (void)fn; (void)ctx; (void)workers; (void)work;
+    return 0;
+}
+int csimd_pool_helper_core(int h) { (void)h; return -1; }
 #endif
 
 // ---- several outputs over the same activations as one job ----------------------------------------

@@ -68,6 +68,42 @@ final class SplitWorkTests: XCTestCase {
         XCTAssertEqual(csimd_spread_next(&s, 1), 3)   // no chunk left
     }
 
+    /// The pool's helper, woken after it has gone to sleep, runs on a core of its own, never the caller's
+    /// (pool.c pins it there before the wake): both seats of a job run at once on two different cores.
+    func testPoolHelperWakesOnACoreOfItsOwn() {
+        let cores = csimd_allowed_cores()
+        guard cores >= 2, getenv("WHITTLE_POOL_PIN").map({ String(cString: $0) != "0" }) ?? true else {
+            print("SplitWorkTests: skipped, this process may run on \(cores) core(s) (or WHITTLE_POOL_PIN=0); pinning needs two")
+            return
+        }
+        final class Seats: @unchecked Sendable {   // each seat's core, written by its own thread
+            var cpu: [Int32] = [-1, -1]
+            var started = [false, false]
+            let lock = NSLock()
+        }
+        for round in 0..<3 {
+            usleep(200_000)   // the helper stops spinning after ≈ 0.1 ms and sleeps
+            let seats = Seats()
+            var context = seats
+            let ran = withUnsafeMutablePointer(to: &context) { pointer in
+                csimd_pool_run_workers({ context, w, _ in
+                    let seats = context!.assumingMemoryBound(to: Seats.self).pointee
+                    seats.lock.lock(); seats.started[Int(w)] = true; seats.cpu[Int(w)] = csimd_this_cpu(); seats.lock.unlock()
+                    // Each seat waits (up to 1 s) for the other one to start, so both run at once.
+                    let until = Date().addingTimeInterval(1)
+                    while Date() < until {
+                        seats.lock.lock(); let both = seats.started[0] && seats.started[1]; seats.lock.unlock()
+                        if both { break }
+                    }
+                }, pointer, 2, Double(1 << 30))
+            }
+            XCTAssertEqual(ran, 1, "round \(round)")
+            XCTAssertTrue(seats.started[0] && seats.started[1], "round \(round): both seats ran")
+            XCTAssertNotEqual(seats.cpu[0], seats.cpu[1], "round \(round): caller and helper on one core")
+            XCTAssertTrue(seats.cpu.contains(csimd_pool_helper_core(0)), "round \(round): the helper runs on its pinned core")
+        }
+    }
+
     /// Without `spread` nobody moves.
     func testNoMoveWhenSpreadIsOff() {
         var s = csimd_spread_t()

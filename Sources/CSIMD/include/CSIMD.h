@@ -125,6 +125,13 @@ size_t csimd_int8_matmul_vnni_split(int32_t *out, size_t ldo, const int8_t *a, c
 typedef void (*csimd_rows_fn)(void *ctx, size_t j0, size_t j1);
 int csimd_pool_split_rows(csimd_rows_fn fn, void *ctx, size_t N, double work, int max_threads);
 #define CSIMD_POOL_MIN_WORK (1u << 16)
+/// fn(ctx, w, w + 1) once for each seat w of [0, seats], seats = min(workers − 1, helpers), on the caller
+/// and the pool's helpers, for a product of `work` multiply-adds whose threads take their own chunks
+/// from a shared counter (Kernels' `splitWork`); a late helper finds its seat with nothing left. Returns
+/// 1 when every seat has run, 0 when nothing ran (as csimd_pool_split_rows).
+int csimd_pool_run_workers(csimd_rows_fn fn, void *ctx, int workers, double work);
+/// The core pool helper h is pinned to (pool.c: never the caller's at a job's start), −1 when none.
+int csimd_pool_helper_core(int h);
 
 /// The chunks [0, chunks) of one long product shared by up to CSIMD_SPREAD_THREADS threads (spread.c, for
 /// Kernels' `splitRows`): thread w calls csimd_spread_next(s, w) for each chunk to run, until it returns

@@ -181,27 +181,38 @@ func evenChunk(_ count: Int, workers: Int, most: Int) -> Int {
     return max(1, (count + workers * perWorker - 1) / (workers * perWorker))
 }
 
-/// `worker(next)` on up to `workers` threads (Dispatch), where each `next()` hands out the next `chunk`
-/// items of 0..<count not yet taken by any of them, nil when none is left: a thread slowed by another job
-/// does fewer chunks instead of holding the product up. From `spreadMinWork` multiply-adds (`work`) the
-/// threads also keep to different cores (CSIMD spread.c: OpenBLAS's worker spinning for 0.1 s after an
-/// sgemm otherwise leaves two of ours sharing one core; BENCHMARKS.md, issue 20, session 10).
+/// `worker(next)` on up to `workers` threads (the caller and CSIMD pool.c's helpers, each on a core of
+/// its own), where each `next()` hands out the next `chunk` items of 0..<count not yet taken by any of
+/// them, nil when none is left: a thread slowed by another job, or a helper still waking, does fewer
+/// chunks instead of holding the product up. From `spreadMinWork` multiply-adds (`work`) the threads
+/// also keep to different cores (CSIMD spread.c: OpenBLAS's worker spinning for 0.1 s after an sgemm
+/// otherwise leaves two of ours sharing one core; BENCHMARKS.md, issue 20, session 10).
 func splitWork(_ count: Int, workers: Int, chunk: Int, work: Int = 0, _ worker: (_ next: () -> (Int, Int)?) -> Void) {
     let chunk = max(1, chunk), chunks = (count + chunk - 1) / chunk
     let threads = max(1, min(workers, chunks, Int(CSIMD_SPREAD_THREADS)))
-    if threads == 1 {
-        var c = 0
-        worker { defer { c += 1 }; return c < chunks ? (c * chunk, min(count, c * chunk + chunk)) : nil }
-        return
-    }
     let shared = UnsafeMutablePointer<csimd_spread_t>.allocate(capacity: 1)
     defer { shared.deallocate() }
-    csimd_spread_init(shared, chunks, spreadCores && work >= spreadMinWork ? 1 : 0)
-    DispatchQueue.concurrentPerform(iterations: threads) { w in
+    csimd_spread_init(shared, chunks, threads > 1 && spreadCores && work >= spreadMinWork ? 1 : 0)
+    func seat(_ w: Int) {
         defer { csimd_spread_leave(shared, Int32(w)) }
         worker {
             let c = csimd_spread_next(shared, Int32(w))
             return c < chunks ? (c * chunk, min(count, c * chunk + chunk)) : nil
+        }
+    }
+    if threads > 1, onPoolSeats(threads, work: work, seat) { return }
+    seat(0)
+}
+
+/// `seat(w)` once for each seat of a pool job (CSIMD `csimd_pool_run_workers`) on the caller and up to
+/// `workers − 1` helpers; false when the pool ran nothing (small product, no helpers, busy).
+private func onPoolSeats(_ workers: Int, work: Int, _ seat: (Int) -> Void) -> Bool {
+    withoutActuallyEscaping(seat) { seat in
+        var body = seat
+        return withUnsafeMutablePointer(to: &body) { context in
+            csimd_pool_run_workers({ context, w, _ in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(w))
+            }, context, Int32(workers), Double(work)) != 0
         }
     }
 }
