@@ -1,6 +1,5 @@
 import COpenBLAS
 import CSIMD
-import Dispatch
 import Foundation
 
 /// y = x · Wᵀ (+ bias) with W [N, K] held in NF4 (NF4[code] · absmax, ALGORITHMS.md §5.3), without the
@@ -79,13 +78,13 @@ public let nf4FusedRows = Int.max
 public let nf4GemmRows = 64
 
 /// The fused product (no bias) over the cores, weight rows split between them — by CSIMD's spinning pool
-/// up to `pooledRows` activation rows (pool.c: a decode step's linears are too short for a Dispatch
-/// hand-off), else by Dispatch; false (nothing written) when CSIMD cannot take this shape.
+/// up to `pooledRows` activation rows (one pool job, `csimd_nf4_matmul_split`), else by `splitRows` (the
+/// same pool's helpers, chunks from a counter); false (nothing written) when CSIMD cannot take this shape.
 func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int) -> Bool {
     let N = weight.rows, K = weight.cols, bs = weight.blockSize
     guard csimd_avx512_available() != 0, K % 32 == 0, bs >= 32, bs & (bs - 1) == 0 else { return false }
     if M >= nf4GemmRows, N * K < 1 << 31 {
-        // 64-row panels dequantized once per call, split over the cores (Dispatch: the product is long).
+        // 64-row panels dequantized once per call, split over the cores.
         // One panel per chunk (splitRows: taken from a counter by threads kept on different cores).
         let panels = (N + 63) / 64
         weight.packed.withUnsafeBufferPointer { p in
