@@ -144,6 +144,7 @@ static void pin_helpers(void) {
             CPU_ZERO(&one);
             CPU_SET(c, &one);
             if (sched_setaffinity(tid, sizeof one, &one) == 0) pool.core[h] = c;
+            else pool.pin = 0;   // the allowed cores changed since start (a cpuset): leave the helpers be
             break;
         }
     }
