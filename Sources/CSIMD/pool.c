@@ -231,3 +231,15 @@ void csimd_pool_run_outputs(csimd_out_fn fn, void *ctx, const csimd_out_t *outs,
     outs_job_t job = { fn, ctx, outs, count };
     if (rows && !csimd_pool_split_rows(outs_rows, &job, rows, work, max_threads)) outs_rows(&job, 0, rows);
 }
+
+#if defined(__linux__)
+#include <sched.h>
+int csimd_this_cpu(void) { return sched_getcpu(); }
+int csimd_allowed_cores(void) {
+    cpu_set_t allowed;
+    return sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : -1;
+}
+#else
+int csimd_this_cpu(void) { return -1; }
+int csimd_allowed_cores(void) { return -1; }
+#endif

@@ -288,10 +288,9 @@ func runLlamaCppQuantizePeer() throws {
 /// sets it; 0 = back to back), so each side is timed without the previous side's threads: OpenBLAS's
 /// worker spins for ≈ 2^28 cycles (0.1 s) after an sgemm, and the scheduler then put the quantized side's
 /// second thread on its caller's core (NF4 at M = 128 ran at 0.72× f32 in one quiet run and 1.34× in the
-/// next; BENCHMARKS.md, session 10). The split of the long products now moves such a thread (`splitWork`),
+/// next; BENCHMARKS.md, session 10). Our pool's helpers now keep to cores of their own (pool.c, session 11),
 /// and a model's prefill does run attention's sgemm between its linears, so WHITTLE_QUANT_SETTLE=0 is the
-/// check that NF4 holds with the spinner beside it. The last column counts the NF4 calls whose threads
-/// `splitWork` moved apart (one move at most per call on 2 cores).
+/// check that NF4 holds with the spinner beside it.
 func runQuantMatmulBench() {
     var load = [Double](repeating: 0, count: 3)
     getloadavg(&load, 3)
@@ -311,7 +310,7 @@ func runQuantMatmulBench() {
         rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
         return Float(rng >> 40) / Float(1 << 23) - 1
     }
-    say("| shape (N × K) | M | f32 GFLOP/s (best wall) | NF4 ÷ f32 time: wall best, CPU median | W8A8 ÷ f32: wall, CPU | µs per call, best wall: f32, NF4, W8A8 | NF4 calls whose threads moved apart |")
+    say("| shape (N × K) | M | f32 GFLOP/s (best wall) | NF4 ÷ f32 time: wall best, CPU median | W8A8 ÷ f32: wall, CPU | µs per call, best wall: f32, NF4, W8A8 |")
     for (n, k, name) in shapes {
         let w = (0..<(n * k)).map { _ in next() * 0.05 }
         let nf4 = NF4Matrix(w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [n, k]) })
@@ -322,7 +321,6 @@ func runQuantMatmulBench() {
             var y = [Float](repeating: 0, count: m * n)
             let reps = max(2, 400_000_000 / (m * n * k))
             var wall = [[Double]](repeating: [], count: 3), cpu = wall
-            var moves = 0   // NF4 segments' threads moved off a shared core (splitWork)
             for round in 0..<rounds {
                 let bodies: [() -> Void] = [
                     { matmulForward(&y, x, w, nil, rows: m, inFeatures: k, outFeatures: n) },
@@ -332,18 +330,16 @@ func runQuantMatmulBench() {
                 // runs after OpenBLAS meets its worker thread still spinning (0.3.21's thread timeout).
                 for i in (0..<3).map({ ($0 + round) % 3 }) {
                     let body = bodies[i]
-                    let moved = splitWorkMoves
                     let (_, s, c) = timed { for _ in 0..<reps { body() } }
                     wall[i].append(s / Double(reps)); cpu[i].append(c / Double(reps))
-                    if i == 1 { moves += splitWorkMoves - moved }
                     if settle > 0 { usleep(UInt32(settle * 1e6)) }
                 }
             }
             let best = wall.map { $0.min()! }, med = cpu.map { $0.sorted()[rounds / 2] }
             let flops = 2.0 * Double(m * n * k)
-            say(String(format: "| %@ %d × %d | %d | %.1f | %.2f×, %.2f× | %.2f×, %.2f× | %.1f, %.1f, %.1f | %d of %d |", name, n, k, m,
+            say(String(format: "| %@ %d × %d | %d | %.1f | %.2f×, %.2f× | %.2f×, %.2f× | %.1f, %.1f, %.1f |", name, n, k, m,
                        flops / best[0] / 1e9, best[0] / best[1], med[0] / med[1], best[0] / best[2], med[0] / med[2],
-                       best[0] * 1e6, best[1] * 1e6, best[2] * 1e6, moves, rounds * reps))
+                       best[0] * 1e6, best[1] * 1e6, best[2] * 1e6))
         }
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 import TestSupport
 
 /// `splitWork` (the long products' split over the cores: NF4 panels and rows, `tiledMatmul`'s tiles) and
-/// CSIMD spread.c, which keeps its threads on different cores.
+/// CSIMD pool.c, whose helpers keep to cores of their own.
 final class SplitWorkTests: XCTestCase {
     /// Every chunk of 0..<count is handed out exactly once, `chunk` items long but the last, whatever
     /// the number of threads (more threads than chunks, one chunk, none).
@@ -13,7 +13,7 @@ final class SplitWorkTests: XCTestCase {
         for (count, chunk, workers) in [(1000, 7, 4), (5, 64, 2), (0, 3, 2), (130, 1, 8), (128, 64, 3), (129, 64, 2), (77, 10, 1)] {
             let lock = NSLock()
             var ranges: [(Int, Int)] = []
-            splitWork(count, workers: workers, chunk: chunk, work: spreadMinWork) { next in
+            splitWork(count, workers: workers, chunk: chunk, work: 1 << 24) { next in
                 while let r = next() {
                     lock.lock(); ranges.append(r); lock.unlock()
                 }
@@ -35,37 +35,6 @@ final class SplitWorkTests: XCTestCase {
         XCTAssertEqual(evenChunk(130, workers: 1, most: 256), 130)
         XCTAssertEqual(evenChunk(7, workers: 8, most: 256), 1)
         XCTAssertEqual(evenChunk(0, workers: 2, most: 64), 1)
-    }
-
-    /// A thread that finds another working thread of its product on its core moves to another core,
-    /// and gets its own affinity back when it leaves; the earlier thread of the two stays.
-    func testTheLaterThreadMovesOffASharedCoreAndBack() throws {
-        let cores = csimd_allowed_cores()
-        guard cores >= 2 else {
-            print("SplitWorkTests: skipped, this process may run on \(cores) core(s); moving needs two")
-            return
-        }
-        var s = csimd_spread_t()
-        csimd_spread_init(&s, 3, 1)
-        let here = csimd_this_cpu()
-        s.cpu.1 = Int32(here)   // thread 1 of the product is working on this core
-        let moves = csimd_spread_moves()
-        XCTAssertEqual(csimd_spread_next(&s, 0), 0)   // thread 0 is the earlier one: it stays
-        XCTAssertEqual(csimd_spread_moves(), moves)
-        XCTAssertEqual(csimd_allowed_cores(), cores)
-        csimd_spread_leave(&s, 0)
-
-        s.cpu.0 = Int32(here)
-        XCTAssertEqual(csimd_spread_next(&s, 1), 1)   // thread 1 finds thread 0 on its core: it moves
-        XCTAssertEqual(csimd_spread_moves(), moves + 1)
-        XCTAssertEqual(csimd_allowed_cores(), 1)
-        XCTAssertNotEqual(csimd_this_cpu(), here)
-        XCTAssertEqual(Int(s.cpu.1), Int(csimd_this_cpu()))
-        XCTAssertEqual(csimd_spread_next(&s, 1), 2)
-        csimd_spread_leave(&s, 1)
-        XCTAssertEqual(csimd_allowed_cores(), cores)
-        XCTAssertEqual(s.cpu.1, -1)
-        XCTAssertEqual(csimd_spread_next(&s, 1), 3)   // no chunk left
     }
 
     /// The pool's helper, woken after it has gone to sleep, runs on a core of its own, never the caller's
@@ -102,18 +71,6 @@ final class SplitWorkTests: XCTestCase {
             XCTAssertNotEqual(seats.cpu[0], seats.cpu[1], "round \(round): caller and helper on one core")
             XCTAssertTrue(seats.cpu.contains(csimd_pool_helper_core(0)), "round \(round): the helper runs on its pinned core")
         }
-    }
-
-    /// Without `spread` nobody moves.
-    func testNoMoveWhenSpreadIsOff() {
-        var s = csimd_spread_t()
-        csimd_spread_init(&s, 2, 0)
-        s.cpu.0 = Int32(csimd_this_cpu())
-        let moves = csimd_spread_moves(), cores = csimd_allowed_cores()
-        XCTAssertEqual(csimd_spread_next(&s, 1), 0)
-        XCTAssertEqual(csimd_spread_moves(), moves)
-        XCTAssertEqual(csimd_allowed_cores(), cores)
-        csimd_spread_leave(&s, 1)
     }
 
     /// The NF4 products that `splitWork` splits, on both cores, equal the naive oracle with odd shapes:

@@ -133,18 +133,10 @@ int csimd_pool_run_workers(csimd_rows_fn fn, void *ctx, int workers, double work
 /// The core pool helper h is pinned to (pool.c: never the caller's at a job's start), −1 when none.
 int csimd_pool_helper_core(int h);
 
-/// The chunks [0, chunks) of one long product shared by up to CSIMD_SPREAD_THREADS threads (spread.c, for
-/// Kernels' `splitRows`): thread w calls csimd_spread_next(s, w) for each chunk to run, until it returns
-/// ≥ chunks, then csimd_spread_leave(s, w). With `spread`, a thread that finds itself on the core of
-/// another working thread of s moves to a core none of them is on (its affinity restored when it leaves).
-#define CSIMD_SPREAD_THREADS 8
-typedef struct { size_t next, chunks; int spread, moves; int cpu[CSIMD_SPREAD_THREADS]; } csimd_spread_t;
-void csimd_spread_init(csimd_spread_t *s, size_t chunks, int spread);
-size_t csimd_spread_next(csimd_spread_t *s, int w);
-void csimd_spread_leave(csimd_spread_t *s, int w);
-/// How many times a thread has moved so far in this process (for the benches); the core this thread is
-/// on and how many cores its affinity mask allows (for the tests; −1 where unknown).
-size_t csimd_spread_moves(void);
+/// Chunk numbers handed out to the threads of one product, each once (Kernels' `splitWork`).
+typedef struct { size_t next; } csimd_counter_t;
+static inline size_t csimd_counter_next(csimd_counter_t *c) { return __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED); }
+/// The core this thread is on and how many cores its affinity mask allows (for the tests; −1 where unknown).
 int csimd_this_cpu(void);
 int csimd_allowed_cores(void);
 

@@ -183,22 +183,19 @@ func evenChunk(_ count: Int, workers: Int, most: Int) -> Int {
 /// `worker(next)` on up to `workers` threads (the caller and CSIMD pool.c's helpers, each on a core of
 /// its own), where each `next()` hands out the next `chunk` items of 0..<count not yet taken by any of
 /// them, nil when none is left: a thread slowed by another job, or a helper still waking, does fewer
-/// chunks instead of holding the product up. From `spreadMinWork` multiply-adds (`work`) the threads
-/// also keep to different cores (CSIMD spread.c: OpenBLAS's worker spinning for 0.1 s after an sgemm
-/// otherwise leaves two of ours sharing one core; BENCHMARKS.md, issue 20, session 10).
+/// chunks instead of holding the product up. `work` (multiply-adds) decides whether helpers join.
 func splitWork(_ count: Int, workers: Int, chunk: Int, work: Int = 0, _ worker: (_ next: () -> (Int, Int)?) -> Void) {
     let chunk = max(1, chunk), chunks = (count + chunk - 1) / chunk
-    let threads = max(1, min(workers, chunks, Int(CSIMD_SPREAD_THREADS)))
-    let shared = UnsafeMutablePointer<csimd_spread_t>.allocate(capacity: 1)
-    defer { shared.deallocate() }
-    csimd_spread_init(shared, chunks, threads > 1 && spreadCores && work >= spreadMinWork ? 1 : 0)
-    func seat(_ w: Int) {
-        defer { csimd_spread_leave(shared, Int32(w)) }
+    let counter = UnsafeMutablePointer<csimd_counter_t>.allocate(capacity: 1)
+    defer { counter.deallocate() }
+    counter.initialize(to: csimd_counter_t(next: 0))
+    func seat(_: Int) {
         worker {
-            let c = csimd_spread_next(shared, Int32(w))
+            let c = csimd_counter_next(counter)
             return c < chunks ? (c * chunk, min(count, c * chunk + chunk)) : nil
         }
     }
+    let threads = max(1, min(workers, chunks))
     if threads > 1, onPoolSeats(threads, work: work, seat) { return }
     seat(0)
 }
@@ -215,17 +212,6 @@ private func onPoolSeats(_ workers: Int, work: Int, _ seat: (Int) -> Void) -> Bo
         }
     }
 }
-
-/// How many times a thread of `splitWork` has moved off another's core so far (for the benches).
-public var splitWorkMoves: Int { csimd_spread_moves() }
-
-/// The least product (multiply-adds, ≈ 0.2 ms of one core) whose threads `splitWork` keeps apart: a move
-/// takes 9 µs to an idle core, and when the other core is busy the moved thread waits for its turn
-/// there (0.7 ms on average under load, `sched_setaffinity` probe), which only a longer product repays.
-let spreadMinWork = 1 << 24
-
-/// Whether `splitWork`'s threads keep to different cores (WHITTLE_SPREAD=0 turns it off, for A/B runs).
-let spreadCores = getenv("WHITTLE_SPREAD").map { String(cString: $0) != "0" } ?? true
 
 public func nf4LinearNaive(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix,
                            bias: UnsafePointer<Float>?, m M: Int) {

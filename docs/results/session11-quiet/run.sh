@@ -11,7 +11,6 @@ stamp() { echo "== $1 $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)
 stamp quant-matmul; for i in 1 2; do $B quant-matmul; done > $R/quant-matmul-quiet.log 2>&1
 stamp quant-matmul-b2b; WHITTLE_QUANT_SETTLE=0 $B quant-matmul > $R/quant-matmul-back-to-back.log 2>&1
 stamp pin-ab-settled; WHITTLE_QUANT_M=16,128 tools/bench/ab_quant_matmul.sh 3 "s10=$OLD" "pin=$B" "nopin=WHITTLE_POOL_PIN=0 $B" > $R/quant-matmul-pin-ab.log 2>&1
-stamp spread-ab; WHITTLE_QUANT_SETTLE=0 WHITTLE_QUANT_M=128,512 tools/bench/ab_quant_matmul.sh 3 "spread=$B" "nospread=WHITTLE_SPREAD=0 $B" > $R/quant-matmul-spread-ab.log 2>&1
 stamp decode-quant; WHITTLE_DECODE_QUANTIZED_ONLY=1 $B decoding > $R/decoding-quantized-quiet.log 2>&1
 stamp ab-f32; bash docs/results/decode-session9/ab.sh 3 f32 $OLD $B > $R/ab-f32-quiet.log 2>&1
 stamp prefill; $B prefill > $R/prefill-quiet.log 2>&1
