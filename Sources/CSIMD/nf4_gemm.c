@@ -125,18 +125,84 @@ TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, cons
 }
 
 // The same blocks on an f32 tile W [rows, K] (row-major, any K) that `tiledMatmul` has just filled (widened
-// BF16 / F16, dequantized NF4 without AVX-512's kernel): 16 rows at one column per VPGATHERDD into the
-// panel, so one call replaces a one-thread sgemm that would repack all of x for every tile.
+// BF16 / F16, dequantized NF4 without AVX-512's kernel), and the prefill's f32 linears (f32_gemm_many.c).
+#ifndef F32_PACK
+#define F32_PACK 2
+#endif
+// Columns [k, k + n) of 16 weight rows (those in `live`) at one column per VPGATHERDD: the edges.
+TARGET512 static inline void f32_pack_gather(float *out, const float *base, size_t K, size_t k, size_t n, __mmask16 live) {
+    const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)K));
+    for (size_t c = 0; c < n; c++)
+        _mm512_storeu_ps(out + c * NR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, row, base + k + c, 4));
+}
+
+#if F32_PACK == 1
+// 16 rows × 16 columns: 16 row loads, a 16 × 16 transpose in registers (4 stages of 16 shuffles), 16 stores.
+TARGET512 static inline void f32_pack_16x16(float *out, const float *p, size_t K) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(p + i * K);
+    for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
+    for (int i = 0; i < 16; i += 4)
+        for (int q = 0; q < 2; q++) {
+            r[i + q] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
+            r[i + 2 + q] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
+        }
+    // r[4a + p]: rows 4a … 4a + 3 of column 4L + (0, 2, 1, 3)[p] in lane L; a 4 × 4 transpose of lanes
+    for (int c = 0; c < 4; c++) {
+        t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
+        r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xDD);
+    }
+    static const int col[16] = { 0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15 };
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + col[i] * NR, r[i]);
+}
+#elif F32_PACK == 2
+// 16 rows × 16 columns with contiguous loads: per 4 columns, vector j holds the 4 columns of rows
+// j, j + 4, j + 8, j + 12 in its four 128-bit lanes (one load, three inserts); a 4 × 4 transpose inside
+// every lane (8 shuffles) leaves column c of all 16 rows in one vector, in row order.
+TARGET512 static inline void f32_pack_16x16(float *out, const float *p, size_t K) {
+    for (int c = 0; c < 16; c += 4) {
+        __m512 a[4];
+        for (int j = 0; j < 4; j++) {
+            const float *q = p + j * K + c;
+            a[j] = _mm512_castps128_ps512(_mm_loadu_ps(q));
+            a[j] = _mm512_insertf32x4(a[j], _mm_loadu_ps(q + 4 * K), 1);
+            a[j] = _mm512_insertf32x4(a[j], _mm_loadu_ps(q + 8 * K), 2);
+            a[j] = _mm512_insertf32x4(a[j], _mm_loadu_ps(q + 12 * K), 3);
+        }
+        __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a[0], a[1])), t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a[0], a[1]));
+        __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a[2], a[3])), t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a[2], a[3]));
+        _mm512_storeu_ps(out + (c + 0) * NR, _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2)));
+        _mm512_storeu_ps(out + (c + 1) * NR, _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)));
+        _mm512_storeu_ps(out + (c + 2) * NR, _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)));
+        _mm512_storeu_ps(out + (c + 3) * NR, _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)));
+    }
+}
+#endif
+
+// Rows [j0, j0 + rows) (rows ≤ 64), columns [k0, k0 + kc) of W into bp[(k − k0)·64 + (j − j0)]: full
+// 16-row groups 16 columns at a time from contiguous row reads (f32_pack_16x16), the edges by gathers.
+// Only moves values: the panel, and so the product, is the same whichever way it is filled.
 TARGET512 static void f32_pack_panel(float *bp, const float *w, size_t j0, size_t rows, size_t K, size_t k0, size_t kc) {
     for (size_t g = 0; g < NR / 16; g++) {
         size_t r0 = g * 16;
         __mmask16 live = live_lanes(rows, r0);
         float *out = bp + r0;
-        const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                               _mm512_set1_epi32((int)K));
         const float *base = w + (j0 + r0) * K;
-        for (size_t k = k0; k < k0 + kc; k++)
-            _mm512_storeu_ps(out + (k - k0) * NR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, row, base + k, 4));
+        size_t c = 0;
+#if F32_PACK != 0
+        if (live == 0xFFFF)
+            for (; c + 16 <= kc; c += 16) f32_pack_16x16(out + c * NR, base + k0 + c, K);
+#endif
+        f32_pack_gather(out + c * NR, base, K, k0 + c, kc - c, live);
     }
 }
 
