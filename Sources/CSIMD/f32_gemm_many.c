@@ -8,7 +8,10 @@
 // split, so an output of a group is bit-identical to that weight run alone.
 #include "CSIMD.h"
 
-enum { UNIT = 16 };
+#ifndef F32_MANY_UNIT
+#define F32_MANY_UNIT 8
+#endif
+enum { UNIT = F32_MANY_UNIT };
 
 typedef struct { const csimd_out_t *outs; size_t count; const float *x; size_t M, K; } many_job_t;
 

@@ -63,42 +63,41 @@ TARGET512 static void nf4_decode_panel(float *bp, const uint8_t *packed, const f
     }
 }
 
-// y[R rows, 64 columns] (+)= x[R rows, kc] · bp; `cols` masks the columns past n1.
+// y[R rows, 16·C columns] (+)= x[R rows, kc] · bp; `mask` masks the columns past n1. C = 4 (a 64-row
+// panel), or 2 for the first 32 rows alone (the f32 path's half panels, f32_gemm_many.c).
 TARGET512 static inline __attribute__((always_inline))
 void nf4_gemm_block(float *y, size_t ldy, const float *x, size_t ldx, const float *bp, size_t kc, int accumulate,
-                    const __mmask16 *mask, int R) {
+                    const __mmask16 *mask, int R, int C) {
     __m512 acc[6][4];
     for (int r = 0; r < R; r++)
-        for (int c = 0; c < 4; c++)
+        for (int c = 0; c < C; c++)
             acc[r][c] = accumulate ? _mm512_maskz_loadu_ps(mask[c], y + r * ldy + 16 * c) : _mm512_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(bp + k * NR), b1 = _mm512_loadu_ps(bp + k * NR + 16);
-        __m512 b2 = _mm512_loadu_ps(bp + k * NR + 32), b3 = _mm512_loadu_ps(bp + k * NR + 48);
+        __m512 b[4];
+        for (int c = 0; c < C; c++) b[c] = _mm512_loadu_ps(bp + k * NR + 16 * c);
         for (int r = 0; r < R; r++) {
             __m512 a = _mm512_set1_ps(x[r * ldx + k]);
-            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
-            acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
+            for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(a, b[c], acc[r][c]);
         }
     }
     for (int r = 0; r < R; r++)
-        for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(y + r * ldy + 16 * c, mask[c], acc[r][c]);
+        for (int c = 0; c < C; c++) _mm512_mask_storeu_ps(y + r * ldy + 16 * c, mask[c], acc[r][c]);
 }
 
 // All M activation rows (row stride ldx) against one decoded panel: 6-row blocks, then the remainder.
-TARGET512 static void gemm_panel_rows(float *y, size_t ldy, const float *x, size_t ldx, size_t M, const float *bp, size_t kc,
-                                      int acc, const __mmask16 *mask) {
+TARGET512 static inline __attribute__((always_inline))
+void gemm_panel_rows(float *y, size_t ldy, const float *x, size_t ldx, size_t M, const float *bp, size_t kc,
+                     int acc, const __mmask16 *mask, int C) {
     size_t i = 0;
-    for (; i + 6 <= M; i += 6) nf4_gemm_block(y + i * ldy, ldy, x + i * ldx, ldx, bp, kc, acc, mask, 6);
+    for (; i + 6 <= M; i += 6) nf4_gemm_block(y + i * ldy, ldy, x + i * ldx, ldx, bp, kc, acc, mask, 6, C);
     float *yi = y + i * ldy;
     const float *xi = x + i * ldx;
     switch (M - i) {
-    case 1: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 1); break;
-    case 2: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 2); break;
-    case 3: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 3); break;
-    case 4: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 4); break;
-    case 5: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 5); break;
+    case 1: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 1, C); break;
+    case 2: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 2, C); break;
+    case 3: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 3, C); break;
+    case 4: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 4, C); break;
+    case 5: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 5, C); break;
     default: break;
     }
 }
@@ -119,15 +118,15 @@ TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, cons
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = K - k0 < KC ? K - k0 : KC;
             nf4_decode_panel(bp, packed, absmax, j, rows, K, k0, kc, shift, table);
-            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask);
+            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask, 4);
         }
     }
 }
 
 // The same blocks on an f32 tile W [rows, K] (row-major, any K) that `tiledMatmul` has just filled (widened
 // BF16 / F16, dequantized NF4 without AVX-512's kernel), and the prefill's f32 linears (f32_gemm_many.c).
-#ifndef F32_PACK
-#define F32_PACK 2
+#ifndef F32_PACK   // 0: gathers only (session 10's packing), for tools/bench/f32_panel_probe.c's A/B
+#define F32_PACK 1
 #endif
 // Columns [k, k + n) of 16 weight rows (those in `live`) at one column per VPGATHERDD: the edges.
 TARGET512 static inline void f32_pack_gather(float *out, const float *base, size_t K, size_t k, size_t n, __mmask16 live) {
@@ -137,34 +136,7 @@ TARGET512 static inline void f32_pack_gather(float *out, const float *base, size
         _mm512_storeu_ps(out + c * NR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, row, base + k + c, 4));
 }
 
-#if F32_PACK == 1
-// 16 rows × 16 columns: 16 row loads, a 16 × 16 transpose in registers (4 stages of 16 shuffles), 16 stores.
-TARGET512 static inline void f32_pack_16x16(float *out, const float *p, size_t K) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(p + i * K);
-    for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
-    for (int i = 0; i < 16; i += 4)
-        for (int q = 0; q < 2; q++) {
-            r[i + q] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
-            r[i + 2 + q] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + q]), _mm512_castps_pd(t[i + 2 + q])));
-        }
-    // r[4a + p]: rows 4a … 4a + 3 of column 4L + (0, 2, 1, 3)[p] in lane L; a 4 × 4 transpose of lanes
-    for (int c = 0; c < 4; c++) {
-        t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
-        t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
-        t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
-        t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
-    }
-    for (int c = 0; c < 4; c++) {
-        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
-        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
-        r[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xDD);
-    }
-    static const int col[16] = { 0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15 };
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + col[i] * NR, r[i]);
-}
-#elif F32_PACK == 2
+#if F32_PACK
 // 16 rows × 16 columns with contiguous loads: per 4 columns, vector j holds the 4 columns of rows
 // j, j + 4, j + 8, j + 12 in its four 128-bit lanes (one load, three inserts); a 4 × 4 transpose inside
 // every lane (8 shuffles) leaves column c of all 16 rows in one vector, in row order.
@@ -192,13 +164,13 @@ TARGET512 static inline void f32_pack_16x16(float *out, const float *p, size_t K
 // 16-row groups 16 columns at a time from contiguous row reads (f32_pack_16x16), the edges by gathers.
 // Only moves values: the panel, and so the product, is the same whichever way it is filled.
 TARGET512 static void f32_pack_panel(float *bp, const float *w, size_t j0, size_t rows, size_t K, size_t k0, size_t kc) {
-    for (size_t g = 0; g < NR / 16; g++) {
+    for (size_t g = 0; g < (rows <= NR / 2 ? 2 : 4); g++) {   // a half panel's block reads its first 32 rows only
         size_t r0 = g * 16;
         __mmask16 live = live_lanes(rows, r0);
         float *out = bp + r0;
         const float *base = w + (j0 + r0) * K;
         size_t c = 0;
-#if F32_PACK != 0
+#if F32_PACK
         if (live == 0xFFFF)
             for (; c + 16 <= kc; c += 16) f32_pack_16x16(out + c * NR, base + k0 + c, K);
 #endif
@@ -215,7 +187,8 @@ TARGET512 static void f32_gemm_avx512(float *y, size_t ldy, const float *x, size
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = K - k0 < KC ? K - k0 : KC;
             f32_pack_panel(bp, w, j, rows, K, k0, kc);
-            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask);
+            if (rows <= NR / 2) gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask, 2);
+            else gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask, 4);
         }
     }
 }

@@ -51,11 +51,12 @@ final class PrefillGemmTests: XCTestCase {
     /// The panel GEMM (`csimd_f32_panel_gemm`) is, for every output, the chain of fused multiply-adds over
     /// k = 0, 1, … in order from +0: packing a panel (contiguous 16 × 16 blocks, gathers at the edges) only
     /// moves values, so any value packed to the wrong place, or not at all, changes the bits. Widths with
-    /// partial 16-row groups, K with 16-column edges (577 = 256 + 256 + 64 + 1; 40; 7: gathers only).
+    /// partial 16-row groups and half panels (≤ 32 rows: 7, 30, 261 = 4·64 + 5; 33 is a full one), K with
+    /// 16-column edges (577 = 256 + 256 + 64 + 1; 40; 7: gathers only).
     func testPanelGemmIsTheInOrderFusedMultiplyAddChainBitForBit() throws {
         try XCTSkipUnless(csimd_avx512_available() != 0, "no AVX-512: the panel GEMM declines")
         let m = 13
-        for (n, k) in [(261, 577), (130, 40), (7, 7), (64, 256)] {
+        for (n, k) in [(261, 577), (130, 40), (7, 7), (30, 48), (33, 256)] {
             let x = values(m * k), w = values(n * k)
             var y = [Float](repeating: .nan, count: m * n)
             let done = y.withUnsafeMutableBufferPointer { csimd_f32_panel_gemm($0.baseAddress!, n, x, m, w, n, k) }

@@ -1,16 +1,20 @@
 // The prefill's f32 panel GEMM (issue 20, session 11): packing alone, the panel GEMM on one thread
 // (`csimd_f32_panel_gemm`) and on the pool (`csimd_f32_gemm_many`, 1 and 2 threads), against OpenBLAS sgemm
 // on the same data in the same run, on the linears of SmolLM2-135M and the 0.84 B Llama shape at M = 512.
-// Each figure is the range (min–max GFLOP/s) over ROUNDS rounds; one-thread figures by thread CPU time,
+// Each figure is the median (range) of GFLOP/s over ROUNDS rounds; one-thread figures by thread CPU time,
 // two-thread figures by wall time. `pack` is the time to pack every 64-row × 256-column panel of W once
-// (what one M-pass of the GEMM packs), also as a share of the one-thread GEMM's time. The packed panels
-// are checked against a scalar twin, and `bits` is a hash of the GEMM's output bits (equal across builds
-// = bit-identical products). F32_PACK selects the packing (0: gathers, the session-10 kernel; 1: a
-// 16 × 16 transpose of full row loads; 2: 128-bit row loads, 4 × 4 transposes inside lanes).
-//   for v in 0 1 2; do clang -O2 -DF32_PACK=$v -ISources/CSIMD/include tools/bench/f32_panel_probe.c \
-//     Sources/CSIMD/f32_gemm_many.c Sources/CSIMD/nf4_matmul.c Sources/CSIMD/cpu.c Sources/CSIMD/pool.c \
-//     -o /tmp/f32_panel_probe$v -lopenblas -lpthread -lm; done
-//   /tmp/f32_panel_probe2 [ROUNDS=5] [M=512] [smollm2|0.84b|all]
+// (what one M-pass of the GEMM packs), also as a share of the one-thread GEMM's time in the same round.
+// The packed panels are checked against a scalar twin, and `bits` is a hash of the GEMM's output bits (equal across builds
+// = bit-identical products). Build switches, passed to every file: F32_PACK=0 packs by gathers only
+// (session 10's packing; default 1: contiguous 16 × 16 blocks), F32_MANY_UNIT=16 splits the pool's job in
+// whole 64-row panels (session 10; default 8: chunks of 32-row multiples, so 9 panels split 4.5 / 4.5).
+//   for v in "0 16" "1 16" "1 8"; do set -- $v; clang -O2 -DF32_PACK=$1 -DF32_MANY_UNIT=$2 -ISources/CSIMD/include \
+//     tools/bench/f32_panel_probe.c Sources/CSIMD/f32_gemm_many.c Sources/CSIMD/nf4_matmul.c Sources/CSIMD/cpu.c \
+//     Sources/CSIMD/pool.c -o /tmp/f32_panel_probe_$1_$2 -lopenblas -lpthread -lm; done
+//   /tmp/f32_panel_probe_1_8 [ROUNDS=5] [M=512] [smollm2|0.84b|all]
+#ifndef F32_MANY_UNIT
+#define F32_MANY_UNIT 8
+#endif
 #include "../../Sources/CSIMD/nf4_gemm.c"
 #include <cblas.h>
 #include <stdint.h>
@@ -41,14 +45,23 @@ static const shape_t shapes[] = {
     { "0.84b gate,up", 2048, { 5632, 5632 } }, { "0.84b down", 5632, { 2048 } },
 };
 
-typedef struct { double lo, hi; } range_t;
-static void see(range_t *r, double v) { if (v < r->lo) r->lo = v; if (v > r->hi) r->hi = v; }
+// Samples of one figure over the rounds: median and range.
+typedef struct { double v[64]; int n; } range_t;
+static void see(range_t *r, double v) { if (r->n < 64) r->v[r->n++] = v; }
+static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+static const char *fmt(range_t *r, char *buf) {
+    qsort(r->v, r->n, sizeof(double), cmp);
+    double med = r->n % 2 ? r->v[r->n / 2] : (r->v[r->n / 2 - 1] + r->v[r->n / 2]) / 2;
+    snprintf(buf, 64, "%.1f (%.1f–%.1f)", med, r->v[0], r->v[r->n - 1]);
+    return buf;
+}
 
 int main(int argc, char **argv) {
     int rounds = argc > 1 ? atoi(argv[1]) : 5;
     size_t M = argc > 2 ? (size_t)atoi(argv[2]) : 512;
     const char *only = argc > 3 ? argv[3] : "all";
-    printf("F32_PACK %d, M %zu, %d rounds; GFLOP/s min–max (1 thread: CPU time; 2 threads: wall)\n", F32_PACK, M, rounds);
+    printf("F32_PACK %d, F32_MANY_UNIT %d, M %zu, %d rounds; GFLOP/s median (min–max) (1 thread: CPU time; 2 threads: wall)\n",
+           F32_PACK, F32_MANY_UNIT, M, rounds);
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         const shape_t *sh = &shapes[s];
         if (strcmp(only, "all") && strncmp(sh->name, only, strlen(only))) continue;
@@ -65,13 +78,14 @@ int main(int argc, char **argv) {
                 size_t rows = N - j < NR ? N - j : NR, kc = K - k0 < KC ? K - k0 : KC;
                 f32_pack_panel(bp, w, j, rows, K, k0, kc);
                 for (size_t k = 0; k < kc; k++)
-                    for (size_t r = 0; r < NR; r++) {
+                    for (size_t r = 0; r < (rows <= NR / 2 ? NR / 2 : NR); r++) {
                         float want = r < rows ? w[(j + r) * K + k0 + k] : 0;
                         bad += memcmp(&bp[k * NR + r], &want, 4) != 0;
                     }
             }
         double flop = 2.0 * M * N * K;
-        range_t pack = { 1e9, 0 }, one = { 1e9, 0 }, blas1 = { 1e9, 0 }, many1 = { 1e9, 0 }, many2 = { 1e9, 0 }, blas2 = { 1e9, 0 };
+        static range_t pack, one, blas1, many1, many2, blas2, share;
+        pack.n = one.n = blas1.n = many1.n = many2.n = blas2.n = share.n = 0;
         csimd_out_t outs[3];
         for (size_t c = 0, r = 0; c < count; r += sh->n[c], c++) outs[c] = (csimd_out_t){ y2 + 0, 0, w + r * K, sh->n[c] };
         uint64_t h1 = 0, h2 = 0;
@@ -81,10 +95,12 @@ int main(int argc, char **argv) {
                 for (size_t k0 = 0; k0 < K; k0 += KC)
                     f32_pack_panel(bp, w, j, N - j < NR ? N - j : NR, K, k0, K - k0 < KC ? K - k0 : KC);
             double tp = tcpu() - t0;
-            see(&pack, tp * 1e3);
+            see(&pack, tp * 1e6);
             t0 = tcpu();
             csimd_f32_panel_gemm(y, N, x, M, w, N, K);
-            see(&one, flop / (tcpu() - t0) / 1e9);
+            double tg = tcpu() - t0;
+            see(&one, flop / tg / 1e9);
+            see(&share, 100 * tp / tg);
             h1 = hash(y, M * N);
             openblas_set_num_threads(1);
             t0 = tcpu();
@@ -105,12 +121,11 @@ int main(int argc, char **argv) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, x, K, w, K, 0, y, N);
             see(&blas2, flop / (twall() - t0) / 1e9);
         }
-        printf("%-16s N %5zu K %4zu | pack %.2f–%.2f ms (%s) | 1t panel %.1f–%.1f, many %.1f–%.1f, sgemm %.1f–%.1f | "
-               "2t many %.1f–%.1f, sgemm %.1f–%.1f | bits %016llx %016llx\n",
-               sh->name, N, K, pack.lo, pack.hi, bad ? "MISMATCH" : "exact", one.lo, one.hi, many1.lo, many1.hi, blas1.lo, blas1.hi,
-               many2.lo, many2.hi, blas2.lo, blas2.hi, (unsigned long long)h1, (unsigned long long)h2);
-        printf("%-16s pack share of the 1-thread panel GEMM: %.1f–%.1f %%\n", sh->name,
-               100 * pack.lo * 1e-3 / (flop / one.hi / 1e9), 100 * pack.hi * 1e-3 / (flop / one.lo / 1e9));
+        char b[7][64];
+        printf("%-16s N %5zu K %4zu | pack µs %s %s, %% of 1t GEMM %s | 1t panel %s, many %s, sgemm %s | "
+               "2t many %s, sgemm %s | bits %016llx %016llx\n",
+               sh->name, N, K, fmt(&pack, b[0]), bad ? "MISMATCH" : "exact", fmt(&share, b[6]), fmt(&one, b[1]), fmt(&many1, b[2]),
+               fmt(&blas1, b[3]), fmt(&many2, b[4]), fmt(&blas2, b[5]), (unsigned long long)h1, (unsigned long long)h2);
         fflush(stdout);
         free(x); free(w); free(y); free(y2);
     }
