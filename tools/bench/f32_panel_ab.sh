@@ -2,7 +2,7 @@
 # tools/bench/f32_panel_probe.c built three ways (session 10's gathers and whole-panel split; the new
 # packing with the old split; the new packing and 32-row split), run alternating ROUNDS times, each run
 # INNER rounds inside (medians and ranges per run).
-#   tools/bench/f32_panel_ab.sh [ROUNDS=3] [INNER=5] [smollm2|0.84b|all] > log
+#   tools/bench/f32_panel_ab.sh [ROUNDS=3] [INNER=5] [smollm2|0.84b|all] > docs/results/prefill-session11/LOG
 R=${1:-3}; I=${2:-5}; S=${3:-all}
 cd "$(dirname "$0")/../.." || exit 1
 for v in "0 16" "1 16" "1 8"; do
