@@ -7,7 +7,7 @@ R=${1:-3}; I=${2:-5}; S=${3:-all}
 cd "$(dirname "$0")/../.." || exit 1
 for v in "0 16" "1 16" "1 8"; do
   set -- $v
-  clang -O2 -DF32_PACK=$1 -DF32_MANY_UNIT=$2 -ISources/CSIMD/include tools/bench/f32_panel_probe.c Sources/CSIMD/f32_gemm_many.c \
+  clang -O2 -DF32_PACK=$1 -DF32_MANY_UNIT=$2 -ISources/CSIMD/include tools/bench/f32_panel_probe.c \
     Sources/CSIMD/nf4_matmul.c Sources/CSIMD/cpu.c Sources/CSIMD/pool.c -o /tmp/f32_panel_probe_$1_$2 -lopenblas -lpthread -lm || exit 1
 done
 for r in $(seq 1 "$R"); do

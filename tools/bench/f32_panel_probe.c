@@ -2,20 +2,18 @@
 // (`csimd_f32_panel_gemm`) and on the pool (`csimd_f32_gemm_many`, 1 and 2 threads), against OpenBLAS sgemm
 // on the same data in the same run, on the linears of SmolLM2-135M and the 0.84 B Llama shape at M = 512.
 // Each figure is the median (range) of GFLOP/s over ROUNDS rounds; one-thread figures by thread CPU time,
-// two-thread figures by wall time. `pack` is the time to pack every 64-row × 256-column panel of W once
+// two-thread figures by wall time, and the split's bound (critical_path, below). `pack` is the time to pack every 64-row × 256-column panel of W once
 // (what one M-pass of the GEMM packs), also as a share of the one-thread GEMM's time in the same round.
 // The packed panels are checked against a scalar twin, and `bits` is a hash of the GEMM's output bits (equal across builds
 // = bit-identical products). Build switches, passed to every file: F32_PACK=0 packs by gathers only
 // (session 10's packing; default 1: contiguous 16 × 16 blocks), F32_MANY_UNIT=16 splits the pool's job in
 // whole 64-row panels (session 10; default 8: chunks of 32-row multiples, so 9 panels split 4.5 / 4.5).
 //   for v in "0 16" "1 16" "1 8"; do set -- $v; clang -O2 -DF32_PACK=$1 -DF32_MANY_UNIT=$2 -ISources/CSIMD/include \
-//     tools/bench/f32_panel_probe.c Sources/CSIMD/f32_gemm_many.c Sources/CSIMD/nf4_matmul.c Sources/CSIMD/cpu.c \
+//     tools/bench/f32_panel_probe.c Sources/CSIMD/nf4_matmul.c Sources/CSIMD/cpu.c \
 //     Sources/CSIMD/pool.c -o /tmp/f32_panel_probe_$1_$2 -lopenblas -lpthread -lm; done
 //   /tmp/f32_panel_probe_1_8 [ROUNDS=5] [M=512] [smollm2|0.84b|all]
-#ifndef F32_MANY_UNIT
-#define F32_MANY_UNIT 8
-#endif
 #include "../../Sources/CSIMD/nf4_gemm.c"
+#include "../../Sources/CSIMD/f32_gemm_many.c"
 #include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +33,21 @@ static uint64_t hash(const float *y, size_t n) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) { uint32_t b; memcpy(&b, &y[i], 4); h = (h ^ b) * 1099511628211ull; }
     return h;
+}
+
+// The two-thread split without a second free core (a shared machine): the chunks pool.c (session 10's
+// chunking: 4·threads chunks, rounded up to multiples of 4 units) would hand out, alternating between two
+// equally fast threads, each thread's chunks timed on this one (CPU time); the slower thread's time is the
+// split's critical path, reported as GFLOP/s of the whole product over it.
+static double critical_path(many_job_t *job, size_t units) {
+    size_t chunks = 8, rows = ((units + chunks - 1) / chunks + 3) / 4 * 4, n = (units + rows - 1) / rows;
+    double t[2] = { 0, 0 };
+    for (int side = 0; side < 2; side++) {
+        double t0 = tcpu();
+        for (size_t c = side; c < n; c += 2) many_units(job, c * rows, (c + 1) * rows < units ? (c + 1) * rows : units);
+        t[side] = tcpu() - t0;
+    }
+    return t[0] > t[1] ? t[0] : t[1];
 }
 
 typedef struct { const char *name; size_t K; size_t n[3]; } shape_t;
@@ -84,8 +97,8 @@ int main(int argc, char **argv) {
                     }
             }
         double flop = 2.0 * M * N * K;
-        static range_t pack, one, blas1, many1, many2, blas2, share;
-        pack.n = one.n = blas1.n = many1.n = many2.n = blas2.n = share.n = 0;
+        static range_t pack, one, blas1, many1, many2, blas2, share, path;
+        pack.n = one.n = blas1.n = many1.n = many2.n = blas2.n = share.n = path.n = 0;
         csimd_out_t outs[3];
         for (size_t c = 0, r = 0; c < count; r += sh->n[c], c++) outs[c] = (csimd_out_t){ y2 + 0, 0, w + r * K, sh->n[c] };
         uint64_t h1 = 0, h2 = 0;
@@ -116,16 +129,20 @@ int main(int argc, char **argv) {
             csimd_f32_gemm_many(outs, count, x, M, K, 2);
             see(&many2, flop / (twall() - t0) / 1e9);
             h2 = hash(y2, M * N);
+            many_job_t job = { outs, count, x, M, K };
+            size_t units = 0;
+            for (size_t c = 0; c < count; c++) units += units_of(outs[c].rows);
+            see(&path, flop / critical_path(&job, units) / 1e9);
             openblas_set_num_threads(2);
             t0 = twall();
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1, x, K, w, K, 0, y, N);
             see(&blas2, flop / (twall() - t0) / 1e9);
         }
-        char b[7][64];
+        char b[8][64];
         printf("%-16s N %5zu K %4zu | pack µs %s %s, %% of 1t GEMM %s | 1t panel %s, many %s, sgemm %s | "
-               "2t many %s, sgemm %s | bits %016llx %016llx\n",
+               "2t many %s, sgemm %s, split's bound %s | bits %016llx %016llx\n",
                sh->name, N, K, fmt(&pack, b[0]), bad ? "MISMATCH" : "exact", fmt(&share, b[6]), fmt(&one, b[1]), fmt(&many1, b[2]),
-               fmt(&blas1, b[3]), fmt(&many2, b[4]), fmt(&blas2, b[5]), (unsigned long long)h1, (unsigned long long)h2);
+               fmt(&blas1, b[3]), fmt(&many2, b[4]), fmt(&blas2, b[5]), fmt(&path, b[7]), (unsigned long long)h1, (unsigned long long)h2);
         fflush(stdout);
         free(x); free(w); free(y); free(y2);
     }
