@@ -125,8 +125,8 @@ TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, cons
 
 // The same blocks on an f32 tile W [rows, K] (row-major, any K) that `tiledMatmul` has just filled (widened
 // BF16 / F16, dequantized NF4 without AVX-512's kernel), and the prefill's f32 linears (f32_gemm_many.c).
-// Packing W k-major from contiguous row reads: 2.3–2.9× faster than one 16-row VPGATHERDD per column, 8–9 %
-// → 3–4 % of a one-thread GEMM at M = 512 (BENCHMARKS.md, "f32 panel packing, session 11").
+// Packing W k-major from contiguous row reads: 2.3–2.9× faster than one 16-row VPGATHERDD per column, 6–12 %
+// → 2–6 % of a one-thread GEMM at M = 512 (BENCHMARKS.md, "f32 panel packing, session 11").
 #ifndef F32_PACK   // 0: gathers only (session 10's packing), for tools/bench/f32_panel_probe.c's A/B
 #define F32_PACK 1
 #endif
