@@ -2,9 +2,10 @@
 // (`csimd_f32_panel_gemm`) and on the pool (`csimd_f32_gemm_many`, 1 and 2 threads), against OpenBLAS sgemm
 // on the same data in the same run, on the linears of SmolLM2-135M and the 0.84 B Llama shape at M = 512.
 // Each figure is the median (range) of GFLOP/s over ROUNDS rounds; one-thread figures by thread CPU time,
-// two-thread figures by wall time, and the split's bound (critical_path, below). `pack` is the time to pack every 64-row × 256-column panel of W once
-// (what one M-pass of the GEMM packs), also as a share of the one-thread GEMM's time in the same round.
-// The packed panels are checked against a scalar twin, and `bits` is a hash of the GEMM's output bits (equal across builds
+// two-thread figures by wall time, and the split's bound (critical_path, below). `pack` is the time to
+// pack every 64-row × 256-column panel of W once (what one M-pass of the GEMM packs), also as a share of
+// the one-thread GEMM's time in the same round. The packed panels are checked against a scalar twin, and
+// `bits` is a hash of the GEMM's output bits (equal across builds
 // = bit-identical products). Build switches, passed to every file: F32_PACK=0 packs by gathers only
 // (session 10's packing; default 1: contiguous 16 × 16 blocks), F32_MANY_UNIT=16 splits the pool's job in
 // whole 64-row panels (session 10; default 8: chunks of 32-row multiples, so 9 panels split 4.5 / 4.5).
