@@ -1,14 +1,19 @@
 // The f32 linears of a prefill (many activation rows) as one job of the spinning pool (pool.c): a block's
 // q, k, v or gate, up — several weights over the same x — or one weight alone, every output's weight rows
-// cut into 16-row units laid end to end, the pool's chunks (multiples of 4 units: whole 64-row panels)
-// each running nf4_gemm.c's f32 panel blocks (`csimd_f32_panel_gemm`: a 64-row × 256-column panel of W
-// packed k-major, then all M rows of x through a 6 × 64 register block). One hand-off per group instead
+// cut into 8-row units laid end to end, the pool's chunks (multiples of 4 units: 32-row multiples) each
+// running nf4_gemm.c's f32 panel blocks (`csimd_f32_panel_gemm`: a 64-row × 256-column panel of W packed
+// k-major, then all M rows of x through a 6 × 64 register block; a chunk's last 32 rows, if any, through a
+// 6 × 32 block). Half panels let 9 panels (SmolLM2's 576-wide o and down) split 4.5 / 4.5 over two threads
+// instead of 5 / 4 (BENCHMARKS.md, "f32 panel packing, session 11"). One hand-off per group instead
 // of one OpenBLAS call per linear, whose two threads then yield the core to each other (BENCHMARKS.md,
 // "Prefill, session 10"). Each output element is the same sum in the same order however the rows are
 // split, so an output of a group is bit-identical to that weight run alone.
 #include "CSIMD.h"
 
-enum { UNIT = 16 };
+#ifndef F32_MANY_UNIT   // 16: whole-panel chunks (session 10), for tools/bench/f32_panel_probe.c's A/B
+#define F32_MANY_UNIT 8
+#endif
+enum { UNIT = F32_MANY_UNIT };
 
 typedef struct { const csimd_out_t *outs; size_t count; const float *x; size_t M, K; } many_job_t;
 

@@ -63,42 +63,41 @@ TARGET512 static void nf4_decode_panel(float *bp, const uint8_t *packed, const f
     }
 }
 
-// y[R rows, 64 columns] (+)= x[R rows, kc] · bp; `cols` masks the columns past n1.
+// y[R rows, 16·C columns] (+)= x[R rows, kc] · bp; `mask` masks the columns past n1. C = 4 (a 64-row
+// panel), or 2 for the first 32 rows alone (the f32 path's half panels, f32_gemm_many.c).
 TARGET512 static inline __attribute__((always_inline))
 void nf4_gemm_block(float *y, size_t ldy, const float *x, size_t ldx, const float *bp, size_t kc, int accumulate,
-                    const __mmask16 *mask, int R) {
+                    const __mmask16 *mask, int R, int C) {
     __m512 acc[6][4];
     for (int r = 0; r < R; r++)
-        for (int c = 0; c < 4; c++)
+        for (int c = 0; c < C; c++)
             acc[r][c] = accumulate ? _mm512_maskz_loadu_ps(mask[c], y + r * ldy + 16 * c) : _mm512_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(bp + k * NR), b1 = _mm512_loadu_ps(bp + k * NR + 16);
-        __m512 b2 = _mm512_loadu_ps(bp + k * NR + 32), b3 = _mm512_loadu_ps(bp + k * NR + 48);
+        __m512 b[4];
+        for (int c = 0; c < C; c++) b[c] = _mm512_loadu_ps(bp + k * NR + 16 * c);
         for (int r = 0; r < R; r++) {
             __m512 a = _mm512_set1_ps(x[r * ldx + k]);
-            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
-            acc[r][3] = _mm512_fmadd_ps(a, b3, acc[r][3]);
+            for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(a, b[c], acc[r][c]);
         }
     }
     for (int r = 0; r < R; r++)
-        for (int c = 0; c < 4; c++) _mm512_mask_storeu_ps(y + r * ldy + 16 * c, mask[c], acc[r][c]);
+        for (int c = 0; c < C; c++) _mm512_mask_storeu_ps(y + r * ldy + 16 * c, mask[c], acc[r][c]);
 }
 
 // All M activation rows (row stride ldx) against one decoded panel: 6-row blocks, then the remainder.
-TARGET512 static void gemm_panel_rows(float *y, size_t ldy, const float *x, size_t ldx, size_t M, const float *bp, size_t kc,
-                                      int acc, const __mmask16 *mask) {
+TARGET512 static inline __attribute__((always_inline))
+void gemm_panel_rows(float *y, size_t ldy, const float *x, size_t ldx, size_t M, const float *bp, size_t kc,
+                     int acc, const __mmask16 *mask, int C) {
     size_t i = 0;
-    for (; i + 6 <= M; i += 6) nf4_gemm_block(y + i * ldy, ldy, x + i * ldx, ldx, bp, kc, acc, mask, 6);
+    for (; i + 6 <= M; i += 6) nf4_gemm_block(y + i * ldy, ldy, x + i * ldx, ldx, bp, kc, acc, mask, 6, C);
     float *yi = y + i * ldy;
     const float *xi = x + i * ldx;
     switch (M - i) {
-    case 1: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 1); break;
-    case 2: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 2); break;
-    case 3: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 3); break;
-    case 4: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 4); break;
-    case 5: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 5); break;
+    case 1: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 1, C); break;
+    case 2: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 2, C); break;
+    case 3: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 3, C); break;
+    case 4: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 4, C); break;
+    case 5: nf4_gemm_block(yi, ldy, xi, ldx, bp, kc, acc, mask, 5, C); break;
     default: break;
     }
 }
@@ -119,24 +118,65 @@ TARGET512 static void nf4_gemm_avx512(float *y, size_t ldy, const float *x, cons
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = K - k0 < KC ? K - k0 : KC;
             nf4_decode_panel(bp, packed, absmax, j, rows, K, k0, kc, shift, table);
-            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask);
+            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask, 4);
         }
     }
 }
 
 // The same blocks on an f32 tile W [rows, K] (row-major, any K) that `tiledMatmul` has just filled (widened
-// BF16 / F16, dequantized NF4 without AVX-512's kernel): 16 rows at one column per VPGATHERDD into the
-// panel, so one call replaces a one-thread sgemm that would repack all of x for every tile.
+// BF16 / F16, dequantized NF4 without AVX-512's kernel), and the prefill's f32 linears (f32_gemm_many.c).
+// Packing W k-major from contiguous row reads: 2.3–2.9× faster than one 16-row VPGATHERDD per column, 6–12 %
+// → 2–6 % of a one-thread GEMM at M = 512 (BENCHMARKS.md, "f32 panel packing, session 11").
+#ifndef F32_PACK   // 0: gathers only (session 10's packing), for tools/bench/f32_panel_probe.c's A/B
+#define F32_PACK 1
+#endif
+// Columns [k, k + n) of 16 weight rows (those in `live`) at one column per VPGATHERDD: the edges.
+TARGET512 static inline void f32_pack_gather(float *out, const float *base, size_t K, size_t k, size_t n, __mmask16 live) {
+    const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)K));
+    for (size_t c = 0; c < n; c++)
+        _mm512_storeu_ps(out + c * NR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, row, base + k + c, 4));
+}
+
+#if F32_PACK
+// 16 rows × 16 columns with contiguous loads: per 4 columns, vector j holds the 4 columns of rows
+// j, j + 4, j + 8, j + 12 in its four 128-bit lanes (one load, three inserts); a 4 × 4 transpose inside
+// every lane (8 shuffles) leaves column c of all 16 rows in one vector, in row order.
+TARGET512 static inline void f32_pack_16x16(float *out, const float *p, size_t K) {
+    for (int c = 0; c < 16; c += 4) {
+        __m512 a[4];
+        for (int j = 0; j < 4; j++) {
+            const float *q = p + j * K + c;
+            a[j] = _mm512_castps128_ps512(_mm_loadu_ps(q));
+            a[j] = _mm512_insertf32x4(a[j], _mm_loadu_ps(q + 4 * K), 1);
+            a[j] = _mm512_insertf32x4(a[j], _mm_loadu_ps(q + 8 * K), 2);
+            a[j] = _mm512_insertf32x4(a[j], _mm_loadu_ps(q + 12 * K), 3);
+        }
+        __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(a[0], a[1])), t1 = _mm512_castps_pd(_mm512_unpackhi_ps(a[0], a[1]));
+        __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(a[2], a[3])), t3 = _mm512_castps_pd(_mm512_unpackhi_ps(a[2], a[3]));
+        _mm512_storeu_ps(out + (c + 0) * NR, _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2)));
+        _mm512_storeu_ps(out + (c + 1) * NR, _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)));
+        _mm512_storeu_ps(out + (c + 2) * NR, _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)));
+        _mm512_storeu_ps(out + (c + 3) * NR, _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)));
+    }
+}
+#endif
+
+// Rows [j0, j0 + rows) (rows ≤ 64), columns [k0, k0 + kc) of W into bp[(k − k0)·64 + (j − j0)]: full
+// 16-row groups 16 columns at a time from contiguous row reads (f32_pack_16x16), the edges by gathers.
+// Only moves values: the panel, and so the product, is the same whichever way it is filled.
 TARGET512 static void f32_pack_panel(float *bp, const float *w, size_t j0, size_t rows, size_t K, size_t k0, size_t kc) {
-    for (size_t g = 0; g < NR / 16; g++) {
+    for (size_t g = 0; g < (rows <= NR / 2 ? 2 : 4); g++) {   // a half panel's block reads its first 32 rows only
         size_t r0 = g * 16;
         __mmask16 live = live_lanes(rows, r0);
         float *out = bp + r0;
-        const __m512i row = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                               _mm512_set1_epi32((int)K));
         const float *base = w + (j0 + r0) * K;
-        for (size_t k = k0; k < k0 + kc; k++)
-            _mm512_storeu_ps(out + (k - k0) * NR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, row, base + k, 4));
+        size_t c = 0;
+#if F32_PACK
+        if (live == 0xFFFF)
+            for (; c + 16 <= kc; c += 16) f32_pack_16x16(out + c * NR, base + k0 + c, K);
+#endif
+        f32_pack_gather(out + c * NR, base, K, k0 + c, kc - c, live);
     }
 }
 
@@ -149,7 +189,8 @@ TARGET512 static void f32_gemm_avx512(float *y, size_t ldy, const float *x, size
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = K - k0 < KC ? K - k0 : KC;
             f32_pack_panel(bp, w, j, rows, K, k0, kc);
-            gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask);
+            if (rows <= NR / 2) gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask, 2);
+            else gemm_panel_rows(y + j, ldy, x + k0, K, M, bp, kc, k0 > 0, mask, 4);
         }
     }
 }

@@ -48,6 +48,31 @@ final class PrefillGemmTests: XCTestCase {
         }
     }
 
+    /// The panel GEMM (`csimd_f32_panel_gemm`) is, for every output, the chain of fused multiply-adds over
+    /// k = 0, 1, … in order from +0: packing a panel (contiguous 16 × 16 blocks, gathers at the edges) only
+    /// moves values, so any value packed to the wrong place, or not at all, changes the bits. Widths with
+    /// partial 16-row groups and half panels (≤ 32 rows: 7, 30, 261 = 4·64 + 5; 33 is a full one), K with
+    /// 16-column edges (577 = 256 + 256 + 64 + 1; 40; 7: gathers only).
+    func testPanelGemmIsTheInOrderFusedMultiplyAddChainBitForBit() throws {
+        try XCTSkipUnless(csimd_avx512_available() != 0, "no AVX-512: the panel GEMM declines")
+        let m = 13
+        for (n, k) in [(261, 577), (130, 40), (7, 7), (30, 48), (33, 256)] {
+            let x = values(m * k), w = values(n * k)
+            var y = [Float](repeating: .nan, count: m * n)
+            let done = y.withUnsafeMutableBufferPointer { csimd_f32_panel_gemm($0.baseAddress!, n, x, m, w, n, k) }
+            XCTAssertEqual(done, n, "n = \(n), k = \(k): declined")
+            var mismatches = 0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var acc: Float = 0
+                    for p in 0..<k { acc.addProduct(x[i * k + p], w[j * k + p]) }
+                    if acc.bitPattern != y[i * n + j].bitPattern { mismatches += 1 }
+                }
+            }
+            XCTAssertEqual(mismatches, 0, "n = \(n), k = \(k): outputs not the in-order FMA chain")
+        }
+    }
+
     /// q, k, v as one pool job (`fusedLinearForward` at ≥ panelGemmRows rows) equal each layer's own
     /// `forward` bit for bit, biases included — also when the pool splits them differently (one thread).
     func testAGroupEqualsEachLayerAloneBitForBit() throws {

@@ -200,7 +200,7 @@ int csimd_set_direct(int fd, int on);
 
 // The f32 linears of a prefill (f32_gemm_many.c): y_s[i·ldy + j] = Σ_k x[i·K + k]·w_s[j·K + k] for every
 // output s (csimd_out_t.w: float [rows, K]) and i < M, written; all outputs' weight rows one job of the
-// spinning pool, 64-row panels of `csimd_f32_panel_gemm`. Each element does not depend on the split (an
+// spinning pool in 32-row multiples, `csimd_f32_panel_gemm`'s panels. Each element does not depend on the split (an
 // output equals its weight run alone). Returns 1, or 0 (nothing written) without AVX-512 or when a
 // weight has rows·K ≥ 2^31.
 int csimd_f32_gemm_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int max_threads);
