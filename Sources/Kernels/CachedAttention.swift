@@ -1,3 +1,4 @@
+import CSIMD
 import Foundation
 
 /// Where the new queries of each sequence sit against a key/value cache (incremental decoding).
@@ -50,7 +51,11 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
             let first = g.keys(b: bi, i: 0).lowerBound, last = g.keys(b: bi, i: t - 1).upperBound, n = last - first
             let qb = q + bi * t * qStride + h * hd
             let kvOff = (bi * g.capacity + first) * kvStride + (h / group) * hd
-            sgemm(transA: false, transB: true, m: t, n: n, k: hd, alpha: scale, qb, lda: qStride, kCache + kvOff, ldb: kvStride, p, ldc: n)
+            // One new row (a decode step): CSIMD's one-row kernels, not an sgemm call of one row per head.
+            let oneRow = t == 1 && decodeAttentionKernel
+            if !(oneRow && csimd_attention_scores_one(p, qb, kCache + kvOff, n, hd, kvStride, scale) != 0) {
+                sgemm(transA: false, transB: true, m: t, n: n, k: hd, alpha: scale, qb, lda: qStride, kCache + kvOff, ldb: kvStride, p, ldc: n)
+            }
             for i in 0..<t {
                 let row = p + i * n, r = g.keys(b: bi, i: i)
                 for j in 0..<(r.lowerBound - first) { row[j] = -.infinity }
@@ -62,11 +67,17 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
             if let headMask, headMask[h] != 1 {
                 for i in 0..<(t * n) { p[i] *= headMask[h] }
             }
-            sgemm(transA: false, transB: false, m: t, n: hd, k: n, p, lda: n, vCache + kvOff, ldb: kvStride,
-                  out + bi * t * qStride + h * hd, ldc: qStride)
+            let ob = out + bi * t * qStride + h * hd
+            if !(oneRow && csimd_attention_mix_one(ob, p, vCache + kvOff, n, hd, kvStride) != 0) {
+                sgemm(transA: false, transB: false, m: t, n: hd, k: n, p, lda: n, vCache + kvOff, ldb: kvStride, ob, ldc: qStride)
+            }
         }
     }
 }
+
+/// One-row steps take CSIMD's kernels (`csimd_attention_scores_one`, `csimd_attention_mix_one`);
+/// `WHITTLE_DECODE_ATTENTION=blas` keeps OpenBLAS sgemm for them (A/B runs), as tests may by setting it.
+public var decodeAttentionKernel = ProcessInfo.processInfo.environment["WHITTLE_DECODE_ATTENTION"] != "blas"
 
 /// Naive twin of `cachedAttentionForward` (Double accumulation, no BLAS).
 public func cachedAttentionForwardNaive(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,

@@ -173,6 +173,11 @@ size_t csimd_sgemv(float *y, size_t ldy, const float *x, const float *w, size_t 
 // Several f32 weights with the same K on the same x, split by the pool as one job (csimd_out_t.w: float);
 // returns 1, or 0 (nothing written) without AVX-512.
 int csimd_sgemv_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int max_threads);
+// One query row of attention over cached keys / values (attention_one.c; a decode step's head): scores
+// s[j] = scale·Σ_d q[d]·k[j·stride + d] for j < n, and out[d] = Σ_j p[j]·v[j·stride + d] for d < hd.
+// 1 when done, 0 without AVX-512 (the caller keeps sgemm).
+int csimd_attention_scores_one(float *s, const float *q, const float *k, size_t n, size_t hd, size_t stride, float scale);
+int csimd_attention_mix_one(float *out, const float *p, const float *v, size_t n, size_t hd, size_t stride);
 
 // The f32 forward's exp loops (exp_loops.c, AVX-512 / AVX2 lanes, Cephes expf ≤ 2 ulp); each returns 0
 // without SIMD so the Swift scalar twin runs. out = silu(gate)·up (out may alias gate or up); one softmax
