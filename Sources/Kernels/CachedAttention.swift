@@ -38,6 +38,10 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
                                    headMask: UnsafePointer<Float>?, variant: AttentionVariant,
                                    heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float) {
     precondition(nkv > 0 && nh % nkv == 0, "cachedAttentionForward: \(nh) query heads not a multiple of \(nkv) kv heads")
+    if g.newTokens == 1 && decodeAttentionKernel
+        && cachedAttentionOneRow(out, q: q, kCache: kCache, vCache: vCache, g, headMask: headMask, variant: variant, heads: nh, kvHeads: nkv, headDim: hd, scale: scale) {
+        return
+    }
     let group = nh / nkv, qStride = nh * hd, kvStride = nkv * hd, t = g.newTokens
     let b = g.past.count
     // Work items: (sequence, query head); each keeps its own [T, keys] scratch. A decode step of a
@@ -51,11 +55,7 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
             let first = g.keys(b: bi, i: 0).lowerBound, last = g.keys(b: bi, i: t - 1).upperBound, n = last - first
             let qb = q + bi * t * qStride + h * hd
             let kvOff = (bi * g.capacity + first) * kvStride + (h / group) * hd
-            // One new row (a decode step): CSIMD's one-row kernels, not an sgemm call of one row per head.
-            let oneRow = t == 1 && decodeAttentionKernel
-            if !(oneRow && csimd_attention_scores_one(p, qb, kCache + kvOff, n, hd, kvStride, scale) != 0) {
-                sgemm(transA: false, transB: true, m: t, n: n, k: hd, alpha: scale, qb, lda: qStride, kCache + kvOff, ldb: kvStride, p, ldc: n)
-            }
+            sgemm(transA: false, transB: true, m: t, n: n, k: hd, alpha: scale, qb, lda: qStride, kCache + kvOff, ldb: kvStride, p, ldc: n)
             for i in 0..<t {
                 let row = p + i * n, r = g.keys(b: bi, i: i)
                 for j in 0..<(r.lowerBound - first) { row[j] = -.infinity }
@@ -67,16 +67,38 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
             if let headMask, headMask[h] != 1 {
                 for i in 0..<(t * n) { p[i] *= headMask[h] }
             }
-            let ob = out + bi * t * qStride + h * hd
-            if !(oneRow && csimd_attention_mix_one(ob, p, vCache + kvOff, n, hd, kvStride) != 0) {
-                sgemm(transA: false, transB: false, m: t, n: hd, k: n, p, lda: n, vCache + kvOff, ldb: kvStride, ob, ldc: qStride)
-            }
+            sgemm(transA: false, transB: false, m: t, n: hd, k: n, p, lda: n, vCache + kvOff, ldb: kvStride,
+                  out + bi * t * qStride + h * hd, ldc: qStride)
         }
     }
 }
 
-/// One-row steps take CSIMD's kernels (`csimd_attention_scores_one`, `csimd_attention_mix_one`);
-/// `WHITTLE_DECODE_ATTENTION=blas` keeps OpenBLAS sgemm for them (A/B runs), as tests may by setting it.
+/// A decode step, one new row per sequence: every head of a sequence in one pass over its cached rows in
+/// memory order (CSIMD attention_one.c), the softmax per head between. The rows are cold at every step,
+/// and per head (sgemm over a strided head) their loads stalled. false, with nothing written, without AVX-512.
+func cachedAttentionOneRow(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
+                           kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>, _ g: CacheGeometry,
+                           headMask: UnsafePointer<Float>?, variant: AttentionVariant,
+                           heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float) -> Bool {
+    let kvStride = nkv * hd, maxKeys = (0..<g.past.count).map { g.keys(b: $0, i: 0).count }.max() ?? 0
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, nh * maxKeys))
+    defer { p.deallocate() }
+    for bi in 0..<g.past.count {
+        let keys = g.keys(b: bi, i: 0), n = keys.count, kv = (bi * g.capacity + keys.lowerBound) * kvStride
+        guard csimd_attention_scores_one(p, q + bi * nh * hd, kCache + kv, n, nh, nkv, hd, scale) != 0 else { return false }
+        for h in 0..<nh {
+            let row = p + h * n
+            softmaxRow(row, row, n)
+            if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(row, count: n, gamma: gamma, zeta: zeta) }
+            if let headMask, headMask[h] != 1 { for j in 0..<n { row[j] *= headMask[h] } }
+        }
+        _ = csimd_attention_mix_one(out + bi * nh * hd, p, vCache + kv, n, nh, nkv, hd)
+    }
+    return true
+}
+
+/// One-row steps take `cachedAttentionOneRow`; `WHITTLE_DECODE_ATTENTION=blas` keeps OpenBLAS sgemm per head
+/// for them (A/B runs; the tests set it to compare both).
 public var decodeAttentionKernel = ProcessInfo.processInfo.environment["WHITTLE_DECODE_ATTENTION"] != "blas"
 
 /// Naive twin of `cachedAttentionForward` (Double accumulation, no BLAS).
