@@ -4,7 +4,7 @@ import Kernels
 
 /// Linears on the same rows `x[M, K]` as one product when their kernel allows it — a decode step's q, k, v
 /// or gate, up: 16-bit weights of one dtype at ≤ `pooledRows` rows (`halfLinearsForward`), f32 weights at
-/// one row (`gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
+/// ≤ `gemvRows` rows (`gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
 /// linear. Each output is what the layer's own `forward` returns (the same kernel on the same rows).
 /// At prefill size (≥ `panelGemmRows` rows) f32 weights run as one job of the panel GEMM (`f32LinearsForward`).
 /// nil when they cannot (quantized or mixed layers, more rows, no kernel): the caller runs them one by one.
@@ -12,18 +12,18 @@ public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m
     guard let k = layers.first?.inFeatures, m > 0, layers.allSatisfy({ $0.inFeatures == k }) else { return nil }
     let halves = layers.compactMap { $0 as? HalfLinear }, floats = layers.compactMap { $0 as? Linear }
     let allHalf = halves.count == layers.count, allFloat = floats.count == layers.count
-    guard allHalf || (allFloat && (m == 1 || panelGemmRuns(rows: m))) else { return nil }
+    guard allHalf || (allFloat && (m <= gemvRows || panelGemmRuns(rows: m))) else { return nil }
     // Every kernel writes straight into the output arrays; the biases follow (`addBiases`).
     var done = true
     let ys = uninitializedArrays(layers.map { m * $0.outFeatures }) { ys in
         x.withUnsafeBufferPointer { xp in
             let x = xp.baseAddress!
-            if allFloat && m > 1 { return f32LinearsForward(floats, outputs: ys, x: x, rows: m) }   // biases included
+            if allFloat && m > gemvRows { return f32LinearsForward(floats, outputs: ys, x: x, rows: m) }   // biases included
             if allHalf {
                 done = halfLinearsForward(ys, x: x, weights: halves.map(\.weight), m: m)
             } else {
                 done = withPointers(floats.map(\.weight)) { ws in
-                    gemvForward(zip(ys, zip(ws, floats)).map { GemvOutput(y: $0, weight: $1.0, rows: $1.1.outFeatures) }, x: x, m: 1, k: k)
+                    gemvForward(zip(ys, zip(ws, floats)).map { GemvOutput(y: $0, weight: $1.0, rows: $1.1.outFeatures) }, x: x, m: m, k: k)
                 }
             }
             if done { addBiases(ys, allHalf ? halves.map(\.bias) : floats.map(\.bias), rows: m, widths: layers.map(\.outFeatures)) }

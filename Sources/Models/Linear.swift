@@ -40,6 +40,11 @@ public final class Linear: LinearLayer {
 
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
         if panelGemmRuns(rows: rows) { return f32LinearsForward([self], outputs: [out], x: inp, rows: rows) }
+        // A few rows (`gemvRows`: a decode prompt, sequences decoding together): the GEMV's row blocks.
+        if rows > 1 && rows <= gemvRows && inFeatures > 0
+            && weight.withUnsafeBufferPointer({ gemvForward([GemvOutput(y: out, weight: $0.baseAddress!, rows: outFeatures)], x: inp, m: rows, k: inFeatures) }) {
+            return addBiases([out], [bias], rows: rows, widths: [outFeatures])
+        }
         weight.withUnsafeBufferPointer { w in
             if let bias {
                 bias.withUnsafeBufferPointer { b in
