@@ -4,21 +4,22 @@ import Kernels
 
 /// Linears on the same rows `x[M, K]` as one product when their kernel allows it — a decode step's q, k, v
 /// or gate, up: 16-bit weights of one dtype at ≤ `pooledRows` rows (`halfLinearsForward`), f32 weights at
-/// ≤ `gemvRows` rows (`gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
+/// one row, or ≤ `gemvRows` rows with `fewRowGemv` (a KV-cache forward; `gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
 /// linear. Each output is what the layer's own `forward` returns (the same kernel on the same rows).
 /// At prefill size (≥ `panelGemmRows` rows) f32 weights run as one job of the panel GEMM (`f32LinearsForward`).
 /// nil when they cannot (quantized or mixed layers, more rows, no kernel): the caller runs them one by one.
-public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int) -> [[Float]]? {
+public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int, fewRowGemv: Bool = false) -> [[Float]]? {
     guard let k = layers.first?.inFeatures, m > 0, layers.allSatisfy({ $0.inFeatures == k }) else { return nil }
     let halves = layers.compactMap { $0 as? HalfLinear }, floats = layers.compactMap { $0 as? Linear }
     let allHalf = halves.count == layers.count, allFloat = floats.count == layers.count
-    guard allHalf || (allFloat && (m <= gemvRows || panelGemmRuns(rows: m))) else { return nil }
+    let gemvM = fewRowGemv ? gemvRows : 1   // f32 rows the GEMV takes (`Linear.fewRows`)
+    guard allHalf || (allFloat && (m <= gemvM || panelGemmRuns(rows: m))) else { return nil }
     // Every kernel writes straight into the output arrays; the biases follow (`addBiases`).
     var done = true
     let ys = uninitializedArrays(layers.map { m * $0.outFeatures }) { ys in
         x.withUnsafeBufferPointer { xp in
             let x = xp.baseAddress!
-            if allFloat && m > gemvRows { return f32LinearsForward(floats, outputs: ys, x: x, rows: m) }   // biases included
+            if allFloat && m > gemvM { return f32LinearsForward(floats, outputs: ys, x: x, rows: m) }   // biases included
             if allHalf {
                 done = halfLinearsForward(ys, x: x, weights: halves.map(\.weight), m: m)
             } else {

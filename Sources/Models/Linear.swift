@@ -40,11 +40,6 @@ public final class Linear: LinearLayer {
 
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
         if panelGemmRuns(rows: rows) { return f32LinearsForward([self], outputs: [out], x: inp, rows: rows) }
-        // A few rows (`gemvRows`: a decode prompt, sequences decoding together): the GEMV's row blocks.
-        if rows > 1 && rows <= gemvRows && inFeatures > 0
-            && weight.withUnsafeBufferPointer({ gemvForward([GemvOutput(y: out, weight: $0.baseAddress!, rows: outFeatures)], x: inp, m: rows, k: inFeatures) }) {
-            return addBiases([out], [bias], rows: rows, widths: [outFeatures])
-        }
         weight.withUnsafeBufferPointer { w in
             if let bias {
                 bias.withUnsafeBufferPointer { b in
@@ -54,6 +49,23 @@ public final class Linear: LinearLayer {
                 matmulForward(out, inp, w.baseAddress!, nil, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
             }
         }
+    }
+
+    /// `forward` on ≤ `gemvRows` rows with the GEMV's row blocks (a KV-cache forward's prompt, sequences
+    /// decoding together: each weight read once, where OpenBLAS's GEMM packs it first); nil when the GEMV
+    /// declines (no AVX-512, `WHITTLE_SGEMV=blas`) or the rows are more. Only the eager executor's cached
+    /// forward asks (`EagerExecutor.linear`): `forward` itself stays OpenBLAS's at 2… rows, as the tape's products are.
+    public func fewRows(_ x: [Float], rows: Int) -> [Float]? {
+        guard rows >= 1, rows <= gemvRows, inFeatures > 0, x.count == rows * inFeatures else { return nil }
+        var done = false
+        let y = [Float](unsafeUninitializedCapacity: rows * outFeatures) { y, count in
+            done = x.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { w in
+                gemvForward([GemvOutput(y: y.baseAddress!, weight: w.baseAddress!, rows: outFeatures)], x: xp.baseAddress!, m: rows, k: inFeatures)
+            } }
+            if done { addBiases([y.baseAddress!], [bias], rows: rows, widths: [outFeatures]) }
+            count = rows * outFeatures
+        }
+        return done ? y : nil
     }
 
     /// Number of stored parameters.
