@@ -2,8 +2,9 @@
 //   y[i·ldy + j] = Σ_k x[i, k] · w[j, k]      for weight rows j in [n0, n1)
 // A decode step is bound by reading the weights. One activation row (M = 1, one sequence decoding)
 // reads the weight rows one after another in memory order — a single stream, as `readSum` reads, which
-// the hardware prefetcher follows; 2–4 rows use register blocks of R ≤ 4 activation rows × 4 weight
-// rows (each weight read once per 4 activation rows) with a software prefetch. Both add the same terms
+// the hardware prefetcher follows; more rows use register blocks of R ≤ 4 activation rows × 4 weight
+// rows (each weight read once per 4 activation rows) with a software prefetch, over panels of 64 weight
+// rows that stay in L2 for every group of 4 activation rows (up to Kernels' `gemvRows`, 16: a decode prompt). Both add the same terms
 // in the same order (16 columns a step, the last partial chunk masked, one accumulator a row, then a
 // horizontal sum), so a sequence's result does not depend on how many decode beside it. The pool
 // (pool.c) splits the weight rows over the cores — for one linear or for several on the same x as one

@@ -61,9 +61,24 @@ size_t csimd_huge_pages(const void *const *ptrs, const size_t *bytes, size_t cou
     free(s);
     return done;
 }
+
+// A block of at least 1 MB that every decode step reads (the KV cache) on huge pages from its first touch:
+// 2 MB-aligned, rounded up to 2 MB, MADV_HUGEPAGE (the `madvise` THP mode faults such a range in as huge
+// pages). Smaller blocks, WHITTLE_HUGE_PAGES=0 or a failed alignment: plain malloc. Either way free() frees it.
+void *csimd_alloc_huge(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    const char *e = getenv("WHITTLE_HUGE_PAGES");
+    if (bytes < huge / 2 || (e && e[0] == '0')) return malloc(bytes ? bytes : 1);
+    size_t rounded = (bytes + huge - 1) & ~(huge - 1);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded) != 0) return malloc(bytes);
+    madvise(p, rounded, MADV_HUGEPAGE);
+    return p;
+}
 #else
 size_t csimd_huge_pages(const void *const *ptrs, const size_t *bytes, size_t count) {
     (void)ptrs; (void)bytes; (void)count;
     return 0;
 }
+void *csimd_alloc_huge(size_t bytes) { return malloc(bytes ? bytes : 1); }
 #endif

@@ -1,3 +1,4 @@
+import CSIMD
 import Foundation
 
 /// Where the new queries of each sequence sit against a key/value cache (incremental decoding).
@@ -37,6 +38,10 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
                                    headMask: UnsafePointer<Float>?, variant: AttentionVariant,
                                    heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float) {
     precondition(nkv > 0 && nh % nkv == 0, "cachedAttentionForward: \(nh) query heads not a multiple of \(nkv) kv heads")
+    if g.newTokens == 1 && decodeAttentionKernel
+        && cachedAttentionOneRow(out, q: q, kCache: kCache, vCache: vCache, g, headMask: headMask, variant: variant, heads: nh, kvHeads: nkv, headDim: hd, scale: scale) {
+        return
+    }
     let group = nh / nkv, qStride = nh * hd, kvStride = nkv * hd, t = g.newTokens
     let b = g.past.count
     // Work items: (sequence, query head); each keeps its own [T, keys] scratch. A decode step of a
@@ -67,6 +72,34 @@ public func cachedAttentionForward(_ out: UnsafeMutablePointer<Float>, q: Unsafe
         }
     }
 }
+
+/// A decode step, one new row per sequence: every head of a sequence in one pass over its cached rows in
+/// memory order (CSIMD attention_one.c), the softmax per head between. The rows are cold at every step,
+/// and per head (sgemm over a strided head) their loads stalled. false, with nothing written, without AVX-512.
+func cachedAttentionOneRow(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
+                           kCache: UnsafePointer<Float>, vCache: UnsafePointer<Float>, _ g: CacheGeometry,
+                           headMask: UnsafePointer<Float>?, variant: AttentionVariant,
+                           heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float) -> Bool {
+    let kvStride = nkv * hd, maxKeys = (0..<g.past.count).map { g.keys(b: $0, i: 0).count }.max() ?? 0
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, nh * maxKeys))
+    defer { p.deallocate() }
+    for bi in 0..<g.past.count {
+        let keys = g.keys(b: bi, i: 0), n = keys.count, kv = (bi * g.capacity + keys.lowerBound) * kvStride
+        guard csimd_attention_scores_one(p, q + bi * nh * hd, kCache + kv, n, nh, nkv, hd, scale) != 0 else { return false }
+        for h in 0..<nh {
+            let row = p + h * n
+            softmaxRow(row, row, n)
+            if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(row, count: n, gamma: gamma, zeta: zeta) }
+            if let headMask, headMask[h] != 1 { for j in 0..<n { row[j] *= headMask[h] } }
+        }
+        _ = csimd_attention_mix_one(out + bi * nh * hd, p, vCache + kv, n, nh, nkv, hd)
+    }
+    return true
+}
+
+/// One-row steps take `cachedAttentionOneRow`; `WHITTLE_DECODE_ATTENTION=blas` keeps OpenBLAS sgemm per head
+/// for them (A/B runs; the tests set it to compare both).
+public var decodeAttentionKernel = ProcessInfo.processInfo.environment["WHITTLE_DECODE_ATTENTION"] != "blas"
 
 /// Naive twin of `cachedAttentionForward` (Double accumulation, no BLAS).
 public func cachedAttentionForwardNaive(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,

@@ -88,6 +88,14 @@ public func gemvForward(_ outputs: [GemvOutput], x: UnsafePointer<Float>, m: Int
     return csimd_sgemv_split_many(outs, outs.count, x, m, k, Int32(min(Threads.count, kernelThreads))) != 0
 }
 
+/// Up to this many rows a KV-cache forward's f32 linears (`Linear.fewRows`, and fused groups) take `gemvForward`
+/// — a decode prompt, a batch of sequences decoding together: the row blocks read each weight once from memory,
+/// where OpenBLAS's GEMM first packs it (SmolLM2's 16-token prompt: 37–47 ms against 58–65 ms, BENCHMARKS.md
+/// "f32 decode step, session 11"). `WHITTLE_GEMV_ROWS=1` keeps OpenBLAS from two rows (A/B runs). Every
+/// other product (`matmulForward`, `Linear.forward`, the training tape's) keeps the GEMV at one row, so the
+/// eager and taped forwards stay equal bit for bit.
+public let gemvRows = Int(ProcessInfo.processInfo.environment["WHITTLE_GEMV_ROWS"] ?? "") ?? 16
+
 /// `WHITTLE_SGEMV=blas` keeps OpenBLAS `sgemv` for one-row f32 products (A/B runs of the decoding bench).
 let ownGemv = ProcessInfo.processInfo.environment["WHITTLE_SGEMV"] != "blas"
 

@@ -4,37 +4,41 @@ import Kernels
 
 /// Linears on the same rows `x[M, K]` as one product when their kernel allows it — a decode step's q, k, v
 /// or gate, up: 16-bit weights of one dtype at ≤ `pooledRows` rows (`halfLinearsForward`), f32 weights at
-/// one row (`gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
+/// one row, or ≤ `gemvRows` rows with `fewRowGemv` (a KV-cache forward; `gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
 /// linear. Each output is what the layer's own `forward` returns (the same kernel on the same rows).
 /// At prefill size (≥ `panelGemmRows` rows) f32 weights run as one job of the panel GEMM (`f32LinearsForward`).
 /// nil when they cannot (quantized or mixed layers, more rows, no kernel): the caller runs them one by one.
-public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int) -> [[Float]]? {
+public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int, fewRowGemv: Bool = false) -> [[Float]]? {
     guard let k = layers.first?.inFeatures, m > 0, layers.allSatisfy({ $0.inFeatures == k }) else { return nil }
     let halves = layers.compactMap { $0 as? HalfLinear }, floats = layers.compactMap { $0 as? Linear }
-    if floats.count == layers.count, panelGemmRuns(rows: m) {
-        return uninitializedArrays(floats.map { m * $0.outFeatures }) { ys in
-            x.withUnsafeBufferPointer { f32LinearsForward(floats, outputs: ys, x: $0.baseAddress!, rows: m) }
+    let allHalf = halves.count == layers.count, allFloat = floats.count == layers.count
+    let gemvM = fewRowGemv ? gemvRows : 1   // f32 rows the GEMV takes (`Linear.fewRows`)
+    guard allHalf || (allFloat && (m <= gemvM || panelGemmRuns(rows: m))) else { return nil }
+    // Every kernel writes straight into the output arrays; the biases follow (`addBiases`).
+    var done = true
+    let ys = uninitializedArrays(layers.map { m * $0.outFeatures }) { ys in
+        x.withUnsafeBufferPointer { xp in
+            let x = xp.baseAddress!
+            if allFloat && m > gemvM { return f32LinearsForward(floats, outputs: ys, x: x, rows: m) }   // biases included
+            if allHalf {
+                done = halfLinearsForward(ys, x: x, weights: halves.map(\.weight), m: m)
+            } else {
+                done = withPointers(floats.map(\.weight)) { ws in
+                    gemvForward(zip(ys, zip(ws, floats)).map { GemvOutput(y: $0, weight: $1.0, rows: $1.1.outFeatures) }, x: x, m: m, k: k)
+                }
+            }
+            if done { addBiases(ys, allHalf ? halves.map(\.bias) : floats.map(\.bias), rows: m, widths: layers.map(\.outFeatures)) }
         }
     }
-    guard halves.count == layers.count || (floats.count == layers.count && m == 1) else { return nil }
-    let widths = layers.map(\.outFeatures)
-    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: m * widths.reduce(0, +))
-    defer { buffer.deallocate() }
-    var ys: [UnsafeMutablePointer<Float>] = [], offset = 0
-    for n in widths { ys.append(buffer + m * offset); offset += n }
-    let done: Bool = x.withUnsafeBufferPointer { xp in
-        if halves.count == layers.count { return halfLinearsForward(ys, x: xp.baseAddress!, weights: halves.map(\.weight), m: m) }
-        return withPointers(floats.map(\.weight)) { ws in
-            gemvForward(zip(ys, zip(ws, widths)).map { GemvOutput(y: $0, weight: $1.0, rows: $1.1) }, x: xp.baseAddress!, m: 1, k: k)
-        }
-    }
-    guard done else { return nil }
-    let biases = halves.count == layers.count ? halves.map(\.bias) : floats.map(\.bias)
-    return zip(ys, zip(widths, biases)).map { y, nb in
-        let (n, bias) = nb
-        var out = Array(UnsafeBufferPointer(start: y, count: m * n))
-        if let bias { for i in 0..<m { for j in 0..<n { out[i * n + j] += bias[j] } } }
-        return out
+    return done ? ys : nil
+}
+
+/// `y_s[i, j] += bias_s[j]` for each output `y_s[rows, widths[s]]` that has a bias (the layers' own `forward`
+/// adds the same way, so a fused output equals the layer's bit for bit).
+func addBiases(_ ys: [UnsafeMutablePointer<Float>], _ biases: [[Float]?], rows m: Int, widths: [Int]) {
+    for (y, (bias, n)) in zip(ys, zip(biases, widths)) {
+        guard let bias else { continue }
+        bias.withUnsafeBufferPointer { b in for i in 0..<m { addForward(y + i * n, y + i * n, b.baseAddress!, count: n) } }
     }
 }
 
@@ -77,19 +81,17 @@ public func f32LinearsForward(_ layers: [Linear], outputs ys: [UnsafeMutablePoin
         let outs = zip(ys, zip(ws, layers)).map { csimd_out_t(y: $0, ldy: $1.1.outFeatures, w: UnsafeRawPointer($1.0), rows: $1.1.outFeatures) }
         return csimd_f32_gemm_many(outs, outs.count, x, m, k, Int32(min(Threads.count, kernelThreads))) != 0
     }
-    for (y, layer) in zip(ys, layers) {
-        guard done else {
+    guard done else {
+        for (y, layer) in zip(ys, layers) {
             layer.weight.withUnsafeBufferPointer { w in
                 withOptionalPointer(layer.bias) { b in
                     matmulForward(y, x, w.baseAddress!, b, rows: m, inFeatures: k, outFeatures: layer.outFeatures)
                 }
             }
-            continue
         }
-        guard let bias = layer.bias else { continue }
-        let n = layer.outFeatures
-        bias.withUnsafeBufferPointer { b in for i in 0..<m { addForward(y + i * n, y + i * n, b.baseAddress!, count: n) } }
+        return
     }
+    addBiases(ys, layers.map(\.bias), rows: m, widths: layers.map(\.outFeatures))
 }
 
 /// New arrays of `counts` floats, written by `body` (which must write every element).

@@ -15,7 +15,8 @@ import Whittle
 // tokens/s is also given as a fraction of "weight bytes / read bandwidth"; the same comparison then runs on a
 // real SVAMP prompt as distill_step_by_step formats it. WHITTLE_DECODE_PROFILE=N runs only N cached decodes (f32, or
 // the compressed folder WHITTLE_DECODE_PROFILE_FOLDER)
-// (for `perf record -e cpu-clock -g`); WHITTLE_DECODE_SVAMP_ONLY=1 runs the ceiling and the SVAMP row only.
+// (for `perf record -e cpu-clock -g`); WHITTLE_DECODE_SVAMP_ONLY=1 runs the ceiling and the SVAMP row only;
+// WHITTLE_DECODE_STEPS=N times the phases of N f32 generations step by step (DecodeStepTiming.swift).
 
 let decodeNewTokens = 128, decodeRuns = 3
 /// Threads on every side (WHITTLE_DECODE_THREADS overrides the 2, e.g. to see what the split over the cores buys).
@@ -67,6 +68,10 @@ func runDecodingBench() throws {
     }
     if ProcessInfo.processInfo.environment["WHITTLE_DECODE_QUANTIZED_ONLY"] != nil {
         try runQuantizedDecoding(folder: folder, f32: model)
+        return
+    }
+    if let generations = ProcessInfo.processInfo.environment["WHITTLE_DECODE_STEPS"].flatMap(Int.init) {
+        try runDecodeStepTiming(model: model, generations: generations)   // DecodeStepTiming.swift
         return
     }
     if let runs = ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE"].flatMap(Int.init) {

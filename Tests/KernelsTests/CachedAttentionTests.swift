@@ -36,6 +36,36 @@ final class CachedAttentionTests: XCTestCase {
         for r in 1..<t { XCTAssertEqual(Array(out[((2 * t + r) * row)..<((2 * t + r + 1) * row)]), Array(out[(2 * t * row)..<((2 * t + 1) * row)])) }
     }
 
+    /// One new row per sequence (a decode step) runs CSIMD's one-row kernels (attention_one.c): against the
+    /// naive twin at head widths with and without a partial 16-column chunk and past 64 columns, key counts
+    /// with and without a partial group of four, GQA, a window, a head mask and the clipped variant; and
+    /// against the sgemm path it replaces (`decodeAttentionKernel = false`).
+    func testOneRowStepEqualsItsNaiveTwin() {
+        let seed: UInt64 = 43
+        var rng = SeededGenerator(seed: seed)
+        let nh = 6, nkv = 2, capacity = 40
+        let g0 = CacheGeometry(past: [0, 6, 36, 38], count: [1, 1, 1, 1], newTokens: 1, capacity: capacity, window: nil)
+        let b = g0.past.count
+        for hd in [64, 20, 8, 80] {
+            let q = random(b * nh * hd, &rng), k = random(b * capacity * nkv * hd, &rng), v = random(b * capacity * nkv * hd, &rng)
+            for (window, variant, mask) in [(nil, AttentionVariant.standard, nil), (Optional(5), .standard, Optional<[Float]>([1, 0, 0.5, 1, 2, 1])),
+                                            (nil, .clippedSoftmax(gamma: -0.1, zeta: 1.1), nil)] {
+                var g = g0; g.window = window
+                var fast = [Float](repeating: .nan, count: q.count), naive = fast, blas = fast
+                withOptionalPointer(mask) { hm in
+                    cachedAttentionForward(&fast, q: q, kCache: k, vCache: v, g, headMask: hm, variant: variant, heads: nh, kvHeads: nkv, headDim: hd, scale: 0.3)
+                    cachedAttentionForwardNaive(&naive, q: q, kCache: k, vCache: v, g, headMask: hm, variant: variant, heads: nh, kvHeads: nkv, headDim: hd, scale: 0.3)
+                    decodeAttentionKernel = false
+                    cachedAttentionForward(&blas, q: q, kCache: k, vCache: v, g, headMask: hm, variant: variant, heads: nh, kvHeads: nkv, headDim: hd, scale: 0.3)
+                    decodeAttentionKernel = true
+                }
+                let what = "seed \(seed) hd \(hd) window \(String(describing: window)) \(variant)"
+                assertClose(fast, naive, atol: 1e-5, what)
+                assertClose(fast, blas, atol: 1e-5, what + " (sgemm path)")
+            }
+        }
+    }
+
     /// With no cached positions and every key new, the cached kernel is the fused one.
     func testCachedPrefillEqualsFusedAttention() {
         var rng = SeededGenerator(seed: 7)

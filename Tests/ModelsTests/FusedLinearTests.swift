@@ -34,6 +34,12 @@ final class FusedLinearTests: XCTestCase {
         try XCTSkipUnless(HalfMatrix.kernelAvailable, "no AVX2 + F16C on this CPU: nothing is fused")
         if csimd_avx512_available() != 0 {   // the f32 GEMV (gemv.c) is AVX-512 only
             assertEachEqualsItsLayer([float(130, 577, bias: true), float(7, 577, bias: false), float(261, 577, bias: true)], rows: 1, "f32, one row")
+            for m in [2, 5, gemvRows] {   // a KV-cache forward's few rows: the GEMV's row blocks, each output `Linear.fewRows`'s
+                let layers = [float(130, 577, bias: true), float(7, 577, bias: false), float(261, 577, bias: true)], x = values(m * 577)
+                guard let fused = fusedLinearForward(layers, x, rows: m, fewRowGemv: true) else { return XCTFail("f32, \(m) rows: not fused") }
+                for (s, l) in layers.enumerated() { XCTAssertEqual(fused[s], l.fewRows(x, rows: m), "f32, \(m) rows: output \(s)") }
+                XCTAssertNil(fusedLinearForward(layers, x, rows: m), "f32, \(m) rows without fewRowGemv: one by one")
+            }
         }
         for dtype in [DType.BF16, .F16] {
             assertEachEqualsItsLayer([half(576, 96, dtype: dtype, bias: false), half(192, 96, dtype: dtype, bias: true),
@@ -42,9 +48,25 @@ final class FusedLinearTests: XCTestCase {
         }
     }
 
+    /// `Linear.fewRows` (≤ `gemvRows` rows: the GEMV's row blocks, a KV-cache forward's) against the naive product, bias included.
+    func testFewRowLinearEqualsNaive() throws {
+        try XCTSkipUnless(csimd_avx512_available() != 0, "no AVX-512: the layer keeps OpenBLAS")
+        for (m, n, k) in [(2, 37, 40), (5, 130, 577), (gemvRows, 66, 96)] {
+            let w = values(n * k), b = values(n), x = values(m * k)
+            let plain = Linear(weight: w, bias: nil, inFeatures: k, outFeatures: n), biased = Linear(weight: w, bias: b, inFeatures: k, outFeatures: n)
+            var naive = [Float](repeating: 0, count: m * n)
+            matmulForwardNaive(&naive, x, w, nil, rows: m, inFeatures: k, outFeatures: n)
+            guard let fast = plain.fewRows(x, rows: m) else { return XCTFail("M \(m): the GEMV declined") }
+            assertWithinSummationBound(fast, naive, x: x, w: w, m: m, n: n, k: k, "M \(m) N \(n) K \(k)")
+            XCTAssertEqual(biased.fewRows(x, rows: m), fast.enumerated().map { $0.element + b[$0.offset % n] }, "M \(m): the bias on every row")
+        }
+    }
+
     func testWhatItCannotFuseIsLeftToTheLayers() {
         let x = values(2 * 64)
         XCTAssertNil(fusedLinearForward([float(8, 64, bias: false), float(8, 64, bias: false)], x, rows: 2), "f32 at two rows")
+        XCTAssertNil(fusedLinearForward([float(8, 64, bias: false), float(8, 64, bias: false)], values((gemvRows + 1) * 64), rows: gemvRows + 1, fewRowGemv: true),
+                     "f32 at more than gemvRows rows, below the panel GEMM's")
         XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), float(8, 64, bias: false)], Array(x[0..<64]), rows: 1), "mixed kinds")
         XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), half(8, 64, dtype: .F16, bias: false)], Array(x[0..<64]), rows: 1), "mixed dtypes")
         XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), half(8, 32, dtype: .BF16, bias: false)], Array(x[0..<64]), rows: 1), "mixed widths")

@@ -172,6 +172,12 @@ size_t csimd_sgemv(float *y, size_t ldy, const float *x, const float *w, size_t 
 // Several f32 weights with the same K on the same x, split by the pool as one job (csimd_out_t.w: float);
 // returns 1, or 0 (nothing written) without AVX-512.
 int csimd_sgemv_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, int max_threads);
+// One query row of attention over cached keys / values, every head of one sequence (attention_one.c; a
+// decode step): s[h·n + j] = scale·Σ_d q[h·hd + d]·k[j·stride + g(h)·hd + d] and out[h·hd + d] =
+// Σ_j p[h·n + j]·v[j·stride + g(h)·hd + d], stride = kv_heads·hd, g(h) = h / (heads / kv_heads).
+// 1 when done, 0 without AVX-512 (the caller keeps sgemm).
+int csimd_attention_scores_one(float *s, const float *q, const float *k, size_t n, size_t heads, size_t kv_heads, size_t hd, float scale);
+int csimd_attention_mix_one(float *out, const float *p, const float *v, size_t n, size_t heads, size_t kv_heads, size_t hd);
 
 // The f32 forward's exp loops (exp_loops.c, AVX-512 / AVX2 lanes, Cephes expf ≤ 2 ulp); each returns 0
 // without SIMD so the Swift scalar twin runs. out = silu(gate)·up (out may alias gate or up); one softmax
@@ -185,6 +191,9 @@ int csimd_log_sum_exp(const float *x, size_t n, double *result);
 // streams. Contents are unchanged. Returns the bytes collapsed without error (0: none, not Linux, or
 // WHITTLE_HUGE_PAGES=0).
 size_t csimd_huge_pages(const void *const *ptrs, const size_t *bytes, size_t count);
+// A block for data every decode step reads (the KV cache): from 1 MB on 2 MB-aligned with MADV_HUGEPAGE, so
+// it is faulted in as huge pages (huge_pages.c); smaller, or with WHITTLE_HUGE_PAGES=0, plain malloc. free() it.
+void *csimd_alloc_huge(size_t bytes);
 
 // Σ x[i] with wide loads (AVX-512 / AVX2, else scalar): the decoding bench's memory-read ceiling.
 float csimd_read_sum(const float *x, size_t n);

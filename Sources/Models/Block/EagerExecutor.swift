@@ -12,7 +12,12 @@ public final class EagerExecutor: BlockExecutor {
     var rows: Int { state.rows }
 
     public func linear(_ x: [Float], _ layer: any LinearLayer, _ site: LinearSite?) throws -> [Float] {
-        guard let site, let transform = state.options.weightTransform?(site) else { return layer(x, rows: x.count / layer.inFeatures) }
+        guard let site, let transform = state.options.weightTransform?(site) else {
+            let rows = x.count / layer.inFeatures
+            // A KV-cache forward's few rows (the prompt, sequences decoding together) on the GEMV (`Linear.fewRows`).
+            if state.cache != nil, rows > 1, let f32 = layer as? Linear, let y = f32.fewRows(x, rows: rows) { return y }
+            return layer(x, rows: rows)
+        }
         guard let l = layer as? Linear else {
             throw ModelError.unsupportedOption(option: "weightTransform", reason: "layer \(site.layer) \(site.role.rawValue) is \(type(of: layer)), not an f32 Linear")
         }
@@ -29,7 +34,7 @@ public final class EagerExecutor: BlockExecutor {
         let transform = state.options.weightTransform
         if layers.count > 1, let first = layers.first, x.count % first.layer.inFeatures == 0,
            transform == nil || layers.allSatisfy({ $0.site.flatMap { transform!($0) } == nil }),
-           let ys = fusedLinearForward(layers.map(\.layer), x, rows: x.count / first.layer.inFeatures) {
+           let ys = fusedLinearForward(layers.map(\.layer), x, rows: x.count / first.layer.inFeatures, fewRowGemv: state.cache != nil) {
             return ys
         }
         return try layers.map { try linear(x, $0.layer, $0.site) }

@@ -1,3 +1,5 @@
+import CSIMD
+import Foundation
 import Kernels
 
 /// Keys and values of the positions a decoder has already seen, per layer and sequence, so an
@@ -15,6 +17,8 @@ public final class KVCache {
     public private(set) var capacity: Int
     /// `NKV_l·HD` per layer (0 for a layer without attention heads).
     let widths: [Int]
+    /// One block holding every layer's keys, then values (`allocate`); `keys[l]`, `values[l]` point into it.
+    private var storage: UnsafeMutablePointer<Float>
     private var keys: [UnsafeMutablePointer<Float>]
     private var values: [UnsafeMutablePointer<Float>]
 
@@ -25,13 +29,22 @@ public final class KVCache {
         widths = model.layers.map { $0.kvHeads * $0.headDim }
         lengths = [Int](repeating: 0, count: batch)
         self.capacity = max(capacity, 1)
-        keys = widths.map { .allocate(capacity: batch * max(capacity, 1) * $0) }
-        values = widths.map { .allocate(capacity: batch * max(capacity, 1) * $0) }
+        (storage, keys, values) = KVCache.allocate(widths: widths, batch: batch, capacity: self.capacity)
     }
 
-    deinit {
-        keys.forEach { $0.deallocate() }
-        values.forEach { $0.deallocate() }
+    deinit { free(storage) }
+
+    /// One block for all layers (layer l's keys `[B, capacity, w_l]`, its values, then layer l + 1's), on huge
+    /// pages from 1 MB (`csimd_alloc_huge`): every decode step reads each layer's rows cold, and on 4 kB pages
+    /// those reads waited on page walks (BENCHMARKS.md, "f32 decode step, session 11").
+    private static func allocate(widths: [Int], batch: Int, capacity: Int)
+        -> (UnsafeMutablePointer<Float>, [UnsafeMutablePointer<Float>], [UnsafeMutablePointer<Float>]) {
+        let sizes = widths.map { batch * capacity * $0 }, total = 2 * sizes.reduce(0, +)
+        guard let raw = csimd_alloc_huge(total * MemoryLayout<Float>.stride) else { fatalError("KVCache: out of memory for \(total) floats") }
+        let base = raw.bindMemory(to: Float.self, capacity: total)
+        var keys: [UnsafeMutablePointer<Float>] = [], values: [UnsafeMutablePointer<Float>] = [], offset = 0
+        for n in sizes { keys.append(base + offset); values.append(base + offset + n); offset += 2 * n }
+        return (base, keys, values)
     }
 
     public var batch: Int { lengths.count }
@@ -40,18 +53,15 @@ public final class KVCache {
     func reserve(_ needed: Int) {
         guard needed > capacity else { return }
         let grown = max(needed, 2 * capacity)
-        for l in widths.indices {
-            keys[l] = moved(keys[l], width: widths[l], to: grown)
-            values[l] = moved(values[l], width: widths[l], to: grown)
+        let (newStorage, newKeys, newValues) = KVCache.allocate(widths: widths, batch: batch, capacity: grown)
+        for (l, w) in widths.enumerated() {
+            for b in 0..<batch {
+                (newKeys[l] + b * grown * w).update(from: keys[l] + b * capacity * w, count: lengths[b] * w)
+                (newValues[l] + b * grown * w).update(from: values[l] + b * capacity * w, count: lengths[b] * w)
+            }
         }
-        capacity = grown
-    }
-
-    private func moved(_ old: UnsafeMutablePointer<Float>, width w: Int, to newCapacity: Int) -> UnsafeMutablePointer<Float> {
-        let new = UnsafeMutablePointer<Float>.allocate(capacity: batch * newCapacity * w)
-        for b in 0..<batch { (new + b * newCapacity * w).update(from: old + b * capacity * w, count: lengths[b] * w) }
-        old.deallocate()
-        return new
+        free(storage)
+        (storage, keys, values, capacity) = (newStorage, newKeys, newValues, grown)
     }
 
     /// Writes the new rows `k`, `v` `[B·T, NKV·HD]` of `layer` at positions `lengths[b] + i`
