@@ -55,17 +55,10 @@ public final class Linear: LinearLayer {
     /// decoding together: each weight read once, where OpenBLAS's GEMM packs it first); nil when the GEMV
     /// declines (no AVX-512, `WHITTLE_SGEMV=blas`) or the rows are more. Only the eager executor's cached
     /// forward asks (`EagerExecutor.linear`): `forward` itself stays OpenBLAS's at 2… rows, as the tape's products are.
+    /// It is `fusedLinearForward` with this layer alone.
     public func fewRows(_ x: [Float], rows: Int) -> [Float]? {
-        guard rows >= 1, rows <= gemvRows, inFeatures > 0, x.count == rows * inFeatures else { return nil }
-        var done = false
-        let y = [Float](unsafeUninitializedCapacity: rows * outFeatures) { y, count in
-            done = x.withUnsafeBufferPointer { xp in weight.withUnsafeBufferPointer { w in
-                gemvForward([GemvOutput(y: y.baseAddress!, weight: w.baseAddress!, rows: outFeatures)], x: xp.baseAddress!, m: rows, k: inFeatures)
-            } }
-            if done { addBiases([y.baseAddress!], [bias], rows: rows, widths: [outFeatures]) }
-            count = rows * outFeatures
-        }
-        return done ? y : nil
+        guard rows >= 1, rows <= gemvRows, x.count == rows * inFeatures else { return nil }
+        return fusedLinearForward([self], x, rows: rows, fewRowGemv: true)?.first
     }
 
     /// Number of stored parameters.
