@@ -53,8 +53,8 @@ func greedyGenerateCached(model: TransformerModel, prompts: [[Int32]], maxNewTok
     return generated
 }
 
-/// The first index of the largest value.
-func argmax(_ x: ArraySlice<Float>) -> Int32 {
+/// The first index of the largest value (the greedy pick; also the decoding bench's).
+public func argmax(_ x: ArraySlice<Float>) -> Int32 {
     var best = x.startIndex
     for j in x.indices where x[j] > x[best] { best = j }
     return Int32(best - x.startIndex)

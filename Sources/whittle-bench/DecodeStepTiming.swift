@@ -30,7 +30,7 @@ func runDecodeStepTiming(model: TransformerModel, generations: Int) throws {
         var steps: [Double] = [], picks: [Double] = [], tokens: [Int32] = []
         while true {
             t0 = DispatchTime.now().uptimeNanoseconds
-            let token = firstArgmax(logits, count: vocab)
+            let token = argmax(logits[0..<vocab])
             picks.append(ms(t0))
             tokens.append(token)
             if tokens.count == decodeNewTokens { break }
@@ -44,14 +44,5 @@ func runDecodeStepTiming(model: TransformerModel, generations: Int) throws {
                    + "(sum %.1f ms); arg-max median %.3f ms; median step − linears alone %.2f ms, min step ÷ ceiling step %.2f",
                    g + 1, Double(decodeNewTokens) / total * 1000, total, cacheMs, prefillMs, s.count, s[0], s[s.count / 2], s[s.count * 9 / 10],
                    s.last!, s.reduce(0, +), p[p.count / 2], s[s.count / 2] - linears * 1000, ceilingMs / s[0]))
-    }
-}
-
-/// The first index of the largest of `count` values (Evaluation's greedy pick).
-private func firstArgmax(_ x: [Float], count: Int) -> Int32 {
-    x.withUnsafeBufferPointer { p in
-        var best = 0
-        for j in 1..<count where p[j] > p[best] { best = j }
-        return Int32(best)
     }
 }
