@@ -26,27 +26,32 @@ int csimd_avx512_available(void) {
     return state;
 }
 
-// R activation rows × C weight rows starting at weight row j. Inlined with constant R and C, so the
-// accumulator array lives in registers.
+// R activation rows × C weight rows starting at weight row j, S = 32 or 64 columns a step (64 when
+// every 64 columns share one absmax: the scaled table once per 64 instead of per 32, the same
+// arithmetic — 4–11 % on one core, tools/bench/nf4_m1_probe.c's v2). Inlined with constant R, C and S,
+// so the accumulator array lives in registers.
 TARGET512 static inline __attribute__((always_inline))
 void nf4_block(float *y, size_t ldy, const float *x, size_t K, const uint8_t *packed, const float *absmax,
-               size_t j, size_t end, unsigned shift, __m512 table, int R, int C) {
+               size_t j, size_t end, unsigned shift, __m512 table, int R, int C, int S) {
     __m512 acc[4][4];
     const uint8_t *pf[4];   // the same code columns 16 weight rows ahead, clamped to the call's rows (as gemv.c, half_matmul.c)
     for (int c = 0; c < C; c++) pf[c] = packed + (j + c + 16 < end ? j + c + 16 : end - 1) * K / 2;
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
-    for (size_t k = 0; k < K; k += 32) {
-        __m512 xe[4], xo[4];
-        for (int r = 0; r < R; r++) { xe[r] = _mm512_loadu_ps(x + r * K + k); xo[r] = _mm512_loadu_ps(x + r * K + k + 16); }
-        for (int c = 0; c < C; c++) {
-            size_t at = (j + c) * K + k;
-            // The same columns 16 weight rows ahead into L2 (one line = 128 codes), as the 16-bit kernels do.
-            if (k % 128 == 0) _mm_prefetch((const char *)(pf[c] + k / 2), _MM_HINT_T1);
-            __m512 t = _mm512_mul_ps(table, _mm512_set1_ps(absmax[at >> shift]));
-            __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(packed + at / 2)));
-            __m512 we = _mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), t);
-            __m512 wo = _mm512_permutexvar_ps(codes, t);   // VPERMPS reads only the index's low 4 bits: the low nibble
-            for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(xo[r], wo, _mm512_fmadd_ps(xe[r], we, acc[r][c]));
+    for (size_t k0 = 0; k0 < K; k0 += S) {
+        __m512 t[4];
+        for (int c = 0; c < C; c++) t[c] = _mm512_mul_ps(table, _mm512_set1_ps(absmax[((j + c) * K + k0) >> shift]));
+        for (size_t k = k0; k < k0 + S; k += 32) {
+            __m512 xe[4], xo[4];
+            for (int r = 0; r < R; r++) { xe[r] = _mm512_loadu_ps(x + r * K + k); xo[r] = _mm512_loadu_ps(x + r * K + k + 16); }
+            for (int c = 0; c < C; c++) {
+                size_t at = (j + c) * K + k;
+                // The same columns 16 weight rows ahead into L2 (one line = 128 codes), as the 16-bit kernels do.
+                if (k % 128 == 0) _mm_prefetch((const char *)(pf[c] + k / 2), _MM_HINT_T1);
+                __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(packed + at / 2)));
+                __m512 we = _mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), t[c]);
+                __m512 wo = _mm512_permutexvar_ps(codes, t[c]);   // VPERMPS reads only the index's low 4 bits: the low nibble
+                for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(xo[r], wo, _mm512_fmadd_ps(xe[r], we, acc[r][c]));
+            }
         }
     }
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) y[r * ldy + j + c] = _mm512_reduce_add_ps(acc[r][c]);
@@ -57,8 +62,13 @@ void nf4_block(float *y, size_t ldy, const float *x, size_t K, const uint8_t *pa
 TARGET512 static inline __attribute__((always_inline))
 void nf4_rows(float *y, size_t ldy, const float *x, size_t K, const uint8_t *packed, const float *absmax,
               size_t j, size_t je, size_t end, unsigned shift, __m512 table, int R) {
-    for (; j + 4 <= je; j += 4) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 4);
-    for (; j < je; j++) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 1);
+    if (shift >= 6 && K % 64 == 0) {
+        for (; j + 4 <= je; j += 4) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 4, 64);
+        for (; j < je; j++) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 1, 64);
+    } else {
+        for (; j + 4 <= je; j += 4) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 4, 32);
+        for (; j < je; j++) nf4_block(y, ldy, x, K, packed, absmax, j, end, shift, table, R, 1, 32);
+    }
 }
 
 TARGET512 static void nf4_matmul_avx512(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
@@ -93,30 +103,32 @@ size_t csimd_nf4_matmul(float *y, size_t ldy, const float *x, const uint8_t *pac
     return n1 - n0;
 }
 
-// ---- split over the cores (pool.c): chunks of weight rows, a multiple of 4 ------------------------
+// ---- several weights on the same x, split over the cores as one job (pool.c) ---------------------
 
-typedef struct { float *y; size_t ldy; const float *x; const uint8_t *packed; const float *absmax; size_t M, K; unsigned shift; const float *values; } nf4_job_t;
+typedef struct { const float *x; size_t M, K; unsigned shift; const float *values; } nf4_job_t;
 
-static void nf4_rows_chunk(void *ctx, size_t j0, size_t j1) {
+static void nf4_out_rows(void *ctx, const csimd_out_t *out, size_t j0, size_t j1) {
     nf4_job_t *job = ctx;
-    nf4_matmul_avx512(job->y, job->ldy, job->x, job->packed, job->absmax, job->M, j0, j1, job->K, job->shift, job->values);
+    const csimd_nf4_weight_t *w = out->w;
+    nf4_matmul_avx512(out->y, out->ldy, job->x, w->packed, w->absmax, job->M, j0, j1, job->K, job->shift, job->values);
 }
 
-size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
-                              size_t M, size_t N, size_t K, size_t block_size, const float *values, int max_threads) {
+int csimd_nf4_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, size_t block_size,
+                                const float *values, int max_threads) {
     if (!csimd_avx512_available() || K % 32 != 0 || block_size < 32 || (block_size & (block_size - 1)) != 0) return 0;
     unsigned shift = 0;
     while (((size_t)1 << shift) < block_size) shift++;
-    nf4_job_t job = { y, ldy, x, packed, absmax, M, K, shift, values };
-    if (!csimd_pool_split_rows(nf4_rows_chunk, &job, N, (double)M * N * K, max_threads))
-        nf4_matmul_avx512(y, ldy, x, packed, absmax, M, 0, N, K, shift, values);
-    return N;
+    size_t rows = 0;
+    for (size_t s = 0; s < count; s++) rows += outs[s].rows;
+    nf4_job_t job = { x, M, K, shift, values };
+    csimd_pool_run_outputs(nf4_out_rows, &job, outs, count, (double)M * rows * K, max_threads);
+    return 1;
 }
 #else
 int csimd_avx512_available(void) { return 0; }
-size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
-                              size_t M, size_t N, size_t K, size_t block_size, const float *values, int max_threads) {
-    (void)y; (void)ldy; (void)x; (void)packed; (void)absmax; (void)M; (void)N; (void)K; (void)block_size; (void)values; (void)max_threads;
+int csimd_nf4_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, size_t block_size,
+                                const float *values, int max_threads) {
+    (void)outs; (void)count; (void)x; (void)M; (void)K; (void)block_size; (void)values; (void)max_threads;
     return 0;
 }
 size_t csimd_nf4_matmul(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,

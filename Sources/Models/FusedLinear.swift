@@ -3,7 +3,8 @@ import Foundation
 import Kernels
 
 /// Linears on the same rows `x[M, K]` as one product when their kernel allows it — a decode step's q, k, v
-/// or gate, up: 16-bit weights of one dtype at ≤ `pooledRows` rows (`halfLinearsForward`), f32 weights at
+/// or gate, up: 16-bit weights of one dtype or NF4 weights at ≤ `pooledRows` rows (`halfLinearsForward`,
+/// `nf4LinearsForward`), f32 weights at
 /// one row, or ≤ `gemvRows` rows with `fewRowGemv` (a KV-cache forward; `gemvForward`) — so the pool splits all their weight rows in one hand-off instead of one per
 /// linear. Each output is what the layer's own `forward` returns (the same kernel on the same rows).
 /// At prefill size (≥ `panelGemmRows` rows) f32 weights run as one job of the panel GEMM (`f32LinearsForward`).
@@ -11,9 +12,10 @@ import Kernels
 public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m: Int, fewRowGemv: Bool = false) -> [[Float]]? {
     guard let k = layers.first?.inFeatures, m > 0, layers.allSatisfy({ $0.inFeatures == k }) else { return nil }
     let halves = layers.compactMap { $0 as? HalfLinear }, floats = layers.compactMap { $0 as? Linear }
-    let allHalf = halves.count == layers.count, allFloat = floats.count == layers.count
+    let nf4s = layers.compactMap { $0 as? NF4Linear }
+    let allHalf = halves.count == layers.count, allFloat = floats.count == layers.count, allNF4 = nf4s.count == layers.count
     let gemvM = fewRowGemv ? gemvRows : 1   // f32 rows the GEMV takes (`Linear.fewRows`)
-    guard allHalf || (allFloat && (m <= gemvM || panelGemmRuns(rows: m))) else { return nil }
+    guard allHalf || allNF4 || (allFloat && (m <= gemvM || panelGemmRuns(rows: m))) else { return nil }
     // Every kernel writes straight into the output arrays; the biases follow (`addBiases`).
     var done = true
     let ys = uninitializedArrays(layers.map { m * $0.outFeatures }) { ys in
@@ -22,12 +24,15 @@ public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m
             if allFloat && m > gemvM { return f32LinearsForward(floats, outputs: ys, x: x, rows: m) }   // biases included
             if allHalf {
                 done = halfLinearsForward(ys, x: x, weights: halves.map(\.weight), m: m)
+            } else if allNF4 {
+                done = nf4LinearsForward(ys, x: x, weights: nf4s.map(\.weight), m: m)
             } else {
                 done = withPointers(floats.map(\.weight)) { ws in
                     gemvForward(zip(ys, zip(ws, floats)).map { GemvOutput(y: $0, weight: $1.0, rows: $1.1.outFeatures) }, x: x, m: m, k: k)
                 }
             }
-            if done { addBiases(ys, allHalf ? halves.map(\.bias) : floats.map(\.bias), rows: m, widths: layers.map(\.outFeatures)) }
+            let biases = allHalf ? halves.map(\.bias) : allNF4 ? nf4s.map(\.bias) : floats.map(\.bias)
+            if done { addBiases(ys, biases, rows: m, widths: layers.map(\.outFeatures)) }
         }
     }
     return done ? ys : nil
@@ -40,16 +45,6 @@ func addBiases(_ ys: [UnsafeMutablePointer<Float>], _ biases: [[Float]?], rows m
         guard let bias else { continue }
         bias.withUnsafeBufferPointer { b in for i in 0..<m { addForward(y + i * n, y + i * n, b.baseAddress!, count: n) } }
     }
-}
-
-/// `body` with the base address of every array (each valid for the call).
-func withPointers<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R) -> R {
-    var pointers: [UnsafePointer<Float>] = []
-    func nest(_ i: Int) -> R {
-        if i == arrays.count { return body(pointers) }
-        return arrays[i].withUnsafeBufferPointer { pointers.append($0.baseAddress!); return nest(i + 1) }
-    }
-    return nest(0)
 }
 
 /// From this many activation rows (a prefill, an evaluation window) f32 linears run CSIMD's panel GEMM on

@@ -16,7 +16,7 @@ import Whittle
 // real SVAMP prompt as distill_step_by_step formats it. WHITTLE_DECODE_PROFILE=N runs only N cached decodes (f32, or
 // the compressed folder WHITTLE_DECODE_PROFILE_FOLDER)
 // (for `perf record -e cpu-clock -g`); WHITTLE_DECODE_SVAMP_ONLY=1 runs the ceiling and the SVAMP row only;
-// WHITTLE_DECODE_STEPS=N times the phases of N f32 generations step by step (DecodeStepTiming.swift).
+// WHITTLE_DECODE_STEPS=N times the phases of N generations step by step (DecodeStepTiming.swift; f32, or the folder above).
 
 let decodeNewTokens = 128, decodeRuns = 3
 /// Threads on every side (WHITTLE_DECODE_THREADS overrides the 2, e.g. to see what the split over the cores buys).
@@ -71,7 +71,10 @@ func runDecodingBench() throws {
         return
     }
     if let generations = ProcessInfo.processInfo.environment["WHITTLE_DECODE_STEPS"].flatMap(Int.init) {
-        try runDecodeStepTiming(model: model, generations: generations)   // DecodeStepTiming.swift
+        // The f32 model, or the compressed folder WHITTLE_DECODE_PROFILE_FOLDER (as the profile mode below).
+        let timed = try ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE_FOLDER"]
+            .map { try TransformerModel.loadCompressed(from: try openTensorStore(path: $0)) } ?? model
+        try runDecodeStepTiming(model: timed, generations: generations)   // DecodeStepTiming.swift
         return
     }
     if let runs = ProcessInfo.processInfo.environment["WHITTLE_DECODE_PROFILE"].flatMap(Int.init) {

@@ -23,6 +23,12 @@ final class FusedLinearTests: XCTestCase {
         Linear(weight: values(rows * cols), bias: bias ? values(rows) : nil, inFeatures: cols, outFeatures: rows)
     }
 
+    func nf4(_ rows: Int, _ cols: Int, blockSize: Int = 64, bias: Bool) -> NF4Linear {
+        let w = values(rows * cols)
+        let tensor = w.withUnsafeBufferPointer { NF4Tensor.quantize($0, shape: [rows, cols], blockSize: blockSize) }
+        return NF4Linear(weight: NF4Matrix(tensor), bias: bias ? values(rows) : nil)
+    }
+
     func assertEachEqualsItsLayer(_ layers: [any LinearLayer], rows m: Int, _ what: String) {
         let x = values(m * layers[0].inFeatures)
         guard let fused = fusedLinearForward(layers, x, rows: m) else { return XCTFail("\(what): not fused") }
@@ -39,6 +45,14 @@ final class FusedLinearTests: XCTestCase {
                 guard let fused = fusedLinearForward(layers, x, rows: m, fewRowGemv: true) else { return XCTFail("f32, \(m) rows: not fused") }
                 for (s, l) in layers.enumerated() { XCTAssertEqual(fused[s], l.fewRows(x, rows: m), "f32, \(m) rows: output \(s)") }
                 XCTAssertNil(fusedLinearForward(layers, x, rows: m), "f32, \(m) rows without fewRowGemv: one by one")
+            }
+        }
+        if csimd_avx512_available() != 0 {   // the NF4 kernel (nf4_matmul.c) is AVX-512 only; widths 576 and 96 step 64 columns, 608 and 32 step 32
+            for (k, bs) in [(576, 64), (608, 64), (96, 32), (576, 128)] {
+                assertEachEqualsItsLayer([nf4(130, k, blockSize: bs, bias: true), nf4(7, k, blockSize: bs, bias: false),
+                                          nf4(261, k, blockSize: bs, bias: true)], rows: 1, "NF4 K \(k) block \(bs), one row")
+                assertEachEqualsItsLayer([nf4(66, k, blockSize: bs, bias: false), nf4(9, k, blockSize: bs, bias: true)], rows: pooledRows,
+                                         "NF4 K \(k) block \(bs), \(pooledRows) rows")
             }
         }
         for dtype in [DType.BF16, .F16] {
@@ -71,5 +85,9 @@ final class FusedLinearTests: XCTestCase {
         XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), half(8, 64, dtype: .F16, bias: false)], Array(x[0..<64]), rows: 1), "mixed dtypes")
         XCTAssertNil(fusedLinearForward([half(8, 64, dtype: .BF16, bias: false), half(8, 32, dtype: .BF16, bias: false)], Array(x[0..<64]), rows: 1), "mixed widths")
         XCTAssertNil(fusedLinearForward([half(8, 8, dtype: .BF16, bias: false)], values(9 * 8), rows: 9), "more than pooledRows rows")
+        XCTAssertNil(fusedLinearForward([nf4(8, 64, bias: false), nf4(8, 64, bias: false)], values((pooledRows + 1) * 64), rows: pooledRows + 1),
+                     "NF4 at more than pooledRows rows")
+        XCTAssertNil(fusedLinearForward([nf4(8, 64, blockSize: 64, bias: false), nf4(8, 64, blockSize: 32, bias: false)], Array(x[0..<64]), rows: 1),
+                     "NF4 with mixed block sizes")
     }
 }

@@ -97,10 +97,6 @@ size_t csimd_nf4_gemm(float *y, size_t ldy, const float *x, const uint8_t *packe
 // y[i·ldy + j] = Σ_k x[i·K + k] · w[j·K + k] for j < N: the same blocks on an f32 W [N, K] (any K), for
 // `tiledMatmul`'s filled tiles. Returns N, or 0 (nothing written) without AVX-512 or when N·K ≥ 2^31.
 size_t csimd_f32_panel_gemm(float *y, size_t ldy, const float *x, size_t M, const float *w, size_t N, size_t K);
-// The same over all N weight rows, split over the calling thread and up to max_threads − 1 helpers of
-// the spinning pool (pool.c) when the product is large enough; returns N, or 0 as above.
-size_t csimd_nf4_matmul_split(float *y, size_t ldy, const float *x, const uint8_t *packed, const float *absmax,
-                              size_t M, size_t N, size_t K, size_t block_size, const float *values, int max_threads);
 
 /// 1 when csimd_avx512_available() and the CPU has AVX-512 VNNI.
 int csimd_vnni_available(void);
@@ -147,6 +143,13 @@ typedef void (*csimd_out_fn)(void *ctx, const csimd_out_t *out, size_t j0, size_
 /// The outputs' rows laid end to end as one job for the pool (one hand-off for all of them; `work` is
 /// their total multiply-adds): fn(ctx, out, j0, j1) on rows [j0, j1) of one output; always runs every row.
 void csimd_pool_run_outputs(csimd_out_fn fn, void *ctx, const csimd_out_t *outs, size_t count, double work, int max_threads);
+// Several NF4 weights (csimd_out_t.w: a csimd_nf4_weight_t) with the same K and block size on the same x
+// (columns interleaved as for csimd_nf4_matmul), csimd_nf4_matmul's product for each, all their weight rows
+// one job of the pool (one hand-off for a decode step's q, k, v); returns 1, or 0 (nothing written) where
+// csimd_nf4_matmul would not run (no AVX-512, K or block size).
+typedef struct { const uint8_t *packed; const float *absmax; } csimd_nf4_weight_t;
+int csimd_nf4_matmul_split_many(const csimd_out_t *outs, size_t count, const float *x, size_t M, size_t K, size_t block_size,
+                                const float *values, int max_threads);
 
 // 16-bit weight W [N, K] (BF16 or F16 as stored) times f32 x [M, K], the weight widened to f32 in
 // registers (exact), so the result is the f32 product on the upcast weight up to summation order:

@@ -78,7 +78,7 @@ public let nf4FusedRows = Int.max
 public let nf4GemmRows = 64
 
 /// The fused product (no bias) over the cores, weight rows split between them — by CSIMD's spinning pool
-/// up to `pooledRows` activation rows (one pool job, `csimd_nf4_matmul_split`), else by `splitRows` (the
+/// up to `pooledRows` activation rows (one pool job, `nf4LinearsForward`), else by `splitRows` (the
 /// same pool's helpers, chunks from a counter); false (nothing written) when CSIMD cannot take this shape.
 func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: NF4Matrix, m M: Int) -> Bool {
     let N = weight.rows, K = weight.cols, bs = weight.blockSize
@@ -99,24 +99,48 @@ func nf4FusedMatmul(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, wei
         }
         return true
     }
+    if M <= pooledRows { return nf4LinearsForward([y], x: x, weights: [weight], m: M) }
     let xi = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
     defer { xi.deallocate() }
     nf4InterleaveColumns(xi, x, count: M * K)
     weight.packed.withUnsafeBufferPointer { p in
         weight.absmax.withUnsafeBufferPointer { a in
             NF4.values.withUnsafeBufferPointer { table in
-                if M <= pooledRows {
-                    _ = csimd_nf4_matmul_split(y, N, xi, p.baseAddress!, a.baseAddress!, M, N, K, bs, table.baseAddress!,
-                                               Int32(min(Threads.count, kernelThreads)))
-                } else {
-                    splitRows(N, workers: matmulWorkers(M * N * K), chunk: 64, work: M * N * K) { j0, j1 in
-                        _ = csimd_nf4_matmul(y, N, xi, p.baseAddress!, a.baseAddress!, M, j0, j1, K, bs, table.baseAddress!)
-                    }
+                splitRows(N, workers: matmulWorkers(M * N * K), chunk: 64, work: M * N * K) { j0, j1 in
+                    _ = csimd_nf4_matmul(y, N, xi, p.baseAddress!, a.baseAddress!, M, j0, j1, K, bs, table.baseAddress!)
                 }
             }
         }
     }
     return true
+}
+
+/// Several NF4 weights of the same width and block size on the same `x[M, K]` (a decode step's q, k, v or
+/// gate, up): `ys[s][M, N_s] = x · W_sᵀ`, no bias, all their weight rows one job of CSIMD's spinning pool
+/// (`csimd_nf4_matmul_split_many`: one hand-off instead of one per weight), each output what
+/// `nf4FusedMatmul` gives that weight alone (every row the same sum). False, writing nothing, where the
+/// pooled register kernel does not run (M > `pooledRows`, no AVX-512, K % 32 ≠ 0, block size).
+public func nf4LinearsForward(_ ys: [UnsafeMutablePointer<Float>], x: UnsafePointer<Float>, weights: [NF4Matrix], m M: Int) -> Bool {
+    guard let first = weights.first, M > 0, M <= pooledRows, csimd_avx512_available() != 0,
+          weights.allSatisfy({ $0.cols == first.cols && $0.blockSize == first.blockSize }) else { return false }
+    let K = first.cols, bs = first.blockSize
+    guard K % 32 == 0, bs >= 32, bs & (bs - 1) == 0 else { return false }
+    let xi = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
+    defer { xi.deallocate() }
+    nf4InterleaveColumns(xi, x, count: M * K)
+    return withPointers(weights.map(\.packed)) { packed in
+        withPointers(weights.map(\.absmax)) { absmax in
+            let ws = zip(packed, absmax).map { csimd_nf4_weight_t(packed: $0, absmax: $1) }
+            return ws.withUnsafeBufferPointer { w in
+                let outs = weights.indices.map {
+                    csimd_out_t(y: ys[$0], ldy: weights[$0].rows, w: UnsafeRawPointer(w.baseAddress! + $0), rows: weights[$0].rows)
+                }
+                return NF4.values.withUnsafeBufferPointer { table in
+                    csimd_nf4_matmul_split_many(outs, outs.count, xi, M, K, bs, table.baseAddress!, Int32(min(Threads.count, kernelThreads))) != 0
+                }
+            }
+        }
+    }
 }
 
 /// Each 32-value chunk as its 16 even then 16 odd elements: the order the fused kernel's nibble
