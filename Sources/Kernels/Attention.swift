@@ -49,48 +49,73 @@ public let attentionQueryBlock = 128
 /// `headMask[NH]` multiplies each head's probabilities (transformers `head_mask`).
 /// `probs[B, NH, T, T]`, when given, receives the final probabilities (what backward needs);
 /// otherwise a `[T,T]` scratch is used.
+/// `headsOnCores`: the (sequence, head) pairs are taken by the pool's seats (`splitRows`), each head on one
+/// core with its own scratch, where the caller has put OpenBLAS on one thread (a prefill's attention between
+/// the pool's linears: `EagerExecutor.attention`); every head runs the same calls either way, so the result
+/// does not depend on it.
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>?,
                              q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                              mask: AttentionMask, headMask: UnsafePointer<Float>?, variant: AttentionVariant,
-                             batch b: Int, seqLen t: Int, heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float) {
+                             batch b: Int, seqLen t: Int, heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float,
+                             headsOnCores: Bool = false) {
     precondition(nkv > 0 && nh % nkv == 0, "attentionForward: \(nh) query heads not a multiple of \(nkv) kv heads")
-    let group = nh / nkv
-    let qStride = nh * hd, kvStride = nkv * hd
+    func head(_ item: Int, _ p: UnsafeMutablePointer<Float>, rowsInParallel: Bool) {
+        attentionHeadForward(out, p: p, q: q, k: k, v: v, mask: mask, headMask: headMask, variant: variant, batch: item / nh, head: item % nh,
+                             seqLen: t, heads: nh, kvHeads: nkv, headDim: hd, scale: scale, rowsInParallel: rowsInParallel)
+    }
+    let workers = min(Threads.count, kernelThreads, b * nh)
+    if headsOnCores, probs == nil, workers > 1 {
+        splitRows(b * nh, workers: workers, chunk: 1, work: b * nh * t * t * hd) { i0, i1 in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
+            defer { scratch.deallocate() }
+            for item in i0..<i1 { head(item, scratch, rowsInParallel: false) }
+        }
+        return
+    }
     let scratch: UnsafeMutablePointer<Float>? = probs == nil ? .allocate(capacity: t * t) : nil
     defer { scratch?.deallocate() }
-    for bi in 0..<b {
-        for h in 0..<nh {
-            let p = probs.map { $0 + ((bi * nh + h) * t * t) } ?? scratch!
-            let qb = q + bi * t * qStride + h * hd
-            let kb = k + bi * t * kvStride + (h / group) * hd
-            let vb = v + bi * t * kvStride + (h / group) * hd
-            // Causal: query blocks only multiply against the keys they can see (about half the work).
-            let causal = mask.causal, pad = mask.keyPadding.map { $0 + bi * t }
-            let block = causal ? attentionQueryBlock : t
-            for i0 in stride(from: 0, to: t, by: block) {
-                let i1 = min(t, i0 + block), rows = i1 - i0, keys = causal ? i1 : t
-                let pb = p + i0 * t
-                sgemm(transA: false, transB: true, m: rows, n: keys, k: hd, alpha: scale, qb + i0 * qStride, lda: qStride,
-                      kb, ldb: kvStride, pb, ldc: t)
-                parallelRanges(rows, costPerItem: keys) { start, end in
-                    for r in start..<end {
-                        let row = pb + r * t
-                        let visible = causal ? i0 + r + 1 : t
-                        for j in 0..<mask.firstKey(i0 + r) { row[j] = -.infinity }
-                        if let pad { for j in 0..<visible where pad[j] == 0 { row[j] = -.infinity } }
-                        softmaxRow(row, row, visible)
-                        for j in visible..<t { row[j] = 0 }
-                    }
-                }
-                if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(pb, count: rows * t, gamma: gamma, zeta: zeta) }
-                if let headMask, headMask[h] != 1 {
-                    let s = headMask[h]
-                    for i in 0..<(rows * t) { pb[i] *= s }
-                }
-                sgemm(transA: false, transB: false, m: rows, n: hd, k: keys, pb, lda: t, vb, ldb: kvStride,
-                      out + (bi * t + i0) * qStride + h * hd, ldc: qStride)
+    for item in 0..<(b * nh) { head(item, probs.map { $0 + item * t * t } ?? scratch!, rowsInParallel: true) }
+}
+
+/// One (sequence `bi`, query head `h`) of `attentionForward`, its probabilities in `p[T, T]`: scores by
+/// sgemm, masked softmax rows (over the cores by `parallelRanges` when `rowsInParallel`), clipping and the
+/// head mask, then the mix by sgemm into the head's columns of `out`.
+func attentionHeadForward(_ out: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>,
+                          q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                          mask: AttentionMask, headMask: UnsafePointer<Float>?, variant: AttentionVariant,
+                          batch bi: Int, head h: Int, seqLen t: Int, heads nh: Int, kvHeads nkv: Int, headDim hd: Int, scale: Float,
+                          rowsInParallel: Bool) {
+    let group = nh / nkv
+    let qStride = nh * hd, kvStride = nkv * hd
+    let qb = q + bi * t * qStride + h * hd
+    let kb = k + bi * t * kvStride + (h / group) * hd
+    let vb = v + bi * t * kvStride + (h / group) * hd
+    // Causal: query blocks only multiply against the keys they can see (about half the work).
+    let causal = mask.causal, pad = mask.keyPadding.map { $0 + bi * t }
+    let block = causal ? attentionQueryBlock : t
+    for i0 in stride(from: 0, to: t, by: block) {
+        let i1 = min(t, i0 + block), rows = i1 - i0, keys = causal ? i1 : t
+        let pb = p + i0 * t
+        sgemm(transA: false, transB: true, m: rows, n: keys, k: hd, alpha: scale, qb + i0 * qStride, lda: qStride,
+              kb, ldb: kvStride, pb, ldc: t)
+        func softmaxRows(_ start: Int, _ end: Int) {
+            for r in start..<end {
+                let row = pb + r * t
+                let visible = causal ? i0 + r + 1 : t
+                for j in 0..<mask.firstKey(i0 + r) { row[j] = -.infinity }
+                if let pad { for j in 0..<visible where pad[j] == 0 { row[j] = -.infinity } }
+                softmaxRow(row, row, visible)
+                for j in visible..<t { row[j] = 0 }
             }
         }
+        if rowsInParallel { parallelRanges(rows, costPerItem: keys, softmaxRows) } else { softmaxRows(0, rows) }
+        if case let .clippedSoftmax(gamma, zeta) = variant { clipSoftmaxForward(pb, count: rows * t, gamma: gamma, zeta: zeta) }
+        if let headMask, headMask[h] != 1 {
+            let s = headMask[h]
+            for i in 0..<(rows * t) { pb[i] *= s }
+        }
+        sgemm(transA: false, transB: false, m: rows, n: hd, k: keys, pb, lda: t, vb, ldb: kvStride,
+              out + (bi * t + i0) * qStride + h * hd, ldc: qStride)
     }
 }
 

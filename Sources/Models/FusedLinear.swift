@@ -60,6 +60,9 @@ public enum PanelGemm {
     /// idle worker does not spin beside the pool's helper between the linears: 1.13–1.27× per pair on SmolLM2
     /// (loaded machine; BENCHMARKS.md, "Prefill, session 10"). `WHITTLE_SOLO_ATTENTION=0` turns it off.
     public static var soloAttention = ProcessInfo.processInfo.environment["WHITTLE_SOLO_ATTENTION"] != "0"
+    /// With `soloAttention`, the heads spread over the pool's seats, each on one core (`attentionForward(headsOnCores:)`);
+    /// `WHITTLE_HEADS_ON_CORES=0` keeps them one after another on the caller.
+    public static var headsOnCores = ProcessInfo.processInfo.environment["WHITTLE_HEADS_ON_CORES"] != "0"
 }
 
 /// Whether `f32LinearsForward` runs the panel GEMM at `m` rows (else each layer's product is OpenBLAS's).

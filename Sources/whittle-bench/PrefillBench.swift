@@ -175,6 +175,7 @@ private func prefillRounds(name: String, folder: String, gguf: String, bin: Stri
 private let abKnobs: [String: (Bool) -> Void] = [
     "panel": { PanelGemm.enabled = $0 },   // f32 linears at ≥ panelGemmRows rows: panel GEMM on the pool vs OpenBLAS
     "soloattention": { PanelGemm.soloAttention = $0 },   // attention's OpenBLAS on one thread at prefill size
+    "headsoncores": { PanelGemm.headsOnCores = $0 },     // with it, the heads spread over the pool's seats
     "none": { _ in },                      // both sides the same (the noise of a pair; a profile of one path)
 ]
 

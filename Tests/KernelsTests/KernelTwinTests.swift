@@ -1,3 +1,4 @@
+import COpenBLAS
 import Tensors
 import Kernels
 import TestSupport
@@ -156,6 +157,41 @@ final class KernelTwinTests: XCTestCase {
         assertClose(o1, o2, atol: 1e-5)
         XCTAssertEqual(probs[1], 0, "row 0 sees only key 0")
         XCTAssertEqual(probs[t - 1 + t * (t - 1)] > 0, true)
+    }
+
+    /// A prefill's attention with its heads spread over the pool's seats (OpenBLAS on one thread, as
+    /// `EagerExecutor.attention` sets it) equals the head-by-head loop bit for bit, and the naive twin.
+    func testAttentionHeadsOnCoresEqualHeadByHead() throws {
+        try XCTSkipUnless(kernelThreads > 1, "one core: the heads have no second seat")
+        let saved = Threads.count
+        Threads.set(2)
+        openblas_set_num_threads(1)
+        defer { Threads.set(saved) }
+        let (b, t, nh, nkv, hd) = (2, attentionQueryBlock + 7, 4, 2, 16)
+        let q = random(b * t * nh * hd), k = random(b * t * nkv * hd), v = random(b * t * nkv * hd)
+        let pad = (0..<(b * t)).map { $0 >= 2 * t - 5 ? Float(0) : 1 }
+        let headMask: [Float] = [1, 0, 0.5, 1]
+        for (causal, window) in [(true, nil), (true, 40), (false, nil)] as [(Bool, Int?)] {
+            for variant in [AttentionVariant.standard, .clippedSoftmax(gamma: -0.05, zeta: 1.05)] {
+                func run(headsOnCores: Bool?) -> [Float] {   // nil: the naive twin
+                    var out = [Float](repeating: 0, count: b * t * nh * hd)
+                    pad.withUnsafeBufferPointer { pp in
+                        let mask = AttentionMask(causal: causal, keyPadding: pp.baseAddress, window: window)
+                        if let headsOnCores {
+                            attentionForward(&out, probs: nil, q: q, k: k, v: v, mask: mask, headMask: headMask, variant: variant, batch: b, seqLen: t,
+                                             heads: nh, kvHeads: nkv, headDim: hd, scale: 0.25, headsOnCores: headsOnCores)
+                        } else {
+                            attentionForwardNaive(&out, q: q, k: k, v: v, mask: mask, headMask: headMask, variant: variant,
+                                                  batch: b, seqLen: t, heads: nh, kvHeads: nkv, headDim: hd, scale: 0.25)
+                        }
+                    }
+                    return out
+                }
+                let serial = run(headsOnCores: false), spread = run(headsOnCores: true), naive = run(headsOnCores: nil)
+                XCTAssertEqual(spread, serial, "causal \(causal) window \(String(describing: window)) \(variant)")
+                assertClose(spread, naive, atol: 1e-5, "causal \(causal) window \(String(describing: window)) \(variant): naive")
+            }
+        }
     }
 
     func testEmbeddingGather() {

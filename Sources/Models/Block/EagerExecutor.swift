@@ -133,7 +133,8 @@ public final class EagerExecutor: BlockExecutor {
             }
         }
         // `PanelGemm.soloAttention`: OpenBLAS on one thread for attention's small products at prefill size
-        // (the linears run on the pool there), so its idle worker does not spin beside the pool's helper.
+        // (the linears run on the pool there), so its idle worker does not spin beside the pool's helper;
+        // the heads are then spread over the pool's seats instead (`attentionForward(headsOnCores:)`).
         let solo = PanelGemm.soloAttention && Threads.count > 1 && panelGemmRuns(rows: g.rows)
         if solo { openblas_set_num_threads(1) }
         defer { if solo { openblas_set_num_threads(Int32(Threads.count)) } }
@@ -141,7 +142,8 @@ public final class EagerExecutor: BlockExecutor {
             g.withMask { m in
                 withOptionalPointer(mask) { hm in
                     attentionForward(out.baseAddress!, probs: nil, q: q, k: k, v: v, mask: m, headMask: hm, variant: g.variant,
-                                     batch: g.batch, seqLen: g.seqLen, heads: g.heads, kvHeads: g.kvHeads, headDim: g.headDim, scale: g.scale)
+                                     batch: g.batch, seqLen: g.seqLen, heads: g.heads, kvHeads: g.kvHeads, headDim: g.headDim, scale: g.scale,
+                                     headsOnCores: solo && PanelGemm.headsOnCores)
                 }
             }
             count = g.rows * g.heads * g.headDim
