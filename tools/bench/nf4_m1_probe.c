@@ -1,6 +1,6 @@
 // One-core probe of the M = 1 NF4 product (CSIMD/nf4_matmul.c) on SmolLM2's shapes, by thread CPU time
 // (best of R, weights cycled through > 64 MB so they come from memory): the kernel as built, two variants
-// (v2: the scaled table once per 64 columns, bitwise equal; v3: 64 columns from one 32-byte load widened
+// (v2: the scaled table once per 64 columns, bitwise equal — the kernel itself does this since session 12; v3: 64 columns from one 32-byte load widened
 // word → dword, x reordered per 64 columns), and a plain read of the same bytes (BENCHMARKS.md "NF4 head").
 // Build and run from the repository root:
 //   clang -O2 -ISources/CSIMD/include tools/bench/nf4_m1_probe.c Sources/CSIMD/cpu.c Sources/CSIMD/pool.c -o /tmp/nf4_m1_probe -lpthread -lm
