@@ -49,7 +49,7 @@ public let attentionQueryBlock = 128
 /// `headMask[NH]` multiplies each head's probabilities (transformers `head_mask`).
 /// `probs[B, NH, T, T]`, when given, receives the final probabilities (what backward needs);
 /// otherwise a `[T,T]` scratch is used.
-/// `headsOnCores`: the (sequence, head) pairs are taken by the pool's seats (`splitRows`), each head on one
+/// `headsOnCores`: the (sequence, head) pairs are taken by the pool's seats (`splitWork`), each head on one
 /// core with its own scratch, where the caller has put OpenBLAS on one thread (a prefill's attention between
 /// the pool's linears: `EagerExecutor.attention`); every head runs the same calls either way, so the result
 /// does not depend on it.
@@ -65,10 +65,10 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, probs: UnsafeMu
     }
     let workers = min(Threads.count, kernelThreads, b * nh)
     if headsOnCores, probs == nil, workers > 1 {
-        splitRows(b * nh, workers: workers, chunk: 1, work: b * nh * t * t * hd) { i0, i1 in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
+        splitWork(b * nh, workers: workers, chunk: 1, work: b * nh * t * t * hd) { next in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: t * t)   // one per seat
             defer { scratch.deallocate() }
-            for item in i0..<i1 { head(item, scratch, rowsInParallel: false) }
+            while let (i0, i1) = next() { for item in i0..<i1 { head(item, scratch, rowsInParallel: false) } }
         }
         return
     }

@@ -15,7 +15,7 @@ public func fusedLinearForward(_ layers: [any LinearLayer], _ x: [Float], rows m
     let nf4s = layers.compactMap { $0 as? NF4Linear }
     let allHalf = halves.count == layers.count, allFloat = floats.count == layers.count, allNF4 = nf4s.count == layers.count
     let gemvM = fewRowGemv ? gemvRows : 1   // f32 rows the GEMV takes (`Linear.fewRows`)
-    guard allHalf || allNF4 || (allFloat && (m <= gemvM || panelGemmRuns(rows: m))) else { return nil }
+    guard ((allHalf || allNF4) && m <= pooledRows) || (allFloat && (m <= gemvM || panelGemmRuns(rows: m))) else { return nil }
     // Every kernel writes straight into the output arrays; the biases follow (`addBiases`).
     var done = true
     let ys = uninitializedArrays(layers.map { m * $0.outFeatures }) { ys in
